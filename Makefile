@@ -1,0 +1,36 @@
+# Thin wrapper over CMake: `make run` and `make test` do the whole set-up on a
+# fresh Debian 12 machine as root (missing packages, configure, build).
+BUILD ?= build
+SAN_BUILD ?= build-san
+JOBS ?= $(shell nproc)
+SUITE ?= default
+OUT ?= results/out
+
+.PHONY: all deps configure build run test test-sanitize clean
+
+all: build
+
+deps:
+	@./.ci/install-deps
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+configure: deps $(BUILD)/CMakeCache.txt
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	./$(BUILD)/joulebench run --suite $(SUITE) --out $(OUT)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-sanitize: deps
+	cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DJB_SANITIZE=ON
+	cmake --build $(SAN_BUILD) -j $(JOBS)
+	cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS) -LE nosan
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD)

@@ -1,0 +1,35 @@
+/* error.c: the status-code helpers declared in error.h. */
+#include "harness/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int jb_err(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    if (err && errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+const char *jb_strerror(int code)
+{
+    switch (code) {
+    case JB_OK: return "ok";
+    case JB_EINVAL: return "invalid argument";
+    case JB_ENOMEM: return "out of memory";
+    case JB_EIO: return "input/output error";
+    case JB_ENOTSUP: return "not supported";
+    case JB_ENOENT: return "not found";
+    case JB_ECHECK: return "output check failed";
+    case JB_EINTR: return "interrupted";
+    case JB_EPERM: return "permission denied";
+    case JB_ERANGE: return "out of range";
+    case JB_EFORMAT: return "unknown format";
+    case JB_EUNAVAIL: return "unavailable";
+    default: return "unknown error";
+    }
+}
