@@ -291,7 +291,7 @@ rollback:
 out:
     free(json);
     if (rc)
-        return jb_err(err, errlen, rc, "storing record %s: %s (nothing of it was stored)", run_id,
+        return jb_err(err, errlen, rc, "storing record %s (nothing of it was stored): %s", run_id,
                       inner);
     return JB_OK;
 }

@@ -25,6 +25,9 @@ static void pg_quiet(void *arg, const char *msg)
 
 static void chomp(char *s)
 {
+    for (char *p = s; *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = ' ';
     size_t n = strlen(s);
     while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
         s[--n] = '\0';

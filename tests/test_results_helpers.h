@@ -28,7 +28,7 @@ static inline void th_scratch(char *dst, size_t n, const char *tag)
 {
     const char *b = getenv("JB_BUILD_DIR");
     snprintf(dst, n, "%s/scratch-%s-%d", b ? b : "/tmp", tag, (int)getpid());
-    char cmd[1200];
+    char cmd[2200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s'", dst, dst);
     if (system(cmd) != 0)
         abort();
@@ -36,7 +36,7 @@ static inline void th_scratch(char *dst, size_t n, const char *tag)
 
 static inline void th_rmrf(const char *dir)
 {
-    char cmd[1200];
+    char cmd[2200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         abort();
