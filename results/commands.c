@@ -1,9 +1,16 @@
 /* commands.c: the table of the results pipeline's subcommands. Each entry's
- * function lives in its own results/ file. */
+ * function lives in its own results/cmd_*.c file. */
 #include "results/commands.h"
+
+#include "results/commands_impl.h"
 
 #include <stddef.h>
 
 const struct jb_command jb_results_commands[] = {
+    {"import", "load records and Google Benchmark JSON into the results database", jb_cmd_import},
+    {"export", "write the database as JSON, CSV or Markdown", jb_cmd_export},
+    {"compare", "compare two sets of runs: ratios, 95% CIs, Mann-Whitney; exit 1 on regression",
+     jb_cmd_compare},
+    {"history", "a metric over time on one machine, with change points", jb_cmd_history},
     {NULL, NULL, NULL},
 };

@@ -1,0 +1,118 @@
+/* cmd_history.c: `joulebench history`: a metric's series over time on one
+ * machine, per workload, with the change points E-Divisive means finds,
+ * each with its size and the commit range it happened in. */
+#include "harness/error.h"
+#include "results/cmd_util.h"
+#include "results/commands_impl.h"
+#include "results/history.h"
+#include "results/plots.h"
+#include "results/record_util.h"
+#include "results/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void print_series(const json_t *h, int by_commit)
+{
+    printf("%s %s on %s\n", json_string_value(json_object_get(h, "workload")),
+           json_string_value(json_object_get(h, "metric")),
+           json_string_value(json_object_get(h, "topology_hash")));
+    size_t i;
+    const json_t *p, *cps = json_object_get(h, "change_points");
+    json_array_foreach(json_object_get(h, "points"), i, p)
+    {
+        int mark = 0;
+        size_t k;
+        const json_t *c;
+        json_array_foreach(cps, k, c) if ((size_t)json_integer_value(json_object_get(c, "index")) ==
+                                          i) mark = 1;
+        printf("  %s%-24s %-14s %.6g %s\n", mark ? "* " : "  ",
+               jb_rec_str(p, by_commit ? "git_commit" : "created_utc", ""),
+               jb_rec_str(p, by_commit ? "created_utc" : "git_commit", ""),
+               jb_rec_num(p, "value", 0), jb_rec_str(p, "label", ""));
+    }
+    size_t k;
+    const json_t *c;
+    if (!json_array_size(cps))
+        printf("  no change point (E-Divisive means, permutation test at p < 0.05)\n");
+    json_array_foreach(cps, k, c)
+    printf("  change point: %+.1f%% (%.6g -> %.6g) between commit %s (%s) and %s (%s), p = %.3f\n",
+           jb_rec_num(c, "change_pct", 0), jb_rec_num(c, "mean_before", 0),
+           jb_rec_num(c, "mean_after", 0), jb_rec_str(c, "from_commit", "?"),
+           jb_rec_str(c, "from_utc", "?"), jb_rec_str(c, "to_commit", "?"),
+           jb_rec_str(c, "to_utc", "?"), jb_rec_num(c, "p_value", 1));
+}
+
+int jb_cmd_history(int argc, char **argv)
+{
+    const char *db = NULL, *workload = NULL, *metric = "energy", *topo = NULL, *by = "date",
+               *json_out = NULL, *plot_dir = NULL, *min_s = NULL, *pos[1];
+    int npos, rc, ret = 1;
+    char err[JB_ERRLEN];
+    const struct jb_opt opts[] = {
+        {"db", &db, NULL},         {"workload", &workload, NULL}, {"metric", &metric, NULL},
+        {"topology", &topo, NULL}, {"by", &by, NULL},             {"json", &json_out, NULL},
+        {"plot", &plot_dir, NULL}, {"min-size", &min_s, NULL},    {NULL, NULL, NULL},
+    };
+    if ((rc = jb_opts_parse(argc, argv, opts, pos, 0, &npos, err, sizeof(err))) ||
+        (strcmp(metric, "energy") && strcmp(metric, "latency")) ||
+        (strcmp(by, "date") && strcmp(by, "commit"))) {
+        fprintf(stderr, "joulebench history: %s\nusage: joulebench history [--db URL] [--workload W] "
+                        "[--metric energy|latency] [--topology HASH] [--by date|commit] "
+                        "[--min-size N] [--json FILE] [--plot DIR]\n",
+                rc ? err : "--metric is energy or latency, --by is date or commit");
+        return 2;
+    }
+    size_t min_size = min_s ? (size_t)atoi(min_s) : 3;
+    jb_store *s = NULL;
+    json_t *recs = json_array(), *all = json_array(), *names = json_object();
+    if ((rc = jb_store_open(db, &s, err, sizeof(err)))) {
+        fprintf(stderr, "joulebench history: %s\n", err);
+        goto out;
+    }
+    struct jb_store_filter f = {0};
+    f.workload = workload;
+    f.topology_hash = topo;
+    if ((rc = jb_store_query(s, &f, recs, err, sizeof(err)))) {
+        fprintf(stderr, "joulebench history: %s\n", err);
+        goto out;
+    }
+    size_t i;
+    json_t *r;
+    json_array_foreach(recs, i, r) json_object_set_new(names, jb_rec_str(r, "workload.name", "?"),
+                                                       json_true());
+    if (!json_object_size(names)) {
+        fprintf(stderr, "joulebench history: no records%s%s\n", workload ? " of " : "",
+                workload ? workload : "");
+        goto out;
+    }
+    const char *name;
+    json_t *v;
+    json_object_foreach(names, name, v)
+    {
+        json_t *h = NULL;
+        if ((rc = jb_history_analyze(recs, name, metric, topo, min_size, &h, err, sizeof(err)))) {
+            fprintf(stderr, "joulebench history: %s\n", err);
+            goto out;
+        }
+        print_series(h, !strcmp(by, "commit"));
+        if (plot_dir) {
+            char png[4096];
+            if (jb_plot_history(h, plot_dir, png, sizeof(png), err, sizeof(err)))
+                fprintf(stderr, "joulebench history: %s\n", err);
+            else
+                printf("  plot: %s (.svg and .png)\n", png);
+        }
+        json_array_append_new(all, h);
+    }
+    if (json_out && json_dump_file(all, json_out, JSON_INDENT(2)))
+        fprintf(stderr, "joulebench history: cannot write %s\n", json_out);
+    ret = 0;
+out:
+    json_decref(recs);
+    json_decref(all);
+    json_decref(names);
+    jb_store_close(s);
+    return ret;
+}
