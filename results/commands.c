@@ -12,5 +12,6 @@ const struct jb_command jb_results_commands[] = {
     {"compare", "compare two sets of runs: ratios, 95% CIs, Mann-Whitney; exit 1 on regression",
      jb_cmd_compare},
     {"history", "a metric over time on one machine, with change points", jb_cmd_history},
+    {"report", "write the static HTML dashboard from the database", jb_cmd_report},
     {NULL, NULL, NULL},
 };
