@@ -13,5 +13,8 @@ const struct jb_command jb_results_commands[] = {
      jb_cmd_compare},
     {"history", "a metric over time on one machine, with change points", jb_cmd_history},
     {"report", "write the static HTML dashboard from the database", jb_cmd_report},
+    {"submit", "lay out records as a vendor submission with a SHA-256 manifest", jb_cmd_submit},
+    {"check", "validate a submission: schema, system, run rules, consistency, hashes",
+     jb_cmd_check},
     {NULL, NULL, NULL},
 };
