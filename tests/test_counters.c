@@ -154,9 +154,11 @@ static void test_page_faults_on_fresh_pages(void **state)
     json_t *out = json_object();
     assert_int_equal(jb_counters_finish_run(c, 1, out, NULL, err, sizeof(err)), JB_OK);
     double faults = num(event(out, "page-faults"), "total");
-    assert_true(faults >= (double)pages && faults < (double)pages + 200);
+    /* one per page, plus a few of the process's own (more under ASan, whose
+     * shadow memory faults in as the pages are written) */
+    assert_true(faults >= (double)pages && faults < 1.5 * (double)pages);
     double pu = num(event(out, "page-faults"), "per_unit");
-    assert_true(pu >= 1.0 && pu < 1.1);
+    assert_true(pu >= 1.0 && pu < 1.5);
     munmap(m, pages * (size_t)pg);
     json_decref(out);
     jb_counters_close(c);
