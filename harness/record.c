@@ -50,7 +50,7 @@ int jb_write_file_atomic(const char *path, const char *data, size_t len, char *e
 
 int jb_json_write_atomic(const char *path, const json_t *value, char *err, size_t errlen)
 {
-    char *s = json_dumps(value, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    char *s = json_dumps(value, JSON_INDENT(2));
     if (!s)
         return jb_err(err, errlen, JB_ENOMEM, "cannot serialize JSON for %s", path);
     size_t len = strlen(s);

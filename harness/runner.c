@@ -147,6 +147,11 @@ static void bench_fn(struct jb_gb_state *st, void *arg)
     if ((intr && *intr) || b->run_failed) {
         iv->failed = 1;
         jb_gb_skip_with_error(st, b->run_failed ? b->run_err : "interrupted");
+        /* Enter the loop once anyway: Google Benchmark requires every
+         * repetition, failed ones included, to report the same iteration
+         * count, which only a started loop does. */
+        while (jb_gb_keep_running(st))
+            ;
         return;
     }
     iv->ran = 1;
@@ -162,7 +167,7 @@ static void bench_fn(struct jb_gb_state *st, void *arg)
             b->run_failed = 1;
             iv->failed = 1;
             jb_gb_skip_with_error(st, err);
-            break;
+            continue; /* keep_running now returns false and stops the timer */
         }
         jb_gb_set_iteration_time(st, t1 - t0);
         iv->iterations++;
@@ -172,7 +177,6 @@ static void bench_fn(struct jb_gb_state *st, void *arg)
         if (intr && *intr) {
             iv->failed = 1;
             jb_gb_skip_with_error(st, "interrupted");
-            break;
         }
     }
     double w1 = now_s(), c1 = cpu_now_s();
@@ -393,7 +397,7 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
     *record = NULL;
     int *cpus = NULL, sampler_cpu = -1;
     char run_id[33], base[512], path[1024], tmp_gb[1024], trace[1024], gb_path[1024];
-    b.ops = jb_workload_find(s->workload);
+    b.ops = s->ops ? s->ops : jb_workload_find(s->workload);
     if (!b.ops)
         return jb_err(err, errlen, JB_ENOENT, "%s: unknown workload '%s' (see joulebench list)",
                       s->origin, s->workload);

@@ -25,8 +25,11 @@ enum {
     JB_SPEC_MIN_TIME = 1u << 9
 };
 
+struct jb_workload_ops;
+
 struct jb_run_spec {
     char workload[64];
+    const struct jb_workload_ops *ops; /* NULL: looked up by name in the registry */
     char dtype[16];     /* "" = the workload's default */
     char backend[16];   /* "" = cpu */
     char scenario[16];  /* "single-stream" or "offline" */
