@@ -506,6 +506,7 @@ static int cmd_run(int argc, char **argv)
         rc = jb_suite_load(suite, &defaults, &base, err, sizeof(err));
         if (rc) {
             fprintf(stderr, "joulebench run: %s\n", err);
+            jb_spec_list_free(&base);
             jb_spec_list_free(&overrides);
             return 2;
         }
