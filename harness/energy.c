@@ -77,6 +77,18 @@ void jb_energy_poll_dom_locked(struct jb_energy *e, struct jb_edom *d)
         return; /* the source has nothing yet */
     double t = r.t_s > 0 ? r.t_s : jb_power_now_s();
     if (d->info.kind == JB_POWER_ENERGY_COUNTER) {
+        if (d->started && d->info.wrap_j > 0) {
+            /* reads this far apart could hide a whole wrap: say so rather
+             * than report a figure short by wrap_j */
+            double w = d->info.max_power_w > 0 ? 2 * d->info.max_power_w : JB_ENERGY_DEFAULT_MAX_W;
+            if ((t - d->last_t) * w >= d->info.wrap_j) {
+                char why[160];
+                snprintf(why, sizeof(why), "reads %.3f s apart could hide a wrap of %g J",
+                         t - d->last_t, d->info.wrap_j);
+                mark_failed(d, why);
+                return;
+            }
+        }
         if (d->started) {
             double delta = r.energy_j - d->last_raw;
             if (delta < 0) {
@@ -93,6 +105,7 @@ void jb_energy_poll_dom_locked(struct jb_energy *e, struct jb_edom *d)
             d->nchanges += delta != 0;
         }
         d->last_raw = r.energy_j;
+        d->last_t = t;
         d->started = 1;
         if (push_point(d, t, d->acc_j, NAN))
             mark_failed(d, "out of memory for the history");
@@ -319,7 +332,8 @@ int jb_energy_open(const char *spec, const struct jb_energy_opts *o, struct jb_e
     pthread_mutex_unlock(&e->mu);
     if (need_sampler) {
         e->sampler_interval_s = sampler_interval(e);
-        rc = jb_sampler_start(e->sampler_interval_s, o ? o->sampler_cpu : -1, sampler_tick, e,
+        e->sampler_cpu = o ? o->sampler_cpu : -1;
+        rc = jb_sampler_start(e->sampler_interval_s, e->sampler_cpu, sampler_tick, e,
                               &e->sampler, &e->sampler_pinned, err, errlen);
         if (rc)
             goto fail;

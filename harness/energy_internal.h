@@ -71,7 +71,7 @@ struct jb_energy {
     pthread_mutex_t mu; /* guards sources, histories and reps against the sampler */
     struct jb_sampler *sampler;
     double sampler_interval_s;
-    int sampler_pinned;
+    int sampler_cpu, sampler_pinned;
     json_t *open_warnings; /* said at open (fallback to the estimate, frozen domains) */
 };
 

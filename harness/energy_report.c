@@ -205,9 +205,12 @@ int jb_energy_finish_run(struct jb_energy *e, int keep_last, json_t *energy_list
     size_t nw = json_array_size(e->open_warnings);
     for (size_t i = 0; i < nw; i++)
         json_array_append(warnings, json_array_get(e->open_warnings, i));
-    if (e->sampler && !e->sampler_pinned)
-        json_array_append_new(warnings,
-                              json_string("energy sampler thread not pinned (no spare cpu)"));
+    if (e->sampler && e->sampler_cpu >= 0 && !e->sampler_pinned) {
+        char w[96];
+        snprintf(w, sizeof(w), "energy sampler thread could not be pinned to cpu %d",
+                 e->sampler_cpu);
+        json_array_append_new(warnings, json_string(w));
+    }
     int first = keep_last > 0 && e->nreps > keep_last ? e->nreps - keep_last : 0;
     if (e->nreps == 0) {
         json_array_append_new(warnings, json_string("energy: no repetition was measured"));
