@@ -236,7 +236,8 @@ static const struct col cols[] = {
 static void cell(FILE *f, const json_t *r, const struct col *c, int md)
 {
     if (!c->path) {
-        md ? md_str(f, jb_rec_platform(r)) : csv_str(f, jb_rec_platform(r));
+        char pb[160];
+        md ? md_str(f, jb_rec_platform(r, pb, sizeof(pb))) : csv_str(f, jb_rec_platform(r, pb, sizeof(pb)));
         return;
     }
     if (c->numeric) {

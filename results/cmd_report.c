@@ -122,7 +122,8 @@ static void runs_table(FILE *f, const json_t *recs, const char *root, const json
         fputs("</td><td>", f);
         esc(f, jb_rec_str(r, "workload.name", ""));
         fputs("</td><td>", f);
-        esc(f, jb_rec_platform(r));
+        char pb[160];
+        esc(f, jb_rec_platform(r, pb, sizeof(pb)));
         fputs("</td><td>", f);
         esc(f, jb_rec_str(r, "workload.dtype", ""));
         fputs("</td><td>", f);

@@ -138,11 +138,21 @@ static json_t *system_description(const char *org, const char *name, const json_
     json_object_set_new(s, "name", json_string(name));
     json_object_set_new(s, "organization", json_string(org));
     const char *cpu = jb_rec_str(first, "system.cpu_model", NULL);
+    if (!cpu)
+        cpu = jb_rec_str(first, "system.cpu.model_name", NULL);
     if (cpu)
         json_object_set_new(s, "processor", json_string(cpu));
-    const char *k = jb_rec_str(first, "system.kernel", NULL);
+    const char *k = jb_rec_str(first, "system.os", NULL);
+    if (!k)
+        k = jb_rec_str(first, "system.kernel", NULL);
     if (k)
         json_object_set_new(s, "operating_system", json_string(k));
+    double mem = jb_rec_num(first, "system.memory_bytes", 0);
+    if (mem > 0)
+        json_object_set_new(s, "memory_gb", json_real(mem / 1e9));
+    const json_t *gpus = jb_rec_get(first, "system.gpus");
+    if (!gpus || json_is_null(gpus) || (json_is_array(gpus) && !json_array_size(gpus)))
+        json_object_set_new(s, "accelerators", json_string("none"));
     const json_t *pe = jb_rec_primary_energy(first);
     if (pe)
         json_object_set_new(s, "energy_meter", json_string(jb_rec_str(pe, "source", "")));

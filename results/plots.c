@@ -176,7 +176,7 @@ int jb_plot_history(const json_t *h, const char *dir, char *stem, size_t n, char
 
 struct pt {
     double t, e, u;
-    const char *label;
+    char label[160];
 };
 
 static int cmp_pt(const void *a, const void *b)
@@ -206,7 +206,7 @@ int jb_plot_scatter(const json_t *recs, const char *workload, const char *dir, c
         pts[np].t = t;
         pts[np].e = ej;
         pts[np].u = e ? jb_rec_num(e, "uncertainty_joules_per_unit", 0) : 0;
-        pts[np].label = jb_rec_platform(r);
+        jb_rec_platform(r, pts[np].label, sizeof(pts[np].label));
         np++;
     }
     if (!np) {
@@ -250,7 +250,10 @@ int jb_plot_bars(const json_t *recs, const char *workload, const char *dir, char
     size_t i;
     const json_t *r;
     json_array_foreach(recs, i, r) if (jb_rec_primary_energy(r))
-        json_object_set(by, jb_rec_platform(r), (json_t *)r);
+    {
+        char pb[160];
+        json_object_set(by, jb_rec_platform(r, pb, sizeof(pb)), (json_t *)r);
+    }
     if (!json_object_size(by)) {
         json_decref(by);
         return jb_err(err, errlen, JB_ENOENT, "%s: no run with energy to plot", workload);

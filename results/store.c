@@ -206,7 +206,7 @@ static const char *fmt_bool(const json_t *v)
 int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const char *trace_csv,
                  int *inserted, char *err, size_t errlen)
 {
-    char inner[JB_ERRLEN] = "", nb[8][40];
+    char inner[JB_ERRLEN] = "", nb[8][40], platform[160];
     char *json = NULL;
     int rc;
     *inserted = 0;
@@ -245,7 +245,7 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const ch
         jb_rec_str(r, "backend.kernel", NULL),
         jb_rec_str(r, "config.power", NULL),
         jb_rec_str(r, "system.topology_hash", NULL),
-        jb_rec_platform(r),
+        jb_rec_platform(r, platform, sizeof(platform)),
         jb_rec_str(r, "system.git_commit", NULL),
         fmt_bool(json_object_get(r, "complete")),
         jb_rec_str(r, "validity.output_check", NULL),
