@@ -12,44 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
-/* A power trace is written beside its record as NAME.power.csv (the
- * harness's trace_path); larger files are not a trace. */
-#define TRACE_MAX_BYTES (16u << 20)
-
-static char *read_trace_beside(const char *record_path)
-{
-    char base[4096], path[4200];
-    snprintf(base, sizeof(base), "%s", record_path);
-    size_t n = strlen(base);
-    if (n > 5 && !strcmp(base + n - 5, ".json"))
-        base[n - 5] = '\0';
-    const char *suffixes[] = {".power.csv", "-power.csv", ".trace.csv"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(path, sizeof(path), "%s%s", base, suffixes[i]);
-        struct stat st;
-        if (lstat(path, &st) || !S_ISREG(st.st_mode) || st.st_size > (off_t)TRACE_MAX_BYTES)
-            continue;
-        FILE *f = fopen(path, "rb");
-        if (!f)
-            continue;
-        char *buf = malloc((size_t)st.st_size + 1);
-        size_t got = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
-        fclose(f);
-        if (!buf)
-            return NULL;
-        buf[got] = '\0';
-        if (strncmp(buf, "time_s,domain,watts", 19) || strlen(buf) != got) {
-            fprintf(stderr, "joulebench: %s: not a power trace (want header time_s,domain,watts)\n",
-                    path);
-            free(buf);
-            continue;
-        }
-        return buf;
-    }
-    return NULL;
-}
 
 /* Finds the calibration record for r among the batch being imported, else
  * in the database. Returned reference is owned by the caller. */
@@ -125,7 +87,7 @@ int jb_cmd_import(int argc, char **argv)
                 bad++;
                 continue;
             }
-            char *trace = read_trace_beside(path);
+            char *trace = jb_read_trace_beside(path);
             int ins = 0;
             rc = jb_store_put(s, r, path, trace, &ins, err, sizeof(err));
             free(trace);

@@ -41,6 +41,11 @@ int jb_norm_opts_from(struct jb_norm_opts *o, const char *region, const char *gr
                       const char *pue, const char *wue, const char *platform,
                       json_t **platform_out, char *err, size_t errlen);
 
+/* The power trace written beside a record file (NAME.power.csv, or
+ * NAME-power.csv, NAME.trace.csv), checked to start with the header
+ * "time_s,domain,watts"; malloc'd text (caller frees) or NULL. */
+char *jb_read_trace_beside(const char *record_path);
+
 /* Whether a JSON document is a Google Benchmark output file. */
 int jb_is_gbench(const json_t *doc);
 
