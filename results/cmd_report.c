@@ -102,7 +102,7 @@ static const char *const run_cols[] = {"run",       "date",    "workload", "plat
 
 static void runs_table(FILE *f, const json_t *recs, const char *root, const json_t *cp_runs)
 {
-    fputs("<table class=\"sortable\" id=\"runs\"><thead><tr>", f);
+    fputs("<div class=\"scroll\"><table class=\"sortable\" id=\"runs\"><thead><tr>", f);
     for (size_t i = 0; i < sizeof(run_cols) / sizeof(run_cols[0]); i++)
         fprintf(f, "<th>%s</th>", run_cols[i]);
     fputs("</tr></thead><tbody>\n", f);
@@ -145,7 +145,7 @@ static void runs_table(FILE *f, const json_t *recs, const char *root, const json
         esc(f, jb_rec_str(r, "validity.output_check", ""));
         fputs("</td></tr>\n", f);
     }
-    fputs("</tbody></table>\n", f);
+    fputs("</tbody></table></div>\n", f);
 }
 
 static int write_run_page(const char *dir, const json_t *r)

@@ -32,12 +32,15 @@ static void plots_dir(char *dst, size_t n)
 }
 
 /* Runs gnuplot with argv; returns its exit status, or -errno when it could
- * not be started. Its stdout goes to /dev/null. */
-static int spawn_gnuplot(char *const argv[])
+ * not be started. Its stdout goes to /dev/null, its stderr (warnings such as
+ * "empty x range" for a single point) to log, or /dev/null when NULL. */
+static int spawn_gnuplot(char *const argv[], const char *log)
 {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, log ? log : "/dev/null",
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
     pid_t pid;
     int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -53,7 +56,7 @@ static int spawn_gnuplot(char *const argv[])
 int jb_gnuplot_check(char *err, size_t errlen)
 {
     char *argv[] = {(char *)gnuplot_bin(), (char *)"-e", (char *)"exit", NULL};
-    int rc = spawn_gnuplot(argv);
+    int rc = spawn_gnuplot(argv, NULL);
     if (rc == -ENOENT)
         return jb_err(err, errlen, JB_ENOTSUP,
                       "gnuplot not found (%s): install it (Debian: apt-get install gnuplot-nox) "
@@ -114,12 +117,14 @@ static int render(const char *tmpl, const char *stem, const char *vars, char *er
         snprintf(e, sizeof(e), "term='%s'; plotdir='%s'; datafile='%s.dat'; outfile='%s.%s'; %s",
                  terms[t], pdir, stem, stem, terms[t], vars ? vars : "");
         char *argv[] = {(char *)gnuplot_bin(), (char *)"-e", e, script, NULL};
-        int rc = spawn_gnuplot(argv);
+        char log[1400];
+        snprintf(log, sizeof(log), "%s.log", stem);
+        int rc = spawn_gnuplot(argv, log);
         if (rc == -ENOENT)
             return jb_gnuplot_check(err, errlen);
         if (rc != 0)
-            return jb_err(err, errlen, JB_EIO, "gnuplot %s for %s.%s failed (status %d)", tmpl,
-                          stem, terms[t], rc);
+            return jb_err(err, errlen, JB_EIO, "gnuplot %s for %s.%s failed (status %d, see %s)",
+                          tmpl, stem, terms[t], rc, log);
     }
     return JB_OK;
 }
