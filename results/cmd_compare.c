@@ -176,17 +176,18 @@ int jb_cmd_compare(int argc, char **argv)
     int npos, rc, ret = 2;
     char err[JB_ERRLEN];
     const struct jb_opt opts[] = {
-        {"db", &db, NULL}, {"threshold", &thr, NULL}, {"alpha", &alpha_s, NULL},
+        {"db", &db, NULL},         {"threshold", &thr, NULL}, {"alpha", &alpha_s, NULL},
         {"json", &json_out, NULL}, {NULL, NULL, NULL},
     };
     double threshold = 5, alpha = 0.05;
     if ((rc = jb_opts_parse(argc, argv, opts, pos, 2, &npos, err, sizeof(err))) || npos != 2 ||
         (thr && (rc = jb_opt_double("threshold", thr, &threshold, err, sizeof(err)))) ||
         (alpha_s && (rc = jb_opt_double("alpha", alpha_s, &alpha, err, sizeof(err))))) {
-        fprintf(stderr, "joulebench compare: %s\nusage: joulebench compare [--db URL] [--threshold "
-                        "PCT] [--alpha A] [--json FILE] BASE CONTENDER\n"
-                        "  BASE, CONTENDER: record file or folder, run id, or query "
-                        "key=value[,key=value] (workload, commit, topology, since, ...)\n",
+        fprintf(stderr,
+                "joulebench compare: %s\nusage: joulebench compare [--db URL] [--threshold "
+                "PCT] [--alpha A] [--json FILE] BASE CONTENDER\n"
+                "  BASE, CONTENDER: record file or folder, run id, or query "
+                "key=value[,key=value] (workload, commit, topology, since, ...)\n",
                 rc ? err : "two selections needed");
         return 2;
     }
@@ -240,8 +241,8 @@ int jb_cmd_compare(int argc, char **argv)
     }
     printf("%d regression(s) over %.1f%% at p < %g\n", regressions, threshold * 100, alpha);
     if (json_out) {
-        json_t *doc = json_pack("{s:f,s:f,s:O}", "threshold", threshold, "alpha", alpha,
-                                "comparisons", rows);
+        json_t *doc =
+            json_pack("{s:f,s:f,s:O}", "threshold", threshold, "alpha", alpha, "comparisons", rows);
         if (json_dump_file(doc, json_out, JSON_INDENT(2)))
             fprintf(stderr, "joulebench compare: cannot write %s\n", json_out);
         json_decref(doc);

@@ -36,12 +36,12 @@ static void print_series(const json_t *h, int by_commit)
     const json_t *c;
     if (!json_array_size(cps))
         printf("  no change point (E-Divisive means, permutation test at p < 0.05)\n");
-    json_array_foreach(cps, k, c)
-    printf("  change point: %+.1f%% (%.6g -> %.6g) between commit %s (%s) and %s (%s), p = %.3f\n",
-           jb_rec_num(c, "change_pct", 0), jb_rec_num(c, "mean_before", 0),
-           jb_rec_num(c, "mean_after", 0), jb_rec_str(c, "from_commit", "?"),
-           jb_rec_str(c, "from_utc", "?"), jb_rec_str(c, "to_commit", "?"),
-           jb_rec_str(c, "to_utc", "?"), jb_rec_num(c, "p_value", 1));
+    json_array_foreach(cps, k, c) printf(
+        "  change point: %+.1f%% (%.6g -> %.6g) between commit %s (%s) and %s (%s), p = %.3f\n",
+        jb_rec_num(c, "change_pct", 0), jb_rec_num(c, "mean_before", 0),
+        jb_rec_num(c, "mean_after", 0), jb_rec_str(c, "from_commit", "?"),
+        jb_rec_str(c, "from_utc", "?"), jb_rec_str(c, "to_commit", "?"),
+        jb_rec_str(c, "to_utc", "?"), jb_rec_num(c, "p_value", 1));
 }
 
 int jb_cmd_history(int argc, char **argv)
@@ -51,16 +51,19 @@ int jb_cmd_history(int argc, char **argv)
     int npos, rc, ret = 1;
     char err[JB_ERRLEN];
     const struct jb_opt opts[] = {
-        {"db", &db, NULL},         {"workload", &workload, NULL}, {"metric", &metric, NULL},
-        {"topology", &topo, NULL}, {"by", &by, NULL},             {"json", &json_out, NULL},
-        {"plot", &plot_dir, NULL}, {"min-size", &min_s, NULL},    {NULL, NULL, NULL},
+        {"db", &db, NULL},         {"workload", &workload, NULL},
+        {"metric", &metric, NULL}, {"topology", &topo, NULL},
+        {"by", &by, NULL},         {"json", &json_out, NULL},
+        {"plot", &plot_dir, NULL}, {"min-size", &min_s, NULL},
+        {NULL, NULL, NULL},
     };
     if ((rc = jb_opts_parse(argc, argv, opts, pos, 0, &npos, err, sizeof(err))) ||
         (strcmp(metric, "energy") && strcmp(metric, "latency")) ||
         (strcmp(by, "date") && strcmp(by, "commit"))) {
-        fprintf(stderr, "joulebench history: %s\nusage: joulebench history [--db URL] [--workload W] "
-                        "[--metric energy|latency] [--topology HASH] [--by date|commit] "
-                        "[--min-size N] [--json FILE] [--plot DIR]\n",
+        fprintf(stderr,
+                "joulebench history: %s\nusage: joulebench history [--db URL] [--workload W] "
+                "[--metric energy|latency] [--topology HASH] [--by date|commit] "
+                "[--min-size N] [--json FILE] [--plot DIR]\n",
                 rc ? err : "--metric is energy or latency, --by is date or commit");
         return 2;
     }
@@ -80,8 +83,8 @@ int jb_cmd_history(int argc, char **argv)
     }
     size_t i;
     json_t *r;
-    json_array_foreach(recs, i, r) json_object_set_new(names, jb_rec_str(r, "workload.name", "?"),
-                                                       json_true());
+    json_array_foreach(recs, i, r)
+        json_object_set_new(names, jb_rec_str(r, "workload.name", "?"), json_true());
     if (!json_object_size(names)) {
         fprintf(stderr, "joulebench history: no records%s%s\n", workload ? " of " : "",
                 workload ? workload : "");

@@ -20,8 +20,8 @@ static json_t *find_calibration(jb_store *s, const json_t *batch, const char *wh
 {
     size_t i;
     json_t *c, *best = NULL;
-    json_array_foreach(batch, i, c) if (jb_is_calibration(c, which) &&
-                                        jb_calibration_matches(c, r)) best = c;
+    json_array_foreach(batch, i, c) if (jb_is_calibration(c, which) && jb_calibration_matches(c, r))
+        best = c;
     if (best)
         return json_incref(best);
     char err[JB_ERRLEN];
@@ -43,8 +43,9 @@ int jb_cmd_import(int argc, char **argv)
         {NULL, NULL, NULL},
     };
     if ((rc = jb_opts_parse(argc, argv, opts, pos, 256, &npos, err, sizeof(err))) || npos == 0) {
-        fprintf(stderr, "joulebench import: %s\nusage: joulebench import [--db URL] [--region CODE | "
-                        "--grid-intensity G] [--pue P] [--wue W] [--platform NAME] FILES|DIRS\n",
+        fprintf(stderr,
+                "joulebench import: %s\nusage: joulebench import [--db URL] [--region CODE | "
+                "--grid-intensity G] [--pue P] [--wue W] [--platform NAME] FILES|DIRS\n",
                 rc ? err : "no files given");
         return 2;
     }
@@ -157,13 +158,24 @@ static void md_str(FILE *f, const char *s)
 {
     for (const char *p = s ? s : ""; *p; p++) {
         switch (*p) {
-        case '|': fputs("\\|", f); break;
+        case '|':
+            fputs("\\|", f);
+            break;
         case '\n':
-        case '\r': fputc(' ', f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        default: fputc(*p, f);
+        case '\r':
+            fputc(' ', f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        default:
+            fputc(*p, f);
         }
     }
 }
@@ -190,7 +202,12 @@ static const struct col cols[] = {
     {"energy_uncertainty_j_per_unit", "derived.energy.uncertainty_joules_per_unit", 1},
     {"energy_label", "derived.energy.label", 0},
     {"operational_gco2e_per_1000", "derived.carbon.operational_gco2e_per_1000_units", 1},
+    {"operational_uncertainty_gco2e_per_1000",
+     "derived.carbon.operational_uncertainty_gco2e_per_1000_units", 1},
     {"embodied_gco2e_per_1000", "derived.carbon.embodied_gco2e_per_1000_units", 1},
+    {"embodied_uncertainty_gco2e_per_1000",
+     "derived.carbon.embodied_uncertainty_gco2e_per_1000_units", 1},
+    {"water_l_per_1000", "derived.water.water_l_per_1000_units", 1},
     {"output_check", "validity.output_check", 0},
 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
@@ -199,7 +216,8 @@ static void cell(FILE *f, const json_t *r, const struct col *c, int md)
 {
     if (!c->path) {
         char pb[160];
-        md ? md_str(f, jb_rec_platform(r, pb, sizeof(pb))) : csv_str(f, jb_rec_platform(r, pb, sizeof(pb)));
+        md ? md_str(f, jb_rec_platform(r, pb, sizeof(pb)))
+           : csv_str(f, jb_rec_platform(r, pb, sizeof(pb)));
         return;
     }
     if (c->numeric) {
@@ -218,13 +236,15 @@ int jb_cmd_export(int argc, char **argv)
     int npos, rc, ret = 1;
     char err[JB_ERRLEN];
     const struct jb_opt opts[] = {
-        {"db", &db, NULL},   {"format", &fmt, NULL}, {"out", &out, NULL},
-        {"workload", &workload, NULL}, {NULL, NULL, NULL},
+        {"db", &db, NULL},   {"format", &fmt, NULL},
+        {"out", &out, NULL}, {"workload", &workload, NULL},
+        {NULL, NULL, NULL},
     };
     if ((rc = jb_opts_parse(argc, argv, opts, pos, 0, &npos, err, sizeof(err))) ||
         (strcmp(fmt, "json") && strcmp(fmt, "csv") && strcmp(fmt, "md"))) {
-        fprintf(stderr, "joulebench export: %s\nusage: joulebench export [--db URL] [--format "
-                        "json|csv|md] [--workload W] [--out FILE]\n",
+        fprintf(stderr,
+                "joulebench export: %s\nusage: joulebench export [--db URL] [--format "
+                "json|csv|md] [--workload W] [--out FILE]\n",
                 rc ? err : "--format is json, csv or md");
         return 2;
     }

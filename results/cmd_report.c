@@ -24,12 +24,23 @@ static void esc(FILE *f, const char *s)
 {
     for (const char *p = s ? s : ""; *p; p++) {
         switch (*p) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default: fputc(*p, f);
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        case '\'':
+            fputs("&#39;", f);
+            break;
+        default:
+            fputc(*p, f);
         }
     }
 }
@@ -58,7 +69,8 @@ static void page_head(FILE *f, const char *title, const char *root)
     esc(f, title);
     fputs("</title>\n<style>\n", f);
     inline_asset(f, "dashboard.css");
-    fprintf(f, "</style></head><body>\n<nav><a href=\"%sindex.html\">joulebench dashboard</a></nav>\n",
+    fprintf(f,
+            "</style></head><body>\n<nav><a href=\"%sindex.html\">joulebench dashboard</a></nav>\n",
             root);
 }
 
@@ -95,9 +107,9 @@ static int mkdir_p(const char *d)
     return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
 }
 
-static const char *const run_cols[] = {"run",       "date",    "workload", "platform",
-                                       "dtype",     "scenario", "batch",   "threads",
-                                       "latency s", "J/unit",  "&plusmn; J", "label",
+static const char *const run_cols[] = {"run",           "date",           "workload",   "platform",
+                                       "dtype",         "scenario",       "batch",      "threads",
+                                       "latency s",     "J/unit",         "&plusmn; J", "label",
                                        "gCO2e/1000 op", "gCO2e/1000 emb", "check"};
 
 static void runs_table(FILE *f, const json_t *recs, const char *root, const json_t *cp_runs)
@@ -115,7 +127,9 @@ static void runs_table(FILE *f, const json_t *recs, const char *root, const json
         jb_safe_name(id, safe, sizeof(safe));
         int cp = cp_runs && json_object_get(cp_runs, id);
         fputs(cp ? "<tr class=\"cp\">" : "<tr>", f);
-        fprintf(f, "<td>%s<a href=\"%sruns/%s.html\" title=\"provenance\">", cp ? "<span class=\"flag\" title=\"change point starts here\">&#9873;</span> " : "", root, safe);
+        fprintf(f, "<td>%s<a href=\"%sruns/%s.html\" title=\"provenance\">",
+                cp ? "<span class=\"flag\" title=\"change point starts here\">&#9873;</span> " : "",
+                root, safe);
         esc(f, id);
         fputs("</a></td><td>", f);
         esc(f, jb_rec_str(r, "created_utc", ""));
@@ -160,12 +174,24 @@ static int write_run_page(const char *dir, const json_t *r)
     fputs("<h1>Run ", f);
     esc(f, jb_rec_str(r, "run_id", ""));
     fputs("</h1>\n<table id=\"provenance\"><tbody>\n", f);
-    static const char *const keys[] = {
-        "created_utc", "workload.name", "workload.version", "backend.kernel", "config.power",
-        "system.git_commit", "system.joulebench_version", "system.kernel", "system.topology_hash",
-        "derived.energy.label", "derived.energy.source", "derived.energy.domain",
-        "derived.carbon.grid_source", "derived.carbon.pue_source", "derived.carbon.platform",
-        "derived.water.wue_source", "validity.output_check", "validity.check_detail"};
+    static const char *const keys[] = {"created_utc",
+                                       "workload.name",
+                                       "workload.version",
+                                       "backend.kernel",
+                                       "config.power",
+                                       "system.git_commit",
+                                       "system.joulebench_version",
+                                       "system.kernel",
+                                       "system.topology_hash",
+                                       "derived.energy.label",
+                                       "derived.energy.source",
+                                       "derived.energy.domain",
+                                       "derived.carbon.grid_source",
+                                       "derived.carbon.pue_source",
+                                       "derived.carbon.platform",
+                                       "derived.water.wue_source",
+                                       "validity.output_check",
+                                       "validity.check_detail"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         fputs("<tr><th>", f);
         esc(f, keys[i]);
@@ -205,13 +231,15 @@ static void plot_img(FILE *f, const char *stem, const char *alt)
 {
     const char *base = strrchr(stem, '/');
     base = base ? base + 1 : stem;
-    fprintf(f, "<figure><a href=\"../plots/%s.png\"><img src=\"../plots/%s.svg\" alt=\"%s\"></a></figure>\n",
+    fprintf(f,
+            "<figure><a href=\"../plots/%s.png\"><img src=\"../plots/%s.svg\" "
+            "alt=\"%s\"></a></figure>\n",
             base, base, alt);
 }
 
-static int write_workload_page(const char *dir, const char *name, const json_t *recs,
-                               jb_store *s, const json_t *hist_e, const json_t *hist_l,
-                               int plots_ok, const json_t *cp_runs)
+static int write_workload_page(const char *dir, const char *name, const json_t *recs, jb_store *s,
+                               const json_t *hist_e, const json_t *hist_l, int plots_ok,
+                               const json_t *cp_runs)
 {
     char safe[200], path[1600], pdir[1400], stem[1600], err[JB_ERRLEN];
     jb_safe_name(name, safe, sizeof(safe));
@@ -286,7 +314,7 @@ static void collect_cp_runs(const json_t *h, json_t *cp_runs)
     size_t i;
     const json_t *c;
     json_array_foreach(json_object_get(h, "change_points"), i, c)
-    json_object_set_new(cp_runs, jb_rec_str(c, "first_run_after", "?"), json_true());
+        json_object_set_new(cp_runs, jb_rec_str(c, "first_run_after", "?"), json_true());
 }
 
 int jb_cmd_report(int argc, char **argv)
@@ -368,9 +396,10 @@ int jb_cmd_report(int argc, char **argv)
         goto out;
     }
     page_head(f, "joulebench dashboard", "");
-    fprintf(f, "<h1>joulebench dashboard</h1>\n<p>%zu runs, %zu workloads. Energy figures in "
-               "<span class=\"est\">italics</span> are estimates, not measurements. Click a run "
-               "for its provenance; click a header to sort.</p>\n",
+    fprintf(f,
+            "<h1>joulebench dashboard</h1>\n<p>%zu runs, %zu workloads. Energy figures in "
+            "<span class=\"est\">italics</span> are estimates, not measurements. Click a run "
+            "for its provenance; click a header to sort.</p>\n",
             json_array_size(recs), json_object_size(by));
     fputs("<h2>Workloads</h2>\n<table class=\"sortable\" id=\"workloads\"><thead><tr><th>workload"
           "</th><th>runs</th><th>latest J/unit</th><th>latest latency s</th><th>change points"

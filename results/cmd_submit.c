@@ -92,8 +92,8 @@ static int copy_file(const char *from, const char *to, char *err, size_t errlen)
 
 /* Companions of a record file BASE.json: BASE.* files beside it (power
  * trace, logs, Google Benchmark output), copied as RUN.suffix. */
-static int copy_companions(const char *rec_path, const char *dest_dir, const char *run,
-                           char *err, size_t errlen)
+static int copy_companions(const char *rec_path, const char *dest_dir, const char *run, char *err,
+                           size_t errlen)
 {
     char dir[2048], base[512];
     snprintf(dir, sizeof(dir), "%s", rec_path);
@@ -182,13 +182,14 @@ int jb_cmd_submit(int argc, char **argv)
     int npos, rc, ret = 1, bad = 0;
     char err[JB_ERRLEN];
     const struct jb_opt opts[] = {
-        {"org", &org, NULL},          {"system", &sys, NULL}, {"records", &recs_dir, NULL},
-        {"out", &out, NULL},          {"system-json", &sys_json, NULL}, {NULL, NULL, NULL},
+        {"org", &org, NULL}, {"system", &sys, NULL},           {"records", &recs_dir, NULL},
+        {"out", &out, NULL}, {"system-json", &sys_json, NULL}, {NULL, NULL, NULL},
     };
     if ((rc = jb_opts_parse(argc, argv, opts, pos, 0, &npos, err, sizeof(err))) || !org || !sys ||
         !recs_dir || !out) {
-        fprintf(stderr, "joulebench submit: %s\nusage: joulebench submit --org ORG --system NAME "
-                        "--records DIR --out DIR [--system-json FILE]\n",
+        fprintf(stderr,
+                "joulebench submit: %s\nusage: joulebench submit --org ORG --system NAME "
+                "--records DIR --out DIR [--system-json FILE]\n",
                 rc ? err : "--org, --system, --records and --out are required");
         return 2;
     }
@@ -203,8 +204,9 @@ int jb_cmd_submit(int argc, char **argv)
     }
     json_t *recs = json_array(), *paths = json_array(), *gb = json_array(), *sd = NULL;
     if (jb_records_collect(recs_dir, recs, paths, gb, &bad) || bad) {
-        fprintf(stderr, "joulebench submit: %d file(s) under %s could not be read; fix or remove "
-                        "them\n",
+        fprintf(stderr,
+                "joulebench submit: %d file(s) under %s could not be read; fix or remove "
+                "them\n",
                 bad, recs_dir);
         goto out;
     }

@@ -169,9 +169,9 @@ int jb_records_collect(const char *path, json_t *out, json_t *paths, json_t *gbe
     return JB_OK;
 }
 
-int jb_norm_opts_from(struct jb_norm_opts *o, const char *region, const char *grid,
-                      const char *pue, const char *wue, const char *platform,
-                      json_t **platform_out, char *err, size_t errlen)
+int jb_norm_opts_from(struct jb_norm_opts *o, const char *region, const char *grid, const char *pue,
+                      const char *wue, const char *platform, json_t **platform_out, char *err,
+                      size_t errlen)
 {
     jb_norm_opts_init(o);
     *platform_out = NULL;

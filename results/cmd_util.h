@@ -37,9 +37,9 @@ int jb_records_collect(const char *path, json_t *out, json_t *paths, json_t *gbe
 
 /* Normalization options from --region, --grid-intensity, --pue, --wue,
  * --platform. *platform_out is owned by the caller (may be NULL). */
-int jb_norm_opts_from(struct jb_norm_opts *o, const char *region, const char *grid,
-                      const char *pue, const char *wue, const char *platform,
-                      json_t **platform_out, char *err, size_t errlen);
+int jb_norm_opts_from(struct jb_norm_opts *o, const char *region, const char *grid, const char *pue,
+                      const char *wue, const char *platform, json_t **platform_out, char *err,
+                      size_t errlen);
 
 /* The power trace written beside a record file (NAME.power.csv, or
  * NAME-power.csv, NAME.trace.csv), checked to start with the header

@@ -30,9 +30,8 @@ int jb_history_analyze(const json_t *records, const char *workload, const char *
     size_t i;
     const json_t *r;
     if (!topology) {
-        json_array_foreach(records, i, r) if (!strcmp(jb_rec_str(r, "workload.name", ""),
-                                                      workload)) topology =
-            jb_rec_str(r, "system.topology_hash", NULL);
+        json_array_foreach(records, i, r) if (!strcmp(jb_rec_str(r, "workload.name", ""), workload))
+            topology = jb_rec_str(r, "system.topology_hash", NULL);
     }
     if (!topology)
         return jb_err(err, errlen, JB_ENOENT, "no records of workload '%.60s'", workload);
@@ -51,14 +50,14 @@ int jb_history_analyze(const json_t *records, const char *workload, const char *
         x[n++] = v;
         const json_t *e = jb_rec_primary_energy(r);
         json_array_append_new(
-            pts, json_pack("{s:s,s:s,s:s,s:f,s:s}", "run_id", jb_rec_str(r, "run_id", ""),
-                           "created_utc", jb_rec_str(r, "created_utc", ""), "git_commit",
-                           jb_rec_str(r, "system.git_commit", ""), "value", v, "label",
-                           !strcmp(metric, "latency")
-                               ? "measured"
-                               : (e && json_is_true(json_object_get(e, "measured"))
-                                      ? "measured"
-                                      : "estimated")));
+            pts,
+            json_pack("{s:s,s:s,s:s,s:f,s:s}", "run_id", jb_rec_str(r, "run_id", ""), "created_utc",
+                      jb_rec_str(r, "created_utc", ""), "git_commit",
+                      jb_rec_str(r, "system.git_commit", ""), "value", v, "label",
+                      !strcmp(metric, "latency")
+                          ? "measured"
+                          : (e && json_is_true(json_object_get(e, "measured")) ? "measured"
+                                                                               : "estimated")));
     }
     struct jb_change_point cp[MAX_CHANGE_POINTS];
     int ncp = n ? jb_edivisive(x, n, min_size, JB_HISTORY_PERMUTATIONS, JB_HISTORY_SIGNIFICANCE,
@@ -71,10 +70,10 @@ int jb_history_analyze(const json_t *records, const char *workload, const char *
     }
     json_t *cps = json_array();
     for (int k = 0; k < ncp; k++) {
-        json_t *before = json_array_get(pts, cp[k].index - 1), *after = json_array_get(pts, cp[k].index);
-        double pct = cp[k].mean_before != 0
-                         ? (cp[k].mean_after / cp[k].mean_before - 1.0) * 100.0
-                         : NAN;
+        json_t *before = json_array_get(pts, cp[k].index - 1),
+               *after = json_array_get(pts, cp[k].index);
+        double pct =
+            cp[k].mean_before != 0 ? (cp[k].mean_after / cp[k].mean_before - 1.0) * 100.0 : NAN;
         json_t *c = json_pack(
             "{s:i,s:O,s:O,s:O,s:O,s:O,s:O,s:f,s:f,s:f,s:f}", "index", (int)cp[k].index,
             "last_run_before", json_object_get(before, "run_id"), "first_run_after",

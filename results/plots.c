@@ -39,8 +39,8 @@ static int spawn_gnuplot(char *const argv[], const char *log)
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, log ? log : "/dev/null",
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, log ? log : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
     pid_t pid;
     int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -75,8 +75,8 @@ void jb_safe_name(const char *s, char *dst, size_t n)
     uint32_t h = 2166136261u; /* FNV-1a of the original */
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         h = (h ^ *p) * 16777619u;
-        int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                 (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || (*p == '.' && k > 0);
+        int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                 *p == '-' || *p == '_' || (*p == '.' && k > 0);
         if (k + 10 < n) {
             dst[k++] = ok ? (char)*p : '_';
             changed |= !ok;
@@ -169,7 +169,7 @@ int jb_plot_history(const json_t *h, const char *dir, char *stem, size_t n, char
     fputs("\n\n", f);
     const json_t *cps = json_object_get(h, "change_points"), *c;
     json_array_foreach(cps, i, c)
-    fprintf(f, "%.1f %.9g 0 %.9g\n", jb_rec_num(c, "index", 0) - 0.5, lo, hi - lo);
+        fprintf(f, "%.1f %.9g 0 %.9g\n", jb_rec_num(c, "index", 0) - 0.5, lo, hi - lo);
     fclose(f);
     char vars[160];
     snprintf(vars, sizeof(vars), "ncp=%zu; ylabel_text='%s';", json_array_size(cps),
@@ -190,8 +190,8 @@ static int cmp_pt(const void *a, const void *b)
     return (x->t > y->t) - (x->t < y->t);
 }
 
-int jb_plot_scatter(const json_t *recs, const char *workload, const char *dir, char *stem,
-                    size_t n, char *err, size_t errlen)
+int jb_plot_scatter(const json_t *recs, const char *workload, const char *dir, char *stem, size_t n,
+                    char *err, size_t errlen)
 {
     char name[300], safe[200];
     int rc;
@@ -329,8 +329,8 @@ int jb_plot_trace(const char *csv, const char *run_id, const char *dir, char *st
         size_t i;
         json_t *p;
         json_array_foreach(arr, i, p)
-        fprintf(f, "%.9g %.9g\n", json_real_value(json_array_get(p, 0)),
-                json_real_value(json_array_get(p, 1)));
+            fprintf(f, "%.9g %.9g\n", json_real_value(json_array_get(p, 0)),
+                    json_real_value(json_array_get(p, 1)));
         fputs("\n\n", f);
     }
     fclose(f);

@@ -12,10 +12,10 @@
 struct jb_results_sink;
 
 struct jb_results_sink_opts {
-    const char *db;       /* --db URL; NULL: results/joulebench.db */
-    int no_store;         /* nonzero: normalize only, store nothing */
-    const char *region;   /* --region, --grid-intensity, --pue, --wue, --platform */
-    const char *grid;     /* as text, exactly as given on the command line */
+    const char *db;     /* --db URL; NULL: results/joulebench.db */
+    int no_store;       /* nonzero: normalize only, store nothing */
+    const char *region; /* --region, --grid-intensity, --pue, --wue, --platform */
+    const char *grid;   /* as text, exactly as given on the command line */
     const char *pue;
     const char *wue;
     const char *platform;

@@ -218,8 +218,8 @@ static double mean_of(const double *x, size_t n)
     return n ? s / (double)n : NAN;
 }
 
-int jb_edivisive(const double *x, size_t n, size_t min_size, int perms, double sig,
-                 uint64_t seed, struct jb_change_point *cp, int max_cp)
+int jb_edivisive(const double *x, size_t n, size_t min_size, int perms, double sig, uint64_t seed,
+                 struct jb_change_point *cp, int max_cp)
 {
     if (min_size < 2)
         min_size = 2;

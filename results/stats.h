@@ -38,7 +38,7 @@ struct jb_change_point {
  * points, each significant at `sig` by a permutation test of `perms`
  * shuffles, segments at least min_size long. Writes them sorted by index
  * into cp and returns how many (>= 0), or a negative JB_E code. */
-int jb_edivisive(const double *x, size_t n, size_t min_size, int perms, double sig,
-                 uint64_t seed, struct jb_change_point *cp, int max_cp);
+int jb_edivisive(const double *x, size_t n, size_t min_size, int perms, double sig, uint64_t seed,
+                 struct jb_change_point *cp, int max_cp);
 
 #endif

@@ -327,12 +327,12 @@ int jb_store_query(jb_store *s, const struct jb_store_filter *f, json_t *out, ch
     const char *params[8];
     int n = 0;
     int len = snprintf(sql, sizeof(sql), "SELECT record_json FROM jb_runs WHERE 1=1");
-#define ADD(field, col)                                                                         \
-    do {                                                                                        \
-        if (f && f->field) {                                                                    \
-            params[n++] = f->field;                                                             \
-            len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND " col " $%d", n);       \
-        }                                                                                       \
+#define ADD(field, col)                                                                            \
+    do {                                                                                           \
+        if (f && f->field) {                                                                       \
+            params[n++] = f->field;                                                                \
+            len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND " col " $%d", n);          \
+        }                                                                                          \
     } while (0)
     ADD(run_id, "run_id =");
     ADD(workload, "workload =");
@@ -345,8 +345,8 @@ int jb_store_query(jb_store *s, const struct jb_store_filter *f, json_t *out, ch
     if (f && f->threads > 0) {
         snprintf(thr, sizeof(thr), "%d", f->threads);
         params[n++] = thr;
-        len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND threads = CAST($%d AS BIGINT)",
-                        n);
+        len +=
+            snprintf(sql + len, sizeof(sql) - (size_t)len, " AND threads = CAST($%d AS BIGINT)", n);
     }
     if (f && f->limit > 0)
         snprintf(lim, sizeof(lim), " LIMIT %d", f->limit);

@@ -47,8 +47,8 @@ int jb_safe_component(const char *s)
     if (!s || s[0] == '.' || !s[0])
         return 0;
     for (const char *p = s; *p; p++, n++) {
-        int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                 (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-';
+        int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                 *p == '.' || *p == '_' || *p == '-';
         if (!ok || n >= 64)
             return 0;
     }
@@ -85,8 +85,8 @@ int jb_submission_check_record(const json_t *schema, const json_t *r, const char
         n += problem(fn, ctx, path, "run rules: output check is '%s', it must pass", oc);
     size_t nl = json_array_size(jb_rec_get(r, "measurements.latency_s.samples"));
     if (nl && (double)nl != reps)
-        n += problem(fn, ctx, path, "consistency: %zu latency samples for %g repetitions", nl,
-                     reps);
+        n +=
+            problem(fn, ctx, path, "consistency: %zu latency samples for %g repetitions", nl, reps);
 
     const json_t *pe = jb_rec_primary_energy(r);
     if (!pe)
@@ -106,11 +106,13 @@ int jb_submission_check_record(const json_t *schema, const json_t *r, const char
     {
         if (json_is_false(json_object_get(e, "available")))
             continue;
-        double j = jb_rec_num(e, "joules_per_unit", NAN), u = jb_rec_num(e, "uncertainty_joules_per_unit", 0);
+        double j = jb_rec_num(e, "joules_per_unit", NAN),
+               u = jb_rec_num(e, "uncertainty_joules_per_unit", 0);
         double p = jb_rec_num(e, "average_power_w", NAN);
         if (isfinite(j) && isfinite(p) && isfinite(tput) && p > 0) {
             /* E per unit = P / throughput, within the stated uncertainty. */
-            double diff = fabs(j * tput - p), allow = (isfinite(u) ? u : 0) * tput + JB_RULE_POWER_TOLERANCE * p;
+            double diff = fabs(j * tput - p),
+                   allow = (isfinite(u) ? u : 0) * tput + JB_RULE_POWER_TOLERANCE * p;
             if (diff > allow)
                 n += problem(fn, ctx, path,
                              "consistency: energy[%zu] %g J/unit x %g units/s = %g W, but average "
@@ -119,8 +121,9 @@ int jb_submission_check_record(const json_t *schema, const json_t *r, const char
         }
         size_t ns = json_array_size(json_object_get(e, "samples_joules_per_unit"));
         if (ns && (double)ns != reps)
-            n += problem(fn, ctx, path, "consistency: energy[%zu] has %zu samples for %g repetitions",
-                         i, ns, reps);
+            n +=
+                problem(fn, ctx, path,
+                        "consistency: energy[%zu] has %zu samples for %g repetitions", i, ns, reps);
     }
     double upi = jb_rec_num(r, "measurements.units_per_iteration", 0);
     double batch = jb_rec_num(r, "config.batch", 1);
@@ -153,8 +156,8 @@ int jb_submission_check_record(const json_t *schema, const json_t *r, const char
 int jb_submission_check_system(const json_t *s, const char *path, const char *want,
                                jb_problem_fn fn, void *ctx)
 {
-    static const char *const str_fields[] = {"name",      "organization",      "system_type",
-                                             "processor", "accelerators",      "operating_system",
+    static const char *const str_fields[] = {"name",        "organization", "system_type",
+                                             "processor",   "accelerators", "operating_system",
                                              "energy_meter"};
     int n = 0;
     if (!json_is_object(s))
@@ -171,8 +174,9 @@ int jb_submission_check_system(const json_t *s, const char *path, const char *wa
     const char *t = jb_rec_str(s, "system_type", "");
     if (*t && strcmp(t, "datacenter") && strcmp(t, "desktop") && strcmp(t, "edge") &&
         strcmp(t, "embedded"))
-        n += problem(fn, ctx, path, "system description: system_type must be datacenter, desktop, "
-                                    "edge or embedded");
+        n += problem(fn, ctx, path,
+                     "system description: system_type must be datacenter, desktop, "
+                     "edge or embedded");
     if (want && json_is_string(json_object_get(s, "name")) &&
         strcmp(json_string_value(json_object_get(s, "name")), want))
         n += problem(fn, ctx, path, "system description: name differs from its file name '%s'",
@@ -203,8 +207,8 @@ static int safe_relpath(const char *p)
     return depth > 0 && p[strlen(p) - 1] != '/' && !strstr(p, "//");
 }
 
-int jb_manifest_parse(const char *buf, size_t len, json_t *out, const char *mpath,
-                      jb_problem_fn fn, void *ctx)
+int jb_manifest_parse(const char *buf, size_t len, json_t *out, const char *mpath, jb_problem_fn fn,
+                      void *ctx)
 {
     int n = 0, lineno = 0;
     size_t i = 0;
@@ -235,7 +239,8 @@ int jb_manifest_parse(const char *buf, size_t len, json_t *out, const char *mpat
         }
         const char *p = line + 66;
         if (!safe_relpath(p)) {
-            n += problem(fn, ctx, where, "manifest: unsafe path (absolute, '..', or odd characters)");
+            n += problem(fn, ctx, where,
+                         "manifest: unsafe path (absolute, '..', or odd characters)");
             continue;
         }
         if (json_object_get(out, p)) {
@@ -273,7 +278,8 @@ static void check_file(struct walk *w, const char *rel, const char *full)
     int is_json = l > 5 && !strcmp(rel + l - 5, ".json");
     if (np == 2 && !strcmp(parts[0], "systems")) {
         if (!is_json) {
-            w->problems += problem(w->fn, w->ctx, full, "layout: only NAME.json belongs in systems/");
+            w->problems +=
+                problem(w->fn, w->ctx, full, "layout: only NAME.json belongs in systems/");
             return;
         }
         json_error_t je;
@@ -293,21 +299,21 @@ static void check_file(struct walk *w, const char *rel, const char *full)
         snprintf(sys, sizeof(sys), "%s/systems/%s.json", w->root, parts[1]);
         struct stat st;
         if (lstat(sys, &st) || !S_ISREG(st.st_mode))
-            w->problems += problem(w->fn, w->ctx, full, "layout: no systems/%s.json for these results",
-                                   parts[1]);
+            w->problems += problem(w->fn, w->ctx, full,
+                                   "layout: no systems/%s.json for these results", parts[1]);
         if (np == 4 && !strcmp(parts[2], "benchmark")) {
             json_error_t je;
             json_t *g = json_load_file(full, 0, &je);
             if (!g || !jb_is_gbench(g))
-                w->problems += problem(w->fn, w->ctx, full,
-                                       "benchmark: not a Google Benchmark JSON file%s%s",
-                                       g ? "" : ": ", g ? "" : je.text);
+                w->problems +=
+                    problem(w->fn, w->ctx, full, "benchmark: not a Google Benchmark JSON file%s%s",
+                            g ? "" : ": ", g ? "" : je.text);
             json_decref(g);
             return;
         }
         if (np != 5) {
-            w->problems += problem(w->fn, w->ctx, full,
-                                   "layout: want results/SYSTEM/WORKLOAD/SCENARIO/FILE");
+            w->problems +=
+                problem(w->fn, w->ctx, full, "layout: want results/SYSTEM/WORKLOAD/SCENARIO/FILE");
             return;
         }
         if (!is_json)
@@ -323,8 +329,8 @@ static void check_file(struct walk *w, const char *rel, const char *full)
             return;
         }
         w->records++;
-        w->problems += jb_submission_check_record(w->schema, r, full, parts[2], parts[3], w->fn,
-                                                  w->ctx);
+        w->problems +=
+            jb_submission_check_record(w->schema, r, full, parts[2], parts[3], w->fn, w->ctx);
         json_decref(r);
         return;
     }
@@ -395,7 +401,8 @@ static int check_org(const char *org_dir, const json_t *schema, jb_problem_fn fn
     snprintf(mpath, sizeof(mpath), "%s/%s", org_dir, JB_MANIFEST_NAME);
     struct stat st;
     if (lstat(mpath, &st) || !S_ISREG(st.st_mode) || st.st_size > (off_t)MANIFEST_MAX_BYTES) {
-        w.problems += problem(fn, ctx, mpath, "manifest: missing, not a regular file, or too large");
+        w.problems +=
+            problem(fn, ctx, mpath, "manifest: missing, not a regular file, or too large");
     } else {
         FILE *f = fopen(mpath, "rb");
         char *buf = malloc((size_t)st.st_size + 1);

@@ -44,8 +44,8 @@ int jb_submission_check_system(const json_t *sys, const char *path, const char *
 /* Parses manifest text ("HEX64  relative/path" per line) into out (path ->
  * hex string), reporting malformed lines, unsafe paths and duplicates.
  * Returns the number of problems. */
-int jb_manifest_parse(const char *buf, size_t len, json_t *out, const char *mpath,
-                      jb_problem_fn fn, void *ctx);
+int jb_manifest_parse(const char *buf, size_t len, json_t *out, const char *mpath, jb_problem_fn fn,
+                      void *ctx);
 
 /* Checks a whole submission folder. Returns the number of problems (>= 0)
  * and *nrecords the records checked. */

@@ -102,7 +102,7 @@ static void import_export(void **st)
     fclose(f);
 
     char *argv[] = {"import", "--db", db, "--region", "DE", "--platform", "amd-epyc-vm-2vcpu",
-                    recdir, NULL};
+                    recdir,   NULL};
     /* 1: the broken file is reported, the rest stored */
     assert_int_equal(th_cmd(8, argv), 1);
     jb_store *s;
@@ -212,9 +212,9 @@ static void compare_gates_on_regression(void **st)
     char *a4[] = {"compare", "--json", js, base, fast, NULL};
     assert_int_equal(th_cmd(5, a4), 0);
     doc = json_load_file(js, 0, &je);
-    assert_string_equal(jb_rec_str(json_array_get(json_object_get(doc, "comparisons"), 0),
-                                   "verdict", ""),
-                        "faster");
+    assert_string_equal(
+        jb_rec_str(json_array_get(json_object_get(doc, "comparisons"), 0), "verdict", ""),
+        "faster");
     json_decref(doc);
     /* selections by run id and by query on the database */
     char *imp[] = {"import", "--db", db, base, slow, NULL};
@@ -254,8 +254,8 @@ static void history_finds_the_commit_range(void **st)
     }
     char *imp[] = {"import", "--db", hdb, recdir, NULL};
     assert_int_equal(th_cmd(4, imp), 0);
-    char *h[] = {"history", "--db", hdb, "--workload", "llm-decode", "--metric", "energy",
-                 "--json", js, "--plot", plots, NULL};
+    char *h[] = {"history", "--db",   hdb, "--workload", "llm-decode", "--metric",
+                 "energy",  "--json", js,  "--plot",     plots,        NULL};
     assert_int_equal(th_cmd(11, h), 0);
     json_error_t je;
     json_t *doc = json_load_file(js, 0, &je);
@@ -276,8 +276,8 @@ static void history_finds_the_commit_range(void **st)
         assert_int_equal(access(p, R_OK), 0);
     }
     /* latency is flat: no change point */
-    char *h2[] = {"history", "--db", hdb, "--workload", "llm-decode", "--metric", "latency",
-                  "--json", js, NULL};
+    char *h2[] = {"history",  "--db",    hdb,      "--workload", "llm-decode",
+                  "--metric", "latency", "--json", js,           NULL};
     assert_int_equal(th_cmd(9, h2), 0);
     doc = json_load_file(js, 0, &je);
     assert_int_equal(json_array_size(json_object_get(json_array_get(doc, 0), "change_points")), 0);

@@ -57,7 +57,8 @@ static void hooks_normalize_and_store(void **st)
             snprintf(p, sizeof(p), "%s/llm-decode.gbench.json", dir);
             f = fopen(p, "w");
             fputs("{\"context\": {\"date\": \"d\", \"host_name\": \"h\"}, \"benchmarks\":"
-                  " [{\"name\": \"llm\", \"iterations\": 5, \"real_time\": 1}]}", f);
+                  " [{\"name\": \"llm\", \"iterations\": 5, \"real_time\": 1}]}",
+                  f);
             fclose(f);
             snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
             /* the derived figures are in the record, and it still validates */

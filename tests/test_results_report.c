@@ -104,7 +104,8 @@ static void pages_exist_and_escape(void **st)
     /* the hostile name appears only escaped */
     assert_null(strstr(idx, "<img src=x"));
     assert_null(strstr(idx, "<script>alert"));
-    assert_non_null(strstr(idx, "&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;&lt;script&gt;"));
+    assert_non_null(
+        strstr(idx, "&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;&lt;script&gt;"));
     /* the step is flagged */
     assert_non_null(strstr(idx, "&#9873;"));
     free(idx);
@@ -166,8 +167,7 @@ static void loads_in_headless_chromium(void **st)
     assert_non_null(strstr(d, "id=\"workloads\""));
     assert_null(strstr(d, "<script>alert"));
     /* no console error, no blocked resource, no script exception */
-    if (strstr(l, ":CONSOLE") || strstr(l, "Uncaught") ||
-        strstr(l, "Content Security Policy"))
+    if (strstr(l, ":CONSOLE") || strstr(l, "Uncaught") || strstr(l, "Content Security Policy"))
         fail_msg("browser console reported a problem:\n%s", l);
     free(d);
     free(l);

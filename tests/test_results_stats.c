@@ -35,7 +35,7 @@ static void mann_whitney_ties_and_large(void **st)
     (void)st;
     double a[30], b[30], u;
     for (int i = 0; i < 30; i++) {
-        a[i] = i % 5;       /* heavy ties */
+        a[i] = i % 5; /* heavy ties */
         b[i] = i % 5 + 3;
     }
     double p = jb_mann_whitney(a, 30, b, 30, &u);

@@ -97,8 +97,8 @@ static void submit(void)
     char cmd[1600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sub);
     assert_int_equal(system(cmd), 0);
-    char *argv[] = {"submit", "--org", "AcmeLabs", "--system", "epyc-vm", "--records", recs,
-                    "--out", sub, "--system-json", sysjson, NULL};
+    char *argv[] = {"submit", "--org", "AcmeLabs", "--system",      "epyc-vm", "--records",
+                    recs,     "--out", sub,        "--system-json", sysjson,   NULL};
     assert_int_equal(th_cmd(11, argv), 0);
 }
 
@@ -142,9 +142,11 @@ static void submit_then_check_clean(void **st)
     (void)st;
     submit();
     char p[1800];
-    snprintf(p, sizeof(p), "%s/AcmeLabs/results/epyc-vm/triad/single-stream/a1b2c3d4-0001-triad.power.csv", sub);
+    snprintf(p, sizeof(p),
+             "%s/AcmeLabs/results/epyc-vm/triad/single-stream/a1b2c3d4-0001-triad.power.csv", sub);
     assert_int_equal(access(p, R_OK), 0);
-    snprintf(p, sizeof(p), "%s/AcmeLabs/results/epyc-vm/fma/single-stream/a1b2c3d4-0002-fma.log", sub);
+    snprintf(p, sizeof(p), "%s/AcmeLabs/results/epyc-vm/fma/single-stream/a1b2c3d4-0002-fma.log",
+             sub);
     assert_int_equal(access(p, R_OK), 0);
     snprintf(p, sizeof(p), "%s/AcmeLabs/systems/epyc-vm.json", sub);
     assert_int_equal(access(p, R_OK), 0);
@@ -183,7 +185,8 @@ static void tampering_is_caught(void **st)
     submit();
     snprintf(p, sizeof(p), "%s/AcmeLabs/MANIFEST.sha256", sub);
     FILE *f = fopen(p, "a");
-    fputs("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  ../../etc/passwd\n", f);
+    fputs("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  ../../etc/passwd\n",
+          f);
     fclose(f);
     expect_problem("unsafe path");
 
@@ -226,8 +229,8 @@ static void simulated(json_t *r)
 }
 static void power_mismatch(json_t *r)
 {
-    json_object_set_new(json_array_get(jb_rec_get(r, "measurements.energy"), 0),
-                        "average_power_w", json_real(72.0));
+    json_object_set_new(json_array_get(jb_rec_get(r, "measurements.energy"), 0), "average_power_w",
+                        json_real(72.0));
 }
 static void few_reps(json_t *r)
 {
@@ -271,11 +274,11 @@ static void system_and_names(void **st)
     expect_problem("required field 'memory_gb'");
     expect_problem("required field 'energy_meter'");
     /* hostile names are refused before anything is written */
-    char *argv[] = {"submit", "--org", "../evil", "--system", "x", "--records", recs, "--out",
-                    sub, NULL};
+    char *argv[] = {"submit",    "--org", "../evil", "--system", "x",
+                    "--records", recs,    "--out",   sub,        NULL};
     assert_int_equal(th_cmd(9, argv), 2);
-    char *argv2[] = {"submit", "--org", "ok", "--system", "<script>", "--records", recs, "--out",
-                     sub, NULL};
+    char *argv2[] = {"submit",    "--org", "ok",    "--system", "<script>",
+                     "--records", recs,    "--out", sub,        NULL};
     assert_int_equal(th_cmd(9, argv2), 2);
     assert_int_equal(jb_safe_component(".."), 0);
     assert_int_equal(jb_safe_component("a/b"), 0);
@@ -290,10 +293,8 @@ static void system_and_names(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(sha256_vectors),
-        cmocka_unit_test(submit_then_check_clean),
-        cmocka_unit_test(tampering_is_caught),
-        cmocka_unit_test(rule_breaches),
+        cmocka_unit_test(sha256_vectors),      cmocka_unit_test(submit_then_check_clean),
+        cmocka_unit_test(tampering_is_caught), cmocka_unit_test(rule_breaches),
         cmocka_unit_test(system_and_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
