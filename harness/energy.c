@@ -205,7 +205,8 @@ static void measure_domains(struct jb_energy *e, int is_auto)
             warnf(e, "%s %s: %s", s->ops->name, d->info.name, err);
             continue;
         }
-        if (!changes) {
+        /* a steady power reading is legitimate; only a counter can freeze */
+        if (!changes && d->info.kind == JB_POWER_ENERGY_COUNTER) {
             char why[128];
             snprintf(why, sizeof(why), "counter did not advance in %.1f s (frozen)",
                      JB_ENERGY_MEASURE_WINDOW_S);

@@ -21,8 +21,8 @@
 static const char *const uncertainty_method =
     "U = sqrt(u_inst^2 + (2 s / sqrt(k))^2), u_inst = sum_i sqrt(res^2 + (P_i T nb)^2 + "
     "(a_rel E_i + a_w t_i)^2) / sum_i n_i; res: counter resolution, T: update period, "
-    "nb: unaligned boundaries (1 or 2), a_rel/a_w: stated calibration accuracy, s: stddev of "
-    "per-repetition J/unit over k repetitions";
+    "nb: unaligned boundaries (1 or 2), P_i: E_i / (t_i - nb T) for counters, a_rel/a_w: "
+    "stated calibration accuracy, s: stddev of per-repetition J/unit over k repetitions";
 
 /* Waits, unlocked, for sources with lagging timestamps to deliver readings
  * past the run's end. Called with the lock held; returns with it held. */
@@ -99,7 +99,18 @@ static json_t *domain_entry(struct jb_energy *e, int di, int first, json_t *warn
         double p = dur > 0 ? ej / dur : 0;
         int nb = (r->aligned && di == e->align_dom) ? 1 : 2;
         double u_res = d->info.kind == JB_POWER_ENERGY_COUNTER ? d->info.resolution_j : 0;
-        double u_q = p * T * nb;
+        /* a counter read at a boundary lags by up to T; the energy missed
+         * is bounded with the power it could have had: measured over the
+         * part of the repetition the counter did cover */
+        double p_up = p;
+        if (d->info.kind == JB_POWER_ENERGY_COUNTER) {
+            if (dur > 1.5 * nb * T)
+                p_up = ej / (dur - nb * T);
+            else if (d->power_est_w > p_up || d->info.max_power_w > p_up)
+                p_up = d->power_est_w > d->info.max_power_w ? d->power_est_w
+                                                            : d->info.max_power_w;
+        }
+        double u_q = p_up * T * nb;
         double u_cal = d->info.accuracy_rel * ej + d->info.accuracy_w * dur;
         sum_u += sqrt(u_res * u_res + u_q * u_q + u_cal * u_cal);
         sum_q += u_q;

@@ -111,7 +111,7 @@ static json_t *probe_domain(const struct jb_power_source_ops *ops, void *st, int
                                                                   : json_null());
     json_object_set_new(o, "changes_seen", json_integer(changes));
     json_object_set_new(o, "power_w", power > 0 ? json_real(power) : json_null());
-    if (!changes) {
+    if (!changes && d.kind == JB_POWER_ENERGY_COUNTER) {
         json_object_set_new(o, "frozen", json_true());
         *frozen = 1;
     }
