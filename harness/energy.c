@@ -59,10 +59,19 @@ static void mark_failed(struct jb_edom *d, const char *why)
     d->failed = 1;
 }
 
+static void poll_one(struct jb_energy *e, struct jb_edom *d, int *more);
+
+/* Reads a domain once, or until a source with a backlog has none left. */
 void jb_energy_poll_dom_locked(struct jb_energy *e, struct jb_edom *d)
 {
-    if (d->failed)
-        return;
+    int more = 1;
+    for (int i = 0; more && i < JB_ENERGY_MAX_BACKLOG && !d->failed; i++)
+        poll_one(e, d, &more);
+}
+
+static void poll_one(struct jb_energy *e, struct jb_edom *d, int *more)
+{
+    *more = 0;
     const struct jb_esrc *s = &e->src[d->src];
     struct jb_power_reading r;
     char err[JB_ERRLEN] = "";
@@ -73,6 +82,7 @@ void jb_energy_poll_dom_locked(struct jb_energy *e, struct jb_edom *d)
         mark_failed(d, why);
         return;
     }
+    *more = r.more;
     if (r.t_s < 0)
         return; /* the source has nothing yet */
     double t = r.t_s > 0 ? r.t_s : jb_power_now_s();
@@ -424,12 +434,18 @@ int jb_energy_idle(struct jb_energy *e, double seconds, char *err, size_t errlen
 void jb_energy_begin_run(struct jb_energy *e)
 {
     pthread_mutex_lock(&e->mu);
+    double now = jb_power_now_s();
     e->nreps = 0;
     for (int i = 0; i < e->ndom; i++) {
         struct jb_edom *d = &e->dom[i];
-        if (d->npts > 1) { /* keep the last point as the anchor of the next */
-            d->pts[0] = d->pts[d->npts - 1];
-            d->npts = 1;
+        /* drop the history before now, keeping the last point before now
+         * as the anchor of the run (and a meter's points from the future) */
+        size_t keep = 0;
+        while (keep + 1 < d->npts && d->pts[keep + 1].t_s <= now)
+            keep++;
+        if (keep) {
+            memmove(d->pts, d->pts + keep, (d->npts - keep) * sizeof(d->pts[0]));
+            d->npts -= keep;
         }
         json_decref(d->state_start);
         d->state_start = NULL;

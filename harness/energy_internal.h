@@ -22,6 +22,7 @@
 #define JB_ENERGY_MEASURE_WINDOW_S 0.5 /* NVML steps ~ every 100 ms: 4-5 steps fit */
 #define JB_ENERGY_ALIGN_MIN_PERIOD_S 0.002 /* below this, waiting for an update buys nothing */
 #define JB_ENERGY_ALIGN_POLL_S 0.0002
+#define JB_ENERGY_MAX_BACKLOG 1000000 /* readings taken from a source in one poll */
 
 struct jb_epoint {
     double t_s; /* CLOCK_MONOTONIC time of the reading */
