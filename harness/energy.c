@@ -376,6 +376,16 @@ void jb_energy_close(struct jb_energy *e)
 
 double jb_energy_min_duration_s(const struct jb_energy *e)
 {
+    /* the sampler may be marking a domain failed right now */
+    pthread_mutex_t *mu = (pthread_mutex_t *)&e->mu;
+    pthread_mutex_lock(mu);
+    double m = jb_energy_min_duration_locked(e);
+    pthread_mutex_unlock(mu);
+    return m;
+}
+
+double jb_energy_min_duration_locked(const struct jb_energy *e)
+{
     double m = 0;
     for (int i = 0; i < e->ndom; i++) {
         const struct jb_edom *d = &e->dom[i];

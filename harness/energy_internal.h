@@ -81,5 +81,6 @@ void jb_energy_poll_all_locked(struct jb_energy *e);
 /* The cumulative energy at time t, interpolated; -1 if t is outside the history. */
 int jb_energy_interp(const struct jb_edom *d, double t, double *e_j);
 double jb_energy_quant_period_s(const struct jb_energy *e, int i);
+double jb_energy_min_duration_locked(const struct jb_energy *e);
 
 #endif

@@ -152,7 +152,7 @@ static json_t *domain_entry(struct jb_energy *e, int di, int first, json_t *warn
         snprintf(w, sizeof(w),
                  "%s %s: update-period quantization up to %.1f%% (repetitions of %.3f s; "
                  "%.3f s needed for 1%%)",
-                 src, d->info.name, 100 * qrel, sum_t / k, jb_energy_min_duration_s(e));
+                 src, d->info.name, 100 * qrel, sum_t / k, jb_energy_min_duration_locked(e));
         json_array_append_new(warnings, json_string(w));
     }
     if (!d->info.measured) {
