@@ -155,8 +155,12 @@ static void meter_line(struct meter *s)
         return;
     }
     double tm = t - s->offset_s; /* onto CLOCK_MONOTONIC */
-    if (s->have)
-        s->acc_j += 0.5 * (w + s->last_w) * (tm - s->last_t);
+    double acc = s->have ? s->acc_j + 0.5 * (w + s->last_w) * (tm - s->last_t) : s->acc_j;
+    if (!isfinite(tm) || !isfinite(acc) || (s->have && !(tm > s->last_t))) {
+        s->malformed++; /* absurd watts or times that would overflow the integral */
+        return;
+    }
+    s->acc_j = acc;
     s->have = 1;
     s->last_t = tm;
     s->last_w = w;

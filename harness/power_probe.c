@@ -35,7 +35,7 @@ int jb_power_measure_period(const struct jb_power_source_ops *ops, void *state, 
     int rc = ops->read(state, domain, &r0, err, errlen);
     if (rc)
         return rc;
-    double t_start = jb_power_now_s(), t_first = r0.t_s > 0 ? r0.t_s : t_start;
+    double t_start = jb_power_now_s();
     double last_v = is_power ? r0.power_w : r0.energy_j, t_last_change = -1;
     double gaps[PROBE_MAX_CHANGES], e_sum = 0, first_change_t = -1, last_change_t = -1;
     double e_at_first = 0, e_acc = 0;
@@ -67,7 +67,6 @@ int jb_power_measure_period(const struct jb_power_source_ops *ops, void *state, 
         last_v = v;
         n++;
     }
-    (void)t_first;
     *changes = n;
     *period_s = 0;
     if (ngaps) {
