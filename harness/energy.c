@@ -212,7 +212,8 @@ static void measure_domains(struct jb_energy *e, int is_auto)
                                          &period, &changes, &power, err, sizeof(err));
         if (rc) {
             mark_failed(d, err);
-            warnf(e, "%s %s: %s", s->ops->name, d->info.name, err);
+            d->dropped = is_auto; /* auto takes only what works */
+            warnf(e, "%s %s: %s%s", s->ops->name, d->info.name, err, is_auto ? "; left out" : "");
             continue;
         }
         /* a steady power reading is legitimate; only a counter can freeze */
