@@ -35,8 +35,8 @@ static int push_point(struct jb_edom *d, double t, double e, double w)
 {
     if (d->npts && t < d->pts[d->npts - 1].t_s)
         return JB_OK; /* a stale meter sample; the history only moves forward */
-    if (d->info.kind == JB_POWER_ENERGY_COUNTER && d->npts >= 2 &&
-        d->pts[d->npts - 1].e_j == e && d->pts[d->npts - 2].e_j == e) {
+    if (d->info.kind == JB_POWER_ENERGY_COUNTER && d->npts >= 2 && d->pts[d->npts - 1].e_j == e &&
+        d->pts[d->npts - 2].e_j == e) {
         d->pts[d->npts - 1].t_s = t;
         return JB_OK;
     }
@@ -148,13 +148,11 @@ static void sampler_tick(void *arg)
     pthread_mutex_unlock(&e->mu);
 }
 
-static int add_source(struct jb_energy *e, const struct jb_power_source_ops *ops,
-                      const char *opts, const struct jb_power_context *ctx, char *err,
-                      size_t errlen)
+static int add_source(struct jb_energy *e, const struct jb_power_source_ops *ops, const char *opts,
+                      const struct jb_power_context *ctx, char *err, size_t errlen)
 {
     if (e->nsrc == JB_ENERGY_MAX_SRC)
-        return jb_err(err, errlen, JB_ERANGE, "--power: more than %d sources",
-                      JB_ENERGY_MAX_SRC);
+        return jb_err(err, errlen, JB_ERANGE, "--power: more than %d sources", JB_ENERGY_MAX_SRC);
     void *st = NULL;
     int rc = ops->open(opts, ctx, &st, err, errlen);
     if (rc)
@@ -223,8 +221,7 @@ static void measure_domains(struct jb_energy *e, int is_auto)
                      JB_ENERGY_MEASURE_WINDOW_S);
             mark_failed(d, why);
             d->dropped = is_auto;
-            warnf(e, "%s %s: %s%s", s->ops->name, d->info.name, why,
-                  is_auto ? "; left out" : "");
+            warnf(e, "%s %s: %s%s", s->ops->name, d->info.name, why, is_auto ? "; left out" : "");
             continue;
         }
         if (d->info.update_period_s <= 0)
@@ -323,8 +320,8 @@ int jb_energy_open(const char *spec, const struct jb_energy_opts *o, struct jb_e
     struct jb_power_context ctx = {o ? o->threads : 1, o ? o->cpus : NULL,
                                    o && o->sysfs_root ? o->sysfs_root : "/"};
     const char *s = spec && spec[0] ? spec : "auto";
-    int rc = !strcmp(s, "auto") ? open_auto(e, &ctx, err, errlen)
-                                : open_spec(e, s, &ctx, err, errlen);
+    int rc =
+        !strcmp(s, "auto") ? open_auto(e, &ctx, err, errlen) : open_spec(e, s, &ctx, err, errlen);
     if (rc)
         goto fail;
     /* align repetition starts to the coarsest counter that updates slowly
@@ -345,8 +342,8 @@ int jb_energy_open(const char *spec, const struct jb_energy_opts *o, struct jb_e
     if (need_sampler) {
         e->sampler_interval_s = sampler_interval(e);
         e->sampler_cpu = o ? o->sampler_cpu : -1;
-        rc = jb_sampler_start(e->sampler_interval_s, e->sampler_cpu, sampler_tick, e,
-                              &e->sampler, &e->sampler_pinned, err, errlen);
+        rc = jb_sampler_start(e->sampler_interval_s, e->sampler_cpu, sampler_tick, e, &e->sampler,
+                              &e->sampler_pinned, err, errlen);
         if (rc)
             goto fail;
     }
@@ -392,8 +389,8 @@ double jb_energy_min_duration_locked(const struct jb_energy *e)
         const struct jb_edom *d = &e->dom[i];
         if (d->failed || !d->info.measured)
             continue;
-        double need = jb_energy_quant_period_s(e, i) * (i == e->align_dom ? 1 : 2) /
-                      JB_ENERGY_QUANT_TARGET;
+        double need =
+            jb_energy_quant_period_s(e, i) * (i == e->align_dom ? 1 : 2) / JB_ENERGY_QUANT_TARGET;
         if (d->info.kind == JB_POWER_ENERGY_COUNTER && d->info.resolution_j > 0 &&
             d->power_est_w > 0) {
             double r = d->info.resolution_j / (JB_ENERGY_QUANT_TARGET * d->power_est_w);

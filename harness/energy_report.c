@@ -107,8 +107,7 @@ static json_t *domain_entry(struct jb_energy *e, int di, int first, json_t *warn
             if (dur > 1.5 * nb * T)
                 p_up = ej / (dur - nb * T);
             else if (d->power_est_w > p_up || d->info.max_power_w > p_up)
-                p_up = d->power_est_w > d->info.max_power_w ? d->power_est_w
-                                                            : d->info.max_power_w;
+                p_up = d->power_est_w > d->info.max_power_w ? d->power_est_w : d->info.max_power_w;
         }
         double u_q = p_up * T * nb;
         double u_cal = d->info.accuracy_rel * ej + d->info.accuracy_w * dur;
@@ -208,8 +207,8 @@ static void write_trace_domain(FILE *f, const struct jb_edom *d, double t_from, 
     }
 }
 
-int jb_energy_finish_run(struct jb_energy *e, int keep_last, json_t *energy_list,
-                         json_t *warnings, const char *trace_path, char *err, size_t errlen)
+int jb_energy_finish_run(struct jb_energy *e, int keep_last, json_t *energy_list, json_t *warnings,
+                         const char *trace_path, char *err, size_t errlen)
 {
     int rc = JB_OK;
     pthread_mutex_lock(&e->mu);
@@ -236,8 +235,7 @@ int jb_energy_finish_run(struct jb_energy *e, int keep_last, json_t *energy_list
         json_t *o = domain_entry(e, i, first, warnings);
         const struct jb_esrc *s = &e->src[d->src];
         if (s->ops->domain_state) {
-            json_object_set(o, "device_state_start",
-                            d->state_start ? d->state_start : json_null());
+            json_object_set(o, "device_state_start", d->state_start ? d->state_start : json_null());
             json_t *end = json_object();
             s->ops->domain_state(s->state, d->idx, end);
             json_object_set_new(o, "device_state_end", end);

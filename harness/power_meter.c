@@ -37,21 +37,21 @@ struct meter_pt {
 
 struct meter {
     int fd, is_tcp, closed;
-    char what[300];       /* file path or host:port, for messages */
-    double offset_s;      /* monotonic = meter time - offset_s */
+    char what[300];  /* file path or host:port, for messages */
+    double offset_s; /* monotonic = meter time - offset_s */
     double period_s, accuracy_rel;
     char line[METER_LINE_MAX];
     size_t linelen;
     int overlong;
     long nlines, malformed;
-    int have;             /* a sample has been seen */
+    int have; /* a sample has been seen */
     double last_t, last_w, acc_j;
-    struct meter_pt *q;   /* samples parsed but not yet returned by read */
+    struct meter_pt *q; /* samples parsed but not yet returned by read */
     size_t qhead, qlen, qcap;
-    struct meter_pt out;  /* the last sample returned */
+    struct meter_pt out; /* the last sample returned */
 };
 
-static const char *const meter_keys[] = {"file", "tcp",       "clock",        "offset_s",
+static const char *const meter_keys[] = {"file",      "tcp",          "clock", "offset_s",
                                          "period_ms", "accuracy_pct", NULL};
 
 static int tcp_connect(const char *hostport, char *err, size_t n)

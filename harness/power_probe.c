@@ -81,15 +81,14 @@ int jb_power_measure_period(const struct jb_power_source_ops *ops, void *state, 
     return JB_OK;
 }
 
-static json_t *probe_domain(const struct jb_power_source_ops *ops, void *st, int i,
-                            int *frozen)
+static json_t *probe_domain(const struct jb_power_source_ops *ops, void *st, int i, int *frozen)
 {
     struct jb_power_domain_info d;
     ops->domain(st, i, &d);
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(d.name));
-    json_object_set_new(o, "kind", json_string(d.kind == JB_POWER_ENERGY_COUNTER ? "energy"
-                                                                                   : "power"));
+    json_object_set_new(o, "kind",
+                        json_string(d.kind == JB_POWER_ENERGY_COUNTER ? "energy" : "power"));
     json_object_set_new(o, "measured", json_boolean(d.measured));
     json_object_set_new(o, "resolution_j", json_real(d.resolution_j));
     json_object_set_new(o, "wrap_j", json_real(d.wrap_j));
@@ -106,8 +105,8 @@ static json_t *probe_domain(const struct jb_power_source_ops *ops, void *st, int
         *frozen = 1;
         return o;
     }
-    json_object_set_new(o, "measured_update_period_s", period > 0 ? json_real(period)
-                                                                  : json_null());
+    json_object_set_new(o, "measured_update_period_s",
+                        period > 0 ? json_real(period) : json_null());
     json_object_set_new(o, "changes_seen", json_integer(changes));
     json_object_set_new(o, "power_w", power > 0 ? json_real(power) : json_null());
     if (!changes && d.kind == JB_POWER_ENERGY_COUNTER) {
@@ -148,9 +147,9 @@ int jb_energy_probe(json_t *out, const char *sysfs_root)
         int dead = n == 0 || nfrozen == n;
         json_object_set_new(s, "state", json_string(dead ? "absent" : "working"));
         if (dead)
-            json_object_set_new(s, "reason",
-                                json_string(n ? "counter frozen: no domain advanced in 0.5 s"
-                                              : "no domains"));
+            json_object_set_new(
+                s, "reason",
+                json_string(n ? "counter frozen: no domain advanced in 0.5 s" : "no domains"));
         else if (nfrozen)
             json_object_set_new(s, "reason", json_string("some domains are frozen"));
         json_object_set_new(s, "domains", doms);

@@ -24,8 +24,8 @@
 #define RAPL_UPDATE_PERIOD_S 0.001
 
 struct pc_zone {
-    char path[1100];    /* .../energy_uj */
-    char name[48];      /* package-0, dram-0, psys ... */
+    char path[1100]; /* .../energy_uj */
+    char name[48];   /* package-0, dram-0, psys ... */
     double wrap_j;
     double max_power_w; /* constraint_0_max_power_uw where the zone has it */
 };
@@ -118,8 +118,7 @@ static int pc_probe(const char *o, const struct jb_power_context *c, char *why, 
     return rc;
 }
 
-static int pc_open(const char *o, const struct jb_power_context *c, void **st, char *err,
-                   size_t n)
+static int pc_open(const char *o, const struct jb_power_context *c, void **st, char *err, size_t n)
 {
     struct pc *s = calloc(1, sizeof(*s));
     if (!s)

@@ -74,13 +74,20 @@ API int nvmlShutdown(void)
 API const char *nvmlErrorString(int r)
 {
     switch (r) {
-    case 0: return "Success";
-    case 1: return "Uninitialized";
-    case 2: return "Invalid Argument";
-    case 3: return "Not Supported";
-    case 9: return "Driver Not Loaded";
-    case 15: return "GPU is lost";
-    default: return "Unknown Error";
+    case 0:
+        return "Success";
+    case 1:
+        return "Uninitialized";
+    case 2:
+        return "Invalid Argument";
+    case 3:
+        return "Not Supported";
+    case 9:
+        return "Driver Not Loaded";
+    case 15:
+        return "GPU is lost";
+    default:
+        return "Unknown Error";
     }
 }
 

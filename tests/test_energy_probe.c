@@ -59,8 +59,8 @@ static void every_source_listed_honestly(void **st)
     assert_string_equal(str(m, "state"), "absent");
     assert_non_null(strstr(str(m, "reason"), "not configured"));
     assert_string_equal(str(est, "state"), "working");
-    assert_true(json_is_false(json_object_get(json_array_get(json_object_get(est, "domains"), 0),
-                                              "measured")));
+    assert_true(json_is_false(
+        json_object_get(json_array_get(json_object_get(est, "domains"), 0), "measured")));
     assert_string_equal(str(sim, "state"), "working");
     json_t *sd = json_array_get(json_object_get(sim, "domains"), 0);
     assert_true(json_integer_value(json_object_get(sd, "changes_seen")) > 0);
@@ -75,8 +75,8 @@ static void this_machine(void **st)
     json_t *out = json_array();
     assert_int_equal(jb_energy_probe(out, NULL), 0);
     if (access("/sys/class/powercap", F_OK))
-        assert_non_null(strstr(str(find_source(out, "rapl-powercap"), "reason"),
-                               "no /sys/class/powercap"));
+        assert_non_null(
+            strstr(str(find_source(out, "rapl-powercap"), "reason"), "no /sys/class/powercap"));
     if (access("/sys/bus/event_source/devices/power", F_OK))
         assert_non_null(strstr(str(find_source(out, "rapl-perf"), "reason"), "no `power` PMU"));
     char *s = json_dumps(out, JSON_COMPACT);
@@ -166,8 +166,7 @@ static void sampler_rate_pin_stop(void **st)
     assert_true(n >= 10 && n <= 31); /* 30 expected; a shared machine may skip some */
     jb_power_sleep_s(0.03);
     assert_int_equal(t.n, n); /* nothing after stop */
-    assert_int_equal(jb_sampler_start(0, -1, on_tick, &t, &s, NULL, err, sizeof(err)),
-                     JB_EINVAL);
+    assert_int_equal(jb_sampler_start(0, -1, on_tick, &t, &s, NULL, err, sizeof(err)), JB_EINVAL);
 }
 
 int main(void)

@@ -66,7 +66,7 @@ static void from_tdp_and_default(void **st)
     (void)st;
     check_model("tdp=100,idle=20,cores=8", 20, 10, 0.5);
     check_model("tdp=100,cores=10", 30, 7, 0.5); /* idle defaults to 30% of TDP */
-    check_model(NULL, 0, 10, 1.0);                /* the documented default: +-100% */
+    check_model(NULL, 0, 10, 1.0);               /* the documented default: +-100% */
     check_model("active_w_per_core=3,idle=1,uncertainty_pct=25", 1, 3, 0.25);
 }
 
@@ -111,7 +111,8 @@ static void labelled_in_record(void **st)
     json_t *d = jb_test_entry(&r, "cpu-estimate");
     assert_true(json_is_false(json_object_get(d, "measured")));
     assert_string_equal(json_string_value(json_object_get(d, "source")), "estimate");
-    double jpu = jb_test_num(d, "joules_per_unit"), u = jb_test_num(d, "uncertainty_joules_per_unit");
+    double jpu = jb_test_num(d, "joules_per_unit"),
+           u = jb_test_num(d, "uncertainty_joules_per_unit");
     assert_true(u >= 0.5 * jpu * 0.99);
     assert_true(jb_test_warned(&r, "estimated"));
     jb_test_run_free(&r);

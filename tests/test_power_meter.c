@@ -68,7 +68,8 @@ static void from_file(void **st)
     if (!json_is_true(json_object_get(d, "available")))
         jb_test_dump(&r);
     assert_true(json_is_true(json_object_get(d, "available")));
-    double jpu = jb_test_num(d, "joules_per_unit"), u = jb_test_num(d, "uncertainty_joules_per_unit");
+    double jpu = jb_test_num(d, "joules_per_unit"),
+           u = jb_test_num(d, "uncertainty_joules_per_unit");
     assert_true(fabs(jpu - 80 * r.wall_s / r.units) <= u + 1e-6);
     assert_true(fabs(jb_test_num(d, "average_power_w") - 80) < 0.5);
     json_t *s1 = json_object_get(d, "device_state_end");
@@ -155,7 +156,8 @@ static void from_tcp(void **st)
     jb_test_reps(e, 2, 2, 0.15, 2, 0, NULL, &r);
     json_t *d = jb_test_entry(&r, "meter");
     assert_true(json_is_true(json_object_get(d, "available")));
-    double jpu = jb_test_num(d, "joules_per_unit"), u = jb_test_num(d, "uncertainty_joules_per_unit");
+    double jpu = jb_test_num(d, "joules_per_unit"),
+           u = jb_test_num(d, "uncertainty_joules_per_unit");
     assert_true(fabs(jpu - 60 * r.wall_s / r.units) <= u + 1e-6);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(d, "device_state_end"),
                                                         "malformed_lines")),
@@ -178,8 +180,7 @@ static void tcp_dropped(void **st)
     jb_test_reps(e, 3, 3, 0.2, 1, 0, NULL, &r);
     json_t *d = jb_test_entry(&r, "meter");
     assert_true(json_is_false(json_object_get(d, "available")));
-    assert_non_null(strstr(json_string_value(json_object_get(d, "unavailable_reason")),
-                           "dropped"));
+    assert_non_null(strstr(json_string_value(json_object_get(d, "unavailable_reason")), "dropped"));
     jb_test_run_free(&r);
     jb_energy_close(e);
     stop_server(&srv);

@@ -27,8 +27,8 @@ static const char *fake_lib(void)
 
 static void clear_env(void)
 {
-    const char *vars[] = {"FAKE_NVML_INIT_FAIL", "FAKE_NVML_GPUS",     "FAKE_NVML_WATTS",
-                          "FAKE_NVML_STEP_MS",   "FAKE_NVML_NO_ENERGY", "FAKE_NVML_FAIL_GPU",
+    const char *vars[] = {"FAKE_NVML_INIT_FAIL",     "FAKE_NVML_GPUS",      "FAKE_NVML_WATTS",
+                          "FAKE_NVML_STEP_MS",       "FAKE_NVML_NO_ENERGY", "FAKE_NVML_FAIL_GPU",
                           "FAKE_NVML_FAIL_AFTER_MS", "JB_NVML_LIB"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         unsetenv(vars[i]);
@@ -65,21 +65,24 @@ static void energy_counter_100ms(void **st)
     double period = jb_test_num(d, "update_period_s");
     assert_true(period > 0.08 && period < 0.13);
     assert_true(fabs(jb_test_num(d, "resolution_j") - 1e-3) < 1e-12);
-    double jpu = jb_test_num(d, "joules_per_unit"), u = jb_test_num(d, "uncertainty_joules_per_unit");
+    double jpu = jb_test_num(d, "joules_per_unit"),
+           u = jb_test_num(d, "uncertainty_joules_per_unit");
     double expect = 200 * r.wall_s / r.units;
     assert_true(fabs(jpu - expect) <= u);
     /* short repetitions of a 100 ms counter: flagged, and the bound is wide */
     assert_true(jb_test_warned(&r, "quantization"));
     assert_true(u > 200 * 0.1 / 7 * 0.9);
     /* GPU state at start and end */
-    json_t *s0 = json_object_get(d, "device_state_start"), *s1 = json_object_get(d, "device_state_end");
+    json_t *s0 = json_object_get(d, "device_state_start"),
+           *s1 = json_object_get(d, "device_state_end");
     assert_true(json_is_object(s0) && json_is_object(s1));
     assert_int_equal(json_integer_value(json_object_get(s0, "sm_clock_mhz")), 1980);
     assert_int_equal(json_integer_value(json_object_get(s0, "mem_clock_mhz")), 2619);
     assert_true(fabs(json_number_value(json_object_get(s0, "power_limit_w")) - 700) < 1e-9);
     assert_string_equal(json_string_value(json_object_get(s0, "throttle_reasons")), "0x4");
-    assert_string_equal(json_string_value(json_array_get(json_object_get(s0, "throttle_reason_names"), 0)),
-                        "sw_power_cap");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(s0, "throttle_reason_names"), 0)),
+        "sw_power_cap");
     assert_string_equal(json_string_value(json_object_get(s0, "gpu_name")), "Fake H100 0");
     assert_string_equal(json_string_value(json_object_get(s0, "driver_version")), "999.99-fake");
     assert_string_equal(json_string_value(json_object_get(s0, "counter")), "total_energy");
@@ -116,14 +119,15 @@ static void no_counter_and_error_mid_run(void **st)
         jb_test_dump(&r);
     assert_true(json_is_false(json_object_get(g0, "available")));
     assert_true(json_is_null(json_object_get(g0, "joules_per_unit")));
-    assert_non_null(strstr(json_string_value(json_object_get(g0, "unavailable_reason")),
-                           "GPU is lost"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(g0, "unavailable_reason")), "GPU is lost"));
     assert_true(json_is_true(json_object_get(g1, "available")));
-    double jpu = jb_test_num(g1, "joules_per_unit"), u = jb_test_num(g1, "uncertainty_joules_per_unit");
+    double jpu = jb_test_num(g1, "joules_per_unit"),
+           u = jb_test_num(g1, "uncertainty_joules_per_unit");
     assert_true(fabs(jpu - 150 * r.wall_s / r.units) <= u);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(g1, "device_state_end"),
-                                                          "counter")),
-                        "power_usage_integrated");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(g1, "device_state_end"), "counter")),
+        "power_usage_integrated");
     jb_test_run_free(&r);
     jb_energy_close(e);
     clear_env();

@@ -43,8 +43,7 @@ static void agrees_with_nvidia_smi(void **st)
     struct jb_power_context ctx = {1, NULL, "/"};
     char why[JB_ERRLEN] = "";
     double j, a, b;
-    if (getenv("JB_NVML_LIB") || ops->probe("gpu=0", &ctx, why, sizeof(why)) ||
-        smi_j(&j, &a, &b)) {
+    if (getenv("JB_NVML_LIB") || ops->probe("gpu=0", &ctx, why, sizeof(why)) || smi_j(&j, &a, &b)) {
         fprintf(stderr, "skipped: no real NVML with an energy counter and nvidia-smi here (%s)\n",
                 why);
         skip();

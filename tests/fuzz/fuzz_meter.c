@@ -40,8 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (r.t_s < 0)
                 continue; /* no sample yet */
             /* abort(), not assert(): release builds fuzz too */
-            if (!isfinite(r.t_s) || !isfinite(r.energy_j) || r.t_s < last_t ||
-                r.energy_j < last_e)
+            if (!isfinite(r.t_s) || !isfinite(r.energy_j) || r.t_s < last_t || r.energy_j < last_e)
                 abort();
             last_t = r.t_s;
             last_e = r.energy_j;
