@@ -230,6 +230,14 @@ static void measure_domains(struct jb_energy *e, int is_auto)
     }
 }
 
+static int has_source(const struct jb_energy *e, const char *name)
+{
+    for (int i = 0; i < e->nsrc; i++)
+        if (!strcmp(e->src[i].ops->name, name))
+            return 1;
+    return 0;
+}
+
 /* Every hardware source whose probe works, minus frozen domains; else the
  * estimate, with the reasons in a warning. */
 static int open_auto(struct jb_energy *e, const struct jb_power_context *ctx, char *err,
@@ -241,6 +249,16 @@ static int open_auto(struct jb_energy *e, const struct jb_power_context *ctx, ch
         if (!ops->is_hardware)
             continue;
         char why[JB_ERRLEN] = "";
+        /* rapl-perf and rapl-powercap read the same RAPL counters: taking
+         * both would report every package twice */
+        if (!strcmp(ops->name, "rapl-powercap") && has_source(e, "rapl-perf")) {
+            size_t l = strlen(why_all);
+            snprintf(why_all + l, sizeof(why_all) - l,
+                     "%srapl-powercap: not used, rapl-perf "
+                     "reads the same counters",
+                     l ? "; " : "");
+            continue;
+        }
         int rc = ops->probe(NULL, ctx, why, sizeof(why));
         if (!rc)
             rc = add_source(e, ops, NULL, ctx, why, sizeof(why));
