@@ -602,6 +602,7 @@ int jb_counters_finish_run(struct jb_counters *c, int keep_last, json_t *out, js
 
 int jb_counters_probe(json_t *out)
 {
+    json_t *info = json_object();
     static const char *const probe_hw[] = {
         "cycles",          "instructions",          "ref-cycles",          "cache-references",
         "cache-misses",    "branch-instructions",   "branch-misses",
@@ -610,7 +611,7 @@ int jb_counters_probe(json_t *out)
                                            "cpu-migrations", "page-faults", "major-faults",
                                            "minor-faults",   NULL};
     int paranoid = read_paranoid();
-    json_object_set_new(out, "perf_event_paranoid", paranoid == -99 ? json_null() : json_integer(paranoid));
+    json_object_set_new(info, "perf_event_paranoid", paranoid == -99 ? json_null() : json_integer(paranoid));
     json_t *pmus = json_array();
     static const char *const kernel_pmus[] = {"cpu", "cpu_core", "cpu_atom", "software",
                                               "tracepoint", "msr", "power", "armv8_pmuv3_0", NULL};
@@ -620,7 +621,7 @@ int jb_counters_probe(json_t *out)
         if (access(p, F_OK) == 0)
             json_array_append_new(pmus, json_string(kernel_pmus[i]));
     }
-    json_object_set_new(out, "kernel_pmus", pmus);
+    json_object_set_new(info, "kernel_pmus", pmus);
     int r = pfm_initialize();
     json_t *pfm_pmus = json_array();
     if (r == PFM_SUCCESS) {
@@ -634,8 +635,8 @@ int jb_counters_probe(json_t *out)
                 json_array_append_new(pfm_pmus, json_string(info.name));
         }
     }
-    json_object_set_new(out, "libpfm4_pmus", pfm_pmus);
-    json_object_set_new(out, "libpfm4",
+    json_object_set_new(info, "libpfm4_pmus", pfm_pmus);
+    json_object_set_new(info, "libpfm4",
                         r == PFM_SUCCESS ? json_string("initialized") : json_string(pfm_strerror(r)));
     json_t *list = json_array();
     int hw_ok = 0;
@@ -669,6 +670,7 @@ int jb_counters_probe(json_t *out)
                     json_object_set_new(e, "errno", json_string(errno_name(e2)));
                 }
             }
+            json_object_set_new(e, "state", json_string(ok ? "working" : "absent"));
             json_object_set_new(e, "available", json_boolean(ok));
             json_object_set_new(e, "reason", ok ? json_null() : json_string(why));
             if (!pass && ok)
@@ -678,15 +680,43 @@ int jb_counters_probe(json_t *out)
             json_array_append_new(list, e);
         }
     }
-    json_object_set_new(out, "events", list);
-    json_object_set_new(out, "hardware_available", json_boolean(hw_ok > 0));
+    json_object_set_new(info, "events", list);
+    json_object_set_new(info, "hardware_available", json_boolean(hw_ok > 0));
     if (hw_ok == 0) {
         char fb[400];
         snprintf(fb, sizeof(fb), "no hardware counters (%s); runs count software events only",
                  first_hw_reason);
-        json_object_set_new(out, "fallback", json_string(fb));
+        json_object_set_new(info, "fallback", json_string(fb));
     } else {
-        json_object_set_new(out, "fallback", json_null());
+        json_object_set_new(info, "fallback", json_null());
     }
+    if (!json_is_array(out)) {
+        json_object_update(out, info);
+        json_decref(info);
+        return JB_OK;
+    }
+    /* The list form `joulebench probe` prints: one entry per event, then a
+     * summary entry with the kernel's side of the story. */
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e) json_array_append(out, e);
+    json_t *sum = json_object();
+    char line[700];
+    const char *fb = json_string_value(json_object_get(info, "fallback"));
+    json_t *pm = json_object_get(info, "kernel_pmus");
+    char pmlist[200] = "";
+    json_array_foreach(pm, i, e) {
+        size_t l = strlen(pmlist);
+        snprintf(pmlist + l, sizeof(pmlist) - l, "%s%s", l ? "," : "", json_string_value(e));
+    }
+    snprintf(line, sizeof(line), "perf_event_paranoid=%d, kernel PMUs: %s; %s", paranoid,
+             pmlist[0] ? pmlist : "none", fb ? fb : "hardware counters available");
+    json_object_set_new(sum, "name", json_string("summary"));
+    json_object_set_new(sum, "state", json_string(hw_ok ? "hardware" : "software"));
+    json_object_set_new(sum, "reason", json_string(line));
+    json_object_update(sum, info);
+    json_object_del(sum, "events");
+    json_array_append_new(out, sum);
+    json_decref(info);
     return JB_OK;
 }

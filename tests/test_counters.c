@@ -304,7 +304,25 @@ static void test_probe_explains_absent_events(void **state)
     }
     assert_true(seen_task_clock);
     assert_int_equal(json_is_true(json_object_get(out, "hardware_available")), hw);
+    assert_int_equal(json_is_null(json_object_get(out, "fallback")), hw);
+    size_t nevents = json_array_size(events);
     json_decref(out);
+
+    /* the list form the CLI prints: the same events, then a summary */
+    json_t *arr = json_array();
+    assert_int_equal(jb_counters_probe(arr), JB_OK);
+    assert_int_equal(json_array_size(arr), nevents + 1);
+    json_t *last = json_array_get(arr, json_array_size(arr) - 1);
+    assert_string_equal(json_string_value(json_object_get(last, "name")), "summary");
+    assert_string_equal(json_string_value(json_object_get(last, "state")),
+                        hw ? "hardware" : "software");
+    assert_non_null(strstr(json_string_value(json_object_get(last, "reason")),
+                           "perf_event_paranoid="));
+    for (size_t i = 0; i + 1 < json_array_size(arr); i++) {
+        const char *st = json_string_value(json_object_get(json_array_get(arr, i), "state"));
+        assert_true(!strcmp(st, "working") || !strcmp(st, "absent"));
+    }
+    json_decref(arr);
 }
 
 int main(void)
