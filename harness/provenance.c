@@ -311,16 +311,24 @@ static void collect_gpus(const struct prov *p, json_t *s)
         json_object_set_new(drv, "name", json_string("nvidia"));
         json_object_set_new(drv, "version_line",
                             strn_or_null(line, nl ? (size_t)(nl - line) : strlen(line)));
-        /* "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.104.05  Sat Aug ..." */
-        const char *km = strstr(line, "Kernel Module");
+        /* The version is the first token of the first line made of digits
+         * and dots: "NVRM version: NVIDIA UNIX x86_64 Kernel Module
+         * 535.104.05 ..." and "NVRM version: NVIDIA UNIX Open Kernel Module
+         * for x86_64  580.159.04  Release Build ..." alike. */
         json_t *ver = json_null();
-        if (km) {
-            km += strlen("Kernel Module");
-            while (*km == ' ' || *km == '\t')
-                km++;
-            size_t vl = strspn(km, "0123456789.");
-            if (vl)
-                ver = strn_or_null(km, vl);
+        size_t first_len = nl ? (size_t)(nl - line) : strlen(line);
+        for (size_t i = 0; i < first_len;) {
+            while (i < first_len && isspace((unsigned char)line[i]))
+                i++;
+            size_t tl = 0;
+            while (i + tl < first_len && !isspace((unsigned char)line[i + tl]))
+                tl++;
+            size_t dl = strspn(line + i, "0123456789.");
+            if (tl > 2 && dl == tl && isdigit((unsigned char)line[i]) && memchr(line + i, '.', tl)) {
+                ver = strn_or_null(line + i, tl);
+                break;
+            }
+            i += tl;
         }
         json_object_set_new(drv, "version", ver);
     }
@@ -329,14 +337,17 @@ static void collect_gpus(const struct prov *p, json_t *s)
     int n;
     char **names = list_dir(p, "proc/driver/nvidia/gpus", &n);
     json_t *gpus = names ? json_array() : json_null();
-    static const char *const keys[][2] = {
-        {"Model", "model"}, {"GPU UUID", "uuid"}, {"Video BIOS", "vbios"}, {"Bus Location", "bus"}};
+    static const char *const keys[][2] = {{"Model", "model"},
+                                          {"GPU UUID", "uuid"},
+                                          {"Video BIOS", "vbios"},
+                                          {"GPU Firmware", "firmware"},
+                                          {"Bus Location", "bus"}};
     for (int i = 0; i < n; i++) {
         char info[4096], v[256];
         snprintf(rel, sizeof(rel), "proc/driver/nvidia/gpus/%s/information", names[i]);
         const char *text = read_rel(p, rel, info, sizeof(info));
         json_t *g = json_object();
-        for (int k = 0; k < 4; k++)
+        for (int k = 0; k < 5; k++)
             json_object_set_new(g, keys[k][1],
                                 str_or_null(text && cpuinfo_value(text, keys[k][0], v, sizeof(v))
                                                 ? v
