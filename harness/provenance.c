@@ -175,9 +175,7 @@ static json_t *collect_cpu(const struct prov *p, int *hypervisor_flag)
     if (text) {
         char first[64] = "";
         int mixed = 0;
-        for (const char *b = text; b; b = strstr(b, "\nprocessor")) {
-            if (*b == '\n')
-                b++;
+        for (const char *b = text; b;) {
             nproc++;
             if (cpuinfo_value(b, "microcode", v, sizeof(v))) {
                 if (!first[0])
@@ -185,7 +183,8 @@ static json_t *collect_cpu(const struct prov *p, int *hypervisor_flag)
                 else if (strncmp(first, v, sizeof(first) - 1))
                     mixed = 1;
             }
-            b = strchr(b, '\n');
+            const char *next = strstr(b, "\nprocessor");
+            b = next ? next + 1 : NULL;
         }
         if (first[0])
             micro = json_string(mixed ? "mixed" : first);
