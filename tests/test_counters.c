@@ -142,8 +142,8 @@ static void test_page_faults_on_fresh_pages(void **state)
     struct jb_counters *c = NULL;
     char err[JB_ERRLEN] = "";
     assert_int_equal(jb_counters_open("page-faults", &c, err, sizeof(err)), JB_OK);
-    char *m = mmap(NULL, pages * (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
+    char *m =
+        mmap(NULL, pages * (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(m != MAP_FAILED);
     madvise(m, pages * (size_t)pg, MADV_NOHUGEPAGE); /* one fault per 4 KiB page */
     jb_counters_begin_run(c);
@@ -316,8 +316,8 @@ static void test_probe_explains_absent_events(void **state)
     assert_string_equal(json_string_value(json_object_get(last, "name")), "summary");
     assert_string_equal(json_string_value(json_object_get(last, "state")),
                         hw ? "hardware" : "software");
-    assert_non_null(strstr(json_string_value(json_object_get(last, "reason")),
-                           "perf_event_paranoid="));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(last, "reason")), "perf_event_paranoid="));
     for (size_t i = 0; i + 1 < json_array_size(arr); i++) {
         const char *st = json_string_value(json_object_get(json_array_get(arr, i), "state"));
         assert_true(!strcmp(st, "working") || !strcmp(st, "absent"));

@@ -148,8 +148,8 @@ static void test_missing_tree_gives_nulls(void **state)
     (void)state;
     json_t *s = jb_provenance_collect(NULL, 0, NULL, "/nonexistent/joulebench-root");
     assert_non_null(s);
-    static const char *const nulls[] = {"kernel", "hostname", "memory_bytes", "power_limits",
-                                        "gpus", "gpu_driver", "smt_active", NULL};
+    static const char *const nulls[] = {"kernel", "hostname",   "memory_bytes", "power_limits",
+                                        "gpus",   "gpu_driver", "smt_active",   NULL};
     for (int i = 0; nulls[i]; i++) {
         json_t *v = json_object_get(s, nulls[i]);
         assert_non_null(v); /* present, so tools can rely on the key */
