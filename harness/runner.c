@@ -539,9 +539,21 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
         json_object_set_new(files, "power_trace", json_string(slash ? slash + 1 : trace));
     }
     json_object_set_new(rec, "files", files);
+    if (r->o.before_write && r->o.before_write(rec, r->o.hook_ctx, e2, sizeof(e2)))
+        json_array_append_new(json_object_get(json_object_get(rec, "validity"), "warnings"),
+                              json_string(e2));
     rc = jb_json_write_atomic(path, rec, err, errlen);
     if (rc) {
         json_decref(rec);
+        goto out;
+    }
+    if (r->o.after_write && r->o.after_write(rec, path, r->o.hook_ctx, e2, sizeof(e2))) {
+        /* The record is on disk; say what could not be done with it. */
+        snprintf(record_path, pathlen, "%s", path);
+        *record = rec;
+        r->nruns++;
+        rc = jb_err(err, errlen, JB_EIO, "%s: %s: record written to %s but %s", s->origin,
+                    s->workload, path, e2);
         goto out;
     }
     snprintf(record_path, pathlen, "%s", path);
