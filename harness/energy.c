@@ -78,7 +78,7 @@ static void poll_one(struct jb_energy *e, struct jb_edom *d, int *more)
     int rc = s->ops->read(s->state, d->idx, &r, err, sizeof(err));
     if (rc) {
         char why[JB_ERRLEN + 32];
-        snprintf(why, sizeof(why), "failed mid-run: %s", err[0] ? err : jb_strerror(rc));
+        snprintf(why, sizeof(why), "read failed: %s", err[0] ? err : jb_strerror(rc));
         mark_failed(d, why);
         return;
     }
