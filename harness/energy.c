@@ -35,8 +35,8 @@ static int push_point(struct jb_edom *d, double t, double e, double w)
 {
     if (d->npts && t < d->pts[d->npts - 1].t_s)
         return JB_OK; /* a stale meter sample; the history only moves forward */
-    if (d->info.kind == JB_POWER_ENERGY_COUNTER && d->npts >= 2 &&
-        d->pts[d->npts - 1].e_j == e && d->pts[d->npts - 2].e_j == e) {
+    if (d->info.kind == JB_POWER_ENERGY_COUNTER && d->npts >= 2 && d->pts[d->npts - 1].e_j == e &&
+        d->pts[d->npts - 2].e_j == e) {
         d->pts[d->npts - 1].t_s = t;
         return JB_OK;
     }
@@ -59,20 +59,30 @@ static void mark_failed(struct jb_edom *d, const char *why)
     d->failed = 1;
 }
 
+static void poll_one(struct jb_energy *e, struct jb_edom *d, int *more);
+
+/* Reads a domain once, or until a source with a backlog has none left. */
 void jb_energy_poll_dom_locked(struct jb_energy *e, struct jb_edom *d)
 {
-    if (d->failed)
-        return;
+    int more = 1;
+    for (int i = 0; more && i < JB_ENERGY_MAX_BACKLOG && !d->failed; i++)
+        poll_one(e, d, &more);
+}
+
+static void poll_one(struct jb_energy *e, struct jb_edom *d, int *more)
+{
+    *more = 0;
     const struct jb_esrc *s = &e->src[d->src];
     struct jb_power_reading r;
     char err[JB_ERRLEN] = "";
     int rc = s->ops->read(s->state, d->idx, &r, err, sizeof(err));
     if (rc) {
         char why[JB_ERRLEN + 32];
-        snprintf(why, sizeof(why), "failed mid-run: %s", err[0] ? err : jb_strerror(rc));
+        snprintf(why, sizeof(why), "read failed: %s", err[0] ? err : jb_strerror(rc));
         mark_failed(d, why);
         return;
     }
+    *more = r.more;
     if (r.t_s < 0)
         return; /* the source has nothing yet */
     double t = r.t_s > 0 ? r.t_s : jb_power_now_s();
@@ -138,13 +148,11 @@ static void sampler_tick(void *arg)
     pthread_mutex_unlock(&e->mu);
 }
 
-static int add_source(struct jb_energy *e, const struct jb_power_source_ops *ops,
-                      const char *opts, const struct jb_power_context *ctx, char *err,
-                      size_t errlen)
+static int add_source(struct jb_energy *e, const struct jb_power_source_ops *ops, const char *opts,
+                      const struct jb_power_context *ctx, char *err, size_t errlen)
 {
     if (e->nsrc == JB_ENERGY_MAX_SRC)
-        return jb_err(err, errlen, JB_ERANGE, "--power: more than %d sources",
-                      JB_ENERGY_MAX_SRC);
+        return jb_err(err, errlen, JB_ERANGE, "--power: more than %d sources", JB_ENERGY_MAX_SRC);
     void *st = NULL;
     int rc = ops->open(opts, ctx, &st, err, errlen);
     if (rc)
@@ -202,23 +210,32 @@ static void measure_domains(struct jb_energy *e, int is_auto)
                                          &period, &changes, &power, err, sizeof(err));
         if (rc) {
             mark_failed(d, err);
-            warnf(e, "%s %s: %s", s->ops->name, d->info.name, err);
+            d->dropped = is_auto; /* auto takes only what works */
+            warnf(e, "%s %s: %s%s", s->ops->name, d->info.name, err, is_auto ? "; left out" : "");
             continue;
         }
-        if (!changes) {
+        /* a steady power reading is legitimate; only a counter can freeze */
+        if (!changes && d->info.kind == JB_POWER_ENERGY_COUNTER) {
             char why[128];
             snprintf(why, sizeof(why), "counter did not advance in %.1f s (frozen)",
                      JB_ENERGY_MEASURE_WINDOW_S);
             mark_failed(d, why);
             d->dropped = is_auto;
-            warnf(e, "%s %s: %s%s", s->ops->name, d->info.name, why,
-                  is_auto ? "; left out" : "");
+            warnf(e, "%s %s: %s%s", s->ops->name, d->info.name, why, is_auto ? "; left out" : "");
             continue;
         }
         if (d->info.update_period_s <= 0)
             d->period_s = period;
         d->power_est_w = power;
     }
+}
+
+static int has_source(const struct jb_energy *e, const char *name)
+{
+    for (int i = 0; i < e->nsrc; i++)
+        if (!strcmp(e->src[i].ops->name, name))
+            return 1;
+    return 0;
 }
 
 /* Every hardware source whose probe works, minus frozen domains; else the
@@ -232,6 +249,16 @@ static int open_auto(struct jb_energy *e, const struct jb_power_context *ctx, ch
         if (!ops->is_hardware)
             continue;
         char why[JB_ERRLEN] = "";
+        /* rapl-perf and rapl-powercap read the same RAPL counters: taking
+         * both would report every package twice */
+        if (!strcmp(ops->name, "rapl-powercap") && has_source(e, "rapl-perf")) {
+            size_t l = strlen(why_all);
+            snprintf(why_all + l, sizeof(why_all) - l,
+                     "%srapl-powercap: not used, rapl-perf "
+                     "reads the same counters",
+                     l ? "; " : "");
+            continue;
+        }
         int rc = ops->probe(NULL, ctx, why, sizeof(why));
         if (!rc)
             rc = add_source(e, ops, NULL, ctx, why, sizeof(why));
@@ -311,8 +338,8 @@ int jb_energy_open(const char *spec, const struct jb_energy_opts *o, struct jb_e
     struct jb_power_context ctx = {o ? o->threads : 1, o ? o->cpus : NULL,
                                    o && o->sysfs_root ? o->sysfs_root : "/"};
     const char *s = spec && spec[0] ? spec : "auto";
-    int rc = !strcmp(s, "auto") ? open_auto(e, &ctx, err, errlen)
-                                : open_spec(e, s, &ctx, err, errlen);
+    int rc =
+        !strcmp(s, "auto") ? open_auto(e, &ctx, err, errlen) : open_spec(e, s, &ctx, err, errlen);
     if (rc)
         goto fail;
     /* align repetition starts to the coarsest counter that updates slowly
@@ -333,8 +360,8 @@ int jb_energy_open(const char *spec, const struct jb_energy_opts *o, struct jb_e
     if (need_sampler) {
         e->sampler_interval_s = sampler_interval(e);
         e->sampler_cpu = o ? o->sampler_cpu : -1;
-        rc = jb_sampler_start(e->sampler_interval_s, e->sampler_cpu, sampler_tick, e,
-                              &e->sampler, &e->sampler_pinned, err, errlen);
+        rc = jb_sampler_start(e->sampler_interval_s, e->sampler_cpu, sampler_tick, e, &e->sampler,
+                              &e->sampler_pinned, err, errlen);
         if (rc)
             goto fail;
     }
@@ -365,13 +392,23 @@ void jb_energy_close(struct jb_energy *e)
 
 double jb_energy_min_duration_s(const struct jb_energy *e)
 {
+    /* the sampler may be marking a domain failed right now */
+    pthread_mutex_t *mu = (pthread_mutex_t *)&e->mu;
+    pthread_mutex_lock(mu);
+    double m = jb_energy_min_duration_locked(e);
+    pthread_mutex_unlock(mu);
+    return m;
+}
+
+double jb_energy_min_duration_locked(const struct jb_energy *e)
+{
     double m = 0;
     for (int i = 0; i < e->ndom; i++) {
         const struct jb_edom *d = &e->dom[i];
         if (d->failed || !d->info.measured)
             continue;
-        double need = jb_energy_quant_period_s(e, i) * (i == e->align_dom ? 1 : 2) /
-                      JB_ENERGY_QUANT_TARGET;
+        double need =
+            jb_energy_quant_period_s(e, i) * (i == e->align_dom ? 1 : 2) / JB_ENERGY_QUANT_TARGET;
         if (d->info.kind == JB_POWER_ENERGY_COUNTER && d->info.resolution_j > 0 &&
             d->power_est_w > 0) {
             double r = d->info.resolution_j / (JB_ENERGY_QUANT_TARGET * d->power_est_w);
@@ -423,12 +460,18 @@ int jb_energy_idle(struct jb_energy *e, double seconds, char *err, size_t errlen
 void jb_energy_begin_run(struct jb_energy *e)
 {
     pthread_mutex_lock(&e->mu);
+    double now = jb_power_now_s();
     e->nreps = 0;
     for (int i = 0; i < e->ndom; i++) {
         struct jb_edom *d = &e->dom[i];
-        if (d->npts > 1) { /* keep the last point as the anchor of the next */
-            d->pts[0] = d->pts[d->npts - 1];
-            d->npts = 1;
+        /* drop the history before now, keeping the last point before now
+         * as the anchor of the run (and a meter's points from the future) */
+        size_t keep = 0;
+        while (keep + 1 < d->npts && d->pts[keep + 1].t_s <= now)
+            keep++;
+        if (keep) {
+            memmove(d->pts, d->pts + keep, (d->npts - keep) * sizeof(d->pts[0]));
+            d->npts -= keep;
         }
         json_decref(d->state_start);
         d->state_start = NULL;

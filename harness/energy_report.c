@@ -21,8 +21,8 @@
 static const char *const uncertainty_method =
     "U = sqrt(u_inst^2 + (2 s / sqrt(k))^2), u_inst = sum_i sqrt(res^2 + (P_i T nb)^2 + "
     "(a_rel E_i + a_w t_i)^2) / sum_i n_i; res: counter resolution, T: update period, "
-    "nb: unaligned boundaries (1 or 2), a_rel/a_w: stated calibration accuracy, s: stddev of "
-    "per-repetition J/unit over k repetitions";
+    "nb: unaligned boundaries (1 or 2), P_i: E_i / (t_i - nb T) for counters, a_rel/a_w: "
+    "stated calibration accuracy, s: stddev of per-repetition J/unit over k repetitions";
 
 /* Waits, unlocked, for sources with lagging timestamps to deliver readings
  * past the run's end. Called with the lock held; returns with it held. */
@@ -99,7 +99,17 @@ static json_t *domain_entry(struct jb_energy *e, int di, int first, json_t *warn
         double p = dur > 0 ? ej / dur : 0;
         int nb = (r->aligned && di == e->align_dom) ? 1 : 2;
         double u_res = d->info.kind == JB_POWER_ENERGY_COUNTER ? d->info.resolution_j : 0;
-        double u_q = p * T * nb;
+        /* a counter read at a boundary lags by up to T; the energy missed
+         * is bounded with the power it could have had: measured over the
+         * part of the repetition the counter did cover */
+        double p_up = p;
+        if (d->info.kind == JB_POWER_ENERGY_COUNTER) {
+            if (dur > 1.5 * nb * T)
+                p_up = ej / (dur - nb * T);
+            else if (d->power_est_w > p_up || d->info.max_power_w > p_up)
+                p_up = d->power_est_w > d->info.max_power_w ? d->power_est_w : d->info.max_power_w;
+        }
+        double u_q = p_up * T * nb;
         double u_cal = d->info.accuracy_rel * ej + d->info.accuracy_w * dur;
         sum_u += sqrt(u_res * u_res + u_q * u_q + u_cal * u_cal);
         sum_q += u_q;
@@ -141,7 +151,7 @@ static json_t *domain_entry(struct jb_energy *e, int di, int first, json_t *warn
         snprintf(w, sizeof(w),
                  "%s %s: update-period quantization up to %.1f%% (repetitions of %.3f s; "
                  "%.3f s needed for 1%%)",
-                 src, d->info.name, 100 * qrel, sum_t / k, jb_energy_min_duration_s(e));
+                 src, d->info.name, 100 * qrel, sum_t / k, jb_energy_min_duration_locked(e));
         json_array_append_new(warnings, json_string(w));
     }
     if (!d->info.measured) {
@@ -197,8 +207,8 @@ static void write_trace_domain(FILE *f, const struct jb_edom *d, double t_from, 
     }
 }
 
-int jb_energy_finish_run(struct jb_energy *e, int keep_last, json_t *energy_list,
-                         json_t *warnings, const char *trace_path, char *err, size_t errlen)
+int jb_energy_finish_run(struct jb_energy *e, int keep_last, json_t *energy_list, json_t *warnings,
+                         const char *trace_path, char *err, size_t errlen)
 {
     int rc = JB_OK;
     pthread_mutex_lock(&e->mu);
@@ -225,8 +235,7 @@ int jb_energy_finish_run(struct jb_energy *e, int keep_last, json_t *energy_list
         json_t *o = domain_entry(e, i, first, warnings);
         const struct jb_esrc *s = &e->src[d->src];
         if (s->ops->domain_state) {
-            json_object_set(o, "device_state_start",
-                            d->state_start ? d->state_start : json_null());
+            json_object_set(o, "device_state_start", d->state_start ? d->state_start : json_null());
             json_t *end = json_object();
             s->ops->domain_state(s->state, d->idx, end);
             json_object_set_new(o, "device_state_end", end);

@@ -35,6 +35,8 @@ struct jb_power_reading {
                         0: now; < 0: no reading yet (a meter before its first sample) */
     double energy_j; /* JB_POWER_ENERGY_COUNTER: raw cumulative value, not unwrapped */
     double power_w;  /* JB_POWER_POWER_SAMPLE: watts */
+    int more;        /* 1: the source holds further queued readings (a meter's
+                        backlog); energy.c reads again at once */
 };
 
 /* Context a source may need at open (the estimate needs the workload's cpus). */

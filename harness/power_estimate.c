@@ -38,8 +38,8 @@ struct est {
     char basis[1200];
 };
 
-static const char *const est_keys[] = {"platform", "tdp", "idle", "cores", "active_w_per_core",
-                                       "uncertainty_pct", NULL};
+static const char *const est_keys[] = {
+    "platform", "tdp", "idle", "cores", "active_w_per_core", "uncertainty_pct", NULL};
 
 static int load_platform(const char *name, struct est *s, char *err, size_t n)
 {
@@ -93,8 +93,8 @@ static int est_parse(const char *o, struct est *s, char *err, size_t n)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if ((rc = jb_power_opt_double("estimate", o, "tdp", 0, &tdp, err, n)) ||
         (rc = jb_power_opt_double("estimate", o, "idle", -1, &idle, err, n)) ||
-        (rc = jb_power_opt_double("estimate", o, "cores", ncpu > 0 ? (double)ncpu : 1, &cores,
-                                  err, n)) ||
+        (rc = jb_power_opt_double("estimate", o, "cores", ncpu > 0 ? (double)ncpu : 1, &cores, err,
+                                  n)) ||
         (rc = jb_power_opt_double("estimate", o, "active_w_per_core", -1, &per, err, n)) ||
         (rc = jb_power_opt_double("estimate", o, "uncertainty_pct", -1, &pct, err, n)))
         return rc;
@@ -134,8 +134,7 @@ static int est_probe(const char *o, const struct jb_power_context *c, char *why,
     return est_parse(o, &s, why, n);
 }
 
-static int est_open(const char *o, const struct jb_power_context *c, void **st, char *err,
-                    size_t n)
+static int est_open(const char *o, const struct jb_power_context *c, void **st, char *err, size_t n)
 {
     (void)c;
     struct est *s = calloc(1, sizeof(*s));

@@ -31,20 +31,27 @@
 
 #define METER_LINE_MAX 256
 
+struct meter_pt {
+    double t_s, e_j; /* monotonic time, integrated energy up to it */
+};
+
 struct meter {
     int fd, is_tcp, closed;
-    char what[300];       /* file path or host:port, for messages */
-    double offset_s;      /* monotonic = meter time - offset_s */
+    char what[300];  /* file path or host:port, for messages */
+    double offset_s; /* monotonic = meter time - offset_s */
     double period_s, accuracy_rel;
     char line[METER_LINE_MAX];
     size_t linelen;
     int overlong;
     long nlines, malformed;
-    int have;             /* a sample has been seen */
+    int have; /* a sample has been seen */
     double last_t, last_w, acc_j;
+    struct meter_pt *q; /* samples parsed but not yet returned by read */
+    size_t qhead, qlen, qcap;
+    struct meter_pt out; /* the last sample returned */
 };
 
-static const char *const meter_keys[] = {"file", "tcp",       "clock",        "offset_s",
+static const char *const meter_keys[] = {"file",      "tcp",          "clock", "offset_s",
                                          "period_ms", "accuracy_pct", NULL};
 
 static int tcp_connect(const char *hostport, char *err, size_t n)
@@ -148,11 +155,28 @@ static void meter_line(struct meter *s)
         return;
     }
     double tm = t - s->offset_s; /* onto CLOCK_MONOTONIC */
-    if (s->have)
-        s->acc_j += 0.5 * (w + s->last_w) * (tm - s->last_t);
+    double acc = s->have ? s->acc_j + 0.5 * (w + s->last_w) * (tm - s->last_t) : s->acc_j;
+    if (!isfinite(tm) || !isfinite(acc) || (s->have && !(tm > s->last_t))) {
+        s->malformed++; /* absurd watts or times that would overflow the integral */
+        return;
+    }
+    s->acc_j = acc;
     s->have = 1;
     s->last_t = tm;
     s->last_w = w;
+    if (s->qhead > 0 && s->qhead == s->qlen)
+        s->qhead = s->qlen = 0;
+    if (s->qlen == s->qcap) {
+        size_t cap = s->qcap ? 2 * s->qcap : 256;
+        struct meter_pt *q = realloc(s->q, cap * sizeof(*q));
+        if (!q) {
+            s->malformed++; /* dropped for want of memory; counted rather than lost silently */
+            return;
+        }
+        s->q = q;
+        s->qcap = cap;
+    }
+    s->q[s->qlen++] = (struct meter_pt){tm, s->acc_j};
 }
 
 /* Consumes whatever the file or socket holds now, without blocking. */
@@ -246,14 +270,17 @@ static int meter_read(void *st, int dom, struct jb_power_reading *r, char *err, 
     int rc = meter_drain(s, err, n);
     if (rc)
         return rc;
-    if (s->closed)
+    if (s->qhead < s->qlen)
+        s->out = s->q[s->qhead++]; /* one sample per read: energy.c sees every one */
+    else if (s->closed)
         return jb_err(err, n, JB_EUNAVAIL, "meter: connection to %s dropped", s->what);
     if (!s->have) {
         r->t_s = -1; /* nothing yet */
         return JB_OK;
     }
-    r->t_s = s->last_t;
-    r->energy_j = s->acc_j;
+    r->t_s = s->out.t_s;
+    r->energy_j = s->out.e_j;
+    r->more = s->qhead < s->qlen;
     return JB_OK;
 }
 
@@ -262,6 +289,7 @@ static void meter_close(void *st)
     struct meter *s = st;
     if (s->fd >= 0)
         close(s->fd);
+    free(s->q);
     free(s);
 }
 

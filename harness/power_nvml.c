@@ -24,8 +24,8 @@
  * the calibration term of both the energy counter and the power reading. */
 #define NVML_ACCURACY_W 5.0
 
-typedef int nvml_ret;                  /* nvmlReturn_t: 0 = NVML_SUCCESS */
-typedef struct nvml_dev_st *nvml_dev;  /* nvmlDevice_t: an opaque handle */
+typedef int nvml_ret;                 /* nvmlReturn_t: 0 = NVML_SUCCESS */
+typedef struct nvml_dev_st *nvml_dev; /* nvmlDevice_t: an opaque handle */
 enum {
     NVML_OK = 0,
     NVML_NOT_SUPPORTED = 3,
@@ -43,9 +43,9 @@ struct nvml_api {
     nvml_ret (*energy)(nvml_dev, unsigned long long *); /* mJ */
     nvml_ret (*power)(nvml_dev, unsigned *);            /* mW */
     nvml_ret (*name)(nvml_dev, char *, unsigned);
-    nvml_ret (*clock)(nvml_dev, int, unsigned *);       /* MHz */
-    nvml_ret (*temp)(nvml_dev, int, unsigned *);        /* degrees C */
-    nvml_ret (*limit)(nvml_dev, unsigned *);            /* mW */
+    nvml_ret (*clock)(nvml_dev, int, unsigned *); /* MHz */
+    nvml_ret (*temp)(nvml_dev, int, unsigned *);  /* degrees C */
+    nvml_ret (*limit)(nvml_dev, unsigned *);      /* mW */
     nvml_ret (*throttle)(nvml_dev, unsigned long long *);
     const char *(*errstr)(nvml_ret);
     nvml_ret (*driver)(char *, unsigned);
@@ -83,13 +83,13 @@ static void nvml_free(struct nvml *s)
     free(s);
 }
 
-#define NVML_SYM(field, sym, required)                                                      \
-    do {                                                                                    \
-        *(void **)(&s->f.field) = dlsym(s->lib, sym);                                       \
-        if ((required) && !s->f.field) {                                                    \
-            rc = jb_err(err, n, JB_ENOTSUP, "nvml: %s lacks %s", path, sym);                \
-            goto fail;                                                                      \
-        }                                                                                   \
+#define NVML_SYM(field, sym, required)                                                             \
+    do {                                                                                           \
+        *(void **)(&s->f.field) = dlsym(s->lib, sym);                                              \
+        if ((required) && !s->f.field) {                                                           \
+            rc = jb_err(err, n, JB_ENOTSUP, "nvml: %s lacks %s", path, sym);                       \
+            goto fail;                                                                             \
+        }                                                                                          \
     } while (0)
 
 static int nvml_setup(const char *o, struct nvml **out, char *err, size_t n)
@@ -240,10 +240,14 @@ static const struct {
     unsigned long long bit;
     const char *name;
 } throttle_names[] = {
-    {0x1, "gpu_idle"},           {0x2, "applications_clocks_setting"},
-    {0x4, "sw_power_cap"},       {0x8, "hw_slowdown"},
-    {0x10, "sync_boost"},        {0x20, "sw_thermal_slowdown"},
-    {0x40, "hw_thermal_slowdown"}, {0x80, "hw_power_brake_slowdown"},
+    {0x1, "gpu_idle"},
+    {0x2, "applications_clocks_setting"},
+    {0x4, "sw_power_cap"},
+    {0x8, "hw_slowdown"},
+    {0x10, "sync_boost"},
+    {0x20, "sw_thermal_slowdown"},
+    {0x40, "hw_thermal_slowdown"},
+    {0x80, "hw_power_brake_slowdown"},
     {0x100, "display_clock_setting"},
 };
 
@@ -256,8 +260,8 @@ static void nvml_state(void *st, int dom, json_t *out)
     json_object_set_new(out, "gpu_name", json_string(g->name));
     if (s->driver[0])
         json_object_set_new(out, "driver_version", json_string(s->driver));
-    json_object_set_new(out, "counter", json_string(g->has_energy ? "total_energy"
-                                                                  : "power_usage_integrated"));
+    json_object_set_new(out, "counter",
+                        json_string(g->has_energy ? "total_energy" : "power_usage_integrated"));
     if (s->f.clock && s->f.clock(g->dev, NVML_CLOCK_SM, &v) == NVML_OK)
         json_object_set_new(out, "sm_clock_mhz", json_integer(v));
     if (s->f.clock && s->f.clock(g->dev, NVML_CLOCK_MEM, &v) == NVML_OK)

@@ -62,8 +62,8 @@ int jb_power_opt_str(const char *opts, const char *key, char *out, size_t n)
     return 1;
 }
 
-int jb_power_opt_double(const char *src, const char *opts, const char *key, double def,
-                        double *out, char *err, size_t errlen)
+int jb_power_opt_double(const char *src, const char *opts, const char *key, double def, double *out,
+                        char *err, size_t errlen)
 {
     char buf[64];
     *out = def;
@@ -102,8 +102,9 @@ int jb_power_read_line(const char *path, char *buf, size_t n)
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return errno == ENOENT ? JB_ENOENT : (errno == EACCES || errno == EPERM) ? JB_EPERM
-                                                                                 : JB_EIO;
+        return errno == ENOENT                       ? JB_ENOENT
+               : (errno == EACCES || errno == EPERM) ? JB_EPERM
+                                                     : JB_EIO;
     int rc = JB_OK;
     if (!fgets(buf, (int)n, f)) {
         /* sysfs reports a refused read (e.g. energy_uj for non-root) at read time */

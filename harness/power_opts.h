@@ -20,8 +20,8 @@ int jb_power_opt_str(const char *opts, const char *key, char *out, size_t n);
 
 /* Parses key as a number, or leaves *out at def when absent. Returns 0 or
  * JB_EINVAL naming the source and key. */
-int jb_power_opt_double(const char *src, const char *opts, const char *key, double def,
-                        double *out, char *err, size_t errlen);
+int jb_power_opt_double(const char *src, const char *opts, const char *key, double def, double *out,
+                        char *err, size_t errlen);
 
 /* Fails with JB_EINVAL if opts holds a key not in the NULL-terminated list. */
 int jb_power_opts_check(const char *src, const char *opts, const char *const *keys, char *err,
@@ -39,8 +39,7 @@ void jb_power_path(char *out, size_t n, const char *root, const char *path);
  * root/sys/bus/event_source/devices/power/events: its config ("event=0x02"),
  * its scale (joules per count) and its unit. Returns 0 or a JB_E code. */
 int jb_rapl_perf_parse_event(const char *root, const char *name, unsigned long long *config,
-                             double *scale_j, char *unit, size_t unitlen, char *err,
-                             size_t errlen);
+                             double *scale_j, char *unit, size_t unitlen, char *err, size_t errlen);
 
 struct jb_power_source_ops;
 

@@ -35,7 +35,7 @@ int jb_power_measure_period(const struct jb_power_source_ops *ops, void *state, 
     int rc = ops->read(state, domain, &r0, err, errlen);
     if (rc)
         return rc;
-    double t_start = jb_power_now_s(), t_first = r0.t_s > 0 ? r0.t_s : t_start;
+    double t_start = jb_power_now_s();
     double last_v = is_power ? r0.power_w : r0.energy_j, t_last_change = -1;
     double gaps[PROBE_MAX_CHANGES], e_sum = 0, first_change_t = -1, last_change_t = -1;
     double e_at_first = 0, e_acc = 0;
@@ -67,7 +67,6 @@ int jb_power_measure_period(const struct jb_power_source_ops *ops, void *state, 
         last_v = v;
         n++;
     }
-    (void)t_first;
     *changes = n;
     *period_s = 0;
     if (ngaps) {
@@ -82,15 +81,14 @@ int jb_power_measure_period(const struct jb_power_source_ops *ops, void *state, 
     return JB_OK;
 }
 
-static json_t *probe_domain(const struct jb_power_source_ops *ops, void *st, int i,
-                            int *frozen)
+static json_t *probe_domain(const struct jb_power_source_ops *ops, void *st, int i, int *frozen)
 {
     struct jb_power_domain_info d;
     ops->domain(st, i, &d);
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(d.name));
-    json_object_set_new(o, "kind", json_string(d.kind == JB_POWER_ENERGY_COUNTER ? "energy"
-                                                                                   : "power"));
+    json_object_set_new(o, "kind",
+                        json_string(d.kind == JB_POWER_ENERGY_COUNTER ? "energy" : "power"));
     json_object_set_new(o, "measured", json_boolean(d.measured));
     json_object_set_new(o, "resolution_j", json_real(d.resolution_j));
     json_object_set_new(o, "wrap_j", json_real(d.wrap_j));
@@ -107,11 +105,11 @@ static json_t *probe_domain(const struct jb_power_source_ops *ops, void *st, int
         *frozen = 1;
         return o;
     }
-    json_object_set_new(o, "measured_update_period_s", period > 0 ? json_real(period)
-                                                                  : json_null());
+    json_object_set_new(o, "measured_update_period_s",
+                        period > 0 ? json_real(period) : json_null());
     json_object_set_new(o, "changes_seen", json_integer(changes));
     json_object_set_new(o, "power_w", power > 0 ? json_real(power) : json_null());
-    if (!changes) {
+    if (!changes && d.kind == JB_POWER_ENERGY_COUNTER) {
         json_object_set_new(o, "frozen", json_true());
         *frozen = 1;
     }
@@ -149,9 +147,9 @@ int jb_energy_probe(json_t *out, const char *sysfs_root)
         int dead = n == 0 || nfrozen == n;
         json_object_set_new(s, "state", json_string(dead ? "absent" : "working"));
         if (dead)
-            json_object_set_new(s, "reason",
-                                json_string(n ? "counter frozen: no domain advanced in 0.5 s"
-                                              : "no domains"));
+            json_object_set_new(
+                s, "reason",
+                json_string(n ? "counter frozen: no domain advanced in 0.5 s" : "no domains"));
         else if (nfrozen)
             json_object_set_new(s, "reason", json_string("some domains are frozen"));
         json_object_set_new(s, "domains", doms);

@@ -32,7 +32,7 @@
 static const struct {
     const char *event, *domain;
 } perf_events[] = {
-    {"energy-pkg", "package"}, {"energy-ram", "dram"}, {"energy-cores", "cores"},
+    {"energy-pkg", "package"}, {"energy-ram", "dram"},  {"energy-cores", "cores"},
     {"energy-gpu", "igpu"},    {"energy-psys", "psys"},
 };
 
@@ -50,8 +50,7 @@ struct rperf {
 static const char *const perf_keys[] = {"root", NULL};
 
 int jb_rapl_perf_parse_event(const char *root, const char *name, unsigned long long *config,
-                             double *scale_j, char *unit, size_t unitlen, char *err,
-                             size_t errlen)
+                             double *scale_j, char *unit, size_t unitlen, char *err, size_t errlen)
 {
     char p[1024], rel[256], buf[128];
     snprintf(rel, sizeof(rel), PMU_DIR "/events/%s", name);

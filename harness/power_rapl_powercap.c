@@ -24,9 +24,10 @@
 #define RAPL_UPDATE_PERIOD_S 0.001
 
 struct pc_zone {
-    char path[1100];    /* .../energy_uj */
-    char name[48];      /* package-0, dram-0, psys ... */
+    char path[1100]; /* .../energy_uj */
+    char name[48];   /* package-0, dram-0, psys ... */
     double wrap_j;
+    double max_power_w; /* constraint_0_max_power_uw where the zone has it */
 };
 
 struct pc {
@@ -81,6 +82,8 @@ static int pc_scan(const char *o, const struct jb_power_context *c, struct pc *s
             continue;
         snprintf(p, sizeof(p), "%s/%s/max_energy_range_uj", base, de->d_name);
         z->wrap_j = jb_power_read_line(p, buf, sizeof(buf)) ? 0 : strtod(buf, NULL) * 1e-6;
+        snprintf(p, sizeof(p), "%s/%s/constraint_0_max_power_uw", base, de->d_name);
+        z->max_power_w = jb_power_read_line(p, buf, sizeof(buf)) ? 0 : strtod(buf, NULL) * 1e-6;
         snprintf(z->path, sizeof(z->path), "%s/%s/energy_uj", base, de->d_name);
         int r = jb_power_read_line(z->path, buf, sizeof(buf));
         if (r == JB_EPERM) {
@@ -115,8 +118,7 @@ static int pc_probe(const char *o, const struct jb_power_context *c, char *why, 
     return rc;
 }
 
-static int pc_open(const char *o, const struct jb_power_context *c, void **st, char *err,
-                   size_t n)
+static int pc_open(const char *o, const struct jb_power_context *c, void **st, char *err, size_t n)
 {
     struct pc *s = calloc(1, sizeof(*s));
     if (!s)
@@ -145,6 +147,7 @@ static void pc_domain(const void *st, int i, struct jb_power_domain_info *d)
     d->resolution_j = 1e-6; /* energy_uj's unit; the RAPL unit behind it is 15.3-61 uJ */
     d->update_period_s = RAPL_UPDATE_PERIOD_S;
     d->wrap_j = z->wrap_j;
+    d->max_power_w = z->max_power_w;
 }
 
 static int pc_read(void *st, int dom, struct jb_power_reading *r, char *err, size_t n)

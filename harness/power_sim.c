@@ -33,8 +33,9 @@ struct sim {
     char name[48];
 };
 
-static const char *const sim_keys[] = {"watts", "step_ms", "period_ms", "resolution_uj", "wrap_j",
-                                       "start_j", "freeze", "fail_after", "kind", "name", NULL};
+static const char *const sim_keys[] = {"watts",  "step_ms", "period_ms", "resolution_uj",
+                                       "wrap_j", "start_j", "freeze",    "fail_after",
+                                       "kind",   "name",    NULL};
 
 static int sim_parse(const char *o, struct sim *s, char *err, size_t n)
 {
@@ -115,8 +116,7 @@ static int sim_probe(const char *o, const struct jb_power_context *c, char *why,
     return sim_parse(o, &s, why, n);
 }
 
-static int sim_open(const char *o, const struct jb_power_context *c, void **st, char *err,
-                    size_t n)
+static int sim_open(const char *o, const struct jb_power_context *c, void **st, char *err, size_t n)
 {
     (void)c;
     struct sim *s = calloc(1, sizeof(*s));

@@ -23,8 +23,7 @@ struct jb_test_run {
 /* Runs `reps` repetitions of `sleep_s` each (busy when busy != 0, to make
  * CPU time), each counting `units`, and finishes keeping `keep` of them. */
 static inline void jb_test_reps(struct jb_energy *e, int reps, int keep, double sleep_s,
-                                double units, int busy, const char *trace,
-                                struct jb_test_run *out)
+                                double units, int busy, const char *trace, struct jb_test_run *out)
 {
     memset(out, 0, sizeof(*out));
     out->energy = json_array();
