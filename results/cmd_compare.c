@@ -170,8 +170,16 @@ out:
     return regress;
 }
 
+static const char usage_compare[] =
+    "usage: joulebench compare [--db URL] [--threshold "
+    "PCT] [--alpha A] [--json FILE] BASE CONTENDER\n"
+    "  BASE, CONTENDER: record file or folder, run id, or query "
+    "key=value[,key=value] (workload, commit, topology, since, ...)\n";
+
 int jb_cmd_compare(int argc, char **argv)
 {
+    if (jb_opts_help(argc, argv, usage_compare))
+        return 0;
     const char *db = NULL, *thr = NULL, *alpha_s = NULL, *json_out = NULL, *pos[2];
     int npos, rc, ret = 2;
     char err[JB_ERRLEN];
@@ -183,12 +191,8 @@ int jb_cmd_compare(int argc, char **argv)
     if ((rc = jb_opts_parse(argc, argv, opts, pos, 2, &npos, err, sizeof(err))) || npos != 2 ||
         (thr && (rc = jb_opt_double("threshold", thr, &threshold, err, sizeof(err)))) ||
         (alpha_s && (rc = jb_opt_double("alpha", alpha_s, &alpha, err, sizeof(err))))) {
-        fprintf(stderr,
-                "joulebench compare: %s\nusage: joulebench compare [--db URL] [--threshold "
-                "PCT] [--alpha A] [--json FILE] BASE CONTENDER\n"
-                "  BASE, CONTENDER: record file or folder, run id, or query "
-                "key=value[,key=value] (workload, commit, topology, since, ...)\n",
-                rc ? err : "two selections needed");
+        fprintf(stderr, "joulebench compare: %s\n%s", rc ? err : "two selections needed",
+                usage_compare);
         return 2;
     }
     threshold /= 100.0;

@@ -44,8 +44,15 @@ static void print_series(const json_t *h, int by_commit)
         jb_rec_str(c, "to_utc", "?"), jb_rec_num(c, "p_value", 1));
 }
 
+static const char usage_history[] =
+    "usage: joulebench history [--db URL] [--workload W] "
+    "[--metric energy|latency] [--topology HASH] [--by date|commit] "
+    "[--min-size N] [--json FILE] [--plot DIR]\n";
+
 int jb_cmd_history(int argc, char **argv)
 {
+    if (jb_opts_help(argc, argv, usage_history))
+        return 0;
     const char *db = NULL, *workload = NULL, *metric = "energy", *topo = NULL, *by = "date",
                *json_out = NULL, *plot_dir = NULL, *min_s = NULL, *pos[1];
     int npos, rc, ret = 1;
@@ -60,11 +67,8 @@ int jb_cmd_history(int argc, char **argv)
     if ((rc = jb_opts_parse(argc, argv, opts, pos, 0, &npos, err, sizeof(err))) ||
         (strcmp(metric, "energy") && strcmp(metric, "latency")) ||
         (strcmp(by, "date") && strcmp(by, "commit"))) {
-        fprintf(stderr,
-                "joulebench history: %s\nusage: joulebench history [--db URL] [--workload W] "
-                "[--metric energy|latency] [--topology HASH] [--by date|commit] "
-                "[--min-size N] [--json FILE] [--plot DIR]\n",
-                rc ? err : "--metric is energy or latency, --by is date or commit");
+        fprintf(stderr, "joulebench history: %s\n%s",
+                rc ? err : "--metric is energy or latency, --by is date or commit", usage_history);
         return 2;
     }
     size_t min_size = min_s ? (size_t)atoi(min_s) : 3;

@@ -31,8 +31,14 @@ static json_t *find_calibration(jb_store *s, const json_t *batch, const char *wh
     return found;
 }
 
+static const char usage_import[] =
+    "usage: joulebench import [--db URL] [--region CODE | "
+    "--grid-intensity G] [--pue P] [--wue W] [--platform NAME] FILES|DIRS\n";
+
 int jb_cmd_import(int argc, char **argv)
 {
+    if (jb_opts_help(argc, argv, usage_import))
+        return 0;
     const char *db = NULL, *region = NULL, *grid = NULL, *pue = NULL, *wue = NULL, *plat = NULL;
     const char *pos[256];
     int npos = 0, rc, bad = 0, added = 0, dup = 0, gb_added = 0;
@@ -43,10 +49,7 @@ int jb_cmd_import(int argc, char **argv)
         {NULL, NULL, NULL},
     };
     if ((rc = jb_opts_parse(argc, argv, opts, pos, 256, &npos, err, sizeof(err))) || npos == 0) {
-        fprintf(stderr,
-                "joulebench import: %s\nusage: joulebench import [--db URL] [--region CODE | "
-                "--grid-intensity G] [--pue P] [--wue W] [--platform NAME] FILES|DIRS\n",
-                rc ? err : "no files given");
+        fprintf(stderr, "joulebench import: %s\n%s", rc ? err : "no files given", usage_import);
         return 2;
     }
     struct jb_norm_opts no;
@@ -230,8 +233,13 @@ static void cell(FILE *f, const json_t *r, const struct col *c, int md)
     md ? md_str(f, s) : csv_str(f, s);
 }
 
+static const char usage_export[] = "usage: joulebench export [--db URL] [--format "
+                                   "json|csv|md] [--workload W] [--out FILE]\n";
+
 int jb_cmd_export(int argc, char **argv)
 {
+    if (jb_opts_help(argc, argv, usage_export))
+        return 0;
     const char *db = NULL, *fmt = "json", *out = NULL, *workload = NULL, *pos[1];
     int npos, rc, ret = 1;
     char err[JB_ERRLEN];
@@ -242,10 +250,8 @@ int jb_cmd_export(int argc, char **argv)
     };
     if ((rc = jb_opts_parse(argc, argv, opts, pos, 0, &npos, err, sizeof(err))) ||
         (strcmp(fmt, "json") && strcmp(fmt, "csv") && strcmp(fmt, "md"))) {
-        fprintf(stderr,
-                "joulebench export: %s\nusage: joulebench export [--db URL] [--format "
-                "json|csv|md] [--workload W] [--out FILE]\n",
-                rc ? err : "--format is json, csv or md");
+        fprintf(stderr, "joulebench export: %s\n%s", rc ? err : "--format is json, csv or md",
+                usage_export);
         return 2;
     }
     jb_store *s = NULL;

@@ -317,15 +317,19 @@ static void collect_cp_runs(const json_t *h, json_t *cp_runs)
         json_object_set_new(cp_runs, jb_rec_str(c, "first_run_after", "?"), json_true());
 }
 
+static const char usage_report[] = "usage: joulebench report [--db URL] --html DIR\n";
+
 int jb_cmd_report(int argc, char **argv)
 {
+    if (jb_opts_help(argc, argv, usage_report))
+        return 0;
     const char *db = NULL, *html = NULL, *pos[1];
     int npos, rc, ret = 1;
     char err[JB_ERRLEN], sub[1400];
     const struct jb_opt opts[] = {{"db", &db, NULL}, {"html", &html, NULL}, {NULL, NULL, NULL}};
     if ((rc = jb_opts_parse(argc, argv, opts, pos, 0, &npos, err, sizeof(err))) || !html) {
-        fprintf(stderr, "joulebench report: %s\nusage: joulebench report [--db URL] --html DIR\n",
-                rc ? err : "--html DIR is required");
+        fprintf(stderr, "joulebench report: %s\n%s", rc ? err : "--html DIR is required",
+                usage_report);
         return 2;
     }
     jb_store *s = NULL;

@@ -33,15 +33,19 @@ static void print_problem(void *ctx, const char *path, const char *msg)
     fputc('\n', stdout);
 }
 
+static const char usage_check[] = "usage: joulebench check DIR\n";
+
 int jb_cmd_check(int argc, char **argv)
 {
+    if (jb_opts_help(argc, argv, usage_check))
+        return 0;
     const char *pos[1];
     int npos, rc;
     char err[JB_ERRLEN];
     const struct jb_opt opts[] = {{NULL, NULL, NULL}};
     if ((rc = jb_opts_parse(argc, argv, opts, pos, 1, &npos, err, sizeof(err))) || npos != 1) {
-        fprintf(stderr, "joulebench check: %s\nusage: joulebench check DIR\n",
-                rc ? err : "one submission folder needed");
+        fprintf(stderr, "joulebench check: %s\n%s", rc ? err : "one submission folder needed",
+                usage_check);
         return 2;
     }
     int printed = 0, nrec = 0;
@@ -176,8 +180,13 @@ static json_t *system_description(const char *org, const char *name, const json_
     return s;
 }
 
+static const char usage_submit[] = "usage: joulebench submit --org ORG --system NAME "
+                                   "--records DIR --out DIR [--system-json FILE]\n";
+
 int jb_cmd_submit(int argc, char **argv)
 {
+    if (jb_opts_help(argc, argv, usage_submit))
+        return 0;
     const char *org = NULL, *sys = NULL, *recs_dir = NULL, *out = NULL, *sys_json = NULL, *pos[1];
     int npos, rc, ret = 1, bad = 0;
     char err[JB_ERRLEN];
@@ -187,10 +196,8 @@ int jb_cmd_submit(int argc, char **argv)
     };
     if ((rc = jb_opts_parse(argc, argv, opts, pos, 0, &npos, err, sizeof(err))) || !org || !sys ||
         !recs_dir || !out) {
-        fprintf(stderr,
-                "joulebench submit: %s\nusage: joulebench submit --org ORG --system NAME "
-                "--records DIR --out DIR [--system-json FILE]\n",
-                rc ? err : "--org, --system, --records and --out are required");
+        fprintf(stderr, "joulebench submit: %s\n%s",
+                rc ? err : "--org, --system, --records and --out are required", usage_submit);
         return 2;
     }
     if (!jb_safe_component(org) || !jb_safe_component(sys)) {

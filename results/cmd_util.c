@@ -56,6 +56,19 @@ int jb_opts_parse(int argc, char **argv, const struct jb_opt *opts, const char *
     return JB_OK;
 }
 
+int jb_opts_help(int argc, char **argv, const char *usage)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            break;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int jb_opt_double(const char *name, const char *s, double *out, char *err, size_t errlen)
 {
     char *end;

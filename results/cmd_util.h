@@ -24,6 +24,10 @@ struct jb_opt {
 int jb_opts_parse(int argc, char **argv, const struct jb_opt *opts, const char **pos, int maxpos,
                   int *npos, char *err, size_t errlen);
 
+/* When argv holds --help or -h: prints usage on stdout and returns 1 (the
+ * command then exits 0); else 0. */
+int jb_opts_help(int argc, char **argv, const char *usage);
+
 /* Strict number parsing for options: JB_EINVAL names the option. */
 int jb_opt_double(const char *name, const char *s, double *out, char *err, size_t errlen);
 
