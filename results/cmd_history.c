@@ -15,7 +15,8 @@
 
 static void print_series(const json_t *h, int by_commit)
 {
-    printf("%s %s on %s\n", json_string_value(json_object_get(h, "workload")),
+    printf("%s %s %s on %s\n", json_string_value(json_object_get(h, "workload")),
+           json_string_value(json_object_get(h, "config")),
            json_string_value(json_object_get(h, "metric")),
            json_string_value(json_object_get(h, "topology_hash")));
     size_t i;
@@ -73,7 +74,7 @@ int jb_cmd_history(int argc, char **argv)
     }
     size_t min_size = min_s ? (size_t)atoi(min_s) : 3;
     jb_store *s = NULL;
-    json_t *recs = json_array(), *all = json_array(), *names = json_object();
+    json_t *recs = json_array(), *all = json_array();
     if ((rc = jb_store_open(db, &s, err, sizeof(err)))) {
         fprintf(stderr, "joulebench history: %s\n", err);
         goto out;
@@ -85,24 +86,21 @@ int jb_cmd_history(int argc, char **argv)
         fprintf(stderr, "joulebench history: %s\n", err);
         goto out;
     }
-    size_t i;
-    json_t *r;
-    json_array_foreach(recs, i, r)
-        json_object_set_new(names, jb_rec_str(r, "workload.name", "?"), json_true());
-    if (!json_object_size(names)) {
+    json_decref(all);
+    all = jb_history_all(recs, workload, metric, topo, min_size, err, sizeof(err));
+    if (!all) {
+        fprintf(stderr, "joulebench history: %s\n", err);
+        goto out;
+    }
+    if (!json_array_size(all)) {
         fprintf(stderr, "joulebench history: no records%s%s\n", workload ? " of " : "",
                 workload ? workload : "");
         goto out;
     }
-    const char *name;
-    json_t *v;
-    json_object_foreach(names, name, v)
+    size_t i;
+    json_t *h;
+    json_array_foreach(all, i, h)
     {
-        json_t *h = NULL;
-        if ((rc = jb_history_analyze(recs, name, metric, topo, min_size, &h, err, sizeof(err)))) {
-            fprintf(stderr, "joulebench history: %s\n", err);
-            goto out;
-        }
         print_series(h, !strcmp(by, "commit"));
         if (plot_dir) {
             char png[4096];
@@ -111,7 +109,6 @@ int jb_cmd_history(int argc, char **argv)
             else
                 printf("  plot: %s (.svg and .png)\n", png);
         }
-        json_array_append_new(all, h);
     }
     if (json_out && json_dump_file(all, json_out, JSON_INDENT(2)))
         fprintf(stderr, "joulebench history: cannot write %s\n", json_out);
@@ -119,7 +116,6 @@ int jb_cmd_history(int argc, char **argv)
 out:
     json_decref(recs);
     json_decref(all);
-    json_decref(names);
     jb_store_close(s);
     return ret;
 }

@@ -256,18 +256,20 @@ static int write_workload_page(const char *dir, const char *name, const json_t *
     fputs("<h2>Change points</h2>\n<ul id=\"changepoints\">", f);
     int any = 0;
     for (int k = 0; k < 2; k++) {
-        size_t i;
-        const json_t *c;
-        json_array_foreach(json_object_get(hs[k], "change_points"), i, c)
+        size_t i, j;
+        const json_t *c, *h;
+        json_array_foreach(hs[k], j, h)
+            json_array_foreach(json_object_get(h, "change_points"), i, c)
         {
             any = 1;
-            fprintf(f, "<li class=\"flag\">%s %+.1f%% between commit ", k ? "latency" : "energy",
-                    jb_rec_num(c, "change_pct", 0));
+            fprintf(f, "<li class=\"flag\">%s ", k ? "latency" : "energy");
+            esc(f, jb_rec_str(h, "config", ""));
+            fprintf(f, " %+.1f%% between commit ", jb_rec_num(c, "change_pct", 0));
             esc(f, jb_rec_str(c, "from_commit", "?"));
             fputs(" and ", f);
             esc(f, jb_rec_str(c, "to_commit", "?"));
             fprintf(f, " (p = %.3f; machine ", jb_rec_num(c, "p_value", 1));
-            esc(f, jb_rec_str(hs[k], "topology_hash", "?"));
+            esc(f, jb_rec_str(h, "topology_hash", "?"));
             fputs(")</li>", f);
         }
     }
@@ -279,10 +281,14 @@ static int write_workload_page(const char *dir, const char *name, const json_t *
             plot_img(f, stem, "energy vs latency with Pareto front");
         if (!jb_plot_bars(recs, name, pdir, stem, sizeof(stem), err, sizeof(err)))
             plot_img(f, stem, "energy per unit by platform");
-        for (int k = 0; k < 2; k++)
-            if (hs[k] && json_array_size(json_object_get(hs[k], "points")) >= 2 &&
-                !jb_plot_history(hs[k], pdir, stem, sizeof(stem), err, sizeof(err)))
+        for (int k = 0; k < 2; k++) {
+            size_t j;
+            const json_t *h;
+            json_array_foreach(
+                hs[k], j, h) if (json_array_size(json_object_get(h, "points")) >= 2 &&
+                                 !jb_plot_history(h, pdir, stem, sizeof(stem), err, sizeof(err)))
                 plot_img(f, stem, k ? "latency history" : "energy history");
+        }
         /* the power trace of the newest run that has one */
         for (size_t i = json_array_size(recs); i-- > 0;) {
             const char *id = jb_rec_str(json_array_get(recs, i), "run_id", "");
@@ -308,13 +314,18 @@ static int write_workload_page(const char *dir, const char *name, const json_t *
     return fclose(f) ? -1 : 0;
 }
 
-/* Marks the first run after each change point, for flagging in tables. */
-static void collect_cp_runs(const json_t *h, json_t *cp_runs)
+/* Marks the first run after each change point of every series, for
+ * flagging in tables; returns how many change points there are. */
+static size_t collect_cp_runs(const json_t *series, json_t *cp_runs)
 {
-    size_t i;
-    const json_t *c;
-    json_array_foreach(json_object_get(h, "change_points"), i, c)
+    size_t i, j, n = 0;
+    const json_t *c, *h;
+    json_array_foreach(series, j, h) json_array_foreach(json_object_get(h, "change_points"), i, c)
+    {
         json_object_set_new(cp_runs, jb_rec_str(c, "first_run_after", "?"), json_true());
+        n++;
+    }
+    return n;
 }
 
 static const char usage_report[] = "usage: joulebench report [--db URL] --html DIR\n";
@@ -374,13 +385,11 @@ int jb_cmd_report(int argc, char **argv)
     json_t *arr;
     json_object_foreach(by, w, arr)
     {
-        json_t *he = NULL, *hl = NULL;
-        jb_history_analyze(arr, w, "energy", NULL, 3, &he, err, sizeof(err));
-        jb_history_analyze(arr, w, "latency", NULL, 3, &hl, err, sizeof(err));
-        if (he)
-            collect_cp_runs(he, cp_runs);
-        if (hl)
-            collect_cp_runs(hl, cp_runs);
+        /* every configuration's series, on the machine of its newest run */
+        json_t *he = jb_history_all(arr, w, "energy", NULL, 3, err, sizeof(err));
+        json_t *hl = jb_history_all(arr, w, "latency", NULL, 3, err, sizeof(err));
+        collect_cp_runs(he, cp_runs);
+        collect_cp_runs(hl, cp_runs);
         json_object_set_new(hists, w, json_pack("[o?,o?]", he, hl));
     }
     json_object_foreach(by, w, arr)
@@ -415,8 +424,10 @@ int jb_cmd_report(int argc, char **argv)
         jb_safe_name(w, safe, sizeof(safe));
         const json_t *last = json_array_get(arr, json_array_size(arr) - 1);
         json_t *h = json_object_get(hists, w);
-        size_t ncp = json_array_size(json_object_get(json_array_get(h, 0), "change_points")) +
-                     json_array_size(json_object_get(json_array_get(h, 1), "change_points"));
+        json_t *dummy = json_object();
+        size_t ncp = collect_cp_runs(json_array_get(h, 0), dummy) +
+                     collect_cp_runs(json_array_get(h, 1), dummy);
+        json_decref(dummy);
         fprintf(f, "<tr><td><a href=\"w/%s.html\">", safe);
         esc(f, w);
         fprintf(f, "</a></td>");

@@ -6,6 +6,7 @@
 #include "results/stats.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,27 +21,49 @@ double jb_history_value(const json_t *r, const char *metric)
     return e ? jb_rec_num(e, "joules_per_unit", NAN) : NAN;
 }
 
-int jb_history_analyze(const json_t *records, const char *workload, const char *metric,
-                       const char *topology, size_t min_size, json_t **out, char *err,
-                       size_t errlen)
+void jb_history_config(const json_t *r, char *dst, size_t n)
+{
+    snprintf(dst, n, "%s/%s/b%d/t%d", jb_rec_str(r, "workload.dtype", "?"),
+             jb_rec_str(r, "config.scenario", "?"), (int)jb_rec_num(r, "config.batch", 0),
+             (int)jb_rec_num(r, "config.threads", 0));
+}
+
+int jb_history_analyze(const json_t *records, const char *workload, const char *config,
+                       const char *metric, const char *topology, size_t min_size, json_t **out,
+                       char *err, size_t errlen)
 {
     *out = NULL;
     if (strcmp(metric, "latency") && strcmp(metric, "energy"))
         return jb_err(err, errlen, JB_EINVAL, "metric '%.30s': energy or latency", metric);
     size_t i;
     const json_t *r;
-    if (!topology) {
-        json_array_foreach(records, i, r) if (!strcmp(jb_rec_str(r, "workload.name", ""), workload))
-            topology = jb_rec_str(r, "system.topology_hash", NULL);
+    char cfg[160], want_cfg[160] = "";
+    const char *topo = NULL;
+    /* The newest matching record fixes what is not given (records are
+     * oldest first, so the last match wins), configuration and machine
+     * from the same record. */
+    json_array_foreach(records, i, r)
+    {
+        if (strcmp(jb_rec_str(r, "workload.name", ""), workload))
+            continue;
+        jb_history_config(r, cfg, sizeof(cfg));
+        if ((config && strcmp(cfg, config)) ||
+            (topology && strcmp(jb_rec_str(r, "system.topology_hash", ""), topology)))
+            continue;
+        snprintf(want_cfg, sizeof(want_cfg), "%s", cfg);
+        topo = jb_rec_str(r, "system.topology_hash", NULL);
     }
-    if (!topology)
-        return jb_err(err, errlen, JB_ENOENT, "no records of workload '%.60s'", workload);
+    topology = topo;
+    if (!topology || !want_cfg[0])
+        return jb_err(err, errlen, JB_ENOENT, "no records of workload '%.60s'%s%.60s", workload,
+                      config ? " in configuration " : "", config ? config : "");
     json_t *pts = json_array();
     size_t n = 0;
     double *x = malloc((json_array_size(records) + 1) * sizeof(double));
     json_array_foreach(records, i, r)
     {
-        if (strcmp(jb_rec_str(r, "workload.name", ""), workload) ||
+        jb_history_config(r, cfg, sizeof(cfg));
+        if (strcmp(jb_rec_str(r, "workload.name", ""), workload) || strcmp(cfg, want_cfg) ||
             strcmp(jb_rec_str(r, "system.topology_hash", ""), topology) ||
             !json_is_true(json_object_get(r, "complete")))
             continue;
@@ -84,7 +107,49 @@ int jb_history_analyze(const json_t *records, const char *workload, const char *
             isfinite(pct) ? pct : 0.0, "p_value", cp[k].p_value);
         json_array_append_new(cps, c);
     }
-    *out = json_pack("{s:s,s:s,s:s,s:o,s:o}", "workload", workload, "metric", metric,
-                     "topology_hash", topology, "points", pts, "change_points", cps);
+    *out =
+        json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "workload", workload, "config", want_cfg, "metric",
+                  metric, "topology_hash", topology, "points", pts, "change_points", cps);
     return JB_OK;
+}
+
+json_t *jb_history_all(const json_t *records, const char *workload, const char *metric,
+                       const char *topology, size_t min_size, char *err, size_t errlen)
+{
+    /* distinct (workload, configuration) pairs, in order of first run */
+    json_t *pairs = json_object(), *order = json_array(), *all = json_array();
+    size_t i;
+    const json_t *r;
+    json_array_foreach(records, i, r)
+    {
+        const char *w = jb_rec_str(r, "workload.name", "?");
+        if (workload && strcmp(w, workload))
+            continue;
+        if (topology && strcmp(jb_rec_str(r, "system.topology_hash", ""), topology))
+            continue;
+        char cfg[160], key[400];
+        jb_history_config(r, cfg, sizeof(cfg));
+        snprintf(key, sizeof(key), "%s\n%s", w, cfg);
+        if (json_object_get(pairs, key))
+            continue;
+        json_object_set_new(pairs, key, json_true());
+        json_array_append_new(order, json_pack("[s,s]", w, cfg));
+    }
+    json_t *p;
+    json_array_foreach(order, i, p)
+    {
+        json_t *h = NULL;
+        int rc = jb_history_analyze(records, json_string_value(json_array_get(p, 0)),
+                                    json_string_value(json_array_get(p, 1)), metric, topology,
+                                    min_size, &h, err, errlen);
+        if (rc) {
+            json_decref(all);
+            all = NULL;
+            break;
+        }
+        json_array_append_new(all, h);
+    }
+    json_decref(pairs);
+    json_decref(order);
+    return all;
 }

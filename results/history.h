@@ -17,13 +17,26 @@
  * or "energy" (J per unit of the primary energy entry). NAN if absent. */
 double jb_history_value(const json_t *record, const char *metric);
 
-/* records: oldest first. Keeps those of `workload` on machine `topology`
- * (NULL: the machine of the newest record of that workload), and returns
- * in *out a new object {workload, metric, topology_hash, points[],
- * change_points[]} (caller owns). Each change point names the runs and
- * commits on both sides, its size in percent and its p-value. */
-int jb_history_analyze(const json_t *records, const char *workload, const char *metric,
-                       const char *topology, size_t min_size, json_t **out, char *err,
-                       size_t errlen);
+/* The configuration a series holds fixed besides workload and machine:
+ * "dtype/scenario/bBATCH/tTHREADS" (a 1-thread and a 2-thread run are two
+ * series, not a change). */
+void jb_history_config(const json_t *record, char *dst, size_t n);
+
+/* records: oldest first. Keeps those of `workload` in configuration
+ * `config` on machine `topology` (NULL: those of the newest record of that
+ * workload), and returns in *out a new object {workload, config, metric,
+ * topology_hash, points[], change_points[]} (caller owns). Each change
+ * point names the runs and commits on both sides, its size in percent and
+ * its p-value. */
+int jb_history_analyze(const json_t *records, const char *workload, const char *config,
+                       const char *metric, const char *topology, size_t min_size, json_t **out,
+                       char *err, size_t errlen);
+
+/* Every series of `workload` (NULL: of every workload) in `records`: one
+ * per workload and configuration, on `topology` (NULL: for each, the
+ * machine of its newest record). Returns a new array (caller owns), or
+ * NULL with err set. */
+json_t *jb_history_all(const json_t *records, const char *workload, const char *metric,
+                       const char *topology, size_t min_size, char *err, size_t errlen);
 
 #endif

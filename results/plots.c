@@ -143,10 +143,11 @@ static FILE *open_dat(const char *dir, const char *stem_name, char *stem, size_t
 int jb_plot_history(const json_t *h, const char *dir, char *stem, size_t n, char *err,
                     size_t errlen)
 {
-    char name[300], safe[200];
+    char name[500], safe[200], cfg[200];
     int rc;
     jb_safe_name(json_string_value(json_object_get(h, "workload")), safe, sizeof(safe));
-    snprintf(name, sizeof(name), "history-%s-%s", safe,
+    jb_safe_name(json_string_value(json_object_get(h, "config")), cfg, sizeof(cfg));
+    snprintf(name, sizeof(name), "history-%s-%s-%s", safe, cfg,
              json_string_value(json_object_get(h, "metric")));
     FILE *f = open_dat(dir, name, stem, n, err, errlen, &rc);
     if (!f)
@@ -177,6 +178,17 @@ int jb_plot_history(const json_t *h, const char *dir, char *stem, size_t n, char
                  ? "latency of one iteration, median (s)"
                  : "energy per unit (J)");
     return render("history", stem, vars, err, errlen);
+}
+
+/* What tells runs of one workload apart on a plot: the platform, the
+ * precision, the batch and the threads. */
+static const char *run_label(const json_t *r, char *dst, size_t n)
+{
+    char pb[160];
+    snprintf(dst, n, "%s, %s, b%d, %d thr", jb_rec_platform(r, pb, sizeof(pb)),
+             jb_rec_str(r, "workload.dtype", "?"), (int)jb_rec_num(r, "config.batch", 1),
+             (int)jb_rec_num(r, "config.threads", 1));
+    return dst;
 }
 
 struct pt {
@@ -211,7 +223,7 @@ int jb_plot_scatter(const json_t *recs, const char *workload, const char *dir, c
         pts[np].t = t;
         pts[np].e = ej;
         pts[np].u = e ? jb_rec_num(e, "uncertainty_joules_per_unit", 0) : 0;
-        jb_rec_platform(r, pts[np].label, sizeof(pts[np].label));
+        run_label(r, pts[np].label, sizeof(pts[np].label));
         np++;
     }
     if (!np) {
@@ -257,7 +269,7 @@ int jb_plot_bars(const json_t *recs, const char *workload, const char *dir, char
     json_array_foreach(recs, i, r) if (jb_rec_primary_energy(r))
     {
         char pb[160];
-        json_object_set(by, jb_rec_platform(r, pb, sizeof(pb)), (json_t *)r);
+        json_object_set(by, run_label(r, pb, sizeof(pb)), (json_t *)r);
     }
     if (!json_object_size(by)) {
         json_decref(by);

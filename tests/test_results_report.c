@@ -115,8 +115,11 @@ static void pages_exist_and_escape(void **st)
     assert_non_null(strstr(w, "between commit abc0005 and abc0006"));
     if (system("command -v gnuplot >/dev/null 2>&1") == 0) {
         assert_non_null(strstr(w, "scatter-triad.svg"));
-        assert_non_null(strstr(w, "history-triad-energy.svg"));
-        snprintf(p, sizeof(p), "%s/plots/history-triad-energy.png", site);
+        char cfg[200], stem[300];
+        jb_safe_name("fp64/single-stream/b1/t2", cfg, sizeof(cfg));
+        snprintf(stem, sizeof(stem), "history-triad-%s-energy", cfg);
+        assert_non_null(strstr(w, stem));
+        snprintf(p, sizeof(p), "%s/plots/%s.png", site, stem);
         assert_int_equal(access(p, R_OK), 0);
         snprintf(p, sizeof(p), "%s/w/llm-decode.html", site);
         char *l = slurp(p);
