@@ -64,7 +64,12 @@ static int resolve(const char *spec, const char *db, jb_store **s, json_t *out, 
     int rc;
     if (stat(spec, &st) == 0) {
         int bad = 0;
-        if ((rc = jb_records_collect(spec, out, NULL, NULL, &bad)))
+        /* Google Benchmark files beside the records are not records, and
+         * not an error either. */
+        json_t *gb = json_array();
+        rc = jb_records_collect(spec, out, NULL, gb, &bad);
+        json_decref(gb);
+        if (rc)
             return jb_err(err, errlen, rc, "%s: cannot read records", spec);
         if (bad)
             return jb_err(err, errlen, JB_EINVAL, "%s: %d file(s) could not be read", spec, bad);

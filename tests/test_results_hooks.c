@@ -131,6 +131,14 @@ static void real_run_through_the_chain(void **st)
     char *cmp[] = {"compare", "--db", db, ra, rb, NULL};
     int rc = th_cmd(5, cmp);
     assert_true(rc == 0 || rc == 1);
+    /* and by folders of the binary's output (records beside Google
+     * Benchmark files and power traces) */
+    char d0[1300], d1[1300];
+    snprintf(d0, sizeof(d0), "%s/0", out);
+    snprintf(d1, sizeof(d1), "%s/1", out);
+    char *cmp2[] = {"compare", d0, d1, NULL};
+    rc = th_cmd(3, cmp2);
+    assert_true(rc == 0 || rc == 1);
     char *hist[] = {"history", "--db", db, "--workload", "triad", NULL};
     assert_int_equal(th_cmd(5, hist), 0);
     char *rep[] = {"report", "--db", db, "--html", html, NULL};
