@@ -90,11 +90,16 @@ static int resolve(const char *spec, const char *db, jb_store **s, json_t *out, 
     return jb_store_query(*s, &f, out, err, errlen);
 }
 
+/* The configuration runs are grouped by. Control characters (the strings
+ * come from record files, and the key is printed) are replaced. */
 static void group_key(const json_t *r, char *dst, size_t n)
 {
     snprintf(dst, n, "%s/%s/%s/b%d/t%d", jb_rec_str(r, "workload.name", "?"),
              jb_rec_str(r, "workload.dtype", "?"), jb_rec_str(r, "config.scenario", "?"),
              (int)jb_rec_num(r, "config.batch", 0), (int)jb_rec_num(r, "config.threads", 0));
+    for (char *p = dst; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
 }
 
 /* Pools the samples of every record of `recs` with key `key`. */

@@ -13,12 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Prints a series. Its strings come from record files: control characters
+ * are replaced on the way to the terminal, so that a hostile workload name
+ * or commit cannot drive it. */
 static void print_series(const json_t *h, int by_commit)
 {
-    printf("%s %s %s on %s\n", json_string_value(json_object_get(h, "workload")),
-           json_string_value(json_object_get(h, "config")),
-           json_string_value(json_object_get(h, "metric")),
-           json_string_value(json_object_get(h, "topology_hash")));
+    char *text = NULL;
+    size_t len = 0;
+    FILE *o = open_memstream(&text, &len);
+    if (!o)
+        return;
+    fprintf(o, "%s %s %s on %s\n", json_string_value(json_object_get(h, "workload")),
+            json_string_value(json_object_get(h, "config")),
+            json_string_value(json_object_get(h, "metric")),
+            json_string_value(json_object_get(h, "topology_hash")));
     size_t i;
     const json_t *p, *cps = json_object_get(h, "change_points");
     json_array_foreach(json_object_get(h, "points"), i, p)
@@ -28,21 +36,27 @@ static void print_series(const json_t *h, int by_commit)
         const json_t *c;
         json_array_foreach(cps, k, c) if ((size_t)json_integer_value(json_object_get(c, "index")) ==
                                           i) mark = 1;
-        printf("  %s%-24s %-14s %.6g %s\n", mark ? "* " : "  ",
-               jb_rec_str(p, by_commit ? "git_commit" : "created_utc", ""),
-               jb_rec_str(p, by_commit ? "created_utc" : "git_commit", ""),
-               jb_rec_num(p, "value", 0), jb_rec_str(p, "label", ""));
+        fprintf(o, "  %s%-24s %-14s %.6g %s\n", mark ? "* " : "  ",
+                jb_rec_str(p, by_commit ? "git_commit" : "created_utc", ""),
+                jb_rec_str(p, by_commit ? "created_utc" : "git_commit", ""),
+                jb_rec_num(p, "value", 0), jb_rec_str(p, "label", ""));
     }
     size_t k;
     const json_t *c;
     if (!json_array_size(cps))
-        printf("  no change point (E-Divisive means, permutation test at p < 0.05)\n");
-    json_array_foreach(cps, k, c) printf(
-        "  change point: %+.1f%% (%.6g -> %.6g) between commit %s (%s) and %s (%s), p = %.3f\n",
+        fprintf(o, "  no change point (E-Divisive means, permutation test at p < 0.05)\n");
+    json_array_foreach(cps, k, c) fprintf(
+        o, "  change point: %+.1f%% (%.6g -> %.6g) between commit %s (%s) and %s (%s), p = %.3f\n",
         jb_rec_num(c, "change_pct", 0), jb_rec_num(c, "mean_before", 0),
         jb_rec_num(c, "mean_after", 0), jb_rec_str(c, "from_commit", "?"),
         jb_rec_str(c, "from_utc", "?"), jb_rec_str(c, "to_commit", "?"),
         jb_rec_str(c, "to_utc", "?"), jb_rec_num(c, "p_value", 1));
+    fclose(o);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        putchar(ch == '\n' || (ch >= 0x20 && ch != 0x7f) ? ch : '?');
+    }
+    free(text);
 }
 
 static const char usage_history[] =
