@@ -8,7 +8,10 @@
  * own arena. Inputs are drawn at open, one per batch item, so run() does
  * nothing but inference. check() recomputes one item of the last batch
  * (rotating through the batch) with the portable reference kernels:
- * int8 must match bit for bit, fp32 within JB_TM_F32_RTOL. */
+ * int8 must match bit for bit, fp32 within JB_TM_F32_RTOL.
+ * Options: kernel=reference|optimized (time the reference kernels instead,
+ * for comparisons); corrupt=1 (test hook: spoils each output after run, so
+ * that a check failure can be provoked end to end). */
 #include "harness/error.h"
 #include "platforms/cpu/threadpool.h"
 #include "workloads/tinyml/tinyml_model.h"
@@ -25,6 +28,7 @@ struct tm_wl {
     struct jb_pool *pool;
     enum jb_tm_dtype dtype;
     int threads, batch, reference;
+    int corrupt; /* test hook (option corrupt=1): spoil every output after run() */
     size_t in_bytes, out_bytes, arena_bytes;
     uint8_t *inputs, *outputs, *arenas, *ref_out;
     uint64_t checks;
@@ -76,9 +80,11 @@ static int tm_open(const struct jb_tm_model_def *def, const struct jb_workload_p
             return jb_err(err, errlen, JB_EINVAL,
                           "%s: option kernel=%s unknown (reference, optimized)", def->name, opt);
     }
+    int corrupt = jb_option_get(p->options, "corrupt", opt, sizeof(opt)) && !strcmp(opt, "1");
     struct tm_wl *w = calloc(1, sizeof(*w));
     if (!w)
         return jb_err(err, errlen, JB_ENOMEM, "%s: out of memory", def->name);
+    w->corrupt = corrupt;
     w->def = def;
     w->dtype = dtype;
     w->reference = reference;
@@ -133,6 +139,14 @@ static int tm_run(void *st, char *err, size_t errlen)
         tm_worker(w, 0, 1);
     else
         jb_pool_run(w->pool, tm_worker, w);
+    if (w->corrupt)
+        for (int i = 0; i < w->batch; i++) {
+            uint8_t *o = w->outputs + w->out_bytes * (size_t)i;
+            if (w->dtype == JB_TM_INT8)
+                o[0] ^= 1;
+            else
+                ((float *)(void *)o)[0] += 1.0f;
+        }
     return JB_OK;
 }
 
