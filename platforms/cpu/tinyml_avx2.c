@@ -16,8 +16,30 @@ void jb_tm_gemm_s16_avx2(const int16_t *rows, int npix, int kp, const int16_t *w
     const int16_t *r[JB_TM_PIX_BLOCK];
     for (int p = 0; p < JB_TM_PIX_BLOCK; p++)
         r[p] = rows + (size_t)(p < npix ? p : 0) * kp;
-    int k2n = kp / 2;
-    for (int nb = 0; nb < np / 8; nb++) {
+    int k2n = kp / 2, nbn = np / 8, nb = 0;
+    if (npix == 1) {
+        /* one row (fully connected): four output blocks at once instead */
+        for (; nb + 4 <= nbn; nb += 4) {
+            const int16_t *wb = w + (size_t)nb * k2n * 16;
+            size_t bs = (size_t)k2n * 16;
+            __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+            for (int k2 = 0; k2 < k2n; k2++) {
+                int32_t x0;
+                memcpy(&x0, rows + 2 * k2, 4);
+                __m256i xv = _mm256_set1_epi32(x0);
+                const int16_t *wk = wb + (size_t)k2 * 16;
+                a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(xv, _mm256_loadu_si256((const __m256i *)wk)));
+                a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(xv, _mm256_loadu_si256((const __m256i *)(wk + bs))));
+                a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(xv, _mm256_loadu_si256((const __m256i *)(wk + 2 * bs))));
+                a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(xv, _mm256_loadu_si256((const __m256i *)(wk + 3 * bs))));
+            }
+            _mm256_storeu_si256((__m256i *)(acc + nb * 8), a0);
+            _mm256_storeu_si256((__m256i *)(acc + nb * 8 + 8), a1);
+            _mm256_storeu_si256((__m256i *)(acc + nb * 8 + 16), a2);
+            _mm256_storeu_si256((__m256i *)(acc + nb * 8 + 24), a3);
+        }
+    }
+    for (; nb < nbn; nb++) {
         const int16_t *wb = w + (size_t)nb * k2n * 16;
         __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
         for (int k2 = 0; k2 < k2n; k2++) {
@@ -45,7 +67,33 @@ void jb_tm_gemm_f32_avx2(const float *rows, int npix, int k, const float *w, int
     for (int p = 0; p < JB_TM_PIX_BLOCK; p++)
         r[p] = rows + (size_t)(p < npix ? p : 0) * k;
     __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
-    for (int nb = 0; nb < np / 8; nb++) {
+    int nbn = np / 8, nb = 0;
+    if (npix == 1) {
+        /* one row (fully connected): four output blocks at once instead */
+        for (; nb + 4 <= nbn; nb += 4) {
+            const float *wb = w + (size_t)nb * k * 8;
+            size_t bs = (size_t)k * 8;
+            __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                           _mm256_setzero_ps()};
+            for (int i = 0; i < k; i++) {
+                __m256 xv = _mm256_set1_ps(rows[i]);
+                const float *wk = wb + (size_t)i * 8;
+                a[0] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wk), a[0]);
+                a[1] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wk + bs), a[1]);
+                a[2] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wk + 2 * bs), a[2]);
+                a[3] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wk + 3 * bs), a[3]);
+            }
+            for (int j = 0; j < 4; j++) {
+                int cnt = n - (nb + j) * 8 < 8 ? n - (nb + j) * 8 : 8;
+                __m256 v = _mm256_add_ps(a[j], _mm256_loadu_ps(bias + (nb + j) * 8));
+                v = _mm256_min_ps(_mm256_max_ps(v, vlo), vhi);
+                float tmp[8];
+                _mm256_storeu_ps(tmp, v);
+                memcpy(out + (nb + j) * 8, tmp, sizeof(float) * (size_t)(cnt > 0 ? cnt : 0));
+            }
+        }
+    }
+    for (; nb < nbn; nb++) {
         const float *wb = w + (size_t)nb * k * 8;
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int i = 0; i < k; i++) {

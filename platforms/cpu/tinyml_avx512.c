@@ -17,8 +17,30 @@ void jb_tm_gemm_u8s8_avx512(const uint8_t *rows, int npix, int kp, const int8_t 
     const uint8_t *r[JB_TM_PIX_BLOCK];
     for (int p = 0; p < JB_TM_PIX_BLOCK; p++)
         r[p] = rows + (size_t)(p < npix ? p : 0) * kp;
-    int k4n = kp / 4;
-    for (int nb = 0; nb < np / 16; nb++) {
+    int k4n = kp / 4, nbn = np / 16, nb = 0;
+    if (npix == 1) {
+        /* one row (fully connected): four output blocks at once instead */
+        for (; nb + 4 <= nbn; nb += 4) {
+            const int8_t *wb = w + (size_t)nb * k4n * 64;
+            size_t bs = (size_t)k4n * 64;
+            __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+            for (int k4 = 0; k4 < k4n; k4++) {
+                int32_t x0;
+                memcpy(&x0, rows + 4 * k4, 4);
+                __m512i xv = _mm512_set1_epi32(x0);
+                const int8_t *wk = wb + (size_t)k4 * 64;
+                a0 = _mm512_dpbusd_epi32(a0, xv, _mm512_loadu_si512((const void *)wk));
+                a1 = _mm512_dpbusd_epi32(a1, xv, _mm512_loadu_si512((const void *)(wk + bs)));
+                a2 = _mm512_dpbusd_epi32(a2, xv, _mm512_loadu_si512((const void *)(wk + 2 * bs)));
+                a3 = _mm512_dpbusd_epi32(a3, xv, _mm512_loadu_si512((const void *)(wk + 3 * bs)));
+            }
+            _mm512_storeu_si512((void *)(acc + nb * 16), a0);
+            _mm512_storeu_si512((void *)(acc + nb * 16 + 16), a1);
+            _mm512_storeu_si512((void *)(acc + nb * 16 + 32), a2);
+            _mm512_storeu_si512((void *)(acc + nb * 16 + 48), a3);
+        }
+    }
+    for (; nb < nbn; nb++) {
         const int8_t *wb = w + (size_t)nb * k4n * 64;
         __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
         for (int k4 = 0; k4 < k4n; k4++) {
@@ -46,7 +68,32 @@ void jb_tm_gemm_f32_avx512(const float *rows, int npix, int k, const float *w, i
     for (int p = 0; p < JB_TM_PIX_BLOCK; p++)
         r[p] = rows + (size_t)(p < npix ? p : 0) * k;
     __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
-    for (int nb = 0; nb < np / 16; nb++) {
+    int nbn = np / 16, nb = 0;
+    if (npix == 1) {
+        /* one row (fully connected): four output blocks at once instead */
+        for (; nb + 4 <= nbn; nb += 4) {
+            const float *wb = w + (size_t)nb * k * 16;
+            size_t bs = (size_t)k * 16;
+            __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                           _mm512_setzero_ps()};
+            for (int i = 0; i < k; i++) {
+                __m512 xv = _mm512_set1_ps(rows[i]);
+                const float *wk = wb + (size_t)i * 16;
+                a[0] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(wk), a[0]);
+                a[1] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(wk + bs), a[1]);
+                a[2] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(wk + 2 * bs), a[2]);
+                a[3] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(wk + 3 * bs), a[3]);
+            }
+            for (int j = 0; j < 4; j++) {
+                int left = n - (nb + j) * 16;
+                __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+                __m512 v = _mm512_add_ps(a[j], _mm512_maskz_loadu_ps(m, bias + (nb + j) * 16));
+                v = _mm512_min_ps(_mm512_max_ps(v, vlo), vhi);
+                _mm512_mask_storeu_ps(out + (nb + j) * 16, m, v);
+            }
+        }
+    }
+    for (; nb < nbn; nb++) {
         const float *wb = w + (size_t)nb * k * 16;
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int i = 0; i < k; i++) {
