@@ -355,9 +355,12 @@ static void test_rejects_bad_layers(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_requantize),  cmocka_unit_test(test_conv),
-        cmocka_unit_test(test_dwconv),      cmocka_unit_test(test_fc),
-        cmocka_unit_test(test_pool),        cmocka_unit_test(test_add_softmax),
+        cmocka_unit_test(test_requantize),
+        cmocka_unit_test(test_conv),
+        cmocka_unit_test(test_dwconv),
+        cmocka_unit_test(test_fc),
+        cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_add_softmax),
         cmocka_unit_test(test_rejects_bad_layers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -79,8 +79,12 @@ static void *open_wl(const char *name, const char *dtype, enum jb_scenario sc, i
     char err[JB_ERRLEN] = "";
     const struct jb_workload_ops *ops = jb_workload_find(name);
     assert_non_null(ops);
-    struct jb_workload_params p = {.dtype = dtype, .scenario = sc, .batch = batch,
-                                   .threads = threads, .seed = seed, .options = options};
+    struct jb_workload_params p = {.dtype = dtype,
+                                   .scenario = sc,
+                                   .batch = batch,
+                                   .threads = threads,
+                                   .seed = seed,
+                                   .options = options};
     void *st = NULL;
     int rc = ops->open(&p, &st, err, sizeof(err));
     if (rc != want_rc)
@@ -106,7 +110,8 @@ static void test_every_model_every_isa(void **s)
                 memset(&info, 0, sizeof(info));
                 ops->info(st, &info);
                 assert_string_equal(info.dtype, dts[d]);
-                assert_int_equal(strncmp(info.kernel, jb_isa_name(isa), strlen(jb_isa_name(isa))), 0);
+                assert_int_equal(strncmp(info.kernel, jb_isa_name(isa), strlen(jb_isa_name(isa))),
+                                 0);
                 assert_int_equal(info.units_per_iteration, 1);
                 assert_true(info.per_unit.macs > 0 && info.per_unit.param_bytes > 0);
                 for (int r = 0; r < 2; r++) {
@@ -128,7 +133,8 @@ static void test_offline_threads(void **s)
     char err[JB_ERRLEN];
     const struct jb_workload_ops *ops = jb_workload_find("ic-resnet8");
     for (int d = 0; d < 2; d++) {
-        void *st = open_wl("ic-resnet8", d ? "fp32" : "int8", JB_SCENARIO_OFFLINE, 5, 2, NULL, 3, 0);
+        void *st =
+            open_wl("ic-resnet8", d ? "fp32" : "int8", JB_SCENARIO_OFFLINE, 5, 2, NULL, 3, 0);
         struct jb_workload_info info;
         ops->info(st, &info);
         assert_int_equal(info.units_per_iteration, 5);
@@ -165,8 +171,10 @@ static void test_int8_tracks_fp32(void **s)
     for (int k = 0; k < 4; k++) {
         const struct jb_tm_model_def *d = jb_tm_model_def_find(models[k]);
         struct jb_tm_model *m8, *m32;
-        assert_int_equal(jb_tm_model_open(d, JB_TM_INT8, 11, jb_cpu_isa(), &m8, err, sizeof(err)), 0);
-        assert_int_equal(jb_tm_model_open(d, JB_TM_FP32, 11, jb_cpu_isa(), &m32, err, sizeof(err)), 0);
+        assert_int_equal(jb_tm_model_open(d, JB_TM_INT8, 11, jb_cpu_isa(), &m8, err, sizeof(err)),
+                         0);
+        assert_int_equal(jb_tm_model_open(d, JB_TM_FP32, 11, jb_cpu_isa(), &m32, err, sizeof(err)),
+                         0);
         size_t n = jb_tm_model_output_elems(m8);
         int8_t *o8 = malloc(n);
         float *o32 = malloc(n * 4), *o32b = malloc(n * 4);

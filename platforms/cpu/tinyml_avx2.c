@@ -28,10 +28,14 @@ void jb_tm_gemm_s16_avx2(const int16_t *rows, int npix, int kp, const int16_t *w
                 memcpy(&x0, rows + 2 * k2, 4);
                 __m256i xv = _mm256_set1_epi32(x0);
                 const int16_t *wk = wb + (size_t)k2 * 16;
-                a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(xv, _mm256_loadu_si256((const __m256i *)wk)));
-                a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(xv, _mm256_loadu_si256((const __m256i *)(wk + bs))));
-                a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(xv, _mm256_loadu_si256((const __m256i *)(wk + 2 * bs))));
-                a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(xv, _mm256_loadu_si256((const __m256i *)(wk + 3 * bs))));
+                a0 = _mm256_add_epi32(
+                    a0, _mm256_madd_epi16(xv, _mm256_loadu_si256((const __m256i *)wk)));
+                a1 = _mm256_add_epi32(
+                    a1, _mm256_madd_epi16(xv, _mm256_loadu_si256((const __m256i *)(wk + bs))));
+                a2 = _mm256_add_epi32(
+                    a2, _mm256_madd_epi16(xv, _mm256_loadu_si256((const __m256i *)(wk + 2 * bs))));
+                a3 = _mm256_add_epi32(
+                    a3, _mm256_madd_epi16(xv, _mm256_loadu_si256((const __m256i *)(wk + 3 * bs))));
             }
             _mm256_storeu_si256((__m256i *)(acc + nb * 8), a0);
             _mm256_storeu_si256((__m256i *)(acc + nb * 8 + 8), a1);
@@ -206,7 +210,8 @@ static __m256i mbqm8(__m256i x, __m256i mult, __m256i shift)
     __m256i a = _mm256_sllv_epi32(x, left);
     __m256i imin = _mm256_set1_epi32(INT32_MIN);
     __m256i sat = _mm256_and_si256(_mm256_cmpeq_epi32(a, imin), _mm256_cmpeq_epi32(mult, imin));
-    __m256i pos_nudge = _mm256_set1_epi64x(1ll << 30), neg_nudge = _mm256_set1_epi64x(1 - (1ll << 30));
+    __m256i pos_nudge = _mm256_set1_epi64x(1ll << 30),
+            neg_nudge = _mm256_set1_epi64x(1 - (1ll << 30));
     __m256i trunc_adj = _mm256_set1_epi64x((1ll << 31) - 1);
     __m256i q[2];
     for (int half = 0; half < 2; half++) {

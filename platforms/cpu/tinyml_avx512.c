@@ -133,8 +133,8 @@ void jb_tm_dw_s8_pixel_avx512(const struct jb_tm_layer *l, const int8_t *in, con
                     continue;
                 const int8_t *p = in + ((size_t)iy * l->in_w + ix) * c_n + c;
                 __m512i x = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, p));
-                __m512i wv = _mm512_maskz_loadu_epi32(
-                    m, w32 + (size_t)(ky * l->k_w + kx) * c_n + c);
+                __m512i wv =
+                    _mm512_maskz_loadu_epi32(m, w32 + (size_t)(ky * l->k_w + kx) * c_n + c);
                 a = _mm512_add_epi32(a, _mm512_mullo_epi32(_mm512_sub_epi32(x, zp), wv));
             }
         }
@@ -183,7 +183,8 @@ static __m512i mbqm16(__m512i x, __m512i mult, __m512i shift)
     __m512i a = _mm512_sllv_epi32(x, left);
     __mmask16 sat = _mm512_cmpeq_epi32_mask(a, _mm512_set1_epi32(INT32_MIN)) &
                     _mm512_cmpeq_epi32_mask(mult, _mm512_set1_epi32(INT32_MIN));
-    __m512i pos_nudge = _mm512_set1_epi64(1ll << 30), neg_nudge = _mm512_set1_epi64(1 - (1ll << 30));
+    __m512i pos_nudge = _mm512_set1_epi64(1ll << 30),
+            neg_nudge = _mm512_set1_epi64(1 - (1ll << 30));
     __m512i trunc_adj = _mm512_set1_epi64((1ll << 31) - 1);
     __m512i q[2];
     for (int half = 0; half < 2; half++) {

@@ -33,8 +33,8 @@ enum jb_tm_op {
     JB_TM_FC,       /* fully connected: out_c outputs from in_c inputs */
     JB_TM_AVGPOOL,  /* average pooling (TFLite: padded cells not counted) */
     JB_TM_MAXPOOL,
-    JB_TM_ADD,      /* element-wise add of two tensors of one shape */
-    JB_TM_SOFTMAX   /* over the channels of a 1x1xC tensor */
+    JB_TM_ADD,    /* element-wise add of two tensors of one shape */
+    JB_TM_SOFTMAX /* over the channels of a 1x1xC tensor */
 };
 
 enum jb_tm_dtype { JB_TM_INT8 = 0, JB_TM_FP32 = 1 };
@@ -47,9 +47,9 @@ struct jb_tm_layer {
     int in_h, in_w, in_c;
     int out_h, out_w, out_c;
     int k_h, k_w, stride_h, stride_w;
-    int pad_top, pad_left;  /* bottom/right padding follows from the sizes */
-    const void *weights;    /* int8_t or float (conv, dwconv, fc) */
-    const void *bias;       /* int32_t or float, out_c entries (conv, dwconv, fc) */
+    int pad_top, pad_left; /* bottom/right padding follows from the sizes */
+    const void *weights;   /* int8_t or float (conv, dwconv, fc) */
+    const void *bias;      /* int32_t or float, out_c entries (conv, dwconv, fc) */
     /* fp32: output clamp (ReLU: 0, +inf; none: -inf, +inf) */
     float act_min_f, act_max_f;
     /* int8: zero points of input(s) and output, output clamp */

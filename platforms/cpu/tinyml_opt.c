@@ -16,12 +16,12 @@
 struct jb_tm_kernel {
     struct jb_tm_layer l; /* copy; its arrays are borrowed */
     enum jb_isa isa;
-    int k, kp, np;        /* GEMM: reduction length, padded, output channels padded */
-    int lanes;            /* output channels per vector: 16 (AVX-512) or 8 (AVX2) */
-    void *wpack;          /* packed weights (int8, int16 or float) */
-    int32_t *bias_q;      /* int8: bias minus the zero-point correction */
-    float *bias_f;        /* fp32: bias padded to np */
-    int32_t *w32;         /* int8 depthwise: weights widened to int32 */
+    int k, kp, np;                /* GEMM: reduction length, padded, output channels padded */
+    int lanes;                    /* output channels per vector: 16 (AVX-512) or 8 (AVX2) */
+    void *wpack;                  /* packed weights (int8, int16 or float) */
+    int32_t *bias_q;              /* int8: bias minus the zero-point correction */
+    float *bias_f;                /* fp32: bias padded to np */
+    int32_t *w32;                 /* int8 depthwise: weights widened to int32 */
     int32_t lut1[256], lut2[256]; /* int8 add: rescaled inputs by value */
     size_t scratch_bytes;
 };
@@ -65,8 +65,10 @@ static int pack_gemm(struct jb_tm_kernel *kn, char *err, size_t errlen)
                 int8_t v = w[(size_t)o * k + i];
                 wsum += v;
                 /* [np/lanes][kp/group][lanes][group] */
-                size_t idx = (((size_t)(o / lanes) * (kn->kp / group) + i / group) * lanes +
-                              o % lanes) * group + i % group;
+                size_t idx =
+                    (((size_t)(o / lanes) * (kn->kp / group) + i / group) * lanes + o % lanes) *
+                        group +
+                    i % group;
                 if (esz == 1)
                     ((int8_t *)kn->wpack)[idx] = v;
                 else
@@ -215,8 +217,8 @@ static void im2col_u8(const struct jb_tm_layer *l, const int8_t *in, int oy, int
     memset(row + i, 0, (size_t)(kp - i));
 }
 
-static void im2col_s16(const struct jb_tm_layer *l, const int8_t *in, int oy, int ox,
-                       int16_t *row, int kp)
+static void im2col_s16(const struct jb_tm_layer *l, const int8_t *in, int oy, int ox, int16_t *row,
+                       int kp)
 {
     int c_n = l->in_c, i = 0;
     for (int ky = 0; ky < l->k_h; ky++) {
@@ -282,15 +284,16 @@ static void run_gemm(const struct jb_tm_kernel *kn, const void *in, void *out, v
         if (kn->isa == JB_ISA_AVX512) {
             uint8_t *rows = scratch;
             for (int p = 0; p < npix; p++)
-                im2col_u8(l, in, (p0 + p) / l->out_w, (p0 + p) % l->out_w, rows + (size_t)p * kp, kp);
+                im2col_u8(l, in, (p0 + p) / l->out_w, (p0 + p) % l->out_w, rows + (size_t)p * kp,
+                          kp);
             acc = (int32_t *)(rows + JB_TM_PIX_BLOCK * round_up((size_t)kp, 64));
             jb_tm_gemm_u8s8_avx512(rows, npix, kp, kn->wpack, np, acc);
         } else {
             int16_t *rows = scratch;
             for (int p = 0; p < npix; p++)
-                im2col_s16(l, in, (p0 + p) / l->out_w, (p0 + p) % l->out_w, rows + (size_t)p * kp, kp);
-            acc = (int32_t *)((uint8_t *)scratch +
-                              JB_TM_PIX_BLOCK * round_up((size_t)kp * 2, 64));
+                im2col_s16(l, in, (p0 + p) / l->out_w, (p0 + p) % l->out_w, rows + (size_t)p * kp,
+                           kp);
+            acc = (int32_t *)((uint8_t *)scratch + JB_TM_PIX_BLOCK * round_up((size_t)kp * 2, 64));
             jb_tm_gemm_s16_avx2(rows, npix, kp, kn->wpack, np, acc);
         }
         int8_t *o = (int8_t *)out + (size_t)p0 * n;

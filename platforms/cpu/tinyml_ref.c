@@ -80,7 +80,8 @@ int jb_tm_layer_validate(const struct jb_tm_layer *l, char *err, size_t errlen)
     case JB_TM_ADD:
     case JB_TM_SOFTMAX:
         if (l->in_h != l->out_h || l->in_w != l->out_w || l->in_c != l->out_c)
-            return jb_err(err, errlen, JB_EINVAL, "tinyml layer: shapes of input and output differ");
+            return jb_err(err, errlen, JB_EINVAL,
+                          "tinyml layer: shapes of input and output differ");
         break;
     default:
         return jb_err(err, errlen, JB_EINVAL, "tinyml layer: unknown op %d", (int)l->op);
@@ -109,7 +110,8 @@ static void conv_s8(const struct jb_tm_layer *l, const int8_t *in, int8_t *out)
                             continue;
                         for (int ic = 0; ic < l->in_c; ic++) {
                             int32_t x = in[((size_t)iy * l->in_w + ix) * l->in_c + ic];
-                            int32_t wv = w[(((size_t)oc * l->k_h + ky) * l->k_w + kx) * l->in_c + ic];
+                            int32_t wv =
+                                w[(((size_t)oc * l->k_h + ky) * l->k_w + kx) * l->in_c + ic];
                             acc += (x - l->in_zp) * wv;
                         }
                     }
@@ -278,8 +280,10 @@ static void add(const struct jb_tm_layer *l, const void *a, const void *b, void 
         if (l->dtype == JB_TM_INT8) {
             int32_t x1 = ((const int8_t *)a)[i] - l->in_zp;
             int32_t x2 = ((const int8_t *)b)[i] - l->in2_zp;
-            int32_t s1 = jb_tm_mbqm_inline(x1 * (1 << l->add_left_shift), l->in1_mult, l->in1_shift);
-            int32_t s2 = jb_tm_mbqm_inline(x2 * (1 << l->add_left_shift), l->in2_mult, l->in2_shift);
+            int32_t s1 =
+                jb_tm_mbqm_inline(x1 * (1 << l->add_left_shift), l->in1_mult, l->in1_shift);
+            int32_t s2 =
+                jb_tm_mbqm_inline(x2 * (1 << l->add_left_shift), l->in2_mult, l->in2_shift);
             int32_t v = jb_tm_mbqm_inline(s1 + s2, l->out_mult, l->out_shift) + l->out_zp;
             ((int8_t *)out)[i] = (int8_t)clamp_i32(v, l->act_min, l->act_max);
         } else {

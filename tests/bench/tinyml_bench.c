@@ -121,8 +121,11 @@ int main(int argc, char **argv)
             }
             /* the same inference through the workload interface */
             const struct jb_workload_ops *ops = jb_workload_find(defs[d]->name);
-            struct jb_workload_params p = {.dtype = dts[q], .scenario = JB_SCENARIO_SINGLE_STREAM,
-                                           .batch = 1, .threads = 1, .seed = 1};
+            struct jb_workload_params p = {.dtype = dts[q],
+                                           .scenario = JB_SCENARIO_SINGLE_STREAM,
+                                           .batch = 1,
+                                           .threads = 1,
+                                           .seed = 1};
             void *st;
             struct jb_tm_model *m;
             if (!ops || ops->open(&p, &st, err, sizeof(err)) ||

@@ -31,7 +31,7 @@ struct jb_tm_model {
     const struct jb_tm_model_def *def;
     enum jb_tm_dtype dtype;
     enum jb_isa isa;
-    int n;                       /* layers */
+    int n; /* layers */
     struct tshape shape[JB_TM_MAX_TENSORS];
     int in_of[JB_TM_MAX_TENSORS], in2_of[JB_TM_MAX_TENSORS];
     struct jb_tm_layer *layers;
@@ -117,7 +117,8 @@ static int infer(const struct jb_tm_model_def *def, enum jb_tm_dtype dtype, stru
         const struct jb_tm_def_layer *d = &def->layers[i];
         int in = d->in == JB_TM_PREV ? i : d->in;
         if (in < 0 || in > i || (d->op == JB_TM_ADD && (d->in2 < 0 || d->in2 > i)))
-            return jb_err(err, errlen, JB_EINVAL, "%s: layer %d reads a later tensor", def->name, i);
+            return jb_err(err, errlen, JB_EINVAL, "%s: layer %d reads a later tensor", def->name,
+                          i);
         in_of[i] = in;
         in2_of[i] = d->op == JB_TM_ADD ? d->in2 : -1;
         struct tshape s = shape[in], o = s;
@@ -226,8 +227,8 @@ static void make_input_f32(const struct jb_tm_model_def *def, uint64_t seed, uin
             for (int xx = 0; xx < w; xx++)
                 for (int ch = 0; ch < c; ch++) {
                     int k = ch % 3;
-                    double v = 0.5 + 0.3 * sin(f[k][0] * y + f[k][1] * xx + ph[k]) +
-                               0.08 * normal(&s);
+                    double v =
+                        0.5 + 0.3 * sin(f[k][0] * y + f[k][1] * xx + ph[k]) + 0.08 * normal(&s);
                     x[((size_t)y * w + xx) * c + ch] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
                 }
         break;
@@ -610,8 +611,8 @@ void jb_tm_model_run(const struct jb_tm_model *m, int reference, const void *in,
     }
 }
 
-int jb_tm_model_infer(const struct jb_tm_model *m, int h, int w, int c, const void *in,
-                      void *out, char *err, size_t errlen)
+int jb_tm_model_infer(const struct jb_tm_model *m, int h, int w, int c, const void *in, void *out,
+                      char *err, size_t errlen)
 {
     const struct tshape *s = &m->shape[0];
     if (h != s->h || w != s->w || c != s->c)

@@ -29,11 +29,11 @@ enum jb_tm_input_kind {
 struct jb_tm_def_layer {
     enum jb_tm_op op;
     int in, in2;
-    int out_c;                 /* conv, fc: output channels */
-    int k_h, k_w, stride;      /* conv, dwconv, pool (pool: stride_h = k_h, stride_w = k_w if 0) */
-    int same;                  /* TF 'same' padding (1) or 'valid' (0) */
+    int out_c;            /* conv, fc: output channels */
+    int k_h, k_w, stride; /* conv, dwconv, pool (pool: stride_h = k_h, stride_w = k_w if 0) */
+    int same;             /* TF 'same' padding (1) or 'valid' (0) */
     int relu;
-    int bn;                    /* followed by batch norm in the Keras model */
+    int bn; /* followed by batch norm in the Keras model */
 };
 
 struct jb_tm_model_def {
@@ -92,7 +92,7 @@ void jb_tm_model_run(const struct jb_tm_model *m, int reference, const void *in,
 
 /* The same, for callers outside the workload: checks the input's shape
  * (h x w x c) and allocates the arena. JB_EINVAL on a wrong shape. */
-int jb_tm_model_infer(const struct jb_tm_model *m, int h, int w, int c, const void *in,
-                      void *out, char *err, size_t errlen);
+int jb_tm_model_infer(const struct jb_tm_model *m, int h, int w, int c, const void *in, void *out,
+                      char *err, size_t errlen);
 
 #endif

@@ -48,8 +48,8 @@ static void tm_close(void *st)
     free(w);
 }
 
-static int tm_open(const struct jb_tm_model_def *def, const struct jb_workload_params *p,
-                   void **st, char *err, size_t errlen)
+static int tm_open(const struct jb_tm_model_def *def, const struct jb_workload_params *p, void **st,
+                   char *err, size_t errlen)
 {
     int rc;
     enum jb_tm_dtype dtype;
@@ -162,8 +162,8 @@ static int tm_check(void *st, char *err, size_t errlen)
         for (size_t i = 0; i < n; i++)
             if (got[i] != w->ref_out[i])
                 return jb_err(err, errlen, JB_ECHECK,
-                              "%s int8: item %zu output %zu = %d, reference %d", w->def->name,
-                              item, i, (int8_t)got[i], (int8_t)w->ref_out[i]);
+                              "%s int8: item %zu output %zu = %d, reference %d", w->def->name, item,
+                              i, (int8_t)got[i], (int8_t)w->ref_out[i]);
         return JB_OK;
     }
     const float *g = (const float *)got, *r = (const float *)w->ref_out;
@@ -211,30 +211,30 @@ static void tm_info(const void *st, struct jb_workload_info *o)
     o->parameters = c->params;
 }
 
-#define TM_OPEN(fn, def)                                                                       \
-    static int fn(const struct jb_workload_params *p, void **st, char *err, size_t errlen)     \
-    {                                                                                          \
-        return tm_open(&def, p, st, err, errlen);                                              \
+#define TM_OPEN(fn, def)                                                                           \
+    static int fn(const struct jb_workload_params *p, void **st, char *err, size_t errlen)         \
+    {                                                                                              \
+        return tm_open(&def, p, st, err, errlen);                                                  \
     }
 TM_OPEN(kws_open, jb_tm_kws_dscnn)
 TM_OPEN(vww_open, jb_tm_vww_mobilenet)
 TM_OPEN(ic_open, jb_tm_ic_resnet8)
 TM_OPEN(ad_open, jb_tm_ad_autoencoder)
 
-#define TM_OPS(var, nm, openfn, desc)                                                          \
-    const struct jb_workload_ops var = {                                                       \
-        .name = nm,                                                                            \
-        .version = "1",                                                                        \
-        .family = "tinyml",                                                                    \
-        .unit = "inference",                                                                   \
-        .dtypes = "int8,fp32",                                                                 \
-        .backends = "cpu",                                                                     \
-        .description = desc,                                                                   \
-        .open = openfn,                                                                        \
-        .run = tm_run,                                                                         \
-        .check = tm_check,                                                                     \
-        .info = tm_info,                                                                       \
-        .close = tm_close,                                                                     \
+#define TM_OPS(var, nm, openfn, desc)                                                              \
+    const struct jb_workload_ops var = {                                                           \
+        .name = nm,                                                                                \
+        .version = "1",                                                                            \
+        .family = "tinyml",                                                                        \
+        .unit = "inference",                                                                       \
+        .dtypes = "int8,fp32",                                                                     \
+        .backends = "cpu",                                                                         \
+        .description = desc,                                                                       \
+        .open = openfn,                                                                            \
+        .run = tm_run,                                                                             \
+        .check = tm_check,                                                                         \
+        .info = tm_info,                                                                           \
+        .close = tm_close,                                                                         \
     };
 TM_OPS(jb_workload_kws_dscnn, "kws-dscnn", kws_open,
        "MLPerf Tiny keyword spotting: DS-CNN on 49x10 MFCC, 12 classes")
