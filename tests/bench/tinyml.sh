@@ -9,6 +9,6 @@ BUILD=${1:-build}
 SECS=${2:-1.0}
 cmake --build "$BUILD" --target tinyml_bench >/dev/null
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cpus"
-echo "single thread, median of >= ${SECS} s per cell"
+echo "single thread, median of >= ${SECS} s per cell; load average at start: $(cut -d" " -f1-3 /proc/loadavg)"
 echo
 "$BUILD/tests/tinyml_bench" "$SECS"

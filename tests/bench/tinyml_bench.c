@@ -5,17 +5,22 @@
  * this CPU has (AVX2, AVX-512), the optimized path's MAC rate and its
  * speed-up over the reference; and the per-inference overhead of going
  * through the workload interface (ops->run in single-stream) against a bare
- * loop of model runs (the runner's own overhead needs the runner, which is
- * measured separately). Single thread. Not a test: numbers for the README.
+ * loop of model runs; and the harness's overhead: the runner's median
+ * per-iteration latency against the bare loop's. Single thread. Not a
+ * test: numbers for the README.
  * Usage: tinyml_bench [min_seconds_per_cell (default 0.3)] */
+#include "harness/runner.h"
+#include "harness/suite.h"
 #include "platforms/cpu/cpu_features.h"
 #include "workloads/tinyml/tinyml_model.h"
 #include "workloads/workload.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_s(void)
 {
@@ -55,14 +60,14 @@ static double median_model(const struct jb_tm_model *m, int ref, const void *in,
     return t[n / 2];
 }
 
-/* Overhead of the workload interface: samples of a bare loop of model runs
- * and of ops->run() alternate, so that drift and neighbours' load hit both
- * alike; the medians are compared. */
+/* Overhead of the workload interface: a sample of a bare loop of model
+ * runs and one of ops->run() alternate, so that drift and neighbours' load
+ * hit both alike; the median of the paired ratios is reported. */
 static double overhead_pct(const struct jb_tm_model *m, const void *in, void *out, void *arena,
                            const struct jb_workload_ops *ops, void *st, double per_call_s,
                            double min_s)
 {
-    static double tb[MAX_SAMPLES], tv[MAX_SAMPLES];
+    static double ratio[MAX_SAMPLES];
     char err[256];
     int inner = (int)(200e-6 / per_call_s) + 1, n = 0;
     double start = now_s();
@@ -73,12 +78,48 @@ static double overhead_pct(const struct jb_tm_model *m, const void *in, void *ou
         double t1 = now_s();
         for (int i = 0; i < inner; i++)
             ops->run(st, err, sizeof(err));
-        tb[n] = t1 - t0;
-        tv[n++] = now_s() - t1;
+        ratio[n++] = (now_s() - t1) / (t1 - t0);
     }
-    qsort(tb, (size_t)n, sizeof(double), cmp_d);
-    qsort(tv, (size_t)n, sizeof(double), cmp_d);
-    return 100.0 * (tv[n / 2] - tb[n / 2]) / tb[n / 2];
+    qsort(ratio, (size_t)n, sizeof(double), cmp_d);
+    return 100.0 * (ratio[n / 2] - 1.0);
+}
+
+#define HARNESS_ROUNDS 5
+
+/* Harness overhead: the runner's median per-iteration latency (single
+ * stream, its per-iteration timer included) against a bare loop's median,
+ * measured alternately HARNESS_ROUNDS times; the median of the paired
+ * ratios, and their spread in *lo_pct..*hi_pct (the machine's noise). */
+static double harness_pct(struct jb_runner *r, const char *name, const char *dtype,
+                          const struct jb_tm_model *m, const void *in, void *out, void *arena,
+                          double min_s, double *lo_pct, double *hi_pct)
+{
+    double ratio[HARNESS_ROUNDS];
+    char err[256], path[512];
+    for (int k = 0; k < HARNESS_ROUNDS; k++) {
+        double bare = median_model(m, 0, in, out, arena, min_s / HARNESS_ROUNDS);
+        struct jb_run_spec s;
+        jb_spec_defaults(&s);
+        snprintf(s.workload, sizeof(s.workload), "%s", name);
+        snprintf(s.dtype, sizeof(s.dtype), "%s", dtype);
+        snprintf(s.origin, sizeof(s.origin), "tinyml_bench");
+        s.repetitions = 2;
+        s.min_time_s = min_s / HARNESS_ROUNDS / 2;
+        json_t *rec = NULL;
+        if (jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err))) {
+            fprintf(stderr, "runner: %s\n", err);
+            *lo_pct = *hi_pct = NAN;
+            return NAN;
+        }
+        double run = json_number_value(json_object_get(
+            json_object_get(json_object_get(rec, "measurements"), "latency_s"), "median"));
+        json_decref(rec);
+        ratio[k] = run / bare;
+    }
+    qsort(ratio, HARNESS_ROUNDS, sizeof(double), cmp_d);
+    *lo_pct = 100.0 * (ratio[0] - 1.0);
+    *hi_pct = 100.0 * (ratio[HARNESS_ROUNDS - 1] - 1.0);
+    return 100.0 * (ratio[HARNESS_ROUNDS / 2] - 1.0);
 }
 
 int main(int argc, char **argv)
@@ -88,9 +129,20 @@ int main(int argc, char **argv)
                                             &jb_tm_ic_resnet8, &jb_tm_ad_autoencoder};
     const char *dts[] = {"int8", "fp32"};
     enum jb_isa best = jb_cpu_isa();
+    char dir[] = "/tmp/jb_tinyml_bench_XXXXXX", err0[256];
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    struct jb_runner_opts ro = {.out_dir = dir, .warmup_s = 0.05, .seed = 1};
+    struct jb_runner *runner;
+    if (jb_runner_open(&ro, &runner, err0, sizeof(err0))) {
+        fprintf(stderr, "runner: %s\n", err0);
+        return 1;
+    }
     printf("| model | dtype | MMAC | reference | avx2 | avx512 | GMAC/s (best) | speed-up avx2 "
-           "| speed-up avx512 | workload overhead |\n");
-    printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+           "| speed-up avx512 | workload overhead | harness overhead [spread] |\n");
+    printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int d = 0; d < 4; d++)
         for (int q = 0; q < 2; q++) {
             char err[256];
@@ -140,6 +192,9 @@ int main(int argc, char **argv)
             void *arena = aligned_alloc(64, jb_tm_model_arena_bytes(m));
             jb_tm_model_make_input(m, 1, 0, in);
             double ovh = overhead_pct(m, in, out, arena, ops, st, bare, min_s);
+            double hlo = NAN, hhi = NAN;
+            double hovh =
+                harness_pct(runner, defs[d]->name, dts[q], m, in, out, arena, min_s, &hlo, &hhi);
             free(in);
             free(out);
             free(arena);
@@ -154,10 +209,14 @@ int main(int argc, char **argv)
                 snprintf(a5, sizeof(a5), "%.1f us", lat[2] * 1e6);
                 snprintf(s5, sizeof(s5), "%.1fx", lat[0] / lat[2]);
             }
-            printf("| %s | %s | %.3f | %.1f us | %s | %s | %.2f | %s | %s | %+.2f%% |\n",
+            printf("| %s | %s | %.3f | %.1f us | %s | %s | %.2f | %s | %s | %+.2f%% | %+.2f%% "
+                   "[%+.1f, %+.1f] |\n",
                    defs[d]->name, dts[q], macs / 1e6, lat[0] * 1e6, a2, a5, macs / bare / 1e9, s2,
-                   s5, ovh);
+                   s5, ovh, hovh, hlo, hhi);
             fflush(stdout);
         }
-    return 0;
+    jb_runner_close(runner, err0, sizeof(err0));
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : 1;
 }
