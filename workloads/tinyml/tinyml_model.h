@@ -82,8 +82,8 @@ size_t jb_tm_model_elem_bytes(const struct jb_tm_model *m);
 size_t jb_tm_model_arena_bytes(const struct jb_tm_model *m);
 
 /* The model's input for item `item` of `seed`, in the model's dtype (int8:
- * quantized with the calibrated input scale). */
-void jb_tm_model_make_input(const struct jb_tm_model *m, uint64_t seed, uint64_t item, void *dst);
+ * quantized with the calibrated input scale). 0 or JB_ENOMEM. */
+int jb_tm_model_make_input(const struct jb_tm_model *m, uint64_t seed, uint64_t item, void *dst);
 
 /* One inference: reference != 0 runs the reference kernels, else the
  * optimized ones. arena: jb_tm_model_arena_bytes(), 64-byte aligned. */

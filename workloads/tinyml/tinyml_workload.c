@@ -108,7 +108,11 @@ static int tm_open(const struct jb_tm_model_def *def, const struct jb_workload_p
         goto fail;
     }
     for (int i = 0; i < w->batch; i++)
-        jb_tm_model_make_input(w->m, p->seed, (uint64_t)i, w->inputs + w->in_bytes * (size_t)i);
+        if (jb_tm_model_make_input(w->m, p->seed, (uint64_t)i,
+                                   w->inputs + w->in_bytes * (size_t)i)) {
+            rc = jb_err(err, errlen, JB_ENOMEM, "%s: out of memory drawing inputs", def->name);
+            goto fail;
+        }
     rc = jb_pool_create(w->threads, p->cpus, p->bind_memory, &w->pool, err, errlen);
     if (rc)
         goto fail;
