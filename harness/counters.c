@@ -24,6 +24,7 @@
  *   time_enabled), the value is scaled by enabled/running and the result is
  *   flagged with the ratio. */
 #include "harness/counters.h"
+#include "harness/counters_perf.h"
 #include "harness/error.h"
 
 #include <errno.h>
@@ -35,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #define JB_CTR_MAX_EVENTS 32
@@ -43,20 +43,20 @@
 #define JB_CTR_NAME 128
 
 struct ctr_event {
-    char name[JB_CTR_NAME];   /* as requested ("cycles") */
-    char pfm_name[256];       /* libpfm4's fully qualified name */
-    int software;             /* PERF_TYPE_SOFTWARE: never multiplexed */
-    int unit_ns;              /* task-clock, cpu-clock count nanoseconds */
-    int with_kernel;          /* counted in kernel mode too */
-    int group;                /* index of its group */
+    char name[JB_CTR_NAME]; /* as requested ("cycles") */
+    char pfm_name[256];     /* libpfm4's fully qualified name */
+    int software;           /* PERF_TYPE_SOFTWARE: never multiplexed */
+    int unit_ns;            /* task-clock, cpu-clock count nanoseconds */
+    int with_kernel;        /* counted in kernel mode too */
+    int group;              /* index of its group */
     int fd;
-    uint64_t id;              /* PERF_EVENT_IOC_ID, to find it in a group read */
+    uint64_t id; /* PERF_EVENT_IOC_ID, to find it in a group read */
 };
 
 struct ctr_group {
     int leader_fd;
-    int software;             /* groups hold one kind only */
-    int n;                    /* events in the group */
+    int software; /* groups hold one kind only */
+    int n;        /* events in the group */
 };
 
 /* One counter reading: raw value and the group's enabled/running times. */
@@ -66,19 +66,19 @@ struct ctr_val {
 
 struct ctr_rep {
     double units;
-    int ok;                   /* both reads succeeded */
+    int ok; /* both reads succeeded */
     struct ctr_val d[JB_CTR_MAX_EVENTS];
 };
 
 struct jb_counters {
     char requested[512];
-    int grouped;              /* PERF_FORMAT_GROUP reads; 0 after the EINVAL fallback */
+    int grouped; /* PERF_FORMAT_GROUP reads; 0 after the EINVAL fallback */
     int nev;
     struct ctr_event ev[JB_CTR_MAX_EVENTS];
     int ngroups;
     struct ctr_group groups[JB_CTR_MAX_EVENTS];
-    json_t *unavailable;      /* name -> reason */
-    char fallback[512];       /* why only software events are counted; "" if not */
+    json_t *unavailable; /* name -> reason */
+    char fallback[512];  /* why only software events are counted; "" if not */
     struct ctr_val start[JB_CTR_MAX_EVENTS];
     int start_ok;
     struct ctr_rep *reps;
@@ -91,130 +91,6 @@ static const char *const auto_hw[] = {"cycles", "instructions", "cache-misses", 
                                       NULL};
 static const char *const auto_sw[] = {"task-clock", "context-switches", "cpu-migrations",
                                       "page-faults", NULL};
-
-static long perf_open(struct perf_event_attr *a, int group_fd)
-{
-    return syscall(SYS_perf_event_open, a, 0 /* this thread */, -1 /* any cpu */, group_fd,
-                   PERF_FLAG_FD_CLOEXEC);
-}
-
-static int read_paranoid(void)
-{
-    FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
-    int v = -99;
-    if (f) {
-        if (fscanf(f, "%d", &v) != 1)
-            v = -99;
-        fclose(f);
-    }
-    return v;
-}
-
-static int has_cpu_pmu(void)
-{
-    return access("/sys/bus/event_source/devices/cpu", F_OK) == 0 ||
-           access("/sys/bus/event_source/devices/cpu_core", F_OK) == 0 ||
-           access("/sys/bus/event_source/devices/armv8_pmuv3_0", F_OK) == 0;
-}
-
-static const char *errno_name(int e)
-{
-    switch (e) {
-    case ENOENT:
-        return "ENOENT";
-    case EOPNOTSUPP:
-        return "EOPNOTSUPP";
-    case EACCES:
-        return "EACCES";
-    case EPERM:
-        return "EPERM";
-    case EINVAL:
-        return "EINVAL";
-    case ENODEV:
-        return "ENODEV";
-    case EMFILE:
-        return "EMFILE";
-    case EBUSY:
-        return "EBUSY";
-    case ENOSYS:
-        return "ENOSYS";
-    default:
-        return "errno";
-    }
-}
-
-/* Why perf_event_open failed, in words a user can act on. */
-static void open_reason(int e, char *buf, size_t n)
-{
-    switch (e) {
-    case ENOENT:
-        snprintf(buf, n,
-                 "ENOENT: the kernel has no PMU that counts this event%s (typical of a VM "
-                 "without a virtual PMU)",
-                 has_cpu_pmu() ? "" : "; /sys/bus/event_source/devices has no cpu PMU");
-        break;
-    case EOPNOTSUPP:
-        snprintf(buf, n, "EOPNOTSUPP: the PMU cannot count this event in this mode");
-        break;
-    case EACCES:
-    case EPERM:
-        snprintf(buf, n,
-                 "%s: permission denied (kernel.perf_event_paranoid=%d; 2 allows user-space "
-                 "counting of one's own process, 3 forbids it on Debian): run as root, grant "
-                 "CAP_PERFMON, or lower it with sysctl",
-                 errno_name(e), read_paranoid());
-        break;
-    case EINVAL:
-        snprintf(buf, n, "EINVAL: the kernel rejected this event's encoding");
-        break;
-    case ENODEV:
-        snprintf(buf, n, "ENODEV: the PMU does not support this event");
-        break;
-    case EBUSY:
-        snprintf(buf, n, "EBUSY: the PMU is held exclusively by another user");
-        break;
-    case ENOSYS:
-        snprintf(buf, n,
-                 "ENOSYS: perf_event_open is not available (kernel without perf events, or "
-                 "blocked by a seccomp filter)");
-        break;
-    default:
-        snprintf(buf, n, "%s", strerror(e));
-    }
-}
-
-/* libpfm4 encoding of one name; JB_ENOENT with a message for unknown names.
- * Hardware events count user space only (PFM_PLM3). Software events are
- * encoded for kernel mode as well: context switches, migrations and most of
- * a page fault happen in the kernel, and a user-only context-switch count is
- * always 0. open_event falls back to user-only where that is refused. */
-static int encode(const char *name, struct perf_event_attr *a, char *fq, size_t fqlen, char *err,
-                  size_t errlen)
-{
-    memset(a, 0, sizeof(*a));
-    pfm_perf_encode_arg_t arg;
-    memset(&arg, 0, sizeof(arg));
-    char *fstr = NULL;
-    arg.attr = a;
-    arg.fstr = &fstr;
-    arg.size = sizeof(arg);
-    int r = pfm_get_os_event_encoding(name, PFM_PLM3, PFM_OS_PERF_EVENT_EXT, &arg);
-    if (r == PFM_SUCCESS && a->type == PERF_TYPE_SOFTWARE) {
-        free(fstr);
-        fstr = NULL;
-        memset(a, 0, sizeof(*a));
-        r = pfm_get_os_event_encoding(name, PFM_PLM0 | PFM_PLM3, PFM_OS_PERF_EVENT_EXT, &arg);
-    }
-    if (r != PFM_SUCCESS)
-        return jb_err(err, errlen, r == PFM_ERR_NOTFOUND ? JB_ENOENT : JB_EINVAL,
-                      "counters: event '%s': libpfm4: %s (`joulebench probe` lists what this "
-                      "machine counts)",
-                      name, pfm_strerror(r));
-    snprintf(fq, fqlen, "%s", fstr ? fstr : name);
-    free(fstr);
-    a->size = sizeof(*a);
-    return JB_OK;
-}
 
 static int find_event(const struct jb_counters *c, const char *name)
 {
@@ -244,27 +120,27 @@ static void open_event(struct jb_counters *c, const char *name, struct perf_even
     a->disabled = 0; /* counts from open; repetitions are differences of reads */
     a->read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING |
                      PERF_FORMAT_ID | (c->grouped ? PERF_FORMAT_GROUP : 0);
-    long fd = perf_open(a, gi >= 0 ? c->groups[gi].leader_fd : -1);
+    long fd = jb_perf_open(a, gi >= 0 ? c->groups[gi].leader_fd : -1);
     if (fd < 0 && (errno == EACCES || errno == EPERM) && !a->exclude_kernel) {
         /* kernel.perf_event_paranoid >= 2 without CAP_PERFMON: user only */
         a->exclude_kernel = 1;
-        fd = perf_open(a, gi >= 0 ? c->groups[gi].leader_fd : -1);
+        fd = jb_perf_open(a, gi >= 0 ? c->groups[gi].leader_fd : -1);
     }
     if (fd < 0 && errno == EINVAL && c->grouped && c->nev == 0) {
         /* a kernel that refuses inherit with group reads: count events alone */
         a->read_format &= ~(uint64_t)PERF_FORMAT_GROUP;
-        fd = perf_open(a, -1);
+        fd = jb_perf_open(a, -1);
         if (fd >= 0)
             c->grouped = 0;
     }
     if (fd < 0 && gi >= 0 && errno != ENOENT && errno != EACCES && errno != EPERM) {
         /* a member the group cannot take: try it as a leader of its own */
         gi = -1;
-        fd = perf_open(a, -1);
+        fd = jb_perf_open(a, -1);
     }
     if (fd < 0) {
         char why[256];
-        open_reason(errno, why, sizeof(why));
+        jb_perf_open_reason(errno, why, sizeof(why));
         json_object_set_new(c->unavailable, name, json_string(why));
         return;
     }
@@ -272,8 +148,8 @@ static void open_event(struct jb_counters *c, const char *name, struct perf_even
     snprintf(e->name, sizeof(e->name), "%s", name);
     snprintf(e->pfm_name, sizeof(e->pfm_name), "%s", fq);
     e->software = software;
-    e->unit_ns = software && (a->config == PERF_COUNT_SW_TASK_CLOCK ||
-                              a->config == PERF_COUNT_SW_CPU_CLOCK);
+    e->unit_ns =
+        software && (a->config == PERF_COUNT_SW_TASK_CLOCK || a->config == PERF_COUNT_SW_CPU_CLOCK);
     e->with_kernel = !a->exclude_kernel;
     e->fd = (int)fd;
     if (ioctl(e->fd, PERF_EVENT_IOC_ID, &e->id) != 0)
@@ -294,7 +170,7 @@ static void open_names(struct jb_counters *c, const char *const *names)
     for (int i = 0; names[i]; i++) {
         struct perf_event_attr a;
         char fq[256];
-        if (encode(names[i], &a, fq, sizeof(fq), NULL, 0) == JB_OK)
+        if (jb_perf_encode(names[i], &a, fq, sizeof(fq), NULL, 0) == JB_OK)
             open_event(c, names[i], &a, fq);
     }
 }
@@ -356,7 +232,7 @@ int jb_counters_open(const char *events, struct jb_counters **out, char *err, si
             }
             memcpy(tok, p, len);
             tok[len] = 0;
-            rc = encode(tok, &a, fq, sizeof(fq), err, errlen);
+            rc = jb_perf_encode(tok, &a, fq, sizeof(fq), err, errlen);
             if (rc)
                 goto fail;
             if (a.type != PERF_TYPE_SOFTWARE)
@@ -371,7 +247,8 @@ int jb_counters_open(const char *events, struct jb_counters **out, char *err, si
         /* the first refused hardware event's reason stands for all of them */
         const char *key, *why = "no hardware event could be opened";
         json_t *v;
-        json_object_foreach(c->unavailable, key, v) {
+        json_object_foreach(c->unavailable, key, v)
+        {
             why = json_string_value(v);
             snprintf(c->fallback, sizeof(c->fallback),
                      "hardware counters unavailable (%s: %s); counting software events only", key,
@@ -533,8 +410,8 @@ int jb_counters_finish_run(struct jb_counters *c, int keep_last, json_t *out, js
                 continue;
             int scaled;
             double ratio;
-            double v = jb_counters_scale(r->d[i].value, r->d[i].enabled, r->d[i].running, &scaled,
-                                         &ratio);
+            double v =
+                jb_counters_scale(r->d[i].value, r->d[i].enabled, r->d[i].running, &scaled, &ratio);
             scaled_any |= scaled;
             total += v; /* NaN propagates: a repetition that never counted spoils the total */
             en += r->d[i].enabled;
@@ -551,8 +428,7 @@ int jb_counters_finish_run(struct jb_counters *c, int keep_last, json_t *out, js
         double per_unit = nok && units > 0 ? total / units : NAN;
         json_object_set_new(o, "per_unit", num_or_null(per_unit));
         if (c->units_per_iteration > 0)
-            json_object_set_new(o, "per_iteration",
-                                num_or_null(per_unit * c->units_per_iteration));
+            json_object_set_new(o, "per_iteration", num_or_null(per_unit * c->units_per_iteration));
         json_object_set_new(o, "samples_per_unit", samples);
         json_object_set_new(o, "scaled", json_boolean(scaled_any));
         double ratio = en ? (double)run / (double)en : 1.0;
@@ -585,7 +461,8 @@ int jb_counters_finish_run(struct jb_counters *c, int keep_last, json_t *out, js
     if (warnings && !c->fallback[0]) {
         const char *key;
         json_t *v;
-        json_object_foreach(c->unavailable, key, v) {
+        json_object_foreach(c->unavailable, key, v)
+        {
             char w[400];
             snprintf(w, sizeof(w), "counters: '%s' unavailable: %s", key, json_string_value(v));
             json_array_append_new(warnings, json_string(w));
@@ -596,97 +473,6 @@ int jb_counters_finish_run(struct jb_counters *c, int keep_last, json_t *out, js
         snprintf(w, sizeof(w), "counters: %d repetition(s) not counted: %s", nbad,
                  c->read_error[0] ? c->read_error : "read failed");
         json_array_append_new(warnings, json_string(w));
-    }
-    return JB_OK;
-}
-
-int jb_counters_probe(json_t *out)
-{
-    static const char *const probe_hw[] = {
-        "cycles",          "instructions",          "ref-cycles",          "cache-references",
-        "cache-misses",    "branch-instructions",   "branch-misses",
-        "stalled-cycles-frontend", NULL};
-    static const char *const probe_sw[] = {"task-clock",     "cpu-clock",   "context-switches",
-                                           "cpu-migrations", "page-faults", "major-faults",
-                                           "minor-faults",   NULL};
-    int paranoid = read_paranoid();
-    json_object_set_new(out, "perf_event_paranoid", paranoid == -99 ? json_null() : json_integer(paranoid));
-    json_t *pmus = json_array();
-    static const char *const kernel_pmus[] = {"cpu", "cpu_core", "cpu_atom", "software",
-                                              "tracepoint", "msr", "power", "armv8_pmuv3_0", NULL};
-    for (int i = 0; kernel_pmus[i]; i++) {
-        char p[128];
-        snprintf(p, sizeof(p), "/sys/bus/event_source/devices/%s", kernel_pmus[i]);
-        if (access(p, F_OK) == 0)
-            json_array_append_new(pmus, json_string(kernel_pmus[i]));
-    }
-    json_object_set_new(out, "kernel_pmus", pmus);
-    int r = pfm_initialize();
-    json_t *pfm_pmus = json_array();
-    if (r == PFM_SUCCESS) {
-        int pmu;
-        pfm_for_all_pmus(pmu)
-        {
-            pfm_pmu_info_t info;
-            memset(&info, 0, sizeof(info));
-            info.size = sizeof(info);
-            if (pfm_get_pmu_info((pfm_pmu_t)pmu, &info) == PFM_SUCCESS && info.is_present)
-                json_array_append_new(pfm_pmus, json_string(info.name));
-        }
-    }
-    json_object_set_new(out, "libpfm4_pmus", pfm_pmus);
-    json_object_set_new(out, "libpfm4",
-                        r == PFM_SUCCESS ? json_string("initialized") : json_string(pfm_strerror(r)));
-    json_t *list = json_array();
-    int hw_ok = 0;
-    char first_hw_reason[300] = "";
-    for (int pass = 0; pass < 2; pass++) {
-        const char *const *names = pass ? probe_sw : probe_hw;
-        for (int i = 0; names[i]; i++) {
-            json_t *e = json_object();
-            json_object_set_new(e, "name", json_string(names[i]));
-            json_object_set_new(e, "type", json_string(pass ? "software" : "hardware"));
-            struct perf_event_attr a;
-            char fq[256], why[300] = "";
-            int ok = 0;
-            if (r != PFM_SUCCESS) {
-                snprintf(why, sizeof(why), "libpfm4 did not initialize: %s", pfm_strerror(r));
-            } else if (encode(names[i], &a, fq, sizeof(fq), why, sizeof(why)) == JB_OK) {
-                a.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
-                long fd = perf_open(&a, -1);
-                if (fd < 0 && (errno == EACCES || errno == EPERM) && !a.exclude_kernel) {
-                    a.exclude_kernel = 1;
-                    fd = perf_open(&a, -1);
-                }
-                if (fd >= 0) {
-                    json_object_set_new(e, "modes",
-                                        json_string(a.exclude_kernel ? "user" : "user+kernel"));
-                    ok = 1;
-                    close((int)fd);
-                } else {
-                    int e2 = errno;
-                    open_reason(e2, why, sizeof(why));
-                    json_object_set_new(e, "errno", json_string(errno_name(e2)));
-                }
-            }
-            json_object_set_new(e, "available", json_boolean(ok));
-            json_object_set_new(e, "reason", ok ? json_null() : json_string(why));
-            if (!pass && ok)
-                hw_ok++;
-            if (!pass && !ok && !first_hw_reason[0])
-                snprintf(first_hw_reason, sizeof(first_hw_reason), "%s", why);
-            json_array_append_new(list, e);
-        }
-    }
-    json_object_set_new(out, "events", list);
-    json_object_set_new(out, "hardware_available", json_boolean(hw_ok > 0));
-    if (hw_ok == 0) {
-        char fb[400];
-        snprintf(fb, sizeof(fb), "no hardware counters (%s); runs count software events only",
-                 first_hw_reason);
-        json_object_set_new(out, "fallback", json_string(fb));
-    } else {
-        json_object_set_new(out, "fallback", json_null());
     }
     return JB_OK;
 }

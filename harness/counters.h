@@ -51,7 +51,12 @@ void jb_counters_set_units_per_iteration(struct jb_counters *c, double units);
 double jb_counters_scale(uint64_t value, uint64_t enabled, uint64_t running, int *scaled,
                          double *running_ratio);
 
-/* For `joulebench probe`: which events open here, which do not, and why. */
+/* For `joulebench probe`: which events open here, which do not, and why.
+ * When `out` is an array, appends one entry per event (name, type, state
+ * "working"/"absent", reason, errno) and a last entry named "summary" (state
+ * "hardware" or "software", reason: paranoid level, kernel PMUs, fallback).
+ * When `out` is an object, sets perf_event_paranoid, kernel_pmus,
+ * libpfm4_pmus, events (the entries), hardware_available and fallback. */
 int jb_counters_probe(json_t *out);
 
 #endif

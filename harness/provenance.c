@@ -145,18 +145,19 @@ static json_t *collect_cpu(const struct prov *p, int *hypervisor_flag)
 {
     json_t *cpu = json_object();
     char *buf = malloc(PROV_CPUINFO_MAX);
-    static const char *const isa[] = {"sse4_2",      "avx",         "avx2",     "fma",
-                                      "f16c",        "avx512f",     "avx512bw", "avx512_vnni",
-                                      "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_tile",
-                                      "amx_bf16",    "amx_int8",    "asimd",    "sve",
-                                      NULL};
+    static const char *const isa[] = {
+        "sse4_2",   "avx",         "avx2",        "fma",         "f16c",     "avx512f",
+        "avx512bw", "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_tile",
+        "amx_bf16", "amx_int8",    "asimd",       "sve",         NULL};
     *hypervisor_flag = -1;
     char v[4096];
     const char *text = buf ? read_rel(p, "proc/cpuinfo", buf, PROV_CPUINFO_MAX) : NULL;
-    json_object_set_new(cpu, "vendor",
-                        str_or_null(text && cpuinfo_value(text, "vendor_id", v, sizeof(v)) ? v : NULL));
-    json_object_set_new(cpu, "model_name",
-                        str_or_null(text && cpuinfo_value(text, "model name", v, sizeof(v)) ? v : NULL));
+    json_object_set_new(
+        cpu, "vendor",
+        str_or_null(text && cpuinfo_value(text, "vendor_id", v, sizeof(v)) ? v : NULL));
+    json_object_set_new(
+        cpu, "model_name",
+        str_or_null(text && cpuinfo_value(text, "model name", v, sizeof(v)) ? v : NULL));
     static const char *const nums[][2] = {
         {"cpu family", "family"}, {"model", "model"}, {"stepping", "stepping"}};
     for (int i = 0; i < 3; i++) {
@@ -175,9 +176,7 @@ static json_t *collect_cpu(const struct prov *p, int *hypervisor_flag)
     if (text) {
         char first[64] = "";
         int mixed = 0;
-        for (const char *b = text; b; b = strstr(b, "\nprocessor")) {
-            if (*b == '\n')
-                b++;
+        for (const char *b = text; b;) {
             nproc++;
             if (cpuinfo_value(b, "microcode", v, sizeof(v))) {
                 if (!first[0])
@@ -185,7 +184,8 @@ static json_t *collect_cpu(const struct prov *p, int *hypervisor_flag)
                 else if (strncmp(first, v, sizeof(first) - 1))
                     mixed = 1;
             }
-            b = strchr(b, '\n');
+            const char *next = strstr(b, "\nprocessor");
+            b = next ? next + 1 : NULL;
         }
         if (first[0])
             micro = json_string(mixed ? "mixed" : first);
@@ -311,16 +311,25 @@ static void collect_gpus(const struct prov *p, json_t *s)
         json_object_set_new(drv, "name", json_string("nvidia"));
         json_object_set_new(drv, "version_line",
                             strn_or_null(line, nl ? (size_t)(nl - line) : strlen(line)));
-        /* "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.104.05  Sat Aug ..." */
-        const char *km = strstr(line, "Kernel Module");
+        /* The version is the first token of the first line made of digits
+         * and dots: "NVRM version: NVIDIA UNIX x86_64 Kernel Module
+         * 535.104.05 ..." and "NVRM version: NVIDIA UNIX Open Kernel Module
+         * for x86_64  580.159.04  Release Build ..." alike. */
         json_t *ver = json_null();
-        if (km) {
-            km += strlen("Kernel Module");
-            while (*km == ' ' || *km == '\t')
-                km++;
-            size_t vl = strspn(km, "0123456789.");
-            if (vl)
-                ver = strn_or_null(km, vl);
+        size_t first_len = nl ? (size_t)(nl - line) : strlen(line);
+        for (size_t i = 0; i < first_len;) {
+            while (i < first_len && isspace((unsigned char)line[i]))
+                i++;
+            size_t tl = 0;
+            while (i + tl < first_len && !isspace((unsigned char)line[i + tl]))
+                tl++;
+            size_t dl = strspn(line + i, "0123456789.");
+            if (tl > 2 && dl == tl && isdigit((unsigned char)line[i]) &&
+                memchr(line + i, '.', tl)) {
+                ver = strn_or_null(line + i, tl);
+                break;
+            }
+            i += tl;
         }
         json_object_set_new(drv, "version", ver);
     }
@@ -329,18 +338,20 @@ static void collect_gpus(const struct prov *p, json_t *s)
     int n;
     char **names = list_dir(p, "proc/driver/nvidia/gpus", &n);
     json_t *gpus = names ? json_array() : json_null();
-    static const char *const keys[][2] = {
-        {"Model", "model"}, {"GPU UUID", "uuid"}, {"Video BIOS", "vbios"}, {"Bus Location", "bus"}};
+    static const char *const keys[][2] = {{"Model", "model"},
+                                          {"GPU UUID", "uuid"},
+                                          {"Video BIOS", "vbios"},
+                                          {"GPU Firmware", "firmware"},
+                                          {"Bus Location", "bus"}};
     for (int i = 0; i < n; i++) {
         char info[4096], v[256];
         snprintf(rel, sizeof(rel), "proc/driver/nvidia/gpus/%s/information", names[i]);
         const char *text = read_rel(p, rel, info, sizeof(info));
         json_t *g = json_object();
-        for (int k = 0; k < 4; k++)
-            json_object_set_new(g, keys[k][1],
-                                str_or_null(text && cpuinfo_value(text, keys[k][0], v, sizeof(v))
-                                                ? v
-                                                : NULL));
+        for (int k = 0; k < 5; k++)
+            json_object_set_new(
+                g, keys[k][1],
+                str_or_null(text && cpuinfo_value(text, keys[k][0], v, sizeof(v)) ? v : NULL));
         if (json_is_null(json_object_get(g, "bus")))
             json_object_set_new(g, "bus", str_or_null(names[i]));
         json_array_append_new(gpus, g);
@@ -398,12 +409,14 @@ static json_t *collect_frequency(const struct prov *p)
         }
     }
     free_names(names, n);
-    json_object_set_new(f, "governor", first[0] ? json_string(mixed ? "mixed" : first) : json_null());
+    json_object_set_new(f, "governor",
+                        first[0] ? json_string(mixed ? "mixed" : first) : json_null());
     if (mixed)
         json_object_set(f, "governor_per_cpu", per_cpu);
     json_decref(per_cpu);
     char base[128];
-    snprintf(base, sizeof(base), "sys/devices/system/cpu/cpu%d/cpufreq", first_cpu < 0 ? 0 : first_cpu);
+    snprintf(base, sizeof(base), "sys/devices/system/cpu/cpu%d/cpufreq",
+             first_cpu < 0 ? 0 : first_cpu);
     static const char *const fk[][2] = {{"scaling_driver", "driver"},
                                         {"scaling_min_freq", "scaling_min_khz"},
                                         {"scaling_max_freq", "scaling_max_khz"},
@@ -458,14 +471,16 @@ static json_t *collect_power_limits(const struct prov *p)
             json_t *c = json_object();
             snprintf(rel, sizeof(rel), "sys/class/powercap/%s/constraint_%d_name", names[i], k);
             json_object_set_new(c, "name", file_str(p, rel));
-            json_object_set_new(c, "power_limit_w", json_real((double)json_integer_value(uw) * 1e-6));
+            json_object_set_new(c, "power_limit_w",
+                                json_real((double)json_integer_value(uw) * 1e-6));
             json_decref(uw);
             snprintf(rel, sizeof(rel), "sys/class/powercap/%s/constraint_%d_time_window_us",
                      names[i], k);
             json_t *us = file_int(p, rel);
             json_object_set_new(c, "time_window_s",
-                                json_is_integer(us) ? json_real((double)json_integer_value(us) * 1e-6)
-                                                    : json_null());
+                                json_is_integer(us)
+                                    ? json_real((double)json_integer_value(us) * 1e-6)
+                                    : json_null());
             json_decref(us);
             json_array_append_new(cons, c);
         }
@@ -537,7 +552,7 @@ json_t *jb_provenance_collect(const struct jb_topo *t, int argc, char **argv,
         json_object_set_new(s, "topology_hash", json_string(jb_topo_hash(t)));
         json_object_set_new(s, "topology_xml", str_or_null(jb_topo_xml(t)));
     } else {
-        static const char *const nulls[] = {"packages", "cores", "threads", "numa_nodes",
+        static const char *const nulls[] = {"packages", "cores",        "threads", "numa_nodes",
                                             "topology", "topology_xml", NULL};
         for (int i = 0; nulls[i]; i++)
             json_object_set_new(s, nulls[i], json_null());
@@ -564,11 +579,13 @@ json_t *jb_provenance_collect(const struct jb_topo *t, int argc, char **argv,
     json_object_set_new(s, "smt_active",
                         json_is_integer(smt) ? json_boolean(json_integer_value(smt)) : json_null());
     json_decref(smt);
-    json_object_set_new(s, "clocksource",
-                        file_str(&p, "sys/devices/system/clocksource/clocksource0/current_clocksource"));
+    json_object_set_new(
+        s, "clocksource",
+        file_str(&p, "sys/devices/system/clocksource/clocksource0/current_clocksource"));
     json_object_set_new(s, "transparent_hugepages",
                         bracketed(&p, "sys/kernel/mm/transparent_hugepage/enabled"));
-    json_object_set_new(s, "perf_event_paranoid", file_int(&p, "proc/sys/kernel/perf_event_paranoid"));
+    json_object_set_new(s, "perf_event_paranoid",
+                        file_int(&p, "proc/sys/kernel/perf_event_paranoid"));
 
     json_object_set_new(s, "joulebench_version", json_string(JB_VERSION));
     json_object_set_new(s, "git_commit", json_string(JB_GIT_COMMIT));

@@ -30,10 +30,10 @@
 
 struct jb_topo {
     hwloc_topology_t topo;
-    int thissystem;   /* 0 for topologies read from XML or a synthetic description */
-    char *xml;        /* hwloc_topology_export_xmlbuffer, freed by hwloc */
-    char *canonical;  /* the text that is hashed */
-    char hash[17];    /* FNV-1a 64 of canonical, hex */
+    int thissystem;  /* 0 for topologies read from XML or a synthetic description */
+    char *xml;       /* hwloc_topology_export_xmlbuffer, freed by hwloc */
+    char *canonical; /* the text that is hashed */
+    char hash[17];   /* FNV-1a 64 of canonical, hex */
 };
 
 /* A growable string for the canonical text. */
@@ -87,8 +87,8 @@ static void canon_obj(hwloc_topology_t topo, hwloc_obj_t o, int level, struct sb
     if (o->nodeset)
         hwloc_bitmap_list_asprintf(&nodes, o->nodeset);
     sb_printf(b, "%*s%s%s%s os=%u cpus=%s nodes=%s", level, "", hwloc_obj_type_string(o->type),
-              o->subtype ? ":" : "", o->subtype ? o->subtype : "", o->os_index,
-              cpus ? cpus : "-", nodes ? nodes : "-");
+              o->subtype ? ":" : "", o->subtype ? o->subtype : "", o->os_index, cpus ? cpus : "-",
+              nodes ? nodes : "-");
     free(cpus);
     free(nodes);
     if (hwloc_obj_type_is_cache(o->type))
@@ -234,8 +234,8 @@ int jb_cpu_list_parse(const char *s, int *cpus, int max, int *n_out, char *err, 
         if (a > 65535 || b > 65535)
             return jb_err(err, errlen, JB_ERANGE, "--pin: '%s': cpu number too large", s);
         if (b < a)
-            return jb_err(err, errlen, JB_EINVAL, "--pin: '%s': range %ld-%ld runs backwards", s,
-                          a, b);
+            return jb_err(err, errlen, JB_EINVAL, "--pin: '%s': range %ld-%ld runs backwards", s, a,
+                          b);
         for (long c = a; c <= b; c++) {
             for (int i = 0; i < n; i++)
                 if (cpus[i] == (int)c)
@@ -442,8 +442,8 @@ int jb_topo_pin_self(const struct jb_topo *t, int os_cpu, char *err, size_t errl
     int rc = hwloc_set_cpubind(t->topo, set, HWLOC_CPUBIND_THREAD | HWLOC_CPUBIND_STRICT);
     hwloc_bitmap_free(set);
     if (rc)
-        return jb_err(err, errlen, JB_EIO, "topology: cannot pin to cpu %d: hwloc_set_cpubind failed",
-                      os_cpu);
+        return jb_err(err, errlen, JB_EIO,
+                      "topology: cannot pin to cpu %d: hwloc_set_cpubind failed", os_cpu);
     return JB_OK;
 }
 
@@ -461,8 +461,8 @@ int jb_topo_bind_memory_self(const struct jb_topo *t, const int *cpus, int n, ch
     }
     for (int i = 0; i < n; i++) {
         if (!allowed_cpu(t, cpus[i])) {
-            rc = jb_err(err, errlen, JB_EINVAL, "topology: cannot bind memory near cpu %d: no such cpu",
-                        cpus[i]);
+            rc = jb_err(err, errlen, JB_EINVAL,
+                        "topology: cannot bind memory near cpu %d: no such cpu", cpus[i]);
             goto out;
         }
         hwloc_bitmap_set(cs, (unsigned)cpus[i]);
@@ -532,8 +532,9 @@ static void describe_caches(const struct jb_topo *t, json_t *arr)
                 json_object_set(seen, key, e);
                 json_array_append_new(arr, e);
             }
-            json_object_set_new(e, "instances",
-                                json_integer(json_integer_value(json_object_get(e, "instances")) + 1));
+            json_object_set_new(
+                e, "instances",
+                json_integer(json_integer_value(json_object_get(e, "instances")) + 1));
         }
         json_decref(seen);
     }

@@ -28,13 +28,12 @@ int jb_topo_open(struct jb_topo **out, char *err, size_t errlen);
  * result's system.topology_xml) or a synthetic description such as
  * "pack:2 core:4 pu:2". Plans, describe and the hash work on it; pinning and
  * binding are refused. For tests and for reading back a record. */
-int jb_topo_open_from(const char *xml_or_synthetic, struct jb_topo **out, char *err,
-                      size_t errlen);
+int jb_topo_open_from(const char *xml_or_synthetic, struct jb_topo **out, char *err, size_t errlen);
 void jb_topo_close(struct jb_topo *t);
 
 int jb_topo_npus(const struct jb_topo *t);   /* processing units (hardware threads) allowed */
-int jb_topo_ncores(const struct jb_topo *t);  /* physical cores */
-int jb_topo_nnuma(const struct jb_topo *t);   /* NUMA nodes */
+int jb_topo_ncores(const struct jb_topo *t); /* physical cores */
+int jb_topo_nnuma(const struct jb_topo *t);  /* NUMA nodes */
 
 /* Parses "compact", "scatter", "none" or a cpuset list ("0,2-3"). When a
  * cpuset is given, *policy is JB_PIN_CPUSET and cpuset_out holds the list. */

@@ -303,9 +303,8 @@ static void test_describe(void **state)
     assert_int_equal(jb_topo_describe(t, o), JB_OK);
     assert_int_equal(json_integer_value(json_object_get(o, "pus")), jb_topo_npus(t));
     assert_int_equal(json_array_size(json_object_get(o, "numa")), (size_t)jb_topo_nnuma(t));
-    assert_true(json_integer_value(
-                    json_object_get(json_array_get(json_object_get(o, "numa"), 0), "memory_bytes")) >
-                0);
+    assert_true(json_integer_value(json_object_get(json_array_get(json_object_get(o, "numa"), 0),
+                                                   "memory_bytes")) > 0);
     json_decref(o);
     jb_topo_close(t);
 }
