@@ -170,7 +170,8 @@ static int tm_check(void *st, char *err, size_t errlen)
                               i, (int8_t)got[i], (int8_t)w->ref_out[i]);
         return JB_OK;
     }
-    const float *g = (const float *)got, *r = (const float *)w->ref_out;
+    const void *gv = got, *rv = w->ref_out;
+    const float *g = gv, *r = rv;
     float mx = 1.0f;
     for (size_t i = 0; i < n; i++)
         mx = fabsf(r[i]) > mx ? fabsf(r[i]) : mx;
