@@ -329,12 +329,13 @@ static void make_row(json_t *rec, struct row *r)
         if (!json_is_number(jpu))
             continue;
         int measured = json_is_true(json_object_get(e, "measured"));
+        int simulated = json_is_true(json_object_get(e, "simulated"));
         snprintf(r->energy, sizeof(r->energy), "%s +- %s [%s%s]",
                  fmt_energy(json_number_value(jpu), a, sizeof(a)),
                  fmt_energy(json_number_value(json_object_get(e, "uncertainty_joules_per_unit")),
                             b, sizeof(b)),
                  json_string_value(json_object_get(e, "source")),
-                 measured ? "" : ", ESTIMATED");
+                 simulated ? ", SIMULATED" : measured ? "" : ", ESTIMATED");
         snprintf(r->power, sizeof(r->power), "%.3g W",
                  json_number_value(json_object_get(e, "average_power_w")));
         break;

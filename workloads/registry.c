@@ -7,10 +7,18 @@
 
 extern const struct jb_workload_ops jb_workload_triad;
 extern const struct jb_workload_ops jb_workload_fma;
+extern const struct jb_workload_ops jb_workload_kws_dscnn;
+extern const struct jb_workload_ops jb_workload_vww_mobilenet;
+extern const struct jb_workload_ops jb_workload_ic_resnet8;
+extern const struct jb_workload_ops jb_workload_ad_autoencoder;
 
 const struct jb_workload_ops *const jb_workloads[] = {
     &jb_workload_triad,
     &jb_workload_fma,
+    &jb_workload_kws_dscnn,
+    &jb_workload_vww_mobilenet,
+    &jb_workload_ic_resnet8,
+    &jb_workload_ad_autoencoder,
     NULL,
 };
 
