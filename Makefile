@@ -23,8 +23,7 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	./$(BUILD)/joulebench run --suite $(SUITE) --out $(OUT)
-	./$(BUILD)/joulebench import --db $(DB) $(OUT)
+	./$(BUILD)/joulebench run --suite $(SUITE) --out $(OUT) --db $(DB)
 	./$(BUILD)/joulebench report --db $(DB) --html $(OUT)/html
 
 test: build
