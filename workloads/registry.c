@@ -7,10 +7,22 @@
 
 extern const struct jb_workload_ops jb_workload_triad;
 extern const struct jb_workload_ops jb_workload_fma;
+extern const struct jb_workload_ops jb_workload_llm_stories15m;
+extern const struct jb_workload_ops jb_workload_llm_stories110m;
+extern const struct jb_workload_ops jb_workload_llm_tinyllama;
+extern const struct jb_workload_ops jb_workload_llm_llama32_1b;
+extern const struct jb_workload_ops jb_workload_llm_llama31_8b;
+extern const struct jb_workload_ops jb_workload_llm_llama2_7b;
 
 const struct jb_workload_ops *const jb_workloads[] = {
     &jb_workload_triad,
     &jb_workload_fma,
+    &jb_workload_llm_stories15m,
+    &jb_workload_llm_stories110m,
+    &jb_workload_llm_tinyllama,
+    &jb_workload_llm_llama32_1b,
+    &jb_workload_llm_llama31_8b,
+    &jb_workload_llm_llama2_7b,
     NULL,
 };
 

@@ -160,6 +160,9 @@ int jb_llm_weights_synth(const struct jb_llm_config *cfg, enum jb_llm_dtype dtyp
                          struct jb_pool *pool, struct jb_llm_weights **out, char *err,
                          size_t errlen);
 void jb_llm_weights_free(struct jb_llm_weights *w);
+/* Allocates a buffer owned by the weight set (freed with it), from its pool
+ * when it has one; for loaders. NULL when out of memory. */
+void *jb_llm_weights_alloc(struct jb_llm_weights *w, size_t bytes);
 
 /* Bytes the weights of cfg take in dtype (for the memory check before any
  * allocation), and parameter count. */

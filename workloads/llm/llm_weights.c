@@ -68,7 +68,7 @@ double jb_llm_weight_bytes(const struct jb_llm_config *c, enum jb_llm_dtype dt)
 }
 
 /* Registers a buffer with the weight set so that free releases it. */
-static void *walloc(struct jb_llm_weights *w, size_t bytes)
+void *jb_llm_weights_alloc(struct jb_llm_weights *w, size_t bytes)
 {
     if (w->nallocs == w->allocs_cap) {
         int cap = w->allocs_cap ? w->allocs_cap * 2 : 64;
@@ -141,7 +141,7 @@ static int synth_matrix(struct jb_llm_weights *w, struct jb_pool *run, struct jb
     m->rows = rows;
     m->cols = cols;
     m->row_bytes = jb_llm_row_bytes(w->dtype, cols);
-    m->data = walloc(w, m->row_bytes * (size_t)rows);
+    m->data = jb_llm_weights_alloc(w, m->row_bytes * (size_t)rows);
     if (!m->data)
         return JB_ENOMEM;
     struct synth_job j = {seed, jb_llm_tensor_id(layer, kind), w->dtype, rows, cols,
@@ -155,7 +155,7 @@ static float *synth_norm(struct jb_llm_weights *w, uint64_t seed, int layer,
                          enum jb_llm_tensor_kind kind)
 {
     int n = w->cfg.dim;
-    float *v = walloc(w, sizeof(float) * (size_t)n);
+    float *v = jb_llm_weights_alloc(w, sizeof(float) * (size_t)n);
     if (v)
         jb_llm_synth_values(seed, jb_llm_tensor_id(layer, kind), 0, (size_t)n, 1.0f, 0.1f, v);
     w->param_bytes += 4.0 * n;
