@@ -132,6 +132,15 @@ float jb_f32_from_bf16(uint16_t h)
     return f;
 }
 
+/* roundf (halves away from zero) without the libm call that baseline x86-64
+ * makes of it: exact for |v| < 2^23, which q8_0 codes (|v| <= 127.5) are. */
+static inline int round_half_away(float v)
+{
+    int i = (int)v;
+    float frac = v - (float)i;
+    return i + (frac >= 0.5f) - (frac <= -0.5f);
+}
+
 void jb_llm_quantize_row(enum jb_llm_dtype dtype, const float *src, void *dst, int n)
 {
     switch (dtype) {
@@ -151,12 +160,14 @@ void jb_llm_quantize_row(enum jb_llm_dtype dtype, const float *src, void *dst, i
         for (int i = 0; i < n / JB_QK; i++) {
             const float *x = src + (size_t)i * JB_QK;
             float amax = 0.0f;
-            for (int j = 0; j < JB_QK; j++)
-                amax = fmaxf(amax, fabsf(x[j]));
+            for (int j = 0; j < JB_QK; j++) {
+                float a = fabsf(x[j]);
+                amax = a > amax ? a : amax;
+            }
             float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
             b[i].d = jb_fp16_from_f32(d);
             for (int j = 0; j < JB_QK; j++)
-                b[i].qs[j] = (int8_t)roundf(x[j] * id);
+                b[i].qs[j] = (int8_t)round_half_away(x[j] * id);
         }
         return;
     }

@@ -32,6 +32,7 @@ struct llm_wl {
     enum jb_llm_dtype kv_dtype;
     int context, threads, token, ran;
     int from_gguf;
+    int any_quant; /* some matrix is q8_0/q4_0: its activations are quantized */
     float *ref_logits;
 };
 
@@ -40,10 +41,12 @@ struct llm_wl {
  * summation order (fp32 vs double); q8_0/q4_0 rows are multiplied with the
  * activation quantized to q8_0 (as llama.cpp does), about 0.5% per element.
  * An fp16 KV cache adds the rounding of K and V at the current position.
- * Measured on stories15m and llama3.2-1b: fp32 ~2e-6, q8_0 ~5e-3, q4_0 ~6e-3. */
-static double tolerance(enum jb_llm_dtype d, enum jb_llm_dtype kv)
+ * Measured (synthetic weights, fp32 KV): fp32 and bf16 1e-6..3e-6; q8_0
+ * 0.025 on stories15m, 0.050 on llama3.2-1b; q4_0 0.032 and 0.054. The error
+ * grows with depth (quantization noise of each layer adds up), hence 0.1. */
+static double tolerance(int any_quant, enum jb_llm_dtype kv)
 {
-    double t = (d == JB_LLM_Q8_0 || d == JB_LLM_Q4_0) ? 3e-2 : 1e-4;
+    double t = any_quant ? 1e-1 : 1e-4;
     return kv == JB_LLM_F16 ? t + 5e-3 : t;
 }
 
@@ -85,6 +88,22 @@ static int parse_int_option(const char *options, const char *key, int lo, int hi
                       buf, lo, hi);
     *out = (int)v;
     return 0;
+}
+
+static int is_q(const struct jb_llm_matrix *m)
+{
+    return m->dtype == JB_LLM_Q8_0 || m->dtype == JB_LLM_Q4_0;
+}
+
+static int any_quantized(const struct jb_llm_weights *w)
+{
+    int q = is_q(&w->output);
+    for (int l = 0; l < w->cfg.n_layers; l++) {
+        const struct jb_llm_layer *L = &w->layers[l];
+        q |= is_q(&L->wq) | is_q(&L->wk) | is_q(&L->wv) | is_q(&L->wo) | is_q(&L->w_gate) |
+             is_q(&L->w_up) | is_q(&L->w_down);
+    }
+    return q;
 }
 
 static int llm_open(const char *name, const struct jb_workload_params *p, void **st, char *err,
@@ -156,6 +175,7 @@ static int llm_open(const char *name, const struct jb_workload_params *p, void *
         goto fail;
     }
     s->k = jb_llm_kernels_for(jb_cpu_isa());
+    s->any_quant = any_quantized(s->w);
     if ((rc = jb_llm_model_open(s->w, s->pool, s->k, s->kv_dtype, s->context + 1, &s->model, err,
                                 errlen)))
         goto fail;
@@ -196,7 +216,7 @@ static int llm_check(void *st, char *err, size_t errlen)
         den += (double)s->ref_logits[i] * s->ref_logits[i];
     }
     double rel = den > 0.0 ? sqrt(num / den) : sqrt(num);
-    double tol = tolerance(s->w->dtype, s->kv_dtype);
+    double tol = tolerance(s->any_quant, s->kv_dtype);
     if (!(rel <= tol)) /* also catches NaN */
         return jb_err(err, errlen, JB_ECHECK, "%s %s: logits differ from the fp32 reference by "
                       "%.3g (relative L2), tolerance %.3g", s->cfg.name,
@@ -253,7 +273,7 @@ static void llm_info(const void *st, struct jb_workload_info *o)
     snprintf(o->input_shape, sizeof(o->input_shape), "1 token at L=%d", s->context);
     snprintf(o->check, sizeof(o->check), "logits vs plain-C fp32 reference step on the same "
              "weights and KV cache (synthetic K/V), relative L2 <= %.0e",
-             tolerance(s->w->dtype, s->kv_dtype));
+             tolerance(s->any_quant, s->kv_dtype));
     snprintf(o->timing, sizeof(o->timing), "host-clock");
 }
 
