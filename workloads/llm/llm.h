@@ -163,6 +163,8 @@ void jb_llm_weights_free(struct jb_llm_weights *w);
 /* Allocates a buffer owned by the weight set (freed with it), from its pool
  * when it has one; for loaders. NULL when out of memory. */
 void *jb_llm_weights_alloc(struct jb_llm_weights *w, size_t bytes);
+/* Asks for transparent huge pages over [p, p + bytes) (before first touch). */
+void jb_llm_advise_huge(void *p, size_t bytes);
 
 /* Bytes the weights of cfg take in dtype (for the memory check before any
  * allocation), and parameter count. */

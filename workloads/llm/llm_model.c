@@ -369,6 +369,10 @@ int jb_llm_model_open(const struct jb_llm_weights *w, struct jb_pool *pool,
     size_t wide = (size_t)(c->hidden_dim > c->dim ? c->hidden_dim : c->dim);
     M->kcache = jb_pool_alloc(pool, kvb);
     M->vcache = jb_pool_alloc(pool, kvb);
+    if (M->kcache && M->vcache) {
+        jb_llm_advise_huge(M->kcache, kvb);
+        jb_llm_advise_huge(M->vcache, kvb);
+    }
     M->ws = calloc((size_t)M->nthreads, sizeof(*M->ws));
     M->x = fvec((size_t)c->dim);
     M->q = fvec((size_t)c->dim);
