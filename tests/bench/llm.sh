@@ -5,7 +5,8 @@
 #
 # usage: tests/bench/llm.sh [OUT_DIR]      (from the source root, after a build)
 # env:   JB_CLI (default build/joulebench), THREADS (default "1 2"),
-#        REPS (default 5), PYTHON (default python3, for the table)
+#        REPS (default 5), PYTHON (default python3, for the table),
+#        TABLE_ONLY=1 (print the table of an earlier OUT_DIR without running)
 #
 # Bandwidth is put against two triads at the same thread count: the smoke
 # suite's (3 x 64 MiB, as the issue asks) and a DRAM-sized one (3 x 1 GiB),
@@ -22,6 +23,7 @@ reps=${REPS:-5}
 py=${PYTHON:-python3}
 [ -x "$cli" ] || { echo "llm.sh: $cli not found: build first (or set JB_CLI)" >&2; exit 1; }
 mkdir -p "$out"
+[ "${TABLE_ONLY:-0}" = 1 ] && threads=""
 for t in $threads; do
     "$cli" run --workload triad --threads "$t" --repetitions "$reps" --min-time 0.3 \
         --out "$out/triad" --format csv >/dev/null
