@@ -196,7 +196,7 @@ static int cmd_probe(int argc, char **argv)
         }
     }
     char err[JB_ERRLEN];
-    json_t *out = json_object(), *topo = json_object(), *ctr = json_array(), *pw = json_array();
+    json_t *out = json_object(), *topo = json_object(), *ctr = json_object(), *pw = json_array();
     struct jb_topo *t = NULL;
     if (jb_topo_open(&t, err, sizeof(err)) == 0) {
         jb_topo_describe(t, topo);
@@ -217,7 +217,22 @@ static int cmd_probe(int argc, char **argv)
         char *s = json_dumps(topo, JSON_INDENT(2));
         printf("Topology:\n%s\n", s ? s : "");
         free(s);
-        print_probe_list("Performance counters", ctr);
+        json_t *par = json_object_get(ctr, "perf_event_paranoid");
+        printf("Performance counters (perf_event_paranoid %s%" JSON_INTEGER_FORMAT
+               "; libpfm4 %s):\n",
+               json_is_integer(par) ? "" : "unreadable", json_integer_value(par),
+               json_string_value(json_object_get(ctr, "libpfm4")));
+        size_t i;
+        json_t *ev;
+        json_array_foreach(json_object_get(ctr, "events"), i, ev)
+        {
+            int ok = json_is_true(json_object_get(ev, "available"));
+            printf("  %-24s %-8s %-8s %s\n", json_string_value(json_object_get(ev, "name")),
+                   json_string_value(json_object_get(ev, "type")), ok ? "works" : "absent",
+                   ok ? "" : json_string_value(json_object_get(ev, "reason")));
+        }
+        if (json_is_string(json_object_get(ctr, "fallback")))
+            printf("  => %s\n", json_string_value(json_object_get(ctr, "fallback")));
         print_probe_list("Power and energy sources", pw);
     }
     json_decref(out);
@@ -506,6 +521,7 @@ static int cmd_run(int argc, char **argv)
         rc = jb_suite_load(suite, &defaults, &base, err, sizeof(err));
         if (rc) {
             fprintf(stderr, "joulebench run: %s\n", err);
+            jb_spec_list_free(&base);
             jb_spec_list_free(&overrides);
             return 2;
         }

@@ -422,9 +422,6 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
         goto out;
     const int *use_cpus = pol == JB_PIN_NONE ? NULL : cpus;
 
-    rc = jb_counters_open(r->o.counters, &b.counters, err, errlen);
-    if (rc)
-        goto out;
     struct jb_energy_opts eo = {.threads = s->threads,
                                 .cpus = use_cpus,
                                 .sampler_cpu = sampler_cpu,
@@ -437,6 +434,12 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
         if (rc)
             goto out;
     }
+    /* Counters after the energy sources (whose sampler thread must not be
+     * counted with the workload) and before the workload (whose threads
+     * inherit them). */
+    rc = jb_counters_open(r->o.counters, &b.counters, err, errlen);
+    if (rc)
+        goto out;
     struct jb_workload_params wp = {
         .dtype = s->dtype[0] ? s->dtype : NULL,
         .backend = backend,
@@ -461,6 +464,7 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
         b.info.units_per_iteration = 1;
     if (b.info.threads < 1)
         b.info.threads = s->threads;
+    jb_counters_set_units_per_iteration(b.counters, b.info.units_per_iteration);
 
     b.warnings = json_array();
     b.energy_list = json_array();
@@ -539,9 +543,21 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
         json_object_set_new(files, "power_trace", json_string(slash ? slash + 1 : trace));
     }
     json_object_set_new(rec, "files", files);
+    if (r->o.before_write && r->o.before_write(rec, r->o.hook_ctx, e2, sizeof(e2)))
+        json_array_append_new(json_object_get(json_object_get(rec, "validity"), "warnings"),
+                              json_string(e2));
     rc = jb_json_write_atomic(path, rec, err, errlen);
     if (rc) {
         json_decref(rec);
+        goto out;
+    }
+    if (r->o.after_write && r->o.after_write(rec, path, r->o.hook_ctx, e2, sizeof(e2))) {
+        /* The record is on disk; say what could not be done with it. */
+        snprintf(record_path, pathlen, "%s", path);
+        *record = rec;
+        r->nruns++;
+        rc = jb_err(err, errlen, JB_EIO, "%s: %s: record written to %s but %s", s->origin,
+                    s->workload, path, e2);
         goto out;
     }
     snprintf(record_path, pathlen, "%s", path);

@@ -33,6 +33,15 @@ struct jb_runner_opts {
     char **argv;
     const char *sysfs_root;   /* NULL: "/" */
     const volatile sig_atomic_t *interrupted; /* set by the CLI's SIGINT handler */
+    /* Optional hooks, called with every record: before it is written (the
+     * CLI adds the normalized `derived` figures there) and after (the CLI
+     * stores it in the results database). A failing hook becomes a warning
+     * in the record (before) or an error of the run (after); the record file
+     * is kept either way. */
+    int (*before_write)(json_t *record, void *ctx, char *err, size_t errlen);
+    int (*after_write)(const json_t *record, const char *path, void *ctx, char *err,
+                       size_t errlen);
+    void *hook_ctx;
 };
 
 int jb_runner_open(const struct jb_runner_opts *o, struct jb_runner **out, char *err,
