@@ -1,7 +1,7 @@
 /* test_llm_kernels.c: the LLM number formats and kernels. fp16/bf16
  * conversions round to nearest even at every boundary (normal, subnormal,
  * overflow); q8_0/q4_0 blocks have ggml's byte layout and error bounds;
- * every kernel table this CPU can run (reference, AVX2, AVX-512) gives the
+ * every kernel table this CPU can run (reference, AVX2, AVX-512, NEON) gives the
  * exact result of its arithmetic for every precision, for row lengths that
  * exercise the vector tails. */
 #include <setjmp.h>
@@ -205,6 +205,9 @@ static void test_kernels_every_isa(void **state)
     if (best < JB_ISA_AVX512)
         print_message("AVX-512 kernels not tested: this CPU (or JB_CPU_FORCE) has %s\n",
                       jb_isa_name(best));
+#elif defined(__aarch64__)
+    if (best == JB_ISA_NEON)
+        check_table(&jb_llm_kernels_neon);
 #else
     (void)best;
 #endif

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 struct jb_llm_kernels {
-    const char *name; /* "avx512", "avx2", "reference" */
+    const char *name; /* "avx512", "avx2", "neon", "reference" */
     /* y[r] = row r of m . x for r in [r0, r1). F32/F16/BF16 rows read x;
      * Q8_0/Q4_0 rows read xq (x quantized with jb_llm_quantize_row). */
     void (*matvec)(const struct jb_llm_matrix *m, int r0, int r1, const float *x,
@@ -30,6 +30,9 @@ extern const struct jb_llm_kernels jb_llm_kernels_reference;
 #if defined(JB_X86)
 extern const struct jb_llm_kernels jb_llm_kernels_avx2;
 extern const struct jb_llm_kernels jb_llm_kernels_avx512;
+#endif
+#if defined(__aarch64__)
+extern const struct jb_llm_kernels jb_llm_kernels_neon;
 #endif
 
 /* The table for isa (the best this build has at or below it). */

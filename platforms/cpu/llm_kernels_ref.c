@@ -97,6 +97,9 @@ const struct jb_llm_kernels *jb_llm_kernels_for(enum jb_isa isa)
         return &jb_llm_kernels_avx512;
     if (isa == JB_ISA_AVX2)
         return &jb_llm_kernels_avx2;
+#elif defined(__aarch64__)
+    if (isa == JB_ISA_NEON)
+        return &jb_llm_kernels_neon;
 #else
     (void)isa;
 #endif
