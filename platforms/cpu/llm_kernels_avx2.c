@@ -73,22 +73,24 @@ static inline __m256 block_dot(__m256i w, __m256i x, float d, __m256 acc)
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d), acc);
 }
 
-static float dot_q8(const struct jb_block_q8_0 *w, const struct jb_block_q8_0 *x, int nb)
+/* xd: the activation's block scales as fp32, converted once per call. */
+static float dot_q8(const struct jb_block_q8_0 *w, const struct jb_block_q8_0 *x, const float *xd,
+                    int nb)
 {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
     int i = 0;
     for (; i + 2 <= nb; i += 2) {
         acc0 = block_dot(_mm256_loadu_si256((const __m256i *)w[i].qs),
-                         _mm256_loadu_si256((const __m256i *)x[i].qs),
-                         _cvtsh_ss(w[i].d) * _cvtsh_ss(x[i].d), acc0);
+                         _mm256_loadu_si256((const __m256i *)x[i].qs), _cvtsh_ss(w[i].d) * xd[i],
+                         acc0);
         acc1 = block_dot(_mm256_loadu_si256((const __m256i *)w[i + 1].qs),
                          _mm256_loadu_si256((const __m256i *)x[i + 1].qs),
-                         _cvtsh_ss(w[i + 1].d) * _cvtsh_ss(x[i + 1].d), acc1);
+                         _cvtsh_ss(w[i + 1].d) * xd[i + 1], acc1);
     }
     for (; i < nb; i++)
         acc0 = block_dot(_mm256_loadu_si256((const __m256i *)w[i].qs),
-                         _mm256_loadu_si256((const __m256i *)x[i].qs),
-                         _cvtsh_ss(w[i].d) * _cvtsh_ss(x[i].d), acc0);
+                         _mm256_loadu_si256((const __m256i *)x[i].qs), _cvtsh_ss(w[i].d) * xd[i],
+                         acc0);
     return hsum256(_mm256_add_ps(acc0, acc1));
 }
 
@@ -150,11 +152,8 @@ static void matvec(const struct jb_llm_matrix *m, int r0, int r1, const float *x
             y[r] = dot_bf16((const uint16_t *)(base + (size_t)r * m->row_bytes), x, n);
         break;
     case JB_LLM_Q8_0:
-        for (int r = r0; r < r1; r++)
-            y[r] = dot_q8((const void *)(base + (size_t)r * m->row_bytes), xq, n / JB_QK);
-        break;
     case JB_LLM_Q4_0: {
-        /* per-block scales and 8 * sum of codes of x; rows longer than the
+        /* x's block scales (and 8 * sum of codes, for q4_0); rows longer than the
          * stack buffers (never in the configurations) take the portable path */
         float xd[Q4_MAX_BLOCKS], xs8[Q4_MAX_BLOCKS];
         int nb = n / JB_QK;
@@ -169,8 +168,12 @@ static void matvec(const struct jb_llm_matrix *m, int r0, int r1, const float *x
             xd[b] = _cvtsh_ss(xq[b].d);
             xs8[b] = 8.0f * (float)sum;
         }
-        for (int r = r0; r < r1; r++)
-            y[r] = dot_q4((const void *)(base + (size_t)r * m->row_bytes), xq, xd, xs8, nb);
+        if (m->dtype == JB_LLM_Q8_0)
+            for (int r = r0; r < r1; r++)
+                y[r] = dot_q8((const void *)(base + (size_t)r * m->row_bytes), xq, xd, nb);
+        else
+            for (int r = r0; r < r1; r++)
+                y[r] = dot_q4((const void *)(base + (size_t)r * m->row_bytes), xq, xd, xs8, nb);
         break;
     }
     }
