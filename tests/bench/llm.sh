@@ -24,15 +24,26 @@ py=${PYTHON:-python3}
 [ -x "$cli" ] || { echo "llm.sh: $cli not found: build first (or set JB_CLI)" >&2; exit 1; }
 mkdir -p "$out"
 [ "${TABLE_ONLY:-0}" = 1 ] && threads=""
+# Bandwidth available to a VM drifts with what its neighbours do, so each
+# model's runs are bracketed by their own triads (before and after, at the
+# same thread count) and compared with the mean of the two.
+triads() {
+    "$cli" run --workload triad --threads "$1" --repetitions "$reps" --min-time 0.3 \
+        --out "$2/triad" --format csv >/dev/null
+    "$cli" run --workload triad --threads "$1" --options mib=1024 --repetitions "$reps" \
+        --min-time 0.5 --out "$2/triad-dram" --format csv >/dev/null
+}
 for t in $threads; do
-    "$cli" run --workload triad --threads "$t" --repetitions "$reps" --min-time 0.3 \
-        --out "$out/triad" --format csv >/dev/null
-    "$cli" run --workload triad --threads "$t" --options mib=1024 --repetitions "$reps" \
-        --min-time 1 --out "$out/triad-dram" --format csv >/dev/null
+    g="$out/t$t-stories110m"
+    triads "$t" "$g"
     "$cli" run --workload stories110m --dtype fp32,q8_0,q4_0 --context 128,1023 --threads "$t" \
-        --repetitions "$reps" --min-time 0.3 --out "$out/llm" --format csv >/dev/null
+        --repetitions "$reps" --min-time 0.3 --out "$g/llm" --format csv >/dev/null
+    triads "$t" "$g"
+    g="$out/t$t-llama3.2-1b"
+    triads "$t" "$g"
     "$cli" run --workload llama3.2-1b --dtype fp32,q8_0,q4_0 --context 128,2048 --threads "$t" \
-        --repetitions "$reps" --min-time 0.5 --out "$out/llm" --format csv >/dev/null
+        --repetitions "$reps" --min-time 0.5 --out "$g/llm" --format csv >/dev/null
+    triads "$t" "$g"
 done
 "$py" - "$out" <<'PY'
 import glob, json, os, sys
@@ -50,37 +61,41 @@ def gbs(r, which):
     lat = r["measurements"]["latency_s"][which]
     return r["workload"]["counts_per_unit"]["bytes_moved"] / lat / 1e9
 
-triad, dram = {}, {}
-for sub, d in (("triad", triad), ("triad-dram", dram)):
-    for r in records(sub):
-        d[r["config"]["threads"]] = (gbs(r, "median"), gbs(r, "min"))
 print("| model | dtype | L | thr | tok/s | J/token [source] | MB/token | GB/s (best) "
       "| % triad 192 MiB (best) | % triad 3 GiB (best) | check |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
-rows = []
-for r in records("llm"):
-    w, c, m = r["workload"], r["config"], r["measurements"]
-    t = c["threads"]
-    e = m["energy"][0] if m.get("energy") else None
-    ej = "n/a" if not e else "%.3g [%s%s]" % (e["joules_per_unit"], e["source"],
-                                              "" if e["measured"] else ", estimated")
-    med, best = gbs(r, "median"), gbs(r, "min")
-    def frac(d):
-        if t not in d:
-            return "n/a"
-        return "%.0f%% (%.0f%%)" % (100 * med / d[t][0], 100 * best / d[t][1])
-    chk = r.get("validity", {}).get("output_check", "?")
-    rows.append((w["name"], w["dtype"], c["context"], t,
-                 "| %s | %s | %d | %d | %.2f | %s | %.1f | %.1f (%.1f) | %s | %s | %s |" % (
-                     w["name"], w["dtype"], c["context"], t, 1.0 / m["latency_s"]["median"], ej,
-                     w["counts_per_unit"]["bytes_moved"] / 1e6, med, best, frac(triad),
-                     frac(dram), chk)))
+rows, notes = [], []
+for g in sorted(glob.glob(os.path.join(out, "t*-*"))):
+    tri = {}
+    for sub in ("triad", "triad-dram"):
+        rs = list(records(os.path.join(g, sub)))
+        if rs:
+            tri[sub] = (sum(gbs(r, "median") for r in rs) / len(rs),
+                        sum(gbs(r, "min") for r in rs) / len(rs))
+    notes.append("%s: triad 192 MiB %s; 3 GiB %s" % (os.path.basename(g), *(
+        "%.1f GB/s (best %.1f)" % tri[k] if k in tri else "n/a" for k in ("triad", "triad-dram"))))
+    for r in records(os.path.join(g, "llm")):
+        w, c, m = r["workload"], r["config"], r["measurements"]
+        t = c["threads"]
+        e = m["energy"][0] if m.get("energy") else None
+        ej = "n/a" if not e else "%.3g [%s%s]" % (e["joules_per_unit"], e["source"],
+                                                  "" if e["measured"] else ", estimated")
+        med, best = gbs(r, "median"), gbs(r, "min")
+        def frac(k):
+            if k not in tri:
+                return "n/a"
+            return "%.0f%% (%.0f%%)" % (100 * med / tri[k][0], 100 * best / tri[k][1])
+        chk = r.get("validity", {}).get("output_check", "?")
+        rows.append((w["name"], w["dtype"], c["context"], t,
+                     "| %s | %s | %d | %d | %.2f | %s | %.1f | %.1f (%.1f) | %s | %s | %s |" % (
+                         w["name"], w["dtype"], c["context"], t,
+                         1.0 / m["latency_s"]["median"], ej,
+                         w["counts_per_unit"]["bytes_moved"] / 1e6, med, best, frac("triad"),
+                         frac("triad-dram"), chk)))
 order = {"fp32": 0, "q8_0": 1, "q4_0": 2}
 for row in sorted(rows, key=lambda x: (x[0] != "stories110m", order.get(x[1], 9), x[2], x[3])):
     print(row[4])
-for t in sorted(triad):
-    print("\ntriad %d thread(s): 192 MiB %.1f GB/s (best %.1f); 3 GiB %s" % (
-        t, triad[t][0], triad[t][1],
-        "%.1f GB/s (best %.1f)" % dram[t] if t in dram else "n/a"), end="")
 print()
+for n in notes:
+    print(n)
 PY
