@@ -45,6 +45,21 @@ for t in $threads; do
         --repetitions "$reps" --min-time 0.5 --out "$g/llm" --format csv >/dev/null
     triads "$t" "$g"
 done
+# Paired fractions (tests/bench/llm_paired.c): each decode sample against a
+# triad pass taken just before it, the figure that survives the drift.
+paired=${JB_PAIRED:-$(dirname "$cli")/tests/llm_paired}
+if [ -x "$paired" ] && [ "${TABLE_ONLY:-0}" != 1 ]; then
+    for t in $threads; do
+        for cfg in "stories110m 128" "stories110m 1023" "llama3.2-1b 128" "llama3.2-1b 2048"; do
+            for d in fp32 q8_0 q4_0; do
+                set -- $cfg
+                "$paired" "$1" "$d" "$2" "$t" "${PAIRED_S:-10}" 1024 >>"$out/paired.txt"
+            done
+        done
+        "$paired" llama3.2-1b q8_0 128 "$t" "${PAIRED_S:-10}" 64 >>"$out/paired.txt"
+        "$paired" llama3.2-1b fp32 128 "$t" "${PAIRED_S:-10}" 64 >>"$out/paired.txt"
+    done
+fi
 "$py" - "$out" <<'PY'
 import glob, json, os, sys
 out = sys.argv[1]
@@ -98,4 +113,8 @@ for row in sorted(rows, key=lambda x: (x[0] != "stories110m", order.get(x[1], 9)
 print()
 for n in notes:
     print(n)
+p = os.path.join(out, "paired.txt")
+if os.path.exists(p):
+    print("\npaired (LLM GB/s over a triad pass taken just before, same threads):")
+    print(open(p).read(), end="")
 PY
