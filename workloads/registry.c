@@ -11,6 +11,12 @@ extern const struct jb_workload_ops jb_workload_kws_dscnn;
 extern const struct jb_workload_ops jb_workload_vww_mobilenet;
 extern const struct jb_workload_ops jb_workload_ic_resnet8;
 extern const struct jb_workload_ops jb_workload_ad_autoencoder;
+extern const struct jb_workload_ops jb_workload_llm_stories15m;
+extern const struct jb_workload_ops jb_workload_llm_stories110m;
+extern const struct jb_workload_ops jb_workload_llm_tinyllama;
+extern const struct jb_workload_ops jb_workload_llm_llama32_1b;
+extern const struct jb_workload_ops jb_workload_llm_llama31_8b;
+extern const struct jb_workload_ops jb_workload_llm_llama2_7b;
 
 const struct jb_workload_ops *const jb_workloads[] = {
     &jb_workload_triad,
@@ -19,6 +25,12 @@ const struct jb_workload_ops *const jb_workloads[] = {
     &jb_workload_vww_mobilenet,
     &jb_workload_ic_resnet8,
     &jb_workload_ad_autoencoder,
+    &jb_workload_llm_stories15m,
+    &jb_workload_llm_stories110m,
+    &jb_workload_llm_tinyllama,
+    &jb_workload_llm_llama32_1b,
+    &jb_workload_llm_llama31_8b,
+    &jb_workload_llm_llama2_7b,
     NULL,
 };
 

@@ -1,0 +1,107 @@
+/* llm_kernels_ref.c: the portable kernels of the LLM decode step, plain C
+ * with one accumulator per row, used where no vector path exists (and as
+ * the reference the vector paths are tested against), and the run-time
+ * choice of a kernel table. */
+#include "platforms/cpu/llm_kernels.h"
+
+static float ref_dot_f32(const float *a, const float *b, int n)
+{
+    float s = 0.0f;
+    for (int i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+static float ref_dot_f16(const uint16_t *a, const float *b, int n)
+{
+    float s = 0.0f;
+    for (int i = 0; i < n; i++)
+        s += jb_f32_from_fp16(a[i]) * b[i];
+    return s;
+}
+
+static float ref_dot_bf16(const uint16_t *a, const float *b, int n)
+{
+    float s = 0.0f;
+    for (int i = 0; i < n; i++)
+        s += jb_f32_from_bf16(a[i]) * b[i];
+    return s;
+}
+
+static float ref_dot_q8(const struct jb_block_q8_0 *w, const struct jb_block_q8_0 *x, int nb)
+{
+    float s = 0.0f;
+    for (int i = 0; i < nb; i++) {
+        int32_t acc = 0;
+        for (int j = 0; j < JB_QK; j++)
+            acc += (int32_t)w[i].qs[j] * x[i].qs[j];
+        s += (float)acc * (jb_f32_from_fp16(w[i].d) * jb_f32_from_fp16(x[i].d));
+    }
+    return s;
+}
+
+static float ref_dot_q4(const struct jb_block_q4_0 *w, const struct jb_block_q8_0 *x, int nb)
+{
+    float s = 0.0f;
+    for (int i = 0; i < nb; i++) {
+        int32_t acc = 0;
+        for (int j = 0; j < JB_QK / 2; j++) {
+            acc += ((w[i].qs[j] & 0xf) - 8) * x[i].qs[j];
+            acc += ((w[i].qs[j] >> 4) - 8) * x[i].qs[j + 16];
+        }
+        s += (float)acc * (jb_f32_from_fp16(w[i].d) * jb_f32_from_fp16(x[i].d));
+    }
+    return s;
+}
+
+static void ref_matvec(const struct jb_llm_matrix *m, int r0, int r1, const float *x,
+                       const struct jb_block_q8_0 *xq, float *y)
+{
+    for (int r = r0; r < r1; r++) {
+        const void *row = (const char *)m->data + (size_t)r * m->row_bytes;
+        switch (m->dtype) {
+        case JB_LLM_F32: y[r] = ref_dot_f32(row, x, m->cols); break;
+        case JB_LLM_F16: y[r] = ref_dot_f16(row, x, m->cols); break;
+        case JB_LLM_BF16: y[r] = ref_dot_bf16(row, x, m->cols); break;
+        case JB_LLM_Q8_0: y[r] = ref_dot_q8(row, xq, m->cols / JB_QK); break;
+        case JB_LLM_Q4_0: y[r] = ref_dot_q4(row, xq, m->cols / JB_QK); break;
+        }
+    }
+}
+
+static void ref_axpy_f32(float *y, float a, const float *x, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] += a * x[i];
+}
+
+static void ref_axpy_f16(float *y, float a, const uint16_t *x, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] += a * jb_f32_from_fp16(x[i]);
+}
+
+const struct jb_llm_kernels jb_llm_kernels_reference = {
+    .name = "reference",
+    .matvec = ref_matvec,
+    .dot_f32 = ref_dot_f32,
+    .dot_f16 = ref_dot_f16,
+    .axpy_f32 = ref_axpy_f32,
+    .axpy_f16 = ref_axpy_f16,
+};
+
+const struct jb_llm_kernels *jb_llm_kernels_for(enum jb_isa isa)
+{
+#if defined(JB_X86)
+    if (isa == JB_ISA_AVX512)
+        return &jb_llm_kernels_avx512;
+    if (isa == JB_ISA_AVX2)
+        return &jb_llm_kernels_avx2;
+#elif defined(__aarch64__)
+    if (isa == JB_ISA_NEON)
+        return &jb_llm_kernels_neon;
+#else
+    (void)isa;
+#endif
+    return &jb_llm_kernels_reference;
+}
