@@ -7,10 +7,16 @@
 
 extern const struct jb_workload_ops jb_workload_triad;
 extern const struct jb_workload_ops jb_workload_fma;
+#ifdef JB_HAVE_CUDA
+extern const struct jb_workload_ops jb_workload_cuda_copy;
+#endif
 
 const struct jb_workload_ops *const jb_workloads[] = {
     &jb_workload_triad,
     &jb_workload_fma,
+#ifdef JB_HAVE_CUDA
+    &jb_workload_cuda_copy,
+#endif
     NULL,
 };
 
