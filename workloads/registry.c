@@ -9,6 +9,12 @@ extern const struct jb_workload_ops jb_workload_triad;
 extern const struct jb_workload_ops jb_workload_fma;
 #ifdef JB_HAVE_CUDA
 extern const struct jb_workload_ops jb_workload_cuda_copy;
+extern const struct jb_workload_ops jb_workload_cuda_stories15m;
+extern const struct jb_workload_ops jb_workload_cuda_stories110m;
+extern const struct jb_workload_ops jb_workload_cuda_tinyllama_1_1b;
+extern const struct jb_workload_ops jb_workload_cuda_llama3_2_1b;
+extern const struct jb_workload_ops jb_workload_cuda_llama3_1_8b;
+extern const struct jb_workload_ops jb_workload_cuda_llama2_7b;
 #endif
 
 const struct jb_workload_ops *const jb_workloads[] = {
@@ -16,6 +22,12 @@ const struct jb_workload_ops *const jb_workloads[] = {
     &jb_workload_fma,
 #ifdef JB_HAVE_CUDA
     &jb_workload_cuda_copy,
+    &jb_workload_cuda_stories15m,
+    &jb_workload_cuda_stories110m,
+    &jb_workload_cuda_tinyllama_1_1b,
+    &jb_workload_cuda_llama3_2_1b,
+    &jb_workload_cuda_llama3_1_8b,
+    &jb_workload_cuda_llama2_7b,
 #endif
     NULL,
 };

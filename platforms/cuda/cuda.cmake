@@ -35,6 +35,9 @@ target_include_directories(jb_cuda PRIVATE ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DI
 set_target_properties(jb_cuda PROPERTIES CUDA_STANDARD 17 CUDA_STANDARD_REQUIRED ON
   POSITION_INDEPENDENT_CODE ON)
 target_link_libraries(jb_cuda PUBLIC CUDA::cudart_static CUDA::cublas CUDA::cublasLt)
+# The .cu files call back into jb (jb_err, llm.h's helpers): two static
+# libraries that need each other, which CMake links as a repeated group.
+target_link_libraries(jb_cuda PRIVATE jb)
 
 # jb was created before CUDA was enabled; CMake wants the property anyway.
 set_target_properties(jb PROPERTIES CUDA_ARCHITECTURES "${CMAKE_CUDA_ARCHITECTURES}")

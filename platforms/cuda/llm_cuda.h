@@ -22,11 +22,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "workloads/llm/llm.h"
-
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#include "workloads/llm/llm.h"
 
 struct jb_cuda_llm;
 
