@@ -171,7 +171,9 @@ int main(int argc, char **argv)
         struct jb_workload_info info;
         memset(&info, 0, sizeof(info));
         w->info(st, &info);
-        for (int i = 0; i < 3 && !rc; i++)
+        /* Warm up for a second: clocks, power and NVML's averaged power
+         * reading settle before the measured interval. */
+        for (double tw = now_s(); !rc && now_s() - tw < 1.0;)
             rc = w->run(st, err, sizeof(err));
         /* Steps recorded per interval; a run is at most a few thousand. */
         size_t cap = 1 << 20, nsteps = 0;

@@ -94,13 +94,14 @@ static void test_weights_match_cpu_synth(void **state)
     }
 }
 
-static void run_check(enum jb_llm_dtype dt, int batch, int force_gemm, int context)
+static void run_check(enum jb_llm_dtype dt, int batch, int force_gemm, int context, int gemv_max)
 {
     const struct jb_llm_config *c = jb_llm_config_find("stories15m");
     struct jb_cuda_llm *m = NULL;
     char err[JB_ERRLEN] = "";
     struct jb_cuda_llm_opts o = {.cfg = c, .dtype = dt, .batch = batch, .context = context, .seed = 11,
-                                 .use_graph = 1, .force_gemm = force_gemm};
+                                 .use_graph = 1, .force_gemm = force_gemm, .gemv_max_batch = gemv_max,
+                                 .no_pdl = batch == 3};
     assert_int_equal(jb_cuda_llm_open(&o, &m, err, sizeof(err)), 0);
     double gpu_s = -1, rel = -1, tol = -1;
     assert_int_equal(jb_cuda_llm_step(m, &gpu_s, err, sizeof(err)), 0);
@@ -129,11 +130,13 @@ static void test_matches_reference(void **state)
         skip();
     enum jb_llm_dtype dts[] = {JB_LLM_BF16, JB_LLM_F16, JB_LLM_Q8_0, JB_LLM_Q4_0};
     for (int i = 0; i < 4; i++) {
-        run_check(dts[i], 1, 0, 100);  /* GEMV */
-        run_check(dts[i], 5, 0, 100);  /* GEMV (q) or cuBLAS (bf16/fp16) */
-        run_check(dts[i], 16, 0, 37);  /* cuBLAS; dequantized for q */
+        run_check(dts[i], 1, 0, 100, 0);  /* GEMV */
+        run_check(dts[i], 2, 0, 100, 0);  /* GEMV (q) or cuBLAS (bf16/fp16) */
+        run_check(dts[i], 5, 0, 100, 8);  /* GEMV with 8 columns, 5 used */
+        run_check(dts[i], 3, 0, 64, 4);   /* GEMV, 4 columns, without PDL */
+        run_check(dts[i], 16, 0, 37, 0);  /* cuBLAS; dequantized for q */
     }
-    run_check(JB_LLM_BF16, 1, 1, 255); /* cuBLAS at batch 1 too */
+    run_check(JB_LLM_BF16, 1, 1, 255, 0); /* cuBLAS at batch 1 too */
 }
 
 /* A step whose inputs differ (another seed) gives other logits: the check

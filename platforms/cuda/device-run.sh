@@ -61,6 +61,9 @@ fi
 
 if [ "$MODE" = bench ] || [ "$MODE" = all ]; then
   echo "== benchmark"
+  # The independent reading of the energy counter (another process).
+  nvidia-smi --query-gpu=total_energy_consumption,power.draw,power.draw.average,power.draw.instant \
+    --format=csv 2>&1 | head -3
   if [ -x "$BUILD/tests/jb_cuda_bench" ]; then
     "$BUILD/tests/jb_cuda_bench" ${2:-"$SRC/platforms/cuda/bench.txt"} "$OUT/bench.csv" 2>&1 | tee "$OUT/bench.log"
   else

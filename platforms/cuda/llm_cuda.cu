@@ -36,7 +36,7 @@ struct jb_cuda_llm {
     enum jb_llm_dtype dtype;
     int dt, batch, L, ctx_alloc, qd, kvd, hs, G, hid;
     uint64_t seed;
-    int device, use_graph, gemm, h_bf16, gemv_nb;
+    int device, use_graph, gemm, h_bf16, gemv_nb, pdl, gemv_max;
     std::vector<dlayer> layers;
     dmat embd, out;
     float *out_norm;
@@ -125,14 +125,32 @@ static void gen_norm(jb_cuda_llm *m, float *v, enum jb_llm_tensor_kind kind, int
 /* Tensor ids of the synthetic KV cache: beyond every weight id of llm.h. */
 static uint32_t kv_id(int layer, int v) { return 0x100000u + (uint32_t)layer * 2u + (uint32_t)v; }
 
+/* Launches a kernel of the step with programmatic dependent launch allowed
+ * (see pdl_enter in llm_cuda_kernels.cuh); m->pdl 0 launches plainly. */
+template <typename... KArgs, typename... Args>
+static void launch(const jb_cuda_llm *m, void (*k)(KArgs...), dim3 grid, dim3 block, Args... args)
+{
+    cudaLaunchConfig_t cfg = {};
+    cudaLaunchAttribute at[1];
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.stream = m->stream;
+    at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    at[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = at;
+    cfg.numAttrs = m->pdl ? 1 : 0;
+    /* Errors surface through cudaGetLastError at the end of the step. */
+    (void)cudaLaunchKernelEx(&cfg, k, ((KArgs)args)...);
+}
+
 /* y (+)= W x for the whole batch: GEMV or cuBLAS, as planned at open. */
 static int matmul(jb_cuda_llm *m, const dmat *a, const float *x, const void *x_h, float *y,
                   int accumulate, char *err, size_t errlen)
 {
-    if (!m->gemm || (m->dt >= DT_Q8 && m->batch <= 8)) {
+    if (!m->gemm) {
         dim3 grid((a->rows + 7) / 8);
         int nb = m->batch;
-#define GEMV(DT, NB) k_gemv<DT, NB><<<grid, 256, 0, m->stream>>>(a->w, a->d, x, y, a->rows, a->cols, nb, accumulate)
+#define GEMV(DT, NB) launch(m, k_gemv<DT, NB>, grid, dim3(256), a->w, (const __half *)a->d, x, y, a->rows, a->cols, nb, accumulate)
 #define GEMV_NB(DT)                                                                          \
     do {                                                                                      \
         if (m->gemv_nb == 1) GEMV(DT, 1);                                                     \
@@ -153,7 +171,12 @@ static int matmul(jb_cuda_llm *m, const dmat *a, const float *x, const void *x_h
     const void *A = a->w;
     cudaDataType_t t = m->h_bf16 ? CUDA_R_16BF : CUDA_R_16F;
     if (m->dt >= DT_Q8) {
-        k_dequant_f16<<<1024, 256, 0, m->stream>>>(m->dt, a->w, a->d, a->rows, a->cols, m->deq);
+        if (m->dt == DT_Q8)
+            launch(m, k_dequant_f16<DT_Q8>, dim3(4 * 132 * 4), dim3(256), (const uint8_t *)a->w,
+                   (const __half *)a->d, a->rows, a->cols, m->deq);
+        else
+            launch(m, k_dequant_f16<DT_Q4>, dim3(4 * 132 * 4), dim3(256), (const uint8_t *)a->w,
+                   (const __half *)a->d, a->rows, a->cols, m->deq);
         A = m->deq;
     }
     float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
@@ -175,31 +198,36 @@ static int enqueue_step(jb_cuda_llm *m, char *err, size_t errlen)
     int rc = 0;
     const jb_llm_config *c = &m->cfg;
     int B = m->batch, dim = c->dim;
-    k_embed<<<B, 256, 0, m->stream>>>(m->dt, m->embd.w, m->embd.d, dim, m->tok_d, m->x);
+    launch(m, k_embed, dim3(B), dim3(256), m->dt, (const uint8_t *)m->embd.w, (const __half *)m->embd.d, dim,
+           (const int *)m->tok_d, m->x);
     for (int l = 0; l < c->n_layers; l++) {
         dlayer *Ly = &m->layers[l];
-        k_rmsnorm<<<B, 256, 0, m->stream>>>(m->x, Ly->attn_norm, dim, c->norm_eps, m->xn, m->xn_h, m->h_bf16);
+        launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)Ly->attn_norm, dim, c->norm_eps,
+               m->xn, m->xn_h, m->h_bf16);
         if ((rc = matmul(m, &Ly->wqkv, m->xn, m->xn_h, m->qkv, 0, err, errlen)))
             return rc;
-        k_rope_store<<<B, 256, 0, m->stream>>>(m->qkv, m->qd, m->kvd, m->hs, m->L, c->rope_theta,
-                                               Ly->kc, Ly->vc, m->ctx_alloc);
+        launch(m, k_rope_store, dim3(B), dim3(256), m->qkv, m->qd, m->kvd, m->hs, m->L, c->rope_theta,
+               Ly->kc, Ly->vc, m->ctx_alloc);
         dim3 g1(m->nch, c->n_kv_heads, B);
-        k_attn_partial<<<g1, 256, 0, m->stream>>>(m->qkv, m->qd, m->kvd, m->hs, m->G, Ly->kc, Ly->vc,
-                                                  m->ctx_alloc, m->L + 1, m->CH, m->pm, m->pl, m->pacc);
+        launch(m, k_attn_partial, g1, dim3(256), (const float *)m->qkv, m->qd, m->kvd, m->hs, m->G,
+               (const __half *)Ly->kc, (const __half *)Ly->vc, m->ctx_alloc, m->L + 1, m->CH, m->pm, m->pl,
+               m->pacc);
         dim3 g2(c->n_heads, B);
-        k_attn_combine<<<g2, 128, 0, m->stream>>>(m->pm, m->pl, m->pacc, m->nch, m->hs, m->att,
-                                                  m->att_h, m->h_bf16);
+        launch(m, k_attn_combine, g2, dim3(128), (const float *)m->pm, (const float *)m->pl,
+               (const float *)m->pacc, m->nch, m->hs, m->att, m->att_h, m->h_bf16);
         if ((rc = matmul(m, &Ly->wo, m->att, m->att_h, m->x, 1, err, errlen)))
             return rc;
-        k_rmsnorm<<<B, 256, 0, m->stream>>>(m->x, Ly->ffn_norm, dim, c->norm_eps, m->xn, m->xn_h, m->h_bf16);
+        launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)Ly->ffn_norm, dim, c->norm_eps,
+               m->xn, m->xn_h, m->h_bf16);
         if ((rc = matmul(m, &Ly->w13, m->xn, m->xn_h, m->h13, 0, err, errlen)))
             return rc;
-        k_swiglu<<<(unsigned)((B * (size_t)m->hid + 255) / 256), 256, 0, m->stream>>>(
-            m->h13, m->hid, B, m->hh, m->hh_h, m->h_bf16);
+        launch(m, k_swiglu, dim3((unsigned)((B * (size_t)m->hid + 255) / 256)), dim3(256),
+               (const float *)m->h13, m->hid, B, m->hh, m->hh_h, m->h_bf16);
         if ((rc = matmul(m, &Ly->w2, m->hh, m->hh_h, m->x, 1, err, errlen)))
             return rc;
     }
-    k_rmsnorm<<<B, 256, 0, m->stream>>>(m->x, m->out_norm, dim, c->norm_eps, m->xn, m->xn_h, m->h_bf16);
+    launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)m->out_norm, dim, c->norm_eps,
+           m->xn, m->xn_h, m->h_bf16);
     if ((rc = matmul(m, &m->out, m->xn, m->xn_h, m->logits, 0, err, errlen)))
         return rc;
     cudaError_t e = cudaGetLastError();
@@ -255,7 +283,11 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
     /* cuBLAS where the step is a real matrix product: bf16/fp16 from batch 2,
      * q8_0/q4_0 (dequantized to fp16 first) from batch 9; below that the
      * GEMV's single pass over the quantized weights moves fewer bytes. */
-    m->gemm = o->force_gemm || (m->dt <= DT_F16 ? o->batch > 1 : o->batch > 8);
+    m->gemv_max = o->gemv_max_batch > 0 ? o->gemv_max_batch : m->dt <= DT_F16 ? 1 : 2;
+    if (m->gemv_max > 8)
+        m->gemv_max = 8;
+    m->gemm = o->force_gemm || o->batch > m->gemv_max;
+    m->pdl = !o->no_pdl;
     m->h_bf16 = m->dt == DT_BF16;
     m->gemv_nb = o->batch <= 1 ? 1 : o->batch <= 2 ? 2 : o->batch <= 4 ? 4 : 8;
     JB_CUDA_GO(cudaSetDevice(o->device), "cudaSetDevice");
@@ -395,11 +427,11 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
             goto out;
         JB_CUDA_GO(cudaGraphInstantiate(&m->gexec, m->graph, 0), "cudaGraphInstantiate");
     }
-    snprintf(m->kernel, sizeof(m->kernel), "%s%s",
-             !m->gemm || (m->dt >= DT_Q8 && m->batch <= 8) ? "cuda-gemv-warp-rows"
+    snprintf(m->kernel, sizeof(m->kernel), "%s%s%s",
+             !m->gemm ? "cuda-gemv-warp-rows"
              : m->dt >= DT_Q8                              ? "cuda-dequant-f16+cublas"
                                                            : "cuda-cublas",
-             m->use_graph ? "+graph" : "");
+             m->use_graph ? "+graph" : "", m->pdl ? "+pdl" : "");
     *out = m;
     return 0;
 out:
@@ -518,7 +550,7 @@ extern "C" int jb_cuda_llm_token(const struct jb_cuda_llm *m, int seq) { return 
 extern "C" const char *jb_cuda_llm_kernel(const struct jb_cuda_llm *m) { return m->kernel; }
 extern "C" int jb_cuda_llm_fp32_activations(const struct jb_cuda_llm *m)
 {
-    return !m->gemm || (m->dt >= DT_Q8 && m->batch <= 8);
+    return !m->gemm;
 }
 extern "C" double jb_cuda_llm_weight_bytes(const struct jb_cuda_llm *m) { return m->weight_bytes; }
 extern "C" double jb_cuda_llm_kv_bytes(const struct jb_cuda_llm *m) { return m->kv_bytes; }

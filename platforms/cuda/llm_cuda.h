@@ -11,9 +11,9 @@
  * one fp16 scale per block) with the scales in a plane of their own.
  *
  * Matrix products: a warp-per-row GEMV streaming 16-byte loads for batch 1
- * (all precisions) and for batch <= 8 in q8_0/q4_0; cuBLAS GemmEx (bf16 or
- * fp16 operands, fp32 accumulation) for larger batches, after dequantizing
- * to fp16 for q8_0/q4_0. Attention is split over the positions (flash-
+ * (all precisions) and batch 2 in q8_0/q4_0; cuBLAS GemmEx (bf16 or fp16
+ * operands, fp32 accumulation) for larger batches, after dequantizing to
+ * fp16 for q8_0/q4_0. Attention is split over the positions (flash-
  * decoding style) so that batch 1 fills the GPU. The whole step is one CUDA
  * graph, replayed, timed with CUDA events. */
 #ifndef JB_LLM_CUDA_H
@@ -39,6 +39,9 @@ struct jb_cuda_llm_opts {
     int device;              /* CUDA ordinal */
     int use_graph;           /* 1: capture the step as a CUDA graph (default) */
     int force_gemm;          /* 1: cuBLAS even at batch 1 (for tests); 0: automatic */
+    int gemv_max_batch;      /* GEMV up to this batch (<= 8), cuBLAS above; 0: automatic
+                              * (1 for bf16/fp16, 2 for q8_0/q4_0) */
+    int no_pdl;              /* 1: launch without programmatic dependent launch */
 };
 
 /* Allocates, generates weights and cache on the GPU, runs one warm-up step

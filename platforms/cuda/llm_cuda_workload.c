@@ -48,10 +48,16 @@ static int cuda_llm_open(const char *model, const struct jb_workload_params *p, 
         .device = 0,
         .use_graph = 1,
     };
-    /* Options: graph=0 times the launches one by one (to show what the
-     * graph saves); device=N picks another GPU. */
+    /* Options: graph=0 times the launches one by one and pdl=0 without
+     * programmatic dependent launch (to show what each saves); gemv_max=N
+     * uses the GEMV up to batch N (<= 8) instead of cuBLAS; device=N picks
+     * another GPU. */
     if (jb_option_get(p->options, "graph", buf, sizeof(buf)))
         o.use_graph = strcmp(buf, "0") != 0;
+    if (jb_option_get(p->options, "pdl", buf, sizeof(buf)))
+        o.no_pdl = strcmp(buf, "0") == 0;
+    if (jb_option_get(p->options, "gemv_max", buf, sizeof(buf)))
+        o.gemv_max_batch = atoi(buf);
     if (jb_option_get(p->options, "device", buf, sizeof(buf)))
         o.device = atoi(buf);
     struct cuda_llm_state *s = calloc(1, sizeof(*s));
