@@ -70,9 +70,16 @@ static void *sampler_main(void *arg)
     return NULL;
 }
 
+/* The same counter read by another process: $JB_BENCH_ENERGY_CMD, or
+ * python's NVML binding (nvidia-ml-py), printing millijoules. (This
+ * driver's nvidia-smi has no total_energy_consumption query field.) */
 static int smi_energy_j(double *j)
 {
-    FILE *f = popen("nvidia-smi --query-gpu=total_energy_consumption --format=csv,noheader,nounits -i 0 2>/dev/null", "r");
+    const char *cmd = getenv("JB_BENCH_ENERGY_CMD");
+    if (!cmd)
+        cmd = "python3 -c 'import pynvml as n; n.nvmlInit(); "
+              "print(n.nvmlDeviceGetTotalEnergyConsumption(n.nvmlDeviceGetHandleByIndex(0)))' 2>/dev/null";
+    FILE *f = popen(cmd, "r");
     if (!f)
         return -1;
     double mj = -1;
@@ -80,7 +87,7 @@ static int smi_energy_j(double *j)
     pclose(f);
     if (!ok || mj < 0)
         return -1;
-    *j = mj / 1000.0; /* nvidia-smi reports mJ */
+    *j = mj / 1000.0;
     return 0;
 }
 

@@ -37,6 +37,7 @@ struct jb_cuda_llm {
     int dt, batch, L, ctx_alloc, qd, kvd, hs, G, hid;
     uint64_t seed;
     int device, use_graph, gemm, h_bf16, gemv_nb, pdl, gemv_max;
+    int P; /* GEMV activation layout (xperm), 0 on the cuBLAS path */
     std::vector<dlayer> layers;
     dmat embd, out;
     float *out_norm;
@@ -203,7 +204,7 @@ static int enqueue_step(jb_cuda_llm *m, char *err, size_t errlen)
     for (int l = 0; l < c->n_layers; l++) {
         dlayer *Ly = &m->layers[l];
         launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)Ly->attn_norm, dim, c->norm_eps,
-               m->xn, m->xn_h, m->h_bf16);
+               m->xn, m->xn_h, m->h_bf16, m->P);
         if ((rc = matmul(m, &Ly->wqkv, m->xn, m->xn_h, m->qkv, 0, err, errlen)))
             return rc;
         launch(m, k_rope_store, dim3(B), dim3(256), m->qkv, m->qd, m->kvd, m->hs, m->L, c->rope_theta,
@@ -214,20 +215,20 @@ static int enqueue_step(jb_cuda_llm *m, char *err, size_t errlen)
                m->pacc);
         dim3 g2(c->n_heads, B);
         launch(m, k_attn_combine, g2, dim3(128), (const float *)m->pm, (const float *)m->pl,
-               (const float *)m->pacc, m->nch, m->hs, m->att, m->att_h, m->h_bf16);
+               (const float *)m->pacc, m->nch, m->hs, m->att, m->att_h, m->h_bf16, m->P);
         if ((rc = matmul(m, &Ly->wo, m->att, m->att_h, m->x, 1, err, errlen)))
             return rc;
         launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)Ly->ffn_norm, dim, c->norm_eps,
-               m->xn, m->xn_h, m->h_bf16);
+               m->xn, m->xn_h, m->h_bf16, m->P);
         if ((rc = matmul(m, &Ly->w13, m->xn, m->xn_h, m->h13, 0, err, errlen)))
             return rc;
         launch(m, k_swiglu, dim3((unsigned)((B * (size_t)m->hid + 255) / 256)), dim3(256),
-               (const float *)m->h13, m->hid, B, m->hh, m->hh_h, m->h_bf16);
+               (const float *)m->h13, m->hid, B, m->hh, m->hh_h, m->h_bf16, m->P);
         if ((rc = matmul(m, &Ly->w2, m->hh, m->hh_h, m->x, 1, err, errlen)))
             return rc;
     }
     launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)m->out_norm, dim, c->norm_eps,
-           m->xn, m->xn_h, m->h_bf16);
+           m->xn, m->xn_h, m->h_bf16, m->P);
     if ((rc = matmul(m, &m->out, m->xn, m->xn_h, m->logits, 0, err, errlen)))
         return rc;
     cudaError_t e = cudaGetLastError();
@@ -288,6 +289,7 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
         m->gemv_max = 8;
     m->gemm = o->force_gemm || o->batch > m->gemv_max;
     m->pdl = !o->no_pdl;
+    m->P = m->gemm ? 0 : m->dt == DT_Q8 ? 16 : m->dt == DT_Q4 ? 32 : 8;
     m->h_bf16 = m->dt == DT_BF16;
     m->gemv_nb = o->batch <= 1 ? 1 : o->batch <= 2 ? 2 : o->batch <= 4 ? 4 : 8;
     JB_CUDA_GO(cudaSetDevice(o->device), "cudaSetDevice");

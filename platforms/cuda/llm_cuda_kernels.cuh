@@ -37,6 +37,22 @@ __device__ __forceinline__ float byte_to_f(uint32_t w, int k, float bias)
     return __uint_as_float(__byte_perm(w, 0x4B000000u, 0x7440u + (unsigned)k)) - (8388608.0f + bias);
 }
 
+/* The GEMV's activation layout. A lane's 16-byte chunk of weights holds P
+ * consecutive values (P = 8 bf16/fp16, 16 q8_0, 32 q4_0), so in row order
+ * the x values of neighbouring lanes lie P*4 bytes apart and each warp load
+ * of x touches 32 cache lines (seen on an H100: q4_0 ran at a sixth of
+ * bf16's bandwidth, bound by L1 wavefronts, not DRAM). The producers of
+ * GEMV inputs therefore write x "chunk-transposed": float4 group g of
+ * chunk c at float4 index g * (cols / P) + c, and a warp's loads of x are
+ * contiguous. P = 0: plain row order (the cuBLAS path). */
+__host__ __device__ __forceinline__ size_t xperm(size_t i, int P, size_t cols)
+{
+    if (!P)
+        return i;
+    size_t c = i / P, r = i % P;
+    return ((r / 4) * (cols / P) + c) * 4 + r % 4;
+}
+
 /* Weight formats on the device (see llm_cuda.h): W is the plane of values
  * (bf16/fp16 elements, or q8_0 int8 codes, or q4_0 nibble pairs in ggml's
  * in-block order); D the plane of fp16 block scales. */
@@ -211,7 +227,7 @@ __device__ __forceinline__ float warp_max(float v)
 /* RMSNorm of each sequence's x (one block per sequence): out = w * x /
  * sqrt(mean(x^2) + eps), in fp32 and, for cuBLAS, rounded to bf16 or fp16. */
 __global__ void k_rmsnorm(const float *x, const float *w, int dim, float eps, float *out,
-                          void *out_h, int h_bf16)
+                          void *out_h, int h_bf16, int P)
 {
     pdl_enter();
     __shared__ float red[32];
@@ -234,7 +250,7 @@ __global__ void k_rmsnorm(const float *x, const float *w, int dim, float eps, fl
     float inv = 1.0f / sqrtf(red[0] / dim + eps);
     for (int i = threadIdx.x; i < dim; i += blockDim.x) {
         float o = w[i] * (inv * xb[i]);
-        out[(size_t)b * dim + i] = o;
+        out[(size_t)b * dim + xperm(i, P, dim)] = o;
         if (out_h) {
             if (h_bf16)
                 ((__nv_bfloat16 *)out_h)[(size_t)b * dim + i] = __float2bfloat16_rn(o);
@@ -244,16 +260,18 @@ __global__ void k_rmsnorm(const float *x, const float *w, int dim, float eps, fl
     }
 }
 
-/* Dot of 8 weights (as floats) with 8 activations of each of NB vectors. */
+/* Dot of 8 weights (as floats) with 8 activations of each of NB vectors:
+ * two float4 groups at float indices ga and gb of vector 0 (vector b is
+ * `stride` floats further). */
 template <int NB>
-__device__ __forceinline__ void fma8(float (&acc)[NB], const float w[8], const float *x, int nb,
-                                     size_t stride)
+__device__ __forceinline__ void fma8(float (&acc)[NB], const float w[8], const float *x, size_t ga,
+                                     size_t gb, int nb, size_t stride)
 {
 #pragma unroll
     for (int b = 0; b < NB; b++) {
         if (b < nb) {
-            float4 a = __ldg((const float4 *)(x + b * stride));
-            float4 c = __ldg((const float4 *)(x + b * stride + 4));
+            float4 a = __ldg((const float4 *)(x + b * stride + ga));
+            float4 c = __ldg((const float4 *)(x + b * stride + gb));
             acc[b] += w[0] * a.x + w[1] * a.y + w[2] * a.z + w[3] * a.w + w[4] * c.x +
                       w[5] * c.y + w[6] * c.z + w[7] * c.w;
         }
@@ -281,7 +299,8 @@ __device__ __forceinline__ void gemv_chunk(float (&acc)[NB], uint4 q, const __ha
                 w[2 * j + 1] = f.y;
             }
         }
-        fma8<NB>(acc, w, x + (size_t)c * 8, nb, cols);
+        size_t nc = cols / 8;
+        fma8<NB>(acc, w, x, (size_t)c * 4, (nc + c) * 4, nb, cols);
     } else if (DT == DT_Q8) {
         float d = __half2float(Drow[c >> 1]);
         float part[NB];
@@ -297,7 +316,8 @@ __device__ __forceinline__ void gemv_chunk(float (&acc)[NB], uint4 q, const __ha
                 w[j] = byte_to_f(a, j, 128.0f);
                 w[4 + j] = byte_to_f(b2, j, 128.0f);
             }
-            fma8<NB>(part, w, x + (size_t)c * 16 + k * 8, nb, cols);
+            size_t nc = cols / 16;
+            fma8<NB>(part, w, x, ((2 * k) * nc + c) * 4, ((2 * k + 1) * nc + c) * 4, nb, cols);
         }
 #pragma unroll
         for (int b = 0; b < NB; b++)
@@ -324,7 +344,8 @@ __device__ __forceinline__ void gemv_chunk(float (&acc)[NB], uint4 q, const __ha
                 w[j] = byte_to_f(a, j, 8.0f);
                 w[4 + j] = byte_to_f(b2, j, 8.0f);
             }
-            fma8<NB>(part, w, x + (size_t)c * 32 + k * 8, nb, cols);
+            size_t nc = cols / 32;
+            fma8<NB>(part, w, x, ((2 * k) * nc + c) * 4, ((2 * k + 1) * nc + c) * 4, nb, cols);
         }
 #pragma unroll
         for (int b = 0; b < NB; b++)
@@ -520,7 +541,7 @@ __global__ void __launch_bounds__(256) k_attn_partial(const float *qkv, int qd, 
 
 /* Merges the chunks of one (head, sequence): block (h, b), hs threads. */
 __global__ void k_attn_combine(const float *pm, const float *pl, const float *pacc, int nch,
-                               int hs, float *att, void *att_h, int h_bf16)
+                               int hs, float *att, void *att_h, int h_bf16, int P)
 {
     pdl_enter();
     int h = blockIdx.x, b = blockIdx.y, H = gridDim.x, i = threadIdx.x;
@@ -537,7 +558,7 @@ __global__ void k_attn_combine(const float *pm, const float *pl, const float *pa
     }
     if (i < hs) {
         size_t idx = (size_t)b * H * hs + (size_t)h * hs + i;
-        att[idx] = o / l;
+        att[(size_t)b * H * hs + xperm((size_t)h * hs + i, P, (size_t)H * hs)] = o / l;
         if (att_h) {
             if (h_bf16)
                 ((__nv_bfloat16 *)att_h)[idx] = __float2bfloat16_rn(o / l);
@@ -548,7 +569,7 @@ __global__ void k_attn_combine(const float *pm, const float *pl, const float *pa
 }
 
 /* SwiGLU: hh = silu(gate) * up, from h13 = [batch][gate(hid) | up(hid)]. */
-__global__ void k_swiglu(const float *h13, int hid, int batch, float *hh, void *hh_h, int h_bf16)
+__global__ void k_swiglu(const float *h13, int hid, int batch, float *hh, void *hh_h, int h_bf16, int P)
 {
     pdl_enter();
     size_t n = (size_t)batch * hid;
@@ -557,7 +578,7 @@ __global__ void k_swiglu(const float *h13, int hid, int batch, float *hh, void *
         size_t b = i / hid, j = i % hid;
         float g = h13[b * 2 * hid + j], u = h13[b * 2 * hid + hid + j];
         float o = g / (1.0f + expf(-g)) * u;
-        hh[i] = o;
+        hh[b * hid + xperm(j, P, hid)] = o;
         if (hh_h) {
             if (h_bf16)
                 ((__nv_bfloat16 *)hh_h)[i] = __float2bfloat16_rn(o);
