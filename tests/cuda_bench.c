@@ -138,7 +138,7 @@ int main(int argc, char **argv)
                  "energy_j,units,j_per_unit,uncertainty_pct,avg_power_w,power_integrated_j,"
                  "power_vs_counter_pct,smi_delta_j,nvml_delta_j,smi_vs_nvml_pct,sm_mhz_start,sm_mhz_end,"
                  "temp_c_start,temp_c_end,power_limit_w,reasons_start,reasons_end,throttled,check,"
-                 "bytes_per_unit,interval_s\n");
+                 "bytes_per_unit,interval_s,other_process_outer_j,other_process_within\n");
     printf("%-18s %-5s %5s %5s %-28s %9s %10s %8s %6s %9s %7s %6s %6s %6s %s\n", "workload", "dtype",
            "batch", "ctx", "kernel", "step_ms", "units/s", "GB/s", "%copy", "J/unit", "+-%", "W",
            "pwr%", "smi%", "check");
@@ -186,10 +186,13 @@ int main(int argc, char **argv)
         size_t cap = 1 << 20, nsteps = 0;
         double *lat = malloc(sizeof(double) * cap);
         struct jb_gpu_state s0 = {0}, s1 = {0};
-        unsigned long long e0 = 0, e1 = 0, epre = 0, epost = 0;
+        unsigned long long e0 = 0, e1 = 0, epre = 0, epost = 0, b0 = 0, b1 = 0;
         double t0 = 0, t1 = 0, smi0 = -1, smi1 = -1;
         int have_e = nv != NULL;
         if (!rc && have_e) {
+            /* Bracket the other process's read with our own: its value
+             * must lie between the counter before and after it. */
+            jb_nvml_energy_mj(nv, 0, &b0, err, sizeof(err));
             smi_energy_j(&smi0);
             if (jb_nvml_energy_mj(nv, 0, &epre, err, sizeof(err)) || jb_nvml_state(nv, 0, &s0, err, sizeof(err)) ||
                 wait_counter(nv, epre, &e0, &t0, err, sizeof(err))) {
@@ -238,6 +241,7 @@ int main(int argc, char **argv)
             jb_nvml_state(nv, 0, &s1, err, sizeof(err));
             jb_nvml_energy_mj(nv, 0, &epost, err, sizeof(err));
             smi_energy_j(&smi1);
+            jb_nvml_energy_mj(nv, 0, &b1, err, sizeof(err));
         }
         char chk[200] = "skipped";
         if (!rc && check) {
@@ -259,21 +263,24 @@ int main(int argc, char **argv)
             double pint = have_e ? smp.joules : NAN;
             double smid = smi0 >= 0 && smi1 >= 0 ? smi1 - smi0 : NAN;
             double nvd = have_e ? (double)(epost - epre) / 1000.0 : NAN;
+            /* The other process's delta must lie in [inner, outer]. */
+            double outer = have_e ? (double)(b1 - b0) / 1000.0 : NAN;
+            int smi_ok = smid >= nvd - 0.002 && smid <= outer + 0.002;
             char r0[160], r1[160];
             jb_nvml_reasons_str(s0.reasons, r0, sizeof(r0));
             jb_nvml_reasons_str(s1.reasons, r1, sizeof(r1));
             int thr = jb_nvml_throttled(s0.reasons) || jb_nvml_throttled(s1.reasons);
             printf("%-18s %-5s %5d %5d %-28s %9.3f %10.1f %8.1f %6.1f %9.4g %7.2f %6.0f %6.2f %6.2f %s%s\n", wl,
                    dt, batch, ctx, info.kernel, med * 1e3, ups, gbps, copy_gbps > 0 ? 100.0 * gbps / copy_gbps : NAN,
-                   ej / units, unc, pw, 100.0 * (pint - ej) / ej, 100.0 * (smid - nvd) / nvd, chk,
+                   ej / units, unc, pw, 100.0 * (pint - ej) / ej, smi_ok ? 100.0 * (smid - nvd) / nvd : NAN, chk,
                    thr ? " THROTTLED" : "");
             fprintf(csv, "%s,%s,%d,%d,%s,%.6f,%.3f,%.3f,%.4f,%.4f,%.0f,%.6g,%.4f,%.2f,%.4f,%.3f,%.3f,%.3f,%.3f,"
-                         "%u,%u,%u,%u,%.1f,%s,%s,%d,\"%s\",%.0f,%.4f\n",
+                         "%u,%u,%u,%u,%.1f,%s,%s,%d,\"%s\",%.0f,%.4f,%.3f,%d\n",
                     wl, dt, batch, ctx, info.kernel, med * 1e3, ups, gbps,
                     copy_gbps > 0 ? gbps / copy_gbps : NAN, ej, units, ej / units, unc, pw, pint,
                     100.0 * (pint - ej) / ej, smid, nvd, 100.0 * (smid - nvd) / nvd, s0.sm_mhz, s1.sm_mhz,
                     s0.temp_c, s1.temp_c, s0.power_limit_mw / 1000.0, r0, r1, thr, chk,
-                    info.per_unit.bytes_moved, dur);
+                    info.per_unit.bytes_moved, dur, outer, smi_ok);
         }
         fflush(stdout);
         fflush(csv);

@@ -101,7 +101,7 @@ static void run_check(enum jb_llm_dtype dt, int batch, int force_gemm, int conte
     char err[JB_ERRLEN] = "";
     struct jb_cuda_llm_opts o = {.cfg = c, .dtype = dt, .batch = batch, .context = context, .seed = 11,
                                  .use_graph = 1, .force_gemm = force_gemm, .gemv_max_batch = gemv_max,
-                                 .no_pdl = batch == 3};
+                                 .no_pdl = batch == 3, .no_xperm = batch == 5};
     assert_int_equal(jb_cuda_llm_open(&o, &m, err, sizeof(err)), 0);
     double gpu_s = -1, rel = -1, tol = -1;
     assert_int_equal(jb_cuda_llm_step(m, &gpu_s, err, sizeof(err)), 0);
@@ -132,7 +132,7 @@ static void test_matches_reference(void **state)
     for (int i = 0; i < 4; i++) {
         run_check(dts[i], 1, 0, 100, 0);  /* GEMV */
         run_check(dts[i], 2, 0, 100, 0);  /* GEMV (q) or cuBLAS (bf16/fp16) */
-        run_check(dts[i], 5, 0, 100, 8);  /* GEMV with 8 columns, 5 used */
+        run_check(dts[i], 5, 0, 100, 8);  /* GEMV with 8 columns, 5 used, row-order x */
         run_check(dts[i], 3, 0, 64, 4);   /* GEMV, 4 columns, without PDL */
         run_check(dts[i], 16, 0, 37, 0);  /* cuBLAS; dequantized for q */
     }

@@ -151,7 +151,7 @@ static int matmul(jb_cuda_llm *m, const dmat *a, const float *x, const void *x_h
     if (!m->gemm) {
         dim3 grid((a->rows + 7) / 8);
         int nb = m->batch;
-#define GEMV(DT, NB) launch(m, k_gemv<DT, NB>, grid, dim3(256), a->w, (const __half *)a->d, x, y, a->rows, a->cols, nb, accumulate)
+#define GEMV(DT, NB) launch(m, k_gemv<DT, NB>, grid, dim3(256), a->w, (const __half *)a->d, x, y, a->rows, a->cols, nb, accumulate, m->P != 0)
 #define GEMV_NB(DT)                                                                          \
     do {                                                                                      \
         if (m->gemv_nb == 1) GEMV(DT, 1);                                                     \
@@ -289,7 +289,7 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
         m->gemv_max = 8;
     m->gemm = o->force_gemm || o->batch > m->gemv_max;
     m->pdl = !o->no_pdl;
-    m->P = m->gemm ? 0 : m->dt == DT_Q8 ? 16 : m->dt == DT_Q4 ? 32 : 8;
+    m->P = m->gemm || o->no_xperm ? 0 : m->dt == DT_Q8 ? 16 : m->dt == DT_Q4 ? 32 : 8;
     m->h_bf16 = m->dt == DT_BF16;
     m->gemv_nb = o->batch <= 1 ? 1 : o->batch <= 2 ? 2 : o->batch <= 4 ? 4 : 8;
     JB_CUDA_GO(cudaSetDevice(o->device), "cudaSetDevice");

@@ -42,6 +42,7 @@ struct jb_cuda_llm_opts {
     int gemv_max_batch;      /* GEMV up to this batch (<= 8), cuBLAS above; 0: automatic
                               * (1 for bf16/fp16, 2 for q8_0/q4_0) */
     int no_pdl;              /* 1: launch without programmatic dependent launch */
+    int no_xperm;            /* 1: GEMV activations in plain row order (A/B of xperm) */
 };
 
 /* Allocates, generates weights and cache on the GPU, runs one warm-up step

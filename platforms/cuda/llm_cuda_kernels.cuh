@@ -283,7 +283,7 @@ __device__ __forceinline__ void fma8(float (&acc)[NB], const float w[8], const f
  * code * x first and apply the block scale once. */
 template <int DT, int NB>
 __device__ __forceinline__ void gemv_chunk(float (&acc)[NB], uint4 q, const __half *Drow, int c,
-                                           const float *x, int nb, size_t cols)
+                                           const float *x, int nb, size_t cols, bool perm)
 {
     uint32_t u[4] = {q.x, q.y, q.z, q.w};
     float w[8];
@@ -300,7 +300,10 @@ __device__ __forceinline__ void gemv_chunk(float (&acc)[NB], uint4 q, const __ha
             }
         }
         size_t nc = cols / 8;
-        fma8<NB>(acc, w, x, (size_t)c * 4, (nc + c) * 4, nb, cols);
+        if (perm)
+            fma8<NB>(acc, w, x, (size_t)c * 4, (nc + c) * 4, nb, cols);
+        else
+            fma8<NB>(acc, w, x, (size_t)c * 8, (size_t)c * 8 + 4, nb, cols);
     } else if (DT == DT_Q8) {
         float d = __half2float(Drow[c >> 1]);
         float part[NB];
@@ -317,7 +320,10 @@ __device__ __forceinline__ void gemv_chunk(float (&acc)[NB], uint4 q, const __ha
                 w[4 + j] = byte_to_f(b2, j, 128.0f);
             }
             size_t nc = cols / 16;
-            fma8<NB>(part, w, x, ((2 * k) * nc + c) * 4, ((2 * k + 1) * nc + c) * 4, nb, cols);
+            if (perm)
+                fma8<NB>(part, w, x, ((2 * k) * nc + c) * 4, ((2 * k + 1) * nc + c) * 4, nb, cols);
+            else
+                fma8<NB>(part, w, x, (size_t)c * 16 + k * 8, (size_t)c * 16 + k * 8 + 4, nb, cols);
         }
 #pragma unroll
         for (int b = 0; b < NB; b++)
@@ -345,7 +351,10 @@ __device__ __forceinline__ void gemv_chunk(float (&acc)[NB], uint4 q, const __ha
                 w[4 + j] = byte_to_f(b2, j, 8.0f);
             }
             size_t nc = cols / 32;
-            fma8<NB>(part, w, x, ((2 * k) * nc + c) * 4, ((2 * k + 1) * nc + c) * 4, nb, cols);
+            if (perm)
+                fma8<NB>(part, w, x, ((2 * k) * nc + c) * 4, ((2 * k + 1) * nc + c) * 4, nb, cols);
+            else
+                fma8<NB>(part, w, x, (size_t)c * 32 + k * 8, (size_t)c * 32 + k * 8 + 4, nb, cols);
         }
 #pragma unroll
         for (int b = 0; b < NB; b++)
@@ -360,7 +369,7 @@ template <int DT, int NB>
 __global__ void __launch_bounds__(256) k_gemv(const uint8_t *__restrict__ W,
                                               const __half *__restrict__ D,
                                               const float *__restrict__ x, float *y, int rows,
-                                              int cols, int nb, int accumulate)
+                                              int cols, int nb, int accumulate, bool perm)
 {
     pdl_enter();
     int row = blockIdx.x * 8 + threadIdx.x / 32, lane = threadIdx.x & 31;
@@ -377,13 +386,13 @@ __global__ void __launch_bounds__(256) k_gemv(const uint8_t *__restrict__ W,
     for (; c + 96 < nch; c += 128) {
         uint4 q0 = __ldcs(wr + c), q1 = __ldcs(wr + c + 32), q2 = __ldcs(wr + c + 64),
               q3 = __ldcs(wr + c + 96);
-        gemv_chunk<DT, NB>(acc, q0, Drow, c, x, nb, cols);
-        gemv_chunk<DT, NB>(acc, q1, Drow, c + 32, x, nb, cols);
-        gemv_chunk<DT, NB>(acc, q2, Drow, c + 64, x, nb, cols);
-        gemv_chunk<DT, NB>(acc, q3, Drow, c + 96, x, nb, cols);
+        gemv_chunk<DT, NB>(acc, q0, Drow, c, x, nb, cols, perm);
+        gemv_chunk<DT, NB>(acc, q1, Drow, c + 32, x, nb, cols, perm);
+        gemv_chunk<DT, NB>(acc, q2, Drow, c + 64, x, nb, cols, perm);
+        gemv_chunk<DT, NB>(acc, q3, Drow, c + 96, x, nb, cols, perm);
     }
     for (; c < nch; c += 32)
-        gemv_chunk<DT, NB>(acc, __ldcs(wr + c), Drow, c, x, nb, cols);
+        gemv_chunk<DT, NB>(acc, __ldcs(wr + c), Drow, c, x, nb, cols, perm);
 #pragma unroll
     for (int b = 0; b < NB; b++) {
         float s = warp_sum(acc[b]);
