@@ -101,7 +101,8 @@ static void run_check(enum jb_llm_dtype dt, int batch, int force_gemm, int conte
     char err[JB_ERRLEN] = "";
     struct jb_cuda_llm_opts o = {.cfg = c, .dtype = dt, .batch = batch, .context = context, .seed = 11,
                                  .use_graph = 1, .force_gemm = force_gemm, .gemv_max_batch = gemv_max,
-                                 .no_pdl = batch == 3, .no_xperm = batch == 5};
+                                 .no_pdl = batch == 3, .no_xperm = batch == 5,
+                                 .xperm_16bit = batch == 1, .gemv_unroll = batch == 3 ? 8 : 0};
     assert_int_equal(jb_cuda_llm_open(&o, &m, err, sizeof(err)), 0);
     double gpu_s = -1, rel = -1, tol = -1;
     assert_int_equal(jb_cuda_llm_step(m, &gpu_s, err, sizeof(err)), 0);

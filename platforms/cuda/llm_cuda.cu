@@ -38,6 +38,7 @@ struct jb_cuda_llm {
     uint64_t seed;
     int device, use_graph, gemm, h_bf16, gemv_nb, pdl, gemv_max;
     int P; /* GEMV activation layout (xperm), 0 on the cuBLAS path */
+    int unroll; /* GEMV chunks in flight per lane: 4 or 8 */
     std::vector<dlayer> layers;
     dmat embd, out;
     float *out_norm;
@@ -151,13 +152,14 @@ static int matmul(jb_cuda_llm *m, const dmat *a, const float *x, const void *x_h
     if (!m->gemm) {
         dim3 grid((a->rows + 7) / 8);
         int nb = m->batch;
-#define GEMV(DT, NB) launch(m, k_gemv<DT, NB>, grid, dim3(256), a->w, (const __half *)a->d, x, y, a->rows, a->cols, nb, accumulate, m->P != 0)
+#define GEMV(DT, NB) if (m->unroll == 8) launch(m, k_gemv<DT, NB, 8>, grid, dim3(256), a->w, (const __half *)a->d, x, y, a->rows, a->cols, nb, accumulate, m->P != 0); \
+    else launch(m, k_gemv<DT, NB, 4>, grid, dim3(256), a->w, (const __half *)a->d, x, y, a->rows, a->cols, nb, accumulate, m->P != 0)
 #define GEMV_NB(DT)                                                                          \
     do {                                                                                      \
-        if (m->gemv_nb == 1) GEMV(DT, 1);                                                     \
-        else if (m->gemv_nb == 2) GEMV(DT, 2);                                                \
-        else if (m->gemv_nb == 4) GEMV(DT, 4);                                                \
-        else GEMV(DT, 8);                                                                     \
+        if (m->gemv_nb == 1) { GEMV(DT, 1); }                                                 \
+        else if (m->gemv_nb == 2) { GEMV(DT, 2); }                                            \
+        else if (m->gemv_nb == 4) { GEMV(DT, 4); }                                            \
+        else { GEMV(DT, 8); }                                                                 \
     } while (0)
         switch (m->dt) {
         case DT_BF16: GEMV_NB(DT_BF16); break;
@@ -289,7 +291,11 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
         m->gemv_max = 8;
     m->gemm = o->force_gemm || o->batch > m->gemv_max;
     m->pdl = !o->no_pdl;
-    m->P = m->gemm || o->no_xperm ? 0 : m->dt == DT_Q8 ? 16 : m->dt == DT_Q4 ? 32 : 8;
+    /* Chunk-transposed activations pay for q8_0/q4_0 (1.2x and 2x faster
+     * at batch 1 on an H100) but not for bf16/fp16, whose row-order loads
+     * were 2-3% faster there (platforms/cuda/bench.txt, README). */
+    m->P = m->gemm || o->no_xperm ? 0 : m->dt == DT_Q8 ? 16 : m->dt == DT_Q4 ? 32 : o->xperm_16bit ? 8 : 0;
+    m->unroll = o->gemv_unroll == 8 ? 8 : 4;
     m->h_bf16 = m->dt == DT_BF16;
     m->gemv_nb = o->batch <= 1 ? 1 : o->batch <= 2 ? 2 : o->batch <= 4 ? 4 : 8;
     JB_CUDA_GO(cudaSetDevice(o->device), "cudaSetDevice");

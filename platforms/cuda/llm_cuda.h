@@ -43,6 +43,8 @@ struct jb_cuda_llm_opts {
                               * (1 for bf16/fp16, 2 for q8_0/q4_0) */
     int no_pdl;              /* 1: launch without programmatic dependent launch */
     int no_xperm;            /* 1: GEMV activations in plain row order (A/B of xperm) */
+    int xperm_16bit;         /* 1: chunk-transposed activations for bf16/fp16 too */
+    int gemv_unroll;         /* GEMV chunks in flight per lane: 4 (0: default) or 8 */
 };
 
 /* Allocates, generates weights and cache on the GPU, runs one warm-up step

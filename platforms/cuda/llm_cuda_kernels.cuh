@@ -364,8 +364,8 @@ __device__ __forceinline__ void gemv_chunk(float (&acc)[NB], uint4 q, const __ha
 
 /* y[b][row] (+)= W[row] . x[b] for nb <= NB vectors. One warp per row,
  * consecutive lanes on consecutive 16-byte chunks (512 contiguous bytes per
- * warp load), four chunks in flight per lane before the first use. */
-template <int DT, int NB>
+ * warp load), U chunks in flight per lane before the first use. */
+template <int DT, int NB, int U>
 __global__ void __launch_bounds__(256) k_gemv(const uint8_t *__restrict__ W,
                                               const __half *__restrict__ D,
                                               const float *__restrict__ x, float *y, int rows,
@@ -383,13 +383,15 @@ __global__ void __launch_bounds__(256) k_gemv(const uint8_t *__restrict__ W,
     for (int b = 0; b < NB; b++)
         acc[b] = 0.0f;
     int c = lane;
-    for (; c + 96 < nch; c += 128) {
-        uint4 q0 = __ldcs(wr + c), q1 = __ldcs(wr + c + 32), q2 = __ldcs(wr + c + 64),
-              q3 = __ldcs(wr + c + 96);
-        gemv_chunk<DT, NB>(acc, q0, Drow, c, x, nb, cols, perm);
-        gemv_chunk<DT, NB>(acc, q1, Drow, c + 32, x, nb, cols, perm);
-        gemv_chunk<DT, NB>(acc, q2, Drow, c + 64, x, nb, cols, perm);
-        gemv_chunk<DT, NB>(acc, q3, Drow, c + 96, x, nb, cols, perm);
+    /* U chunks in flight per lane before the first is used. */
+    for (; c + 32 * (U - 1) < nch; c += 32 * U) {
+        uint4 q[U];
+#pragma unroll
+        for (int u = 0; u < U; u++)
+            q[u] = __ldcs(wr + c + 32 * u);
+#pragma unroll
+        for (int u = 0; u < U; u++)
+            gemv_chunk<DT, NB>(acc, q[u], Drow, c + 32 * u, x, nb, cols, perm);
     }
     for (; c < nch; c += 32)
         gemv_chunk<DT, NB>(acc, __ldcs(wr + c), Drow, c, x, nb, cols, perm);

@@ -57,7 +57,9 @@ static int cuda_llm_open(const char *model, const struct jb_workload_params *p, 
     if (jb_option_get(p->options, "pdl", buf, sizeof(buf)))
         o.no_pdl = strcmp(buf, "0") == 0;
     if (jb_option_get(p->options, "xperm", buf, sizeof(buf)))
-        o.no_xperm = strcmp(buf, "0") == 0;
+        o.no_xperm = strcmp(buf, "0") == 0, o.xperm_16bit = strcmp(buf, "1") == 0;
+    if (jb_option_get(p->options, "unroll", buf, sizeof(buf)))
+        o.gemv_unroll = atoi(buf);
     if (jb_option_get(p->options, "gemv_max", buf, sizeof(buf)))
         o.gemv_max_batch = atoi(buf);
     if (jb_option_get(p->options, "device", buf, sizeof(buf)))
