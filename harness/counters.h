@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct jb_counters;
 
@@ -27,13 +28,35 @@ int jb_counters_rep_begin(struct jb_counters *c);
 /* units: units completed in the repetition, for per-unit values. */
 int jb_counters_rep_end(struct jb_counters *c, double units);
 
-/* Appends the last `keep_last` repetitions' counters to `out` (a JSON object:
- * per event: total, per_unit, scaled flag, multiplexing ratio; and "fallback"
- * with its reason when only software events were available). */
+/* Appends the last `keep_last` repetitions' counters (all if keep_last <= 0)
+ * to `out`, the record's measurements.counters:
+ *   events: { NAME: { pfm_name, type (hardware|software), unit (ns|count),
+ *             modes (user|user+kernel), group, total, per_unit,
+ *             [per_iteration], samples_per_unit (one per repetition),
+ *             scaled, running_ratio } }  (values null where never counted)
+ *   unavailable: { NAME: reason }, fallback: reason string or null,
+ *   repetitions, units, grouped, requested, source.
+ * Adds a line to `warnings` (a JSON array, may be NULL) for the fallback,
+ * each multiplexed group, each unavailable event and failed reads. */
 int jb_counters_finish_run(struct jb_counters *c, int keep_last, json_t *out, json_t *warnings,
                            char *err, size_t errlen);
 
-/* For `joulebench probe`: which events open here, which do not, and why. */
+/* When set (> 0), finish_run also gives each event's value per iteration
+ * (per_unit times this): units_per_iteration is the batch in offline runs. */
+void jb_counters_set_units_per_iteration(struct jb_counters *c, double units);
+
+/* The multiplexing correction: value * enabled / running. *scaled is 1 when
+ * running < enabled; *running_ratio is running / enabled. NaN when the
+ * event never ran while enabled (no estimate is possible). */
+double jb_counters_scale(uint64_t value, uint64_t enabled, uint64_t running, int *scaled,
+                         double *running_ratio);
+
+/* For `joulebench probe`: which events open here, which do not, and why.
+ * When `out` is an array, appends one entry per event (name, type, state
+ * "working"/"absent", reason, errno) and a last entry named "summary" (state
+ * "hardware" or "software", reason: paranoid level, kernel PMUs, fallback).
+ * When `out` is an object, sets perf_event_paranoid, kernel_pmus,
+ * libpfm4_pmus, events (the entries), hardware_available and fallback. */
 int jb_counters_probe(json_t *out);
 
 #endif

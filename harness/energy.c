@@ -1,104 +1,548 @@
-/* energy.c: PLACEHOLDER energy accounting until issue 3 lands: only the
- * estimate, CPU seconds x 10 W per busy core, +-50%, labelled measured=false.
- * Replaced wholesale by the real implementation. */
+/* energy.c: energy accounting over the selected power sources (energy.h).
+ *
+ * Every domain keeps a history of (time, cumulative energy) points, fed by
+ * reads at repetition boundaries and by the sampler thread. Counters are
+ * unwrapped as they are read; power samples are integrated (trapezoids). A
+ * repetition's energy is the history interpolated at its end minus at its
+ * start, which also handles sources whose readings carry their own, lagging
+ * timestamps (an external meter). The rules that keep the figures honest
+ * (METHODOLOGY.md section 5): a counter that never moved, or a source that
+ * failed, is reported unavailable, never as 0 J; the counter's update period
+ * sets a minimum repetition length and the start of each repetition is
+ * aligned to a counter update; every figure carries an uncertainty that
+ * combines resolution, quantization, stated calibration and run-to-run
+ * spread. The per-run arithmetic and the record entries are in
+ * energy_report.c. */
 #include "harness/energy.h"
+#include "harness/energy_internal.h"
 #include "harness/error.h"
+#include "harness/power_opts.h"
+#include "harness/sampler.h"
 
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_REPS 4096
+extern const struct jb_power_source_ops jb_power_estimate;
 
-struct jb_energy {
-    int nreps;
-    struct jb_rep_stats reps[MAX_REPS];
-};
+/* A point is kept for every poll, except that a run of equal counter values
+ * keeps only its first and last point: enough for interpolation, and it
+ * bounds memory for counters polled much faster than they update. */
+static int push_point(struct jb_edom *d, double t, double e, double w)
+{
+    if (d->npts && t < d->pts[d->npts - 1].t_s)
+        return JB_OK; /* a stale meter sample; the history only moves forward */
+    if (d->info.kind == JB_POWER_ENERGY_COUNTER && d->npts >= 2 && d->pts[d->npts - 1].e_j == e &&
+        d->pts[d->npts - 2].e_j == e) {
+        d->pts[d->npts - 1].t_s = t;
+        return JB_OK;
+    }
+    if (d->npts == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 256;
+        struct jb_epoint *p = realloc(d->pts, cap * sizeof(*p));
+        if (!p)
+            return JB_ENOMEM;
+        d->pts = p;
+        d->cap = cap;
+    }
+    d->pts[d->npts++] = (struct jb_epoint){t, e, w};
+    return JB_OK;
+}
+
+static void mark_failed(struct jb_edom *d, const char *why)
+{
+    if (!d->failed)
+        snprintf(d->reason, sizeof(d->reason), "%.250s", why);
+    d->failed = 1;
+}
+
+static void poll_one(struct jb_energy *e, struct jb_edom *d, int *more);
+
+/* Reads a domain once, or until a source with a backlog has none left. */
+void jb_energy_poll_dom_locked(struct jb_energy *e, struct jb_edom *d)
+{
+    int more = 1;
+    for (int i = 0; more && i < JB_ENERGY_MAX_BACKLOG && !d->failed; i++)
+        poll_one(e, d, &more);
+}
+
+static void poll_one(struct jb_energy *e, struct jb_edom *d, int *more)
+{
+    *more = 0;
+    const struct jb_esrc *s = &e->src[d->src];
+    struct jb_power_reading r;
+    char err[JB_ERRLEN] = "";
+    int rc = s->ops->read(s->state, d->idx, &r, err, sizeof(err));
+    if (rc) {
+        char why[JB_ERRLEN + 32];
+        snprintf(why, sizeof(why), "read failed: %s", err[0] ? err : jb_strerror(rc));
+        mark_failed(d, why);
+        return;
+    }
+    *more = r.more;
+    if (r.t_s < 0)
+        return; /* the source has nothing yet */
+    double t = r.t_s > 0 ? r.t_s : jb_power_now_s();
+    if (d->info.kind == JB_POWER_ENERGY_COUNTER) {
+        if (d->started && d->info.wrap_j > 0) {
+            /* reads this far apart could hide a whole wrap: say so rather
+             * than report a figure short by wrap_j */
+            double w = d->info.max_power_w > 0 ? 2 * d->info.max_power_w : JB_ENERGY_DEFAULT_MAX_W;
+            if ((t - d->last_t) * w >= d->info.wrap_j) {
+                char why[160];
+                snprintf(why, sizeof(why), "reads %.3f s apart could hide a wrap of %g J",
+                         t - d->last_t, d->info.wrap_j);
+                mark_failed(d, why);
+                return;
+            }
+        }
+        if (d->started) {
+            double delta = r.energy_j - d->last_raw;
+            if (delta < 0) {
+                /* a wrap: the sampler polls faster than one range at the
+                 * highest plausible power, so at most one wrap happened */
+                if (d->info.wrap_j > 0)
+                    delta += d->info.wrap_j;
+                else {
+                    mark_failed(d, "counter went backwards without a wrap range (reset?)");
+                    return;
+                }
+            }
+            d->acc_j += delta;
+            d->nchanges += delta != 0;
+        }
+        d->last_raw = r.energy_j;
+        d->last_t = t;
+        d->started = 1;
+        if (push_point(d, t, d->acc_j, NAN))
+            mark_failed(d, "out of memory for the history");
+        return;
+    }
+    if (d->started && t > d->last_t) {
+        d->acc_j += 0.5 * (r.power_w + d->last_w) * (t - d->last_t);
+        d->nchanges += r.power_w != d->last_w;
+    }
+    if (!d->started || t > d->last_t) {
+        d->last_t = t;
+        d->last_w = r.power_w;
+        d->started = 1;
+        if (push_point(d, t, d->acc_j, r.power_w))
+            mark_failed(d, "out of memory for the history");
+    }
+}
+
+void jb_energy_poll_all_locked(struct jb_energy *e)
+{
+    for (int i = 0; i < e->ndom; i++)
+        jb_energy_poll_dom_locked(e, &e->dom[i]);
+}
+
+static void sampler_tick(void *arg)
+{
+    struct jb_energy *e = arg;
+    pthread_mutex_lock(&e->mu);
+    jb_energy_poll_all_locked(e);
+    pthread_mutex_unlock(&e->mu);
+}
+
+static int add_source(struct jb_energy *e, const struct jb_power_source_ops *ops, const char *opts,
+                      const struct jb_power_context *ctx, char *err, size_t errlen)
+{
+    if (e->nsrc == JB_ENERGY_MAX_SRC)
+        return jb_err(err, errlen, JB_ERANGE, "--power: more than %d sources", JB_ENERGY_MAX_SRC);
+    void *st = NULL;
+    int rc = ops->open(opts, ctx, &st, err, errlen);
+    if (rc)
+        return rc;
+    int n = ops->ndomains(st);
+    struct jb_edom *nd = realloc(e->dom, (size_t)(e->ndom + n) * sizeof(*nd));
+    if (!nd) {
+        ops->close(st);
+        return jb_err(err, errlen, JB_ENOMEM, "energy: out of memory");
+    }
+    e->dom = nd;
+    struct jb_esrc *s = &e->src[e->nsrc];
+    s->ops = ops;
+    s->state = st;
+    snprintf(s->opts, sizeof(s->opts), "%s", opts ? opts : "");
+    for (int i = 0; i < n; i++) {
+        struct jb_edom *d = &e->dom[e->ndom + i];
+        memset(d, 0, sizeof(*d));
+        d->src = e->nsrc;
+        d->idx = i;
+        ops->domain(st, i, &d->info);
+        d->period_s = d->info.update_period_s;
+    }
+    e->ndom += n;
+    e->nsrc++;
+    return JB_OK;
+}
+
+static void warnf(struct jb_energy *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warnf(struct jb_energy *e, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    json_array_append_new(e->open_warnings, json_string(buf));
+}
+
+/* Measures each measured domain's update period on the spot (when the
+ * source does not state it, or always under auto), which also finds frozen
+ * counters. Under auto a frozen domain is dropped with a warning; named
+ * explicitly it stays, and the run-level check reports it unavailable. */
+static void measure_domains(struct jb_energy *e, int is_auto)
+{
+    for (int i = 0; i < e->ndom; i++) {
+        struct jb_edom *d = &e->dom[i];
+        if (!d->info.measured || (!is_auto && d->info.update_period_s > 0))
+            continue;
+        double period = 0, power = 0;
+        int changes = 0;
+        char err[JB_ERRLEN] = "";
+        const struct jb_esrc *s = &e->src[d->src];
+        int rc = jb_power_measure_period(s->ops, s->state, d->idx, JB_ENERGY_MEASURE_WINDOW_S,
+                                         &period, &changes, &power, err, sizeof(err));
+        if (rc) {
+            mark_failed(d, err);
+            d->dropped = is_auto; /* auto takes only what works */
+            warnf(e, "%s %s: %s%s", s->ops->name, d->info.name, err, is_auto ? "; left out" : "");
+            continue;
+        }
+        /* a steady power reading is legitimate; only a counter can freeze */
+        if (!changes && d->info.kind == JB_POWER_ENERGY_COUNTER) {
+            char why[128];
+            snprintf(why, sizeof(why), "counter did not advance in %.1f s (frozen)",
+                     JB_ENERGY_MEASURE_WINDOW_S);
+            mark_failed(d, why);
+            d->dropped = is_auto;
+            warnf(e, "%s %s: %s%s", s->ops->name, d->info.name, why, is_auto ? "; left out" : "");
+            continue;
+        }
+        if (d->info.update_period_s <= 0)
+            d->period_s = period;
+        d->power_est_w = power;
+    }
+}
+
+static int has_source(const struct jb_energy *e, const char *name)
+{
+    for (int i = 0; i < e->nsrc; i++)
+        if (!strcmp(e->src[i].ops->name, name))
+            return 1;
+    return 0;
+}
+
+/* Every hardware source whose probe works, minus frozen domains; else the
+ * estimate, with the reasons in a warning. */
+static int open_auto(struct jb_energy *e, const struct jb_power_context *ctx, char *err,
+                     size_t errlen)
+{
+    char why_all[1024] = "";
+    for (int i = 0; jb_power_sources[i]; i++) {
+        const struct jb_power_source_ops *ops = jb_power_sources[i];
+        if (!ops->is_hardware)
+            continue;
+        char why[JB_ERRLEN] = "";
+        /* rapl-perf and rapl-powercap read the same RAPL counters: taking
+         * both would report every package twice */
+        if (!strcmp(ops->name, "rapl-powercap") && has_source(e, "rapl-perf")) {
+            size_t l = strlen(why_all);
+            snprintf(why_all + l, sizeof(why_all) - l,
+                     "%srapl-powercap: not used, rapl-perf "
+                     "reads the same counters",
+                     l ? "; " : "");
+            continue;
+        }
+        int rc = ops->probe(NULL, ctx, why, sizeof(why));
+        if (!rc)
+            rc = add_source(e, ops, NULL, ctx, why, sizeof(why));
+        if (rc) {
+            size_t l = strlen(why_all);
+            snprintf(why_all + l, sizeof(why_all) - l, "%s%s: %s", l ? "; " : "", ops->name, why);
+        }
+    }
+    measure_domains(e, 1);
+    int live = 0;
+    for (int i = 0; i < e->ndom; i++)
+        live += !e->dom[i].dropped;
+    if (live)
+        return JB_OK;
+    warnf(e, "no hardware energy counter works here (%s); energy is estimated, not measured",
+          why_all[0] ? why_all : "only frozen counters");
+    return add_source(e, &jb_power_estimate, NULL, ctx, err, errlen);
+}
+
+static int open_spec(struct jb_energy *e, const char *spec, const struct jb_power_context *ctx,
+                     char *err, size_t errlen)
+{
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%s", spec);
+    char *save = NULL;
+    for (char *part = strtok_r(buf, "+", &save); part; part = strtok_r(NULL, "+", &save)) {
+        char *colon = strchr(part, ':');
+        if (colon)
+            *colon = 0;
+        const struct jb_power_source_ops *ops = jb_power_source_find(part);
+        if (!ops)
+            return jb_err(err, errlen, JB_ENOENT,
+                          "--power: no source '%s' (separate several with '+')", part);
+        int rc = add_source(e, ops, colon ? colon + 1 : NULL, ctx, err, errlen);
+        if (rc)
+            return rc;
+    }
+    if (!e->nsrc)
+        return jb_err(err, errlen, JB_EINVAL, "--power: empty source list '%s'", spec);
+    measure_domains(e, 0);
+    return JB_OK;
+}
+
+/* Polls fast enough for the shortest need: a wrapping counter must be read
+ * at least 4 times per range at its highest plausible power, power-only
+ * domains at their update period, everything at least every 100 ms for the
+ * power trace. */
+static double sampler_interval(const struct jb_energy *e)
+{
+    double iv = JB_ENERGY_TRACE_INTERVAL_S;
+    for (int i = 0; i < e->ndom; i++) {
+        const struct jb_edom *d = &e->dom[i];
+        if (d->dropped)
+            continue;
+        if (d->info.wrap_j > 0) {
+            double w = d->info.max_power_w > 0 ? 2 * d->info.max_power_w : JB_ENERGY_DEFAULT_MAX_W;
+            double need = d->info.wrap_j / w / 4;
+            if (need < iv)
+                iv = need;
+        }
+        if (d->info.kind == JB_POWER_POWER_SAMPLE && d->period_s > 0 && d->period_s < iv)
+            iv = d->period_s;
+    }
+    return iv < JB_ENERGY_MIN_INTERVAL_S ? JB_ENERGY_MIN_INTERVAL_S : iv;
+}
 
 int jb_energy_open(const char *spec, const struct jb_energy_opts *o, struct jb_energy **out,
                    char *err, size_t errlen)
 {
-    (void)o;
-    if (strcmp(spec, "auto") && strcmp(spec, "estimate"))
-        return jb_err(err, errlen, JB_ENOTSUP, "--power: source '%s' is not in this build", spec);
-    *out = calloc(1, sizeof(**out));
-    return *out ? JB_OK : jb_err(err, errlen, JB_ENOMEM, "energy: out of memory");
+    *out = NULL;
+    struct jb_energy *e = calloc(1, sizeof(*e));
+    if (!e)
+        return jb_err(err, errlen, JB_ENOMEM, "energy: out of memory");
+    pthread_mutex_init(&e->mu, NULL);
+    e->open_warnings = json_array();
+    e->align_dom = -1;
+    struct jb_power_context ctx = {o ? o->threads : 1, o ? o->cpus : NULL,
+                                   o && o->sysfs_root ? o->sysfs_root : "/"};
+    const char *s = spec && spec[0] ? spec : "auto";
+    int rc =
+        !strcmp(s, "auto") ? open_auto(e, &ctx, err, errlen) : open_spec(e, s, &ctx, err, errlen);
+    if (rc)
+        goto fail;
+    /* align repetition starts to the coarsest counter that updates slowly
+     * enough for the wait to matter (NVML: ~100 ms) */
+    for (int i = 0; i < e->ndom; i++) {
+        const struct jb_edom *d = &e->dom[i];
+        if (!d->failed && d->info.measured && d->info.kind == JB_POWER_ENERGY_COUNTER &&
+            d->period_s >= JB_ENERGY_ALIGN_MIN_PERIOD_S &&
+            (e->align_dom < 0 || d->period_s > e->dom[e->align_dom].period_s))
+            e->align_dom = i;
+    }
+    int need_sampler = 0;
+    for (int i = 0; i < e->ndom; i++)
+        need_sampler |= !e->dom[i].dropped && e->dom[i].info.measured;
+    pthread_mutex_lock(&e->mu);
+    jb_energy_poll_all_locked(e);
+    pthread_mutex_unlock(&e->mu);
+    if (need_sampler) {
+        e->sampler_interval_s = sampler_interval(e);
+        e->sampler_cpu = o ? o->sampler_cpu : -1;
+        rc = jb_sampler_start(e->sampler_interval_s, e->sampler_cpu, sampler_tick, e, &e->sampler,
+                              &e->sampler_pinned, err, errlen);
+        if (rc)
+            goto fail;
+    }
+    *out = e;
+    return JB_OK;
+fail:
+    jb_energy_close(e);
+    return rc;
 }
 
 void jb_energy_close(struct jb_energy *e)
 {
+    if (!e)
+        return;
+    jb_sampler_stop(e->sampler);
+    for (int i = 0; i < e->nsrc; i++)
+        e->src[i].ops->close(e->src[i].state);
+    for (int i = 0; i < e->ndom; i++) {
+        free(e->dom[i].pts);
+        json_decref(e->dom[i].state_start);
+    }
+    free(e->dom);
+    free(e->reps);
+    json_decref(e->open_warnings);
+    pthread_mutex_destroy(&e->mu);
     free(e);
 }
 
 double jb_energy_min_duration_s(const struct jb_energy *e)
 {
-    (void)e;
-    return 0;
+    /* the sampler may be marking a domain failed right now */
+    pthread_mutex_t *mu = (pthread_mutex_t *)&e->mu;
+    pthread_mutex_lock(mu);
+    double m = jb_energy_min_duration_locked(e);
+    pthread_mutex_unlock(mu);
+    return m;
+}
+
+double jb_energy_min_duration_locked(const struct jb_energy *e)
+{
+    double m = 0;
+    for (int i = 0; i < e->ndom; i++) {
+        const struct jb_edom *d = &e->dom[i];
+        if (d->failed || !d->info.measured)
+            continue;
+        double need =
+            jb_energy_quant_period_s(e, i) * (i == e->align_dom ? 1 : 2) / JB_ENERGY_QUANT_TARGET;
+        if (d->info.kind == JB_POWER_ENERGY_COUNTER && d->info.resolution_j > 0 &&
+            d->power_est_w > 0) {
+            double r = d->info.resolution_j / (JB_ENERGY_QUANT_TARGET * d->power_est_w);
+            if (r > need)
+                need = r;
+        }
+        if (need > m)
+            m = need;
+    }
+    return m;
+}
+
+/* The period by which a domain's boundaries can be off: its update period,
+ * and for power samples at least the interval they were polled at. */
+double jb_energy_quant_period_s(const struct jb_energy *e, int i)
+{
+    const struct jb_edom *d = &e->dom[i];
+    double p = d->period_s;
+    if (d->info.kind == JB_POWER_POWER_SAMPLE && e->sampler_interval_s > p)
+        p = e->sampler_interval_s;
+    return p;
 }
 
 int jb_energy_idle(struct jb_energy *e, double seconds, char *err, size_t errlen)
 {
-    (void)e;
-    (void)seconds;
-    (void)err;
-    (void)errlen;
+    if (!(seconds > 0))
+        return jb_err(err, errlen, JB_EINVAL, "--idle: %g s is not a positive duration", seconds);
+    pthread_mutex_lock(&e->mu);
+    jb_energy_poll_all_locked(e);
+    double t0 = jb_power_now_s();
+    pthread_mutex_unlock(&e->mu);
+    jb_power_sleep_s(seconds);
+    pthread_mutex_lock(&e->mu);
+    double t1 = jb_power_now_s();
+    jb_energy_poll_all_locked(e);
+    for (int i = 0; i < e->ndom; i++) {
+        struct jb_edom *d = &e->dom[i];
+        double e0, e1;
+        d->have_idle = 0;
+        if (d->failed || jb_energy_interp(d, t0, &e0) || jb_energy_interp(d, t1, &e1))
+            continue;
+        d->idle_w = (e1 - e0) / (t1 - t0);
+        d->have_idle = 1;
+    }
+    pthread_mutex_unlock(&e->mu);
     return JB_OK;
 }
 
 void jb_energy_begin_run(struct jb_energy *e)
 {
+    pthread_mutex_lock(&e->mu);
+    double now = jb_power_now_s();
     e->nreps = 0;
+    for (int i = 0; i < e->ndom; i++) {
+        struct jb_edom *d = &e->dom[i];
+        /* drop the history before now, keeping the last point before now
+         * as the anchor of the run (and a meter's points from the future) */
+        size_t keep = 0;
+        while (keep + 1 < d->npts && d->pts[keep + 1].t_s <= now)
+            keep++;
+        if (keep) {
+            memmove(d->pts, d->pts + keep, (d->npts - keep) * sizeof(d->pts[0]));
+            d->npts -= keep;
+        }
+        json_decref(d->state_start);
+        d->state_start = NULL;
+        const struct jb_esrc *s = &e->src[d->src];
+        if (s->ops->domain_state && !d->dropped) {
+            d->state_start = json_object();
+            s->ops->domain_state(s->state, d->idx, d->state_start);
+        }
+    }
+    pthread_mutex_unlock(&e->mu);
 }
 
 int jb_energy_rep_begin(struct jb_energy *e)
 {
-    (void)e;
+    pthread_mutex_lock(&e->mu);
+    e->rep_aligned = 0;
+    if (e->align_dom >= 0 && !e->dom[e->align_dom].failed) {
+        /* wait (outside the timed region) for the counter to step, so the
+         * repetition starts right at an update and only its end quantizes */
+        struct jb_edom *d = &e->dom[e->align_dom];
+        jb_energy_poll_dom_locked(e, d);
+        double raw0 = d->last_raw, deadline = jb_power_now_s() + 3 * d->period_s;
+        while (!d->failed && d->last_raw == raw0 && jb_power_now_s() < deadline) {
+            jb_power_sleep_s(JB_ENERGY_ALIGN_POLL_S);
+            jb_energy_poll_dom_locked(e, d);
+        }
+        e->rep_aligned = !d->failed && d->last_raw != raw0;
+    }
+    for (int i = 0; i < e->ndom; i++)
+        if (i != e->align_dom)
+            jb_energy_poll_dom_locked(e, &e->dom[i]);
+    e->rep_t0_s = jb_power_now_s();
+    pthread_mutex_unlock(&e->mu);
     return JB_OK;
 }
 
 int jb_energy_rep_end(struct jb_energy *e, const struct jb_rep_stats *r)
 {
-    if (e->nreps == MAX_REPS) {
-        memmove(e->reps, e->reps + 1, sizeof(e->reps[0]) * (MAX_REPS - 1));
-        e->nreps--;
+    double t1 = jb_power_now_s();
+    pthread_mutex_lock(&e->mu);
+    jb_energy_poll_all_locked(e);
+    if (e->nreps == e->capreps) {
+        int cap = e->capreps ? e->capreps * 2 : 64;
+        struct jb_erep *p = realloc(e->reps, (size_t)cap * sizeof(*p));
+        if (!p) {
+            pthread_mutex_unlock(&e->mu);
+            return JB_ENOMEM;
+        }
+        e->reps = p;
+        e->capreps = cap;
     }
-    e->reps[e->nreps++] = *r;
+    e->reps[e->nreps++] = (struct jb_erep){e->rep_t0_s, t1, e->rep_aligned, *r};
+    pthread_mutex_unlock(&e->mu);
     return JB_OK;
 }
 
-int jb_energy_finish_run(struct jb_energy *e, int keep_last, json_t *energy_list,
-                         json_t *warnings, const char *trace_path, char *err, size_t errlen)
+int jb_energy_interp(const struct jb_edom *d, double t, double *e_j)
 {
-    (void)trace_path;
-    (void)err;
-    (void)errlen;
-    int first = e->nreps > keep_last ? e->nreps - keep_last : 0;
-    double j = 0, u = 0, t = 0;
-    for (int i = first; i < e->nreps; i++) {
-        j += e->reps[i].cpu_s * 10.0;
-        u += e->reps[i].units;
-        t += e->reps[i].wall_s;
+    size_t n = d->npts;
+    if (!n || t < d->pts[0].t_s || t > d->pts[n - 1].t_s)
+        return -1;
+    size_t lo = 0, hi = n - 1; /* pts[lo].t <= t <= pts[hi].t */
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (d->pts[mid].t_s <= t)
+            lo = mid;
+        else
+            hi = mid;
     }
-    if (u <= 0 || t <= 0)
-        return JB_OK;
-    json_t *d = json_object();
-    json_object_set_new(d, "domain", json_string("cpu-estimate"));
-    json_object_set_new(d, "source", json_string("estimate"));
-    json_object_set_new(d, "measured", json_false());
-    json_object_set_new(d, "joules_per_unit", json_real(j / u));
-    json_object_set_new(d, "uncertainty_joules_per_unit", json_real(0.5 * j / u));
-    json_object_set_new(d, "average_power_w", json_real(j / t));
-    json_array_append_new(energy_list, d);
-    json_array_append_new(warnings,
-                          json_string("energy is estimated (placeholder model), not measured"));
-    return JB_OK;
-}
-
-int jb_energy_probe(json_t *out, const char *sysfs_root)
-{
-    (void)sysfs_root;
-    json_t *s = json_object();
-    json_object_set_new(s, "name", json_string("estimate"));
-    json_object_set_new(s, "state", json_string("working"));
-    json_array_append_new(out, s);
-    return JB_OK;
+    const struct jb_epoint *a = &d->pts[lo], *b = &d->pts[hi];
+    double dt = b->t_s - a->t_s;
+    *e_j = dt > 0 ? a->e_j + (b->e_j - a->e_j) * (t - a->t_s) / dt : b->e_j;
+    return 0;
 }

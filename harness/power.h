@@ -10,6 +10,7 @@
 #ifndef JB_POWER_H
 #define JB_POWER_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 enum jb_power_kind {
@@ -24,12 +25,18 @@ struct jb_power_domain_info {
     double resolution_j;    /* smallest step of the counter (energy) or W*period (power) */
     double update_period_s; /* how often the value changes; 0 if unknown */
     double wrap_j;          /* counter range before it wraps; 0: never wraps */
+    double max_power_w;     /* highest plausible power, to poll often enough for wraps; 0: unknown */
+    double accuracy_rel;    /* stated calibration accuracy, relative (0.05 = 5%); 0: none stated */
+    double accuracy_w;      /* stated calibration accuracy, absolute watts; 0: none stated */
 };
 
 struct jb_power_reading {
-    double t_s;      /* CLOCK_MONOTONIC seconds when read (or the meter's aligned time) */
+    double t_s;      /* CLOCK_MONOTONIC seconds when read (or the meter's aligned time);
+                        0: now; < 0: no reading yet (a meter before its first sample) */
     double energy_j; /* JB_POWER_ENERGY_COUNTER: raw cumulative value, not unwrapped */
     double power_w;  /* JB_POWER_POWER_SAMPLE: watts */
+    int more;        /* 1: the source holds further queued readings (a meter's
+                        backlog); energy.c reads again at once */
 };
 
 /* Context a source may need at open (the estimate needs the workload's cpus). */
@@ -52,6 +59,10 @@ struct jb_power_source_ops {
     void (*domain)(const void *state, int i, struct jb_power_domain_info *out);
     int (*read)(void *state, int domain, struct jb_power_reading *out, char *err, size_t errlen);
     void (*close)(void *state);
+    /* Optional (NULL when the source has none): adds the device's state now
+     * (clocks, temperature, power limit, throttle reasons) to the object out,
+     * recorded at the start and end of every run. */
+    void (*domain_state)(void *state, int domain, json_t *out);
 };
 
 /* NULL-terminated registry of every source. */

@@ -20,12 +20,20 @@ enum jb_pin_policy {
     JB_PIN_CPUSET = 3   /* an explicit list of OS cpus ("0,2,4-7") */
 };
 
+/* Upper bound on the cpus an explicit --pin list may name. */
+#define JB_TOPO_MAX_CPUS 4096
+
 int jb_topo_open(struct jb_topo **out, char *err, size_t errlen);
+/* Opens a topology that is not this machine's: hwloc XML (as recorded in a
+ * result's system.topology_xml) or a synthetic description such as
+ * "pack:2 core:4 pu:2". Plans, describe and the hash work on it; pinning and
+ * binding are refused. For tests and for reading back a record. */
+int jb_topo_open_from(const char *xml_or_synthetic, struct jb_topo **out, char *err, size_t errlen);
 void jb_topo_close(struct jb_topo *t);
 
 int jb_topo_npus(const struct jb_topo *t);   /* processing units (hardware threads) allowed */
-int jb_topo_ncores(const struct jb_topo *t);  /* physical cores */
-int jb_topo_nnuma(const struct jb_topo *t);   /* NUMA nodes */
+int jb_topo_ncores(const struct jb_topo *t); /* physical cores */
+int jb_topo_nnuma(const struct jb_topo *t);  /* NUMA nodes */
 
 /* Parses "compact", "scatter", "none" or a cpuset list ("0,2-3"). When a
  * cpuset is given, *policy is JB_PIN_CPUSET and cpuset_out holds the list. */
@@ -39,12 +47,26 @@ const char *jb_pin_policy_name(enum jb_pin_policy p);
 int jb_topo_plan(const struct jb_topo *t, enum jb_pin_policy policy, const char *cpuset,
                  int threads, int *cpus_out, int *sampler_cpu, char *err, size_t errlen);
 
-/* Pins the calling thread to one OS cpu. */
+/* Parses a cpu list ("0,2-3") into cpus[] in the order written (at most
+ * max); duplicates, backwards ranges and junk are errors naming the list. */
+int jb_cpu_list_parse(const char *s, int *cpus, int max, int *n_out, char *err, size_t errlen);
+
+/* Pins the calling thread to one OS cpu (strictly: hwloc_set_cpubind with
+ * HWLOC_CPUBIND_STRICT). */
 int jb_topo_pin_self(const struct jb_topo *t, int os_cpu, char *err, size_t errlen);
+
+/* Binds the calling thread's future allocations to the NUMA node(s) of the
+ * given cpus. JB_ENOTSUP where the kernel refuses (no NUMA support). */
+int jb_topo_bind_memory_self(const struct jb_topo *t, const int *cpus, int n, char *err,
+                             size_t errlen);
 
 /* The topology as hwloc XML (owned by t) and its hash (hex, owned by t). */
 const char *jb_topo_xml(const struct jb_topo *t);
 const char *jb_topo_hash(const struct jb_topo *t);
+/* The text the hash is computed over (owned by t): one line per object with
+ * type, OS index, cpuset, nodeset, cache geometry and CPU identity; nothing
+ * that changes between runs on the same machine. */
+const char *jb_topo_canonical(const struct jb_topo *t);
 
 /* Summary for provenance and `probe`: packages, cores, PUs, NUMA nodes,
  * caches, memory per node. Sets keys on obj. */

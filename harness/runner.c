@@ -1,0 +1,611 @@
+/* runner.c: see runner.h. The measurement loop lives in bench_fn; everything
+ * else prepares it or turns what it saw into a record. */
+#include "harness/runner.h"
+#include "harness/counters.h"
+#include "harness/energy.h"
+#include "harness/error.h"
+#include "harness/gbench.h"
+#include "harness/provenance.h"
+#include "harness/record.h"
+#include "harness/stats.h"
+#include "harness/topology.h"
+#include "workloads/workload.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Per-iteration latencies kept for percentiles. 4 Mi samples (32 MiB) hold
+ * every iteration of any sensible run; past that, later iterations are still
+ * timed and counted but their latencies are not kept, and the record says so. */
+#define MAX_SAMPLES (4u << 20)
+
+struct jb_runner {
+    struct jb_runner_opts o;
+    struct jb_topo *topo;
+    json_t *system;        /* provenance, copied into every record */
+    json_t *gbench_runs;   /* Google Benchmark "benchmarks" entries of every run */
+    json_t *gbench_context;
+    int nruns;
+};
+
+/* One call of the benchmark function by Google Benchmark: an iteration-count
+ * probe, the warm-up, or a repetition. The last ones are the repetitions. */
+struct invocation {
+    size_t first_sample, nsamples;
+    int64_t iterations;
+    double wall_s, cpu_s, timed_s;
+    int ran;          /* entered the loop and touched energy and counters */
+    int failed;       /* run() failed or interrupted */
+    int checked;      /* output checked after it */
+    int check_failed;
+};
+
+struct bench {
+    struct jb_runner *r;
+    const struct jb_run_spec *spec;
+    const struct jb_workload_ops *ops;
+    void *state;
+    struct jb_workload_info info;
+    struct jb_energy *energy;
+    struct jb_counters *counters;
+    double min_time_s;
+    double *samples;
+    size_t nsamples, capsamples;
+    int dropped_samples;
+    struct invocation *inv;
+    int ninv, capinv;
+    char run_err[JB_ERRLEN];
+    char check_err[JB_ERRLEN];
+    int run_failed, check_failed, checks;
+    /* Filled by the report callback. */
+    int reported;
+    int keep;
+    int error_runs;
+    char gb_error[JB_ERRLEN];
+    json_t *energy_list, *counters_obj, *warnings;
+    const char *trace_path;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double cpu_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int push_sample(struct bench *b, double v)
+{
+    if (b->nsamples == b->capsamples) {
+        if (b->capsamples >= MAX_SAMPLES) {
+            b->dropped_samples = 1;
+            return 0;
+        }
+        size_t cap = b->capsamples ? 2 * b->capsamples : 4096;
+        double *s = realloc(b->samples, cap * sizeof(double));
+        if (!s) {
+            b->dropped_samples = 1;
+            return 0;
+        }
+        b->samples = s;
+        b->capsamples = cap;
+    }
+    b->samples[b->nsamples++] = v;
+    return 1;
+}
+
+static struct invocation *new_invocation(struct bench *b)
+{
+    if (b->ninv == b->capinv) {
+        int cap = b->capinv ? 2 * b->capinv : 16;
+        struct invocation *v = realloc(b->inv, sizeof(*v) * (size_t)cap);
+        if (!v)
+            return NULL;
+        b->inv = v;
+        b->capinv = cap;
+    }
+    struct invocation *iv = &b->inv[b->ninv++];
+    memset(iv, 0, sizeof(*iv));
+    iv->first_sample = b->nsamples;
+    return iv;
+}
+
+static void progress(struct bench *b, const struct invocation *iv)
+{
+    if (!b->r->o.progress)
+        return;
+    fprintf(stderr, "\r\033[K[%d] %s %s %s: call %d, %lld iterations, %.3f s%s",
+            b->r->nruns + 1, b->spec->workload, b->info.dtype, b->spec->scenario, b->ninv,
+            (long long)iv->iterations, iv->wall_s, iv->check_failed ? " CHECK FAILED" : "");
+    fflush(stderr);
+}
+
+/* The measured loop. Energy and counters bracket the timed region; each
+ * iteration is timed with CLOCK_MONOTONIC and handed to Google Benchmark as
+ * manual time, so both see the same latencies. The output check runs after
+ * the timed region. */
+static void bench_fn(struct jb_gb_state *st, void *arg)
+{
+    struct bench *b = arg;
+    char err[JB_ERRLEN];
+    const volatile sig_atomic_t *intr = b->r->o.interrupted;
+    struct invocation *iv = new_invocation(b);
+    if (!iv) {
+        jb_gb_skip_with_error(st, "out of memory");
+        return;
+    }
+    if ((intr && *intr) || b->run_failed) {
+        iv->failed = 1;
+        jb_gb_skip_with_error(st, b->run_failed ? b->run_err : "interrupted");
+        /* Enter the loop once anyway: Google Benchmark requires every
+         * repetition, failed ones included, to report the same iteration
+         * count, which only a started loop does. */
+        while (jb_gb_keep_running(st))
+            ;
+        return;
+    }
+    iv->ran = 1;
+    jb_counters_rep_begin(b->counters);
+    jb_energy_rep_begin(b->energy);
+    double w0 = now_s(), c0 = cpu_now_s();
+    while (jb_gb_keep_running(st)) {
+        double t0 = now_s();
+        int rc = b->ops->run(b->state, err, sizeof(err));
+        double t1 = now_s();
+        if (rc) {
+            snprintf(b->run_err, sizeof(b->run_err), "%s", err);
+            b->run_failed = 1;
+            iv->failed = 1;
+            jb_gb_skip_with_error(st, err);
+            continue; /* keep_running now returns false and stops the timer */
+        }
+        jb_gb_set_iteration_time(st, t1 - t0);
+        iv->iterations++;
+        iv->timed_s += t1 - t0;
+        if (push_sample(b, t1 - t0))
+            iv->nsamples++;
+        if (intr && *intr) {
+            iv->failed = 1;
+            jb_gb_skip_with_error(st, "interrupted");
+        }
+    }
+    double w1 = now_s(), c1 = cpu_now_s();
+    iv->wall_s = w1 - w0;
+    iv->cpu_s = c1 - c0;
+    struct jb_rep_stats rs = {
+        .wall_s = iv->wall_s,
+        .cpu_s = iv->cpu_s,
+        .units = (double)iv->iterations * b->info.units_per_iteration,
+    };
+    jb_energy_rep_end(b->energy, &rs);
+    jb_counters_rep_end(b->counters, rs.units);
+    /* Check the repetitions (calls long enough to be reported), not every
+     * iteration-count probe: a check can cost far more than one iteration. */
+    if (iv->iterations > 0 && iv->timed_s >= 0.5 * b->min_time_s && !iv->failed) {
+        iv->checked = 1;
+        b->checks++;
+        if (b->ops->check(b->state, err, sizeof(err))) {
+            iv->check_failed = 1;
+            if (!b->check_failed)
+                snprintf(b->check_err, sizeof(b->check_err), "%s", err);
+            b->check_failed = 1;
+        }
+    }
+    progress(b, iv);
+}
+
+static void bench_report(const struct jb_gb_run *runs, int nruns, void *ctx)
+{
+    struct bench *b = ctx;
+    for (int i = 0; i < nruns; i++) {
+        if (runs[i].is_aggregate)
+            continue;
+        b->reported++;
+        if (runs[i].error_occurred) {
+            b->error_runs++;
+            snprintf(b->gb_error, sizeof(b->gb_error), "%s", runs[i].error_message);
+        }
+    }
+}
+
+static json_t *counts_json(const struct jb_work_counts *c)
+{
+    return json_pack("{s:f, s:f, s:f, s:f, s:f}", "macs", c->macs, "flops", c->flops,
+                     "param_bytes", c->param_bytes, "activation_bytes", c->activation_bytes,
+                     "bytes_moved", c->bytes_moved);
+}
+
+int jb_runner_open(const struct jb_runner_opts *o, struct jb_runner **out, char *err,
+                   size_t errlen)
+{
+    int rc;
+    struct jb_runner *r = calloc(1, sizeof(*r));
+    if (!r)
+        return jb_err(err, errlen, JB_ENOMEM, "out of memory");
+    r->o = *o;
+    if (!r->o.power)
+        r->o.power = "auto";
+    if (!r->o.counters)
+        r->o.counters = "auto";
+    rc = jb_mkdir_p(o->out_dir, err, errlen);
+    if (rc)
+        goto fail;
+    rc = jb_topo_open(&r->topo, err, errlen);
+    if (rc)
+        goto fail;
+    r->system = jb_provenance_collect(r->topo, o->argc, o->argv, o->sysfs_root);
+    if (!r->system) {
+        rc = jb_err(err, errlen, JB_ENOMEM, "provenance: out of memory");
+        goto fail;
+    }
+    json_object_set_new(r->system, "topology_hash", json_string(jb_topo_hash(r->topo)));
+    json_object_set_new(r->system, "topology_xml", json_string(jb_topo_xml(r->topo)));
+    r->gbench_runs = json_array();
+    *out = r;
+    return JB_OK;
+fail:
+    jb_runner_close(r, NULL, 0);
+    return rc;
+}
+
+static void record_name(const struct jb_run_spec *s, const struct jb_workload_info *in,
+                        const char *run_id, char *out, size_t n)
+{
+    snprintf(out, n, "%s_%s_%s_b%d_L%d_t%d_%.8s", s->workload, in->dtype,
+             !strcmp(s->scenario, "offline") ? "offline" : "ss", in->units_per_iteration,
+             in->context, in->threads, run_id);
+}
+
+/* Moves Google Benchmark's JSON for this run into the runner's merged list
+ * and beside the record. */
+static void collect_gbench(struct jb_runner *r, const char *tmp_path, const char *final_path)
+{
+    json_error_t je;
+    json_t *g = json_load_file(tmp_path, 0, &je);
+    unlink(tmp_path);
+    if (!g)
+        return;
+    json_t *bm = json_object_get(g, "benchmarks");
+    size_t i;
+    json_t *v;
+    json_array_foreach(bm, i, v) json_array_append(r->gbench_runs, v);
+    if (!r->gbench_context && json_object_get(g, "context"))
+        r->gbench_context = json_incref(json_object_get(g, "context"));
+    char e[JB_ERRLEN];
+    jb_json_write_atomic(final_path, g, e, sizeof(e));
+    json_decref(g);
+}
+
+static json_t *build_record(struct jb_runner *r, struct bench *b, const char *run_id,
+                            const int *cpus, int sampler_cpu, double idle_s)
+{
+    const struct jb_run_spec *s = b->spec;
+    char now[32];
+    jb_utc_now(now);
+    /* The repetitions are the last `keep` calls that ran. */
+    int first = b->ninv - b->keep;
+    size_t nsamp = 0;
+    int64_t iters = 0;
+    double dur = 0, timed = 0;
+    json_t *rep_means = json_array();
+    for (int i = first; i < b->ninv; i++) {
+        nsamp += b->inv[i].nsamples;
+        iters += b->inv[i].iterations;
+        dur += b->inv[i].wall_s;
+        timed += b->inv[i].timed_s;
+        if (b->inv[i].iterations > 0)
+            json_array_append_new(rep_means,
+                                  json_real(b->inv[i].timed_s / (double)b->inv[i].iterations));
+    }
+    double *lat = malloc((nsamp ? nsamp : 1) * sizeof(double));
+    size_t k = 0;
+    for (int i = first; i < b->ninv && lat; i++) {
+        memcpy(lat + k, b->samples + b->inv[i].first_sample,
+               b->inv[i].nsamples * sizeof(double));
+        k += b->inv[i].nsamples;
+    }
+    struct jb_summary sum;
+    jb_summarize(lat, lat ? k : 0, &sum);
+    free(lat);
+    double units = (double)iters * b->info.units_per_iteration;
+    json_t *latency = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:o}", "median",
+                                sum.median, "p90", sum.p90, "p99", sum.p99, "mean", sum.mean,
+                                "stddev", sum.stddev, "min", sum.min, "max", sum.max, "n",
+                                (json_int_t)sum.n, "samples", rep_means);
+    json_t *cpus_j = json_array();
+    for (int i = 0; i < b->info.threads && cpus; i++)
+        json_array_append_new(cpus_j, json_integer(cpus[i]));
+    const char *check = "none";
+    if (b->checks > 0)
+        check = b->check_failed ? "fail" : "pass";
+    if (b->dropped_samples)
+        json_array_append_new(b->warnings,
+                              json_string("latency samples past the first 4 Mi iterations were "
+                                          "not kept; percentiles cover the kept ones"));
+    if (b->checks == 0)
+        json_array_append_new(b->warnings,
+                              json_string("no repetition was long enough to check the output"));
+    int complete = b->error_runs == 0 && b->keep > 0 && b->keep == s->repetitions;
+    json_t *rec = json_object();
+    json_object_set_new(rec, "schema_version", json_integer(JB_RECORD_SCHEMA_VERSION));
+    json_object_set_new(rec, "run_id", json_string(run_id));
+    json_object_set_new(rec, "created_utc", json_string(now));
+    json_object_set_new(rec, "complete", json_boolean(complete));
+    json_object_set_new(rec, "suite", r->o.suite ? json_string(r->o.suite) : json_null());
+    json_object_set_new(
+        rec, "workload",
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:s, s:o}", "name", b->ops->name,
+                  "version", b->ops->version, "family", b->ops->family, "unit", b->ops->unit,
+                  "dtype", b->info.dtype, "input_shape", b->info.input_shape, "parameters",
+                  b->info.parameters, "check", b->info.check, "counts_per_unit",
+                  counts_json(&b->info.per_unit)));
+    json_object_set_new(rec, "backend",
+                        json_pack("{s:s, s:s, s:s}", "name",
+                                  b->info.backend[0] ? b->info.backend : "cpu", "kernel",
+                                  b->info.kernel, "timing",
+                                  b->info.timing[0] ? b->info.timing : "host-clock"));
+    json_object_set_new(
+        rec, "config",
+        json_pack("{s:i, s:s, s:o, s:i, s:s, s:i, s:i, s:I, s:f, s:f, s:i, s:s, s:f, s:s*, s:s}",
+                  "threads", b->info.threads, "pin", s->pin, "cpus", cpus_j, "sampler_cpu",
+                  sampler_cpu, "scenario", s->scenario, "batch", b->info.units_per_iteration,
+                  "context", b->info.context, "seed", (json_int_t)r->o.seed, "min_time_s",
+                  b->min_time_s, "min_time_requested_s", s->min_time_s, "repetitions",
+                  s->repetitions, "power", r->o.power, "idle_s", idle_s, "options",
+                  s->options[0] ? s->options : NULL, "origin", s->origin));
+    json_object_set_new(rec, "system", json_deep_copy(r->system));
+    json_t *m = json_object();
+    json_object_set_new(m, "units_per_iteration", json_integer(b->info.units_per_iteration));
+    json_object_set_new(m, "iterations", json_integer(iters));
+    json_object_set_new(m, "repetitions_completed", json_integer(b->keep));
+    json_object_set_new(m, "duration_s", json_real(dur));
+    json_object_set_new(m, "throughput_units_per_s", json_real(timed > 0 ? units / timed : 0));
+    json_object_set_new(m, "latency_s", latency);
+    json_object_set_new(m, "energy", json_incref(b->energy_list));
+    json_object_set_new(m, "counters", json_incref(b->counters_obj));
+    json_object_set_new(rec, "measurements", m);
+    json_t *val = json_pack("{s:s, s:i, s:O}", "output_check", check, "checks", b->checks,
+                            "warnings", b->warnings);
+    if (b->check_failed)
+        json_object_set_new(val, "check_detail", json_string(b->check_err));
+    else if (b->checks)
+        json_object_set_new(val, "check_detail", json_string(b->info.check));
+    if (b->run_failed)
+        json_object_set_new(val, "run_error", json_string(b->run_err));
+    json_object_set_new(rec, "validity", val);
+    return rec;
+}
+
+int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **record,
+                  char *record_path, size_t pathlen, char *err, size_t errlen)
+{
+    int rc = JB_OK;
+    struct bench b;
+    memset(&b, 0, sizeof(b));
+    b.r = r;
+    b.spec = s;
+    *record = NULL;
+    int *cpus = NULL, sampler_cpu = -1;
+    char run_id[33], base[512], path[1024], tmp_gb[1024], trace[1024], gb_path[1024];
+    b.ops = s->ops ? s->ops : jb_workload_find(s->workload);
+    if (!b.ops)
+        return jb_err(err, errlen, JB_ENOENT, "%s: unknown workload '%s' (see joulebench list)",
+                      s->origin, s->workload);
+    if (s->dtype[0] && !jb_list_has(b.ops->dtypes, s->dtype))
+        return jb_err(err, errlen, JB_EINVAL, "%s: %s does not support dtype '%s' (it has %s)",
+                      s->origin, s->workload, s->dtype, b.ops->dtypes);
+    const char *backend = s->backend[0] ? s->backend : "cpu";
+    if (!jb_list_has(b.ops->backends, backend))
+        return jb_err(err, errlen, JB_EINVAL, "%s: %s does not run on back-end '%s' (it has %s)",
+                      s->origin, s->workload, backend, b.ops->backends);
+
+    enum jb_pin_policy pol;
+    char cpuset[128] = "";
+    rc = jb_pin_policy_parse(s->pin, &pol, cpuset, sizeof(cpuset), err, errlen);
+    if (rc)
+        return rc;
+    cpus = calloc((size_t)s->threads, sizeof(int));
+    if (!cpus)
+        return jb_err(err, errlen, JB_ENOMEM, "out of memory");
+    rc = jb_topo_plan(r->topo, pol, cpuset, s->threads, cpus, &sampler_cpu, err, errlen);
+    if (rc)
+        goto out;
+    const int *use_cpus = pol == JB_PIN_NONE ? NULL : cpus;
+
+    struct jb_energy_opts eo = {.threads = s->threads,
+                                .cpus = use_cpus,
+                                .sampler_cpu = sampler_cpu,
+                                .sysfs_root = r->o.sysfs_root};
+    rc = jb_energy_open(r->o.power, &eo, &b.energy, err, errlen);
+    if (rc)
+        goto out;
+    if (r->o.idle_s > 0) {
+        rc = jb_energy_idle(b.energy, r->o.idle_s, err, errlen);
+        if (rc)
+            goto out;
+    }
+    /* Counters after the energy sources (whose sampler thread must not be
+     * counted with the workload) and before the workload (whose threads
+     * inherit them). */
+    rc = jb_counters_open(r->o.counters, &b.counters, err, errlen);
+    if (rc)
+        goto out;
+    struct jb_workload_params wp = {
+        .dtype = s->dtype[0] ? s->dtype : NULL,
+        .backend = backend,
+        .scenario = strcmp(s->scenario, "offline") ? JB_SCENARIO_SINGLE_STREAM
+                                                   : JB_SCENARIO_OFFLINE,
+        .batch = strcmp(s->scenario, "offline") ? 1 : s->batch,
+        .context = s->context,
+        .threads = s->threads,
+        .cpus = use_cpus,
+        .bind_memory = pol != JB_PIN_NONE,
+        .seed = r->o.seed,
+        .options = s->options[0] ? s->options : NULL,
+    };
+    char werr[JB_ERRLEN];
+    rc = b.ops->open(&wp, &b.state, werr, sizeof(werr));
+    if (rc) {
+        jb_err(err, errlen, rc, "%s: %s: %s", s->origin, s->workload, werr);
+        goto out;
+    }
+    b.ops->info(b.state, &b.info);
+    if (b.info.units_per_iteration < 1)
+        b.info.units_per_iteration = 1;
+    if (b.info.threads < 1)
+        b.info.threads = s->threads;
+    jb_counters_set_units_per_iteration(b.counters, b.info.units_per_iteration);
+
+    b.warnings = json_array();
+    b.energy_list = json_array();
+    b.counters_obj = json_object();
+    /* A repetition must last long enough for every energy counter to resolve
+     * it to 1% (update period, resolution): raise the minimum time if not. */
+    b.min_time_s = s->min_time_s;
+    double need = jb_energy_min_duration_s(b.energy);
+    if (need > b.min_time_s) {
+        char w[200];
+        snprintf(w, sizeof(w),
+                 "minimum repetition time raised from %.3g s to %.3g s so that energy "
+                 "quantization stays under 1%%",
+                 b.min_time_s, need);
+        json_array_append_new(b.warnings, json_string(w));
+        b.min_time_s = need;
+    }
+    jb_run_id_new(run_id);
+    record_name(s, &b.info, run_id, base, sizeof(base));
+    snprintf(path, sizeof(path), "%s/%s.json", r->o.out_dir, base);
+    snprintf(trace, sizeof(trace), "%s/%s.power.csv", r->o.out_dir, base);
+    snprintf(gb_path, sizeof(gb_path), "%s/%s.gbench.json", r->o.out_dir, base);
+    snprintf(tmp_gb, sizeof(tmp_gb), "%s/.gbench-%s.tmp", r->o.out_dir, run_id);
+
+    char gbname[256];
+    snprintf(gbname, sizeof(gbname), "%s/%s/%s/b%d/L%d/t%d", s->workload, b.info.dtype,
+             s->scenario, b.info.units_per_iteration, b.info.context, b.info.threads);
+    struct jb_gb_options go = {
+        .min_time_s = b.min_time_s,
+        .min_warmup_s = r->o.warmup_s,
+        .repetitions = s->repetitions,
+        .manual_time = 1,
+    };
+    jb_energy_begin_run(b.energy);
+    jb_counters_begin_run(b.counters);
+    jb_gb_register(gbname, bench_fn, &b, &go);
+    rc = jb_gb_run_all(tmp_gb, bench_report, &b, err, errlen);
+    if (r->o.progress)
+        fprintf(stderr, "\r\033[K");
+    if (rc)
+        goto out;
+    collect_gbench(r, tmp_gb, gb_path);
+
+    /* Repetitions that ran: the reported ones, less any skipped at entry. */
+    int reported = b.reported < b.ninv ? b.reported : b.ninv;
+    for (int i = b.ninv - reported; i < b.ninv; i++)
+        if (b.inv[i].ran && b.inv[i].iterations > 0)
+            b.keep++;
+    if (b.keep == 0) {
+        rc = jb_err(err, errlen, b.run_failed ? JB_EIO : JB_EINTR, "%s: %s: %s", s->origin,
+                    s->workload,
+                    b.run_failed ? b.run_err
+                                 : (b.gb_error[0] ? b.gb_error : "no repetition completed"));
+        goto out;
+    }
+    /* Skipped-at-entry calls are last, so the ones that ran are contiguous at
+     * the end once they are dropped from the count. */
+    while (b.ninv > 0 && !b.inv[b.ninv - 1].ran)
+        b.ninv--;
+    char e2[JB_ERRLEN];
+    if (jb_energy_finish_run(b.energy, b.keep, b.energy_list, b.warnings, trace, e2,
+                             sizeof(e2)))
+        json_array_append_new(b.warnings, json_string(e2));
+    if (jb_counters_finish_run(b.counters, b.keep, b.counters_obj, b.warnings, e2, sizeof(e2)))
+        json_array_append_new(b.warnings, json_string(e2));
+    if (b.error_runs)
+        json_array_append_new(b.warnings, json_string(b.gb_error));
+
+    json_t *rec = build_record(r, &b, run_id, use_cpus, sampler_cpu, r->o.idle_s);
+    json_t *files = json_object();
+    const char *slash;
+    slash = strrchr(gb_path, '/');
+    json_object_set_new(files, "gbench_json", json_string(slash ? slash + 1 : gb_path));
+    if (access(trace, F_OK) == 0) {
+        slash = strrchr(trace, '/');
+        json_object_set_new(files, "power_trace", json_string(slash ? slash + 1 : trace));
+    }
+    json_object_set_new(rec, "files", files);
+    if (r->o.before_write && r->o.before_write(rec, r->o.hook_ctx, e2, sizeof(e2)))
+        json_array_append_new(json_object_get(json_object_get(rec, "validity"), "warnings"),
+                              json_string(e2));
+    rc = jb_json_write_atomic(path, rec, err, errlen);
+    if (rc) {
+        json_decref(rec);
+        goto out;
+    }
+    if (r->o.after_write && r->o.after_write(rec, path, r->o.hook_ctx, e2, sizeof(e2))) {
+        /* The record is on disk; say what could not be done with it. */
+        snprintf(record_path, pathlen, "%s", path);
+        *record = rec;
+        r->nruns++;
+        rc = jb_err(err, errlen, JB_EIO, "%s: %s: record written to %s but %s", s->origin,
+                    s->workload, path, e2);
+        goto out;
+    }
+    snprintf(record_path, pathlen, "%s", path);
+    *record = rec;
+    r->nruns++;
+    if (b.check_failed)
+        rc = JB_ECHECK;
+    else if (b.error_runs && !b.run_failed)
+        rc = JB_EINTR;
+    else if (b.run_failed)
+        rc = jb_err(err, errlen, JB_EIO, "%s: %s: %s", s->origin, s->workload, b.run_err);
+    if (rc == JB_ECHECK)
+        jb_err(err, errlen, rc, "%s: %s: output check failed: %s", s->origin, s->workload,
+               b.check_err);
+    else if (rc == JB_EINTR)
+        jb_err(err, errlen, rc, "%s: %s: interrupted; record marked incomplete", s->origin,
+               s->workload);
+out:
+    if (b.state)
+        b.ops->close(b.state);
+    jb_energy_close(b.energy);
+    jb_counters_close(b.counters);
+    json_decref(b.warnings);
+    json_decref(b.energy_list);
+    json_decref(b.counters_obj);
+    free(b.samples);
+    free(b.inv);
+    free(cpus);
+    return rc;
+}
+
+int jb_runner_close(struct jb_runner *r, char *err, size_t errlen)
+{
+    int rc = JB_OK;
+    if (!r)
+        return JB_OK;
+    if (r->o.gbench_json && r->gbench_runs) {
+        json_t *g = json_object();
+        json_object_set_new(g, "context",
+                            r->gbench_context ? json_incref(r->gbench_context) : json_object());
+        json_object_set_new(g, "benchmarks", json_incref(r->gbench_runs));
+        rc = jb_json_write_atomic(r->o.gbench_json, g, err, errlen);
+        json_decref(g);
+    }
+    json_decref(r->gbench_runs);
+    json_decref(r->gbench_context);
+    json_decref(r->system);
+    jb_topo_close(r->topo);
+    free(r);
+    return rc;
+}

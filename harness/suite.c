@@ -1,0 +1,292 @@
+/* suite.c: parsing suite files into run specifications (see suite.h). */
+#include "harness/suite.h"
+#include "harness/error.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_INCLUDE_DEPTH 8
+#define MAX_TOKENS 32
+
+void jb_spec_defaults(struct jb_run_spec *s)
+{
+    memset(s, 0, sizeof(*s));
+    snprintf(s->scenario, sizeof(s->scenario), "single-stream");
+    snprintf(s->pin, sizeof(s->pin), "compact");
+    s->batch = 1;
+    s->threads = 1;
+    s->repetitions = 5;
+    s->min_time_s = 0.5;
+    snprintf(s->origin, sizeof(s->origin), "defaults");
+}
+
+static int parse_int(const char *key, const char *v, int lo, int hi, int *out, char *err,
+                     size_t errlen)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi)
+        return jb_err(err, errlen, JB_EINVAL, "%s=%s: expected an integer from %d to %d", key,
+                      v, lo, hi);
+    *out = (int)x;
+    return JB_OK;
+}
+
+static int copy_str(const char *key, const char *v, char *dst, size_t n, char *err,
+                    size_t errlen)
+{
+    if (strlen(v) >= n)
+        return jb_err(err, errlen, JB_EINVAL, "%s=%s: too long (at most %zu characters)", key, v,
+                      n - 1);
+    memcpy(dst, v, strlen(v) + 1);
+    return JB_OK;
+}
+
+int jb_spec_set(struct jb_run_spec *s, const char *key, const char *v, char *err, size_t errlen)
+{
+    int rc;
+    if (!strcmp(key, "dtype")) {
+        rc = copy_str(key, v, s->dtype, sizeof(s->dtype), err, errlen);
+        s->set |= JB_SPEC_DTYPE;
+    } else if (!strcmp(key, "backend")) {
+        rc = copy_str(key, v, s->backend, sizeof(s->backend), err, errlen);
+        s->set |= JB_SPEC_BACKEND;
+    } else if (!strcmp(key, "scenario")) {
+        if (strcmp(v, "single-stream") && strcmp(v, "offline"))
+            return jb_err(err, errlen, JB_EINVAL,
+                          "scenario=%s: expected single-stream or offline", v);
+        rc = copy_str(key, v, s->scenario, sizeof(s->scenario), err, errlen);
+        s->set |= JB_SPEC_SCENARIO;
+    } else if (!strcmp(key, "batch")) {
+        rc = parse_int(key, v, 1, 1 << 20, &s->batch, err, errlen);
+        s->set |= JB_SPEC_BATCH;
+    } else if (!strcmp(key, "context")) {
+        rc = parse_int(key, v, 0, 1 << 24, &s->context, err, errlen);
+        s->set |= JB_SPEC_CONTEXT;
+    } else if (!strcmp(key, "threads")) {
+        rc = parse_int(key, v, 1, 4096, &s->threads, err, errlen);
+        s->set |= JB_SPEC_THREADS;
+    } else if (!strcmp(key, "pin")) {
+        rc = copy_str(key, v, s->pin, sizeof(s->pin), err, errlen);
+        s->set |= JB_SPEC_PIN;
+    } else if (!strcmp(key, "options")) {
+        rc = copy_str(key, v, s->options, sizeof(s->options), err, errlen);
+        s->set |= JB_SPEC_OPTIONS;
+    } else if (!strcmp(key, "repetitions")) {
+        rc = parse_int(key, v, 1, 100000, &s->repetitions, err, errlen);
+        s->set |= JB_SPEC_REPETITIONS;
+    } else if (!strcmp(key, "min_time")) {
+        char *end;
+        errno = 0;
+        double x = strtod(v, &end);
+        if (errno || end == v || *end || !(x >= 0 && x <= 86400))
+            return jb_err(err, errlen, JB_EINVAL, "min_time=%s: expected seconds from 0 to 86400",
+                          v);
+        s->min_time_s = x;
+        s->set |= JB_SPEC_MIN_TIME;
+        rc = JB_OK;
+    } else {
+        return jb_err(err, errlen, JB_EINVAL,
+                      "unknown key '%s' (expected dtype, backend, scenario, batch, context, "
+                      "threads, pin, options, repetitions, min_time)",
+                      key);
+    }
+    return rc;
+}
+
+void jb_spec_override(struct jb_run_spec *s, const struct jb_run_spec *o)
+{
+    if (o->set & JB_SPEC_DTYPE)
+        memcpy(s->dtype, o->dtype, sizeof(s->dtype));
+    if (o->set & JB_SPEC_BACKEND)
+        memcpy(s->backend, o->backend, sizeof(s->backend));
+    if (o->set & JB_SPEC_SCENARIO)
+        memcpy(s->scenario, o->scenario, sizeof(s->scenario));
+    if (o->set & JB_SPEC_BATCH)
+        s->batch = o->batch;
+    if (o->set & JB_SPEC_CONTEXT)
+        s->context = o->context;
+    if (o->set & JB_SPEC_THREADS)
+        s->threads = o->threads;
+    if (o->set & JB_SPEC_PIN)
+        memcpy(s->pin, o->pin, sizeof(s->pin));
+    if (o->set & JB_SPEC_OPTIONS)
+        memcpy(s->options, o->options, sizeof(s->options));
+    if (o->set & JB_SPEC_REPETITIONS)
+        s->repetitions = o->repetitions;
+    if (o->set & JB_SPEC_MIN_TIME)
+        s->min_time_s = o->min_time_s;
+    s->set |= o->set;
+}
+
+int jb_spec_list_push(struct jb_spec_list *l, const struct jb_run_spec *s)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 16;
+        struct jb_run_spec *v = realloc(l->v, sizeof(*v) * (size_t)cap);
+        if (!v)
+            return JB_ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *s;
+    return JB_OK;
+}
+
+void jb_spec_list_free(struct jb_spec_list *l)
+{
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+struct kv {
+    char key[32];
+    char value[256];
+};
+
+/* Expands token i onward: values with commas become one run each. */
+static int expand(const struct kv *kv, int nkv, int i, struct jb_run_spec *cur,
+                  struct jb_spec_list *out, char *err, size_t errlen)
+{
+    if (i == nkv)
+        return jb_spec_list_push(out, cur) ? jb_err(err, errlen, JB_ENOMEM, "out of memory")
+                                           : JB_OK;
+    int listy = strcmp(kv[i].key, "pin") && strcmp(kv[i].key, "options");
+    char buf[256];
+    memcpy(buf, kv[i].value, sizeof(buf));
+    char *save = NULL;
+    char *tok = listy ? strtok_r(buf, ",", &save) : buf;
+    if (!tok)
+        return jb_err(err, errlen, JB_EINVAL, "%s: empty value", kv[i].key);
+    for (; tok; tok = listy ? strtok_r(NULL, ",", &save) : NULL) {
+        struct jb_run_spec next = *cur;
+        int rc = jb_spec_set(&next, kv[i].key, tok, err, errlen);
+        if (rc)
+            return rc;
+        rc = expand(kv, nkv, i + 1, &next, out, err, errlen);
+        if (rc)
+            return rc;
+    }
+    return JB_OK;
+}
+
+int jb_suite_parse_line(const char *line, const struct jb_run_spec *base, const char *origin,
+                        struct jb_spec_list *out, char *err, size_t errlen)
+{
+    char buf[1024];
+    if (strlen(line) >= sizeof(buf))
+        return jb_err(err, errlen, JB_EINVAL, "%s: line too long", origin);
+    snprintf(buf, sizeof(buf), "%s", line);
+    char *hash = strchr(buf, '#');
+    if (hash)
+        *hash = 0;
+    char *save = NULL;
+    char *word = strtok_r(buf, " \t\r\n", &save);
+    if (!word)
+        return JB_OK;
+    char names[256];
+    if (strlen(word) >= sizeof(names))
+        return jb_err(err, errlen, JB_EINVAL, "%s: workload name too long", origin);
+    snprintf(names, sizeof(names), "%s", word);
+    struct kv kv[MAX_TOKENS];
+    int nkv = 0;
+    while ((word = strtok_r(NULL, " \t\r\n", &save))) {
+        char *eq = strchr(word, '=');
+        if (!eq || eq == word)
+            return jb_err(err, errlen, JB_EINVAL, "%s: '%s' is not key=value", origin, word);
+        if (nkv == MAX_TOKENS)
+            return jb_err(err, errlen, JB_EINVAL, "%s: too many keys", origin);
+        *eq = 0;
+        if (strlen(word) >= sizeof(kv[0].key) || strlen(eq + 1) >= sizeof(kv[0].value) ||
+            !eq[1])
+            return jb_err(err, errlen, JB_EINVAL, "%s: bad key=value '%s=%s'", origin, word,
+                          eq + 1);
+        snprintf(kv[nkv].key, sizeof(kv[nkv].key), "%s", word);
+        snprintf(kv[nkv].value, sizeof(kv[nkv].value), "%s", eq + 1);
+        nkv++;
+    }
+    /* A comma list of workloads is one run list per workload. */
+    char *wsave = NULL;
+    for (char *name = strtok_r(names, ",", &wsave); name; name = strtok_r(NULL, ",", &wsave)) {
+        struct jb_run_spec s = *base;
+        if (strlen(name) >= sizeof(s.workload))
+            return jb_err(err, errlen, JB_EINVAL, "%s: workload name too long", origin);
+        snprintf(s.workload, sizeof(s.workload), "%s", name);
+        snprintf(s.origin, sizeof(s.origin), "%s", origin);
+        char msg[JB_ERRLEN];
+        int rc = expand(kv, nkv, 0, &s, out, msg, sizeof(msg));
+        if (rc)
+            return jb_err(err, errlen, rc, "%s: %s", origin, msg);
+    }
+    return JB_OK;
+}
+int jb_suite_path(const char *name, char *path, size_t n)
+{
+    struct stat st;
+    if (strchr(name, '/')) {
+        snprintf(path, n, "%s", name);
+        return stat(path, &st) == 0 && S_ISREG(st.st_mode) ? JB_OK : JB_ENOENT;
+    }
+    const char *dirs[2] = {getenv("JB_SUITES_DIR"), JB_SOURCE_DIR "/suites"};
+    for (int i = 0; i < 2; i++) {
+        if (!dirs[i])
+            continue;
+        snprintf(path, n, "%s/%s", dirs[i], name);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+            return JB_OK;
+    }
+    return JB_ENOENT;
+}
+
+static int load(const char *name, const struct jb_run_spec *base, struct jb_spec_list *out,
+                int depth, char *err, size_t errlen)
+{
+    char path[4096];
+    if (depth > MAX_INCLUDE_DEPTH)
+        return jb_err(err, errlen, JB_EINVAL, "suite %s: @include nested too deeply", name);
+    if (jb_suite_path(name, path, sizeof(path)))
+        return jb_err(err, errlen, JB_ENOENT, "unknown suite '%s' (no file %s)", name, path);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return jb_err(err, errlen, JB_EIO, "suite %s: cannot read %s", name, path);
+    char line[1024];
+    int lineno = 0, rc = JB_OK;
+    const char *shown = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        char origin[160];
+        snprintf(origin, sizeof(origin), "suites/%.100s:%d", shown, lineno);
+        if (!strchr(line, '\n') && !feof(f)) {
+            rc = jb_err(err, errlen, JB_EINVAL, "%s: line too long", origin);
+            break;
+        }
+        char *p = line;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!strncmp(p, "@include", 8)) {
+            char inc[256];
+            if (sscanf(p + 8, " %255s", inc) != 1) {
+                rc = jb_err(err, errlen, JB_EINVAL, "%s: @include needs a suite name", origin);
+                break;
+            }
+            rc = load(inc, base, out, depth + 1, err, errlen);
+        } else {
+            rc = jb_suite_parse_line(p, base, origin, out, err, errlen);
+        }
+        if (rc)
+            break;
+    }
+    fclose(f);
+    return rc;
+}
+
+int jb_suite_load(const char *name, const struct jb_run_spec *base, struct jb_spec_list *out,
+                  char *err, size_t errlen)
+{
+    return load(name, base, out, 0, err, errlen);
+}

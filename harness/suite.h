@@ -1,0 +1,79 @@
+/* suite.h: suite files and the run specifications they (and the command
+ * line) produce.
+ *
+ * A suite is a text file, `suites/NAME`, with one run per line:
+ *     workload [key=value ...]
+ * keys: dtype backend scenario batch context threads pin options repetitions
+ * min_time. A value with commas (except pin and options) expands into one run
+ * per value ("context=128,2048" is two runs). `#` starts a comment;
+ * `@include NAME` includes another suite. */
+#ifndef JB_SUITE_H
+#define JB_SUITE_H
+
+#include <stddef.h>
+
+enum {
+    JB_SPEC_DTYPE = 1u << 0,
+    JB_SPEC_BACKEND = 1u << 1,
+    JB_SPEC_SCENARIO = 1u << 2,
+    JB_SPEC_BATCH = 1u << 3,
+    JB_SPEC_CONTEXT = 1u << 4,
+    JB_SPEC_THREADS = 1u << 5,
+    JB_SPEC_PIN = 1u << 6,
+    JB_SPEC_OPTIONS = 1u << 7,
+    JB_SPEC_REPETITIONS = 1u << 8,
+    JB_SPEC_MIN_TIME = 1u << 9
+};
+
+struct jb_workload_ops;
+
+struct jb_run_spec {
+    char workload[64];
+    const struct jb_workload_ops *ops; /* NULL: looked up by name in the registry */
+    char dtype[16];     /* "" = the workload's default */
+    char backend[16];   /* "" = cpu */
+    char scenario[16];  /* "single-stream" or "offline" */
+    int batch;          /* units per iteration in offline */
+    int context;        /* 0 = workload default */
+    int threads;
+    char pin[128];      /* compact, scatter, none, or a cpu list */
+    char options[256];
+    int repetitions;
+    double min_time_s;
+    unsigned set;       /* JB_SPEC_* bits of the fields given explicitly */
+    char origin[160];   /* "suites/tinyml:12" or "command line", for messages */
+};
+
+/* Defaults for a spec: single-stream, batch 1, 1 thread, compact pinning,
+ * 5 repetitions of at least 0.5 s. */
+void jb_spec_defaults(struct jb_run_spec *s);
+
+/* Sets one key from its string value (no list expansion). */
+int jb_spec_set(struct jb_run_spec *s, const char *key, const char *value, char *err,
+                size_t errlen);
+
+/* Applies every field of `over` whose bit is set in over->set onto s. */
+void jb_spec_override(struct jb_run_spec *s, const struct jb_run_spec *over);
+
+/* A growable list of specs. */
+struct jb_spec_list {
+    struct jb_run_spec *v;
+    int n, cap;
+};
+int jb_spec_list_push(struct jb_spec_list *l, const struct jb_run_spec *s);
+void jb_spec_list_free(struct jb_spec_list *l);
+
+/* Parses one line ("workload k=v ...") relative to `base`, expanding comma
+ * lists, and appends the runs to out. Blank and comment lines add nothing. */
+int jb_suite_parse_line(const char *line, const struct jb_run_spec *base, const char *origin,
+                        struct jb_spec_list *out, char *err, size_t errlen);
+
+/* Finds and parses a suite by name (suites/NAME under $JB_SUITES_DIR or the
+ * source tree) or by path. */
+int jb_suite_load(const char *name, const struct jb_run_spec *base, struct jb_spec_list *out,
+                  char *err, size_t errlen);
+
+/* Resolves a suite name to its file path. */
+int jb_suite_path(const char *name, char *path, size_t n);
+
+#endif

@@ -1,0 +1,149 @@
+/* carbon.c: reading the grid-intensity and facility tables and the platform
+ * descriptors (see carbon.h). The tables are plain CSV whose last column,
+ * the source, may itself hold commas: everything after the last fixed
+ * column is the source text. */
+#include "results/carbon.h"
+
+#include "harness/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void jb_carbon_data_dir(char *dst, size_t n)
+{
+    const char *d = getenv("JB_DATA_DIR");
+    if (d && *d)
+        snprintf(dst, n, "%s", d);
+    else
+        snprintf(dst, n, "%s/results/data", JB_SOURCE_DIR);
+}
+
+/* Splits line into at most nf fields at commas; the last field takes the
+ * rest of the line (quotes around it stripped). Returns fields found. */
+static int split_csv(char *line, char **f, int nf)
+{
+    int k = 0;
+    char *p = line;
+    line[strcspn(line, "\r\n")] = '\0';
+    while (k < nf - 1) {
+        char *c = strchr(p, ',');
+        if (!c)
+            break;
+        *c = '\0';
+        f[k++] = p;
+        p = c + 1;
+    }
+    size_t l = strlen(p);
+    if (l >= 2 && p[0] == '"' && p[l - 1] == '"') {
+        p[l - 1] = '\0';
+        p++;
+    }
+    f[k++] = p;
+    return k;
+}
+
+int jb_grid_lookup(const char *region, struct jb_grid_row *out, char *err, size_t errlen)
+{
+    char dir[900], path[1024], line[1024];
+    jb_carbon_data_dir(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/grid_intensity.csv", dir);
+    if (!region || !*region)
+        region = JB_GRID_DEFAULT_REGION;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return jb_err(err, errlen, JB_ENOENT, "grid intensity table %s: cannot open", path);
+    int found = 0;
+    while (fgets(line, sizeof(line), f)) {
+        char *fl[6];
+        if (split_csv(line, fl, 6) != 6 || !strcmp(fl[0], "region"))
+            continue;
+        if (strcasecmp(fl[0], region))
+            continue;
+        memset(out, 0, sizeof(*out));
+        snprintf(out->region, sizeof(out->region), "%.47s", fl[0]);
+        snprintf(out->name, sizeof(out->name), "%.63s", fl[2]);
+        out->gco2e_per_kwh = strtod(fl[3], NULL);
+        out->year = atoi(fl[4]);
+        snprintf(out->source, sizeof(out->source), "%.255s", fl[5]);
+        found = 1;
+        break;
+    }
+    fclose(f);
+    if (!found)
+        return jb_err(err, errlen, JB_ENOENT,
+                      "region '%.40s' is not in %s (codes: ISO country like FR, or gcp:/aws:/azure: "
+                      "cloud regions)",
+                      region, path);
+    return JB_OK;
+}
+
+int jb_facility_defaults(const char *cls, double *pue, double *wue, char *source, size_t srclen,
+                         char *err, size_t errlen)
+{
+    char dir[900], path[1024], line[1024];
+    jb_carbon_data_dir(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/wue.csv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return jb_err(err, errlen, JB_ENOENT, "facility table %s: cannot open", path);
+    int found = 0;
+    while (fgets(line, sizeof(line), f)) {
+        char *fl[4];
+        if (split_csv(line, fl, 4) != 4 || strcmp(fl[0], cls ? cls : "desktop"))
+            continue;
+        *wue = strtod(fl[1], NULL);
+        *pue = strtod(fl[2], NULL);
+        if (source)
+            snprintf(source, srclen, "%.255s", fl[3]);
+        found = 1;
+        break;
+    }
+    fclose(f);
+    if (!found)
+        return jb_err(err, errlen, JB_ENOENT, "facility class '%.40s' is not in %s",
+                      cls ? cls : "desktop", path);
+    return JB_OK;
+}
+
+int jb_platform_load(const char *name, json_t **out, char *err, size_t errlen)
+{
+    static const char *const need[] = {"name",       "kind",           "tdp_w",
+                                       "idle_w",     "active_w_per_core", "cores",
+                                       "embodied_kgco2e", "lifetime_years", "pue_default"};
+    char path[1024];
+    json_error_t je;
+    *out = NULL;
+    if (strchr(name, '/')) {
+        snprintf(path, sizeof(path), "%s", name);
+    } else {
+        /* A bare name must not walk out of the descriptor folder. */
+        if (strstr(name, "..") || !*name)
+            return jb_err(err, errlen, JB_EINVAL, "platform name '%.60s' is not valid", name);
+        const char *d = getenv("JB_PLATFORMS_DIR");
+        if (d && *d)
+            snprintf(path, sizeof(path), "%s/%s.json", d, name);
+        else
+            snprintf(path, sizeof(path), "%s/platforms/descriptors/%s.json", JB_SOURCE_DIR, name);
+    }
+    json_t *p = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!p)
+        return jb_err(err, errlen, JB_ENOENT, "platform descriptor %s: %s", path, je.text);
+    for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+        json_t *v = json_object_get(p, need[i]);
+        int ok = (i < 2) ? json_is_string(v) : (json_is_number(v) && json_number_value(v) >= 0);
+        if (!ok) {
+            json_decref(p);
+            return jb_err(err, errlen, JB_EINVAL, "platform descriptor %s: field %s missing or invalid",
+                          path, need[i]);
+        }
+    }
+    if (json_number_value(json_object_get(p, "lifetime_years")) <= 0) {
+        json_decref(p);
+        return jb_err(err, errlen, JB_EINVAL, "platform descriptor %s: lifetime_years must be > 0",
+                      path);
+    }
+    *out = p;
+    return JB_OK;
+}

@@ -1,0 +1,367 @@
+/* store.c: schema, migrations and queries of the results database, written
+ * once over the driver interface (store.h). The SQL is the common subset of
+ * SQLite and PostgreSQL: BIGINT, DOUBLE PRECISION and TEXT columns, $n
+ * parameters (SQLite accepts them as numbered parameters), and text in and
+ * out, so that both back-ends hold byte-identical record JSON. */
+#include "results/store.h"
+
+#include "harness/error.h"
+#include "results/record_util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct jb_store {
+    const struct jb_store_ops *ops;
+    void *conn;
+    int version;
+};
+
+/* Each migration takes the schema from version i to i + 1. Never edit a
+ * shipped step: add a new one, so that every database can be brought up
+ * from any version it was created at. */
+static const char *const migration_1[] = {
+    "CREATE TABLE jb_schema_version (version BIGINT NOT NULL)",
+    "INSERT INTO jb_schema_version (version) VALUES (0)",
+    "CREATE TABLE jb_runs ("
+    " run_id TEXT PRIMARY KEY, created_utc TEXT NOT NULL, workload TEXT NOT NULL,"
+    " family TEXT, unit TEXT, dtype TEXT, scenario TEXT, batch BIGINT, threads BIGINT,"
+    " backend TEXT, kernel TEXT, power TEXT, topology_hash TEXT, platform TEXT,"
+    " git_commit TEXT, complete BIGINT, output_check TEXT,"
+    " latency_median_s DOUBLE PRECISION, throughput_units_per_s DOUBLE PRECISION,"
+    " energy_j_per_unit DOUBLE PRECISION, energy_uncertainty_j_per_unit DOUBLE PRECISION,"
+    " energy_measured BIGINT, source_file TEXT, record_json TEXT NOT NULL)",
+    NULL,
+};
+static const char *const migration_2[] = {
+    "CREATE TABLE jb_energy ("
+    " run_id TEXT NOT NULL REFERENCES jb_runs(run_id) ON DELETE CASCADE,"
+    " domain TEXT NOT NULL, source TEXT NOT NULL, measured BIGINT NOT NULL,"
+    " joules_per_unit DOUBLE PRECISION, uncertainty_joules_per_unit DOUBLE PRECISION,"
+    " average_power_w DOUBLE PRECISION)",
+    "CREATE INDEX jb_runs_by_workload ON jb_runs (workload, topology_hash, created_utc)",
+    "CREATE INDEX jb_energy_by_run ON jb_energy (run_id)",
+    NULL,
+};
+static const char *const *const migrations[] = {migration_1, migration_2};
+
+extern const struct jb_store_ops jb_store_sqlite;
+#ifdef JB_HAVE_LIBPQ
+extern const struct jb_store_ops jb_store_postgres;
+#endif
+
+const struct jb_store_ops *const jb_store_drivers[] = {
+#ifdef JB_HAVE_LIBPQ
+    &jb_store_postgres,
+#endif
+    &jb_store_sqlite,
+    NULL,
+};
+
+static int exec0(jb_store *s, const char *sql, char *err, size_t errlen)
+{
+    return s->ops->exec(s->conn, sql, 0, NULL, NULL, NULL, err, errlen);
+}
+
+static int row_int(void *ctx, int ncol, const char *const *v)
+{
+    if (ncol > 0 && v[0])
+        *(long *)ctx = atol(v[0]);
+    return 0;
+}
+
+static int table_exists(jb_store *s, const char *name, int *exists, char *err, size_t errlen)
+{
+    long n = 0;
+    /* Both engines answer this from their catalogs; sqlite_master is
+     * absent on PostgreSQL and information_schema on SQLite. */
+    const char *sql = !strcmp(s->ops->name, "sqlite")
+                          ? "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=$1"
+                          : "SELECT count(*) FROM information_schema.tables WHERE table_name=$1 "
+                            "AND table_schema=current_schema()";
+    const char *p[1] = {name};
+    int rc = s->ops->exec(s->conn, sql, 1, p, row_int, &n, err, errlen);
+    *exists = n > 0;
+    return rc;
+}
+
+static int migrate(jb_store *s, char *err, size_t errlen)
+{
+    int exists = 0, rc = table_exists(s, "jb_schema_version", &exists, err, errlen);
+    if (rc)
+        return rc;
+    long v = 0;
+    if (exists) {
+        rc = s->ops->exec(s->conn, "SELECT max(version) FROM jb_schema_version", 0, NULL, row_int,
+                          &v, err, errlen);
+        if (rc)
+            return rc;
+    }
+    int target = (int)(sizeof(migrations) / sizeof(migrations[0]));
+    if (v > target)
+        return jb_err(err, errlen, JB_EFORMAT,
+                      "database schema version %ld is newer than this joulebench understands (%d); "
+                      "upgrade joulebench (nothing was changed)",
+                      v, target);
+    while (v < target) {
+        char inner[JB_ERRLEN];
+        rc = exec0(s, "BEGIN", err, errlen);
+        if (rc)
+            return rc;
+        for (int i = 0; migrations[v][i]; i++) {
+            rc = exec0(s, migrations[v][i], inner, sizeof(inner));
+            if (rc)
+                goto fail;
+        }
+        char up[96];
+        snprintf(up, sizeof(up), "UPDATE jb_schema_version SET version = %ld", v + 1);
+        rc = exec0(s, up, inner, sizeof(inner));
+        if (rc)
+            goto fail;
+        rc = exec0(s, "COMMIT", inner, sizeof(inner));
+        if (rc)
+            goto fail;
+        v++;
+        continue;
+    fail:
+        exec0(s, "ROLLBACK", NULL, 0);
+        return jb_err(err, errlen, rc, "migrating the database to schema version %ld: %s", v + 1,
+                      inner);
+    }
+    s->version = (int)v;
+    return JB_OK;
+}
+
+int jb_store_open(const char *url, jb_store **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!url || !*url)
+        url = JB_STORE_DEFAULT_PATH;
+    const struct jb_store_ops *ops = NULL;
+    for (int i = 0; jb_store_drivers[i]; i++)
+        if (jb_store_drivers[i]->accepts(url)) {
+            ops = jb_store_drivers[i];
+            break;
+        }
+    if (!ops) {
+        if (!strncmp(url, "postgres", 8))
+            return jb_err(err, errlen, JB_ENOTSUP,
+                          "%s: this joulebench was built without libpq (PostgreSQL)", url);
+        return jb_err(err, errlen, JB_EINVAL, "%s: no database driver for this URL", url);
+    }
+    jb_store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return jb_err(err, errlen, JB_ENOMEM, "store: out of memory");
+    s->ops = ops;
+    int rc = ops->open(url, &s->conn, err, errlen);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    rc = migrate(s, err, errlen);
+    if (rc) {
+        jb_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return JB_OK;
+}
+
+void jb_store_close(jb_store *s)
+{
+    if (!s)
+        return;
+    if (s->conn)
+        s->ops->close(s->conn);
+    free(s);
+}
+
+int jb_store_version(jb_store *s)
+{
+    return s->version;
+}
+
+/* Formats a number parameter; NULL for a missing or non-finite value. */
+static const char *fmt_num(char *buf, size_t n, const json_t *v)
+{
+    if (!json_is_number(v) || !isfinite(json_number_value(v)))
+        return NULL;
+    snprintf(buf, n, "%.17g", json_number_value(v));
+    return buf;
+}
+
+static const char *fmt_bool(const json_t *v)
+{
+    return json_is_true(v) ? "1" : json_is_false(v) ? "0" : NULL;
+}
+
+int jb_store_put(jb_store *s, const json_t *r, const char *source_file, int *inserted, char *err,
+                 size_t errlen)
+{
+    char inner[JB_ERRLEN] = "", nb[8][40];
+    char *json = NULL;
+    int rc;
+    *inserted = 0;
+    const char *run_id = jb_rec_str(r, "run_id", NULL);
+    if (!run_id)
+        return jb_err(err, errlen, JB_EINVAL, "store: record has no run_id");
+    json = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!json)
+        return jb_err(err, errlen, JB_ENOMEM, "store: cannot serialize record %s", run_id);
+
+    rc = exec0(s, "BEGIN", inner, sizeof(inner));
+    if (rc)
+        goto out;
+    long have = 0;
+    const char *p1[1] = {run_id};
+    rc = s->ops->exec(s->conn, "SELECT count(*) FROM jb_runs WHERE run_id = $1", 1, p1, row_int,
+                      &have, inner, sizeof(inner));
+    if (rc)
+        goto rollback;
+    if (have) {
+        exec0(s, "ROLLBACK", NULL, 0);
+        goto out;
+    }
+    const json_t *pe = jb_rec_primary_energy(r);
+    const char *params[24] = {
+        run_id,
+        jb_rec_str(r, "created_utc", ""),
+        jb_rec_str(r, "workload.name", ""),
+        jb_rec_str(r, "workload.family", NULL),
+        jb_rec_str(r, "workload.unit", NULL),
+        jb_rec_str(r, "workload.dtype", NULL),
+        jb_rec_str(r, "config.scenario", NULL),
+        fmt_num(nb[0], 40, jb_rec_get(r, "config.batch")),
+        fmt_num(nb[1], 40, jb_rec_get(r, "config.threads")),
+        jb_rec_str(r, "backend.name", NULL),
+        jb_rec_str(r, "backend.kernel", NULL),
+        jb_rec_str(r, "config.power", NULL),
+        jb_rec_str(r, "system.topology_hash", NULL),
+        jb_rec_platform(r),
+        jb_rec_str(r, "system.git_commit", NULL),
+        fmt_bool(json_object_get(r, "complete")),
+        jb_rec_str(r, "validity.output_check", NULL),
+        fmt_num(nb[2], 40, jb_rec_get(r, "measurements.latency_s.median")),
+        fmt_num(nb[3], 40, jb_rec_get(r, "measurements.throughput_units_per_s")),
+        pe ? fmt_num(nb[4], 40, json_object_get(pe, "joules_per_unit")) : NULL,
+        pe ? fmt_num(nb[5], 40, json_object_get(pe, "uncertainty_joules_per_unit")) : NULL,
+        pe ? fmt_bool(json_object_get(pe, "measured")) : NULL,
+        source_file,
+        json,
+    };
+    rc = s->ops->exec(s->conn,
+                      "INSERT INTO jb_runs (run_id, created_utc, workload, family, unit, dtype,"
+                      " scenario, batch, threads, backend, kernel, power, topology_hash, platform,"
+                      " git_commit, complete, output_check, latency_median_s,"
+                      " throughput_units_per_s, energy_j_per_unit, energy_uncertainty_j_per_unit,"
+                      " energy_measured, source_file, record_json) VALUES ($1, $2, $3, $4, $5,"
+                      " $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,"
+                      " $21, $22, $23, $24)",
+                      24, params, NULL, NULL, inner, sizeof(inner));
+    if (rc)
+        goto rollback;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(jb_rec_get(r, "measurements.energy"), i, e)
+    {
+        const char *ep[7] = {run_id,
+                             jb_rec_str(e, "domain", NULL),
+                             jb_rec_str(e, "source", NULL),
+                             fmt_bool(json_object_get(e, "measured")),
+                             fmt_num(nb[5], 40, json_object_get(e, "joules_per_unit")),
+                             fmt_num(nb[6], 40, json_object_get(e, "uncertainty_joules_per_unit")),
+                             fmt_num(nb[7], 40, json_object_get(e, "average_power_w"))};
+        rc = s->ops->exec(s->conn,
+                          "INSERT INTO jb_energy (run_id, domain, source, measured,"
+                          " joules_per_unit, uncertainty_joules_per_unit, average_power_w)"
+                          " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                          7, ep, NULL, NULL, inner, sizeof(inner));
+        if (rc)
+            goto rollback;
+    }
+    rc = exec0(s, "COMMIT", inner, sizeof(inner));
+    if (rc)
+        goto rollback;
+    *inserted = 1;
+    goto out;
+rollback:
+    exec0(s, "ROLLBACK", NULL, 0);
+out:
+    free(json);
+    if (rc)
+        return jb_err(err, errlen, rc, "storing record %s (nothing of it was stored): %s", run_id,
+                      inner);
+    return JB_OK;
+}
+
+static int row_json(void *ctx, int ncol, const char *const *v)
+{
+    json_error_t je;
+    if (ncol < 1 || !v[0])
+        return 0;
+    json_t *r = json_loads(v[0], 0, &je);
+    if (r)
+        json_array_append_new((json_t *)ctx, r);
+    return 0;
+}
+
+int jb_store_query(jb_store *s, const struct jb_store_filter *f, json_t *out, char *err,
+                   size_t errlen)
+{
+    char sql[1024], thr[24], lim[48] = "";
+    const char *params[8];
+    int n = 0;
+    int len = snprintf(sql, sizeof(sql), "SELECT record_json FROM jb_runs WHERE 1=1");
+#define ADD(field, col)                                                                         \
+    do {                                                                                        \
+        if (f && f->field) {                                                                    \
+            params[n++] = f->field;                                                             \
+            len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND " col " $%d", n);       \
+        }                                                                                       \
+    } while (0)
+    ADD(run_id, "run_id =");
+    ADD(workload, "workload =");
+    ADD(topology_hash, "topology_hash =");
+    ADD(git_commit, "git_commit =");
+    ADD(since_utc, "created_utc >=");
+    ADD(backend, "backend =");
+    ADD(dtype, "dtype =");
+#undef ADD
+    if (f && f->threads > 0) {
+        snprintf(thr, sizeof(thr), "%d", f->threads);
+        params[n++] = thr;
+        len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND threads = CAST($%d AS BIGINT)",
+                        n);
+    }
+    if (f && f->limit > 0)
+        snprintf(lim, sizeof(lim), " LIMIT %d", f->limit);
+    snprintf(sql + len, sizeof(sql) - (size_t)len, " ORDER BY created_utc, run_id%s", lim);
+    return s->ops->exec(s->conn, sql, n, params, row_json, out, err, errlen);
+}
+
+int jb_store_find_calibration(jb_store *s, const char *which, const json_t *like, json_t **out,
+                              char *err, size_t errlen)
+{
+    char thr[24];
+    *out = NULL;
+    snprintf(thr, sizeof(thr), "%d", (int)jb_rec_num(like, "config.threads", 1));
+    const char *p[3] = {which, jb_rec_str(like, "system.topology_hash", ""), thr};
+    json_t *arr = json_array();
+    int rc = s->ops->exec(s->conn,
+                          "SELECT record_json FROM jb_runs WHERE workload = $1 AND"
+                          " topology_hash = $2 AND threads = CAST($3 AS BIGINT) AND complete = 1"
+                          " ORDER BY created_utc DESC LIMIT 1",
+                          3, p, row_json, arr, err, errlen);
+    if (!rc && json_array_size(arr) > 0)
+        *out = json_incref(json_array_get(arr, 0));
+    json_decref(arr);
+    return rc;
+}
+
+int jb_store_count(jb_store *s, long *n, char *err, size_t errlen)
+{
+    *n = 0;
+    return s->ops->exec(s->conn, "SELECT count(*) FROM jb_runs", 0, NULL, row_int, n, err, errlen);
+}

@@ -1,0 +1,87 @@
+/* store.h: the results database. One interface over SQLite (the embedded
+ * default, results/joulebench.db) and PostgreSQL (a shared server for a
+ * fleet's nightly runs, "postgresql://..." or "postgres://..."), with the
+ * same schema on both, created and migrated by joulebench through a
+ * schema-version table. Each record is written in one transaction, so a
+ * record is never half-written; a locked, corrupt or newer database gives
+ * one clear error and leaves what is stored untouched.
+ *
+ * Back-ends are drivers (struct jb_store_ops) listed in one registry; a
+ * driver only opens a connection and runs parameterized SQL with text
+ * parameters and text results; schema, migrations and queries live in
+ * store.c, written once in the SQL both dialects accept. */
+#ifndef JB_STORE_H
+#define JB_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* The database schema version this build creates and understands. */
+#define JB_STORE_SCHEMA_VERSION 2
+
+/* Default database path, relative to the working directory. */
+#define JB_STORE_DEFAULT_PATH "results/joulebench.db"
+
+/* Called per result row: ncol text values (NULL for SQL NULL). Non-zero
+ * return stops the query (and is returned by exec). */
+typedef int (*jb_store_row_fn)(void *ctx, int ncol, const char *const *vals);
+
+struct jb_store_ops {
+    const char *name;
+    /* Whether this driver serves the URL. */
+    int (*accepts)(const char *url);
+    int (*open)(const char *url, void **conn, char *err, size_t errlen);
+    void (*close)(void *conn);
+    /* Runs one statement with nparams text parameters ($1..$n; NULL is SQL
+     * NULL), calling row for every result row. */
+    int (*exec)(void *conn, const char *sql, int nparams, const char *const *params,
+                jb_store_row_fn row, void *ctx, char *err, size_t errlen);
+};
+
+/* NULL-terminated registry of drivers. */
+extern const struct jb_store_ops *const jb_store_drivers[];
+
+typedef struct jb_store jb_store;
+
+/* Opens (creating or migrating the schema as needed) the database at url:
+ * a file path, "sqlite:PATH", or a postgresql:// URL; NULL: the default.
+ * Caller closes with jb_store_close. */
+int jb_store_open(const char *url, jb_store **out, char *err, size_t errlen);
+void jb_store_close(jb_store *s);
+
+/* The schema version found in the database. */
+int jb_store_version(jb_store *s);
+
+/* Writes one record (and its energy rows) in one transaction. *inserted is
+ * 1, or 0 when a record with that run_id was already stored (nothing
+ * changed: imports are idempotent). source_file may be NULL. */
+int jb_store_put(jb_store *s, const json_t *record, const char *source_file, int *inserted,
+                 char *err, size_t errlen);
+
+/* A query on stored records; NULL/0 fields do not filter. */
+struct jb_store_filter {
+    const char *run_id;
+    const char *workload;
+    const char *topology_hash;
+    const char *git_commit;
+    const char *since_utc; /* created_utc >= since */
+    const char *backend;
+    const char *dtype;
+    int threads;           /* 0: any */
+    int limit;             /* 0: no limit */
+};
+
+/* Appends the matching records, oldest first (created_utc, then run_id),
+ * to `out` (a JSON array) as full records. */
+int jb_store_query(jb_store *s, const struct jb_store_filter *f, json_t *out, char *err,
+                   size_t errlen);
+
+/* Latest stored calibration record (workload "triad" or "fma") on the same
+ * topology and thread count as `like`; *out NULL when none. Caller owns. */
+int jb_store_find_calibration(jb_store *s, const char *which, const json_t *like, json_t **out,
+                              char *err, size_t errlen);
+
+/* Number of stored records. */
+int jb_store_count(jb_store *s, long *n, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,10 @@
+# results.cmake: the results part's special tests. The store tests run a
+# second time against a throw-away PostgreSQL server (skipped, saying so,
+# when Debian's postgresql server is not installed), and the dashboard is
+# loaded in headless Chromium (skipped likewise without chromium).
+if(LIBPQ_FOUND)
+  add_test(NAME test_results_store_postgres
+    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/with_postgres.sh $<TARGET_FILE:test_results_store>)
+  set_tests_properties(test_results_store_postgres PROPERTIES
+    ENVIRONMENT "${JB_TEST_ENV}" TIMEOUT 120 SKIP_RETURN_CODE 77 LABELS "postgres")
+endif()

@@ -1,0 +1,252 @@
+/* test_cli.c: the joulebench command line as a user meets it: help, list,
+ * probe, run with each output format, and the bad-input cases (unknown
+ * workload, suite or flag, malformed suite file, unwritable output directory,
+ * SIGINT during a run), each a clear one-line error and a non-zero exit, with
+ * nothing already measured lost. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char tmp[] = "/tmp/jb_cli_XXXXXX";
+static char out_buf[1 << 16], err_buf[1 << 16];
+
+static void slurp(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    size_t k = f ? fread(buf, 1, n - 1, f) : 0;
+    buf[k] = 0;
+    if (f)
+        fclose(f);
+}
+
+/* Runs the CLI with args; returns its exit status (128+signal if killed).
+ * If sigint_after_s > 0, sends SIGINT after that many seconds. */
+static int run_cli(const char *const *args, double sigint_after_s)
+{
+    const char *cli = getenv("JB_CLI");
+    assert_non_null(cli);
+    char op[256], ep[256];
+    snprintf(op, sizeof(op), "%s/stdout", tmp);
+    snprintf(ep, sizeof(ep), "%s/stderr", tmp);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int o = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(o, 1);
+        dup2(e, 2);
+        char *argv[64];
+        int n = 0;
+        argv[n++] = (char *)cli;
+        for (; args[n - 1] && n < 63; n++)
+            argv[n] = (char *)args[n - 1];
+        argv[n] = NULL;
+        execv(cli, argv);
+        _exit(127);
+    }
+    if (sigint_after_s > 0) {
+        struct timespec ts = {(time_t)sigint_after_s,
+                              (long)((sigint_after_s - (double)(time_t)sigint_after_s) * 1e9)};
+        nanosleep(&ts, NULL);
+        kill(pid, SIGINT);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    slurp(op, out_buf, sizeof(out_buf));
+    slurp(ep, err_buf, sizeof(err_buf));
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return mkdtemp(tmp) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+    return system(cmd);
+}
+
+static void test_help_and_list(void **state)
+{
+    (void)state;
+    assert_int_equal(run_cli((const char *[]){"--help", NULL}, 0), 0);
+    assert_non_null(strstr(out_buf, "probe"));
+    assert_int_equal(run_cli((const char *[]){"run", "--help", NULL}, 0), 0);
+    static const char *const flags[] = {"--suite", "--workload", "--dtype", "--scenario",
+                                        "--context", "--batch", "--threads", "--pin",
+                                        "--power", "--min-time", "--repetitions", "--idle",
+                                        "--out", "--format", "--gbench-json"};
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        if (!strstr(out_buf, flags[i]))
+            fail_msg("run --help does not mention %s", flags[i]);
+    assert_int_equal(run_cli((const char *[]){"list", NULL}, 0), 0);
+    assert_non_null(strstr(out_buf, "triad"));
+    assert_non_null(strstr(out_buf, "fma"));
+    assert_non_null(strstr(out_buf, "estimate"));
+    assert_int_equal(run_cli((const char *[]){"list", "--format", "json", NULL}, 0), 0);
+    json_error_t je;
+    json_t *j = json_loads(out_buf, 0, &je);
+    assert_non_null(j);
+    assert_true(json_array_size(json_object_get(j, "workloads")) >= 2);
+    json_decref(j);
+}
+
+static void test_probe(void **state)
+{
+    (void)state;
+    assert_int_equal(run_cli((const char *[]){"probe", "--format", "json", NULL}, 0), 0);
+    json_error_t je;
+    json_t *j = json_loads(out_buf, 0, &je);
+    assert_non_null(j);
+    assert_non_null(json_object_get(j, "topology"));
+    assert_true(json_array_size(json_object_get(j, "power_sources")) >= 1);
+    json_decref(j);
+}
+
+static void expect_one_line_error(int status, int want, const char *needle)
+{
+    if (status != want)
+        fail_msg("exit %d, expected %d; stderr: %s", status, want, err_buf);
+    if (!strstr(err_buf, needle))
+        fail_msg("stderr does not name '%s': %s", needle, err_buf);
+    assert_true(count_lines(err_buf) <= 2);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    expect_one_line_error(run_cli((const char *[]){"frobnicate", NULL}, 0), 2, "frobnicate");
+    expect_one_line_error(run_cli((const char *[]){"run", "--workload", "nosuch", NULL}, 0), 2,
+                          "nosuch");
+    expect_one_line_error(run_cli((const char *[]){"run", "--suite", "nosuch", NULL}, 0), 2,
+                          "nosuch");
+    expect_one_line_error(run_cli((const char *[]){"run", "--workload", "triad", "--threads",
+                                                   "zero", NULL},
+                                  0),
+                          2, "threads=zero");
+    expect_one_line_error(run_cli((const char *[]){"run", NULL}, 0), 2, "--suite");
+    char suite[256];
+    snprintf(suite, sizeof(suite), "%s/bad.suite", tmp);
+    FILE *f = fopen(suite, "w");
+    fputs("triad threads=1\nfma repetitions=many\n", f);
+    fclose(f);
+    expect_one_line_error(run_cli((const char *[]){"run", "--suite", suite, NULL}, 0), 2,
+                          "bad.suite:2");
+    expect_one_line_error(run_cli((const char *[]){"run", "--workload", "fma", "--out",
+                                                   "/proc/joulebench-cannot-be-here", NULL},
+                                  0),
+                          1, "/proc/joulebench-cannot-be-here");
+    /* --bogus: getopt prints its own line, then usage; exit 2. */
+    assert_int_equal(run_cli((const char *[]){"run", "--bogus", NULL}, 0), 2);
+    assert_non_null(strstr(err_buf, "bogus"));
+}
+
+static void test_run_formats(void **state)
+{
+    (void)state;
+    char out[256], gb[256];
+    snprintf(out, sizeof(out), "%s/fmt", tmp);
+    snprintf(gb, sizeof(gb), "%s/gb.json", tmp);
+    static const char *const formats[] = {"table", "csv", "md", "json"};
+    for (int i = 0; i < 4; i++) {
+        int rc = run_cli((const char *[]){"run", "--workload", "fma", "--min-time", "0.01",
+                                          "--repetitions", "2", "--warmup", "0", "--out", out,
+                                          "--format", formats[i], "--gbench-json", gb, NULL},
+                         0);
+        if (rc != 0)
+            fail_msg("format %s: exit %d: %s", formats[i], rc, err_buf);
+        assert_non_null(strstr(out_buf, "fma"));
+    }
+    /* The last one was json: the full records. */
+    json_error_t je;
+    json_t *j = json_loads(out_buf, 0, &je);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_array_get(j, 0), "workload"), "name")),
+                        "fma");
+    json_decref(j);
+    j = json_load_file(gb, 0, &je);
+    assert_non_null(j);
+    assert_true(json_array_size(json_object_get(j, "benchmarks")) >= 2);
+    json_decref(j);
+}
+
+static void test_sigint_keeps_finished_runs(void **state)
+{
+    (void)state;
+    char out[256];
+    snprintf(out, sizeof(out), "%s/intr", tmp);
+    /* fma finishes quickly; triad is then interrupted in its repetitions. */
+    char suite[256];
+    snprintf(suite, sizeof(suite), "%s/intr.suite", tmp);
+    FILE *f = fopen(suite, "w");
+    fputs("fma repetitions=2 min_time=0.1\ntriad repetitions=50 min_time=0.4 options=mib=16\n",
+          f);
+    fclose(f);
+    int rc = run_cli((const char *[]){"run", "--suite", suite, "--warmup", "0", "--out", out, NULL},
+                     3.0);
+    if (rc != 130)
+        fail_msg("exit %d after SIGINT; stderr: %s", rc, err_buf);
+    assert_non_null(strstr(err_buf, "interrupted"));
+    DIR *d = opendir(out);
+    assert_non_null(d);
+    struct dirent *e;
+    int complete = 0, incomplete = 0;
+    while ((e = readdir(d))) {
+        assert_null(strstr(e->d_name, ".tmp"));
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 5, ".json") || strstr(e->d_name, ".gbench."))
+            continue;
+        char p[512];
+        snprintf(p, sizeof(p), "%s/%s", out, e->d_name);
+        json_error_t je;
+        json_t *j = json_load_file(p, 0, &je);
+        assert_non_null(j);
+        if (json_is_true(json_object_get(j, "complete")))
+            complete++;
+        else
+            incomplete++;
+        json_decref(j);
+    }
+    closedir(d);
+    assert_int_equal(complete, 1);   /* fma */
+    assert_int_equal(incomplete, 1); /* triad, stopped in its repetitions */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help_and_list),
+        cmocka_unit_test(test_probe),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_run_formats),
+        cmocka_unit_test(test_sigint_keeps_finished_runs),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

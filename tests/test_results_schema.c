@@ -1,0 +1,162 @@
+/* test_results_schema.c: the record validator and loader accept the
+ * fixture records and refuse broken ones with the JSON path of the fault. */
+#include "harness/error.h"
+#include "results/schema_validate.h"
+#include "test_results_helpers.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+static json_t *schema;
+
+static int setup(void **st)
+{
+    (void)st;
+    char err[JB_ERRLEN];
+    return jb_record_schema_load(&schema, err, sizeof(err));
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    json_decref(schema);
+    return 0;
+}
+
+static void fixtures_validate(void **st)
+{
+    (void)st;
+    const char *names[] = {"triad.json", "fma.json", "ic-resnet8-int8.json", "llm-decode.json"};
+    for (size_t i = 0; i < 4; i++) {
+        char p[1024], err[JB_ERRLEN] = "";
+        json_t *r = NULL;
+        th_fixture(p, sizeof(p), names[i]);
+        int rc = jb_record_load(p, &r, err, sizeof(err));
+        if (rc)
+            fail_msg("%s: %s", names[i], err);
+        assert_non_null(r);
+        json_decref(r);
+    }
+}
+
+/* Mutates one fixture with a JSON-pointer-ish edit and expects a failure
+ * whose message contains `want`. */
+static void expect_fail(json_t *rec, const char *want)
+{
+    char err[JB_ERRLEN] = "";
+    int rc = jb_record_check(schema, rec, err, sizeof(err));
+    assert_int_not_equal(rc, 0);
+    if (!strstr(err, want))
+        fail_msg("error '%s' does not contain '%s'", err, want);
+}
+
+static void broken_records_name_the_path(void **st)
+{
+    (void)st;
+    json_t *r = th_load_fixture("triad.json");
+    json_t *lat = json_object_get(json_object_get(r, "measurements"), "latency_s");
+    json_object_set_new(lat, "median", json_real(-1.0));
+    expect_fail(r, "$.measurements.latency_s.median: -1 is below the minimum 0");
+    json_decref(r);
+
+    r = th_load_fixture("triad.json");
+    json_object_del(json_object_get(r, "workload"), "unit");
+    expect_fail(r, "$.workload: missing required field \"unit\"");
+    json_decref(r);
+
+    r = th_load_fixture("triad.json");
+    json_object_set_new(json_object_get(r, "config"), "scenario", json_string("batchy"));
+    expect_fail(r, "$.config.scenario: \"batchy\" is not an allowed value");
+    json_decref(r);
+
+    r = th_load_fixture("triad.json");
+    json_t *e0 = json_array_get(json_object_get(json_object_get(r, "measurements"), "energy"), 0);
+    json_object_set_new(e0, "measured", json_string("yes"));
+    expect_fail(r, "$.measurements.energy[0].measured: expected boolean, found string");
+    json_decref(r);
+
+    r = th_load_fixture("triad.json");
+    json_object_set_new(r, "run_id", json_string("short"));
+    expect_fail(r, "$.run_id: shorter than 8");
+    json_decref(r);
+
+    /* A type list: suite may be a string or null, never a number. */
+    r = th_load_fixture("triad.json");
+    json_object_set_new(r, "suite", json_integer(3));
+    expect_fail(r, "$.suite: integer is not one of the allowed types");
+    json_object_set_new(r, "suite", json_null());
+    char err[JB_ERRLEN];
+    assert_int_equal(jb_record_check(schema, r, err, sizeof(err)), 0);
+    json_decref(r);
+}
+
+static void versions_are_checked(void **st)
+{
+    (void)st;
+    char err[JB_ERRLEN] = "";
+    json_t *r = th_load_fixture("fma.json");
+    json_object_set_new(r, "schema_version", json_integer(7));
+    assert_int_equal(jb_record_check(schema, r, err, sizeof(err)), JB_EFORMAT);
+    assert_non_null(strstr(err, "newer"));
+    json_object_del(r, "schema_version");
+    assert_int_equal(jb_record_check(schema, r, err, sizeof(err)), JB_EFORMAT);
+    json_decref(r);
+}
+
+static void truncated_and_malformed_files(void **st)
+{
+    (void)st;
+    char p[1024], err[JB_ERRLEN] = "";
+    th_fixture(p, sizeof(p), "llm-decode.json");
+    FILE *f = fopen(p, "rb");
+    assert_non_null(f);
+    char buf[65536];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    json_t *out = (json_t *)1;
+    /* Every truncation point gives an error, never a partial record. */
+    for (size_t cut = 0; cut < n - 2; cut += 97) {
+        assert_int_not_equal(jb_record_parse(buf, cut, schema, &out, err, sizeof(err)), 0);
+        assert_null(out);
+    }
+    assert_int_equal(jb_record_parse(buf, n, schema, &out, err, sizeof(err)), 0);
+    json_decref(out);
+    const char dup[] = "{\"schema_version\":1,\"schema_version\":1}";
+    assert_int_not_equal(jb_record_parse(dup, sizeof(dup) - 1, schema, &out, err, sizeof(err)), 0);
+    assert_int_not_equal(jb_record_load("/nonexistent/x.json", &out, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "/nonexistent/x.json"));
+}
+
+static void integer_vs_number(void **st)
+{
+    (void)st;
+    char err[JB_ERRLEN];
+    json_t *s = json_pack("{s:s}", "type", "integer");
+    json_t *v = json_real(3.0);
+    assert_int_equal(jb_schema_validate(s, v, err, sizeof(err)), 0);
+    json_decref(v);
+    v = json_real(3.5);
+    assert_int_not_equal(jb_schema_validate(s, v, err, sizeof(err)), 0);
+    json_decref(v);
+    json_decref(s);
+    /* maxLength counts characters, not UTF-8 bytes. */
+    s = json_pack("{s:s,s:i}", "type", "string", "maxLength", 3);
+    v = json_string("\xc3\xa9\xc3\xa9\xc3\xa9");
+    assert_int_equal(jb_schema_validate(s, v, err, sizeof(err)), 0);
+    json_decref(v);
+    json_decref(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fixtures_validate),
+        cmocka_unit_test(broken_records_name_the_path),
+        cmocka_unit_test(versions_are_checked),
+        cmocka_unit_test(truncated_and_malformed_files),
+        cmocka_unit_test(integer_vs_number),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

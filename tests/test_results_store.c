@@ -1,0 +1,231 @@
+/* test_results_store.c: the results database keeps every record whole:
+ * put/query round trip, idempotent imports, a failed write leaves nothing,
+ * and a locked, corrupt or newer database is refused with a clear error
+ * and its contents untouched. Runs on SQLite by default; with
+ * JB_TEST_DB_URL=postgresql://... (tests/results.cmake starts a throw-away
+ * server) the same tests run on PostgreSQL. */
+#include "harness/error.h"
+#include "results/record_util.h"
+#include "results/store.h"
+#include "test_results_helpers.h"
+
+#include <setjmp.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+static char dir[1024], url[1100];
+static int is_pg;
+
+static int setup(void **st)
+{
+    (void)st;
+    const char *u = getenv("JB_TEST_DB_URL");
+    th_scratch(dir, sizeof(dir), "store");
+    if (u && *u) {
+        snprintf(url, sizeof(url), "%s", u);
+        is_pg = 1;
+    } else {
+        snprintf(url, sizeof(url), "%s/t.db", dir);
+    }
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    th_rmrf(dir);
+    return 0;
+}
+
+static void open_s(jb_store **s)
+{
+    char err[JB_ERRLEN] = "";
+    if (jb_store_open(url, s, err, sizeof(err)))
+        fail_msg("open %s: %s", url, err);
+}
+
+static void roundtrip_and_idempotent(void **st)
+{
+    (void)st;
+    char err[JB_ERRLEN] = "";
+    jb_store *s;
+    open_s(&s);
+    assert_int_equal(jb_store_version(s), JB_STORE_SCHEMA_VERSION);
+    long before = 0;
+    assert_int_equal(jb_store_count(s, &before, err, sizeof(err)), 0);
+    const char *names[] = {"triad.json", "fma.json", "ic-resnet8-int8.json", "llm-decode.json"};
+    for (int i = 0; i < 4; i++) {
+        json_t *r = th_load_fixture(names[i]);
+        int ins = -1;
+        if (jb_store_put(s, r, names[i], &ins, err, sizeof(err)))
+            fail_msg("%s", err);
+        assert_int_equal(ins, 1);
+        /* the same record again changes nothing */
+        assert_int_equal(jb_store_put(s, r, names[i], &ins, err, sizeof(err)), 0);
+        assert_int_equal(ins, 0);
+        json_decref(r);
+    }
+    long n = 0;
+    assert_int_equal(jb_store_count(s, &n, err, sizeof(err)), 0);
+    assert_int_equal(n - before, 4);
+
+    json_t *out = json_array();
+    struct jb_store_filter f = {0};
+    f.workload = "llm-decode";
+    assert_int_equal(jb_store_query(s, &f, out, err, sizeof(err)), 0);
+    assert_int_equal(json_array_size(out), 1);
+    json_t *orig = th_load_fixture("llm-decode.json");
+    assert_true(json_equal(orig, json_array_get(out, 0)));
+    json_decref(orig);
+    json_decref(out);
+
+    /* A hostile string is data, not SQL. */
+    out = json_array();
+    f.workload = "x' OR '1'='1";
+    assert_int_equal(jb_store_query(s, &f, out, err, sizeof(err)), 0);
+    assert_int_equal(json_array_size(out), 0);
+    json_decref(out);
+
+    json_t *like = th_load_fixture("llm-decode.json"), *cal = NULL;
+    assert_int_equal(jb_store_find_calibration(s, "triad", like, &cal, err, sizeof(err)), 0);
+    assert_non_null(cal);
+    assert_string_equal(jb_rec_str(cal, "run_id", ""), "a1b2c3d4-0001-triad");
+    json_decref(cal);
+    json_object_set_new((json_t *)jb_rec_get(like, "config"), "threads", json_integer(64));
+    assert_int_equal(jb_store_find_calibration(s, "triad", like, &cal, err, sizeof(err)), 0);
+    assert_null(cal);
+    json_decref(like);
+    jb_store_close(s);
+}
+
+static void failed_write_leaves_nothing(void **st)
+{
+    (void)st;
+    char err[JB_ERRLEN] = "";
+    jb_store *s;
+    open_s(&s);
+    json_t *r = th_load_fixture("triad.json");
+    json_object_set_new(r, "run_id", json_string("halfwritten-0001"));
+    /* The run row goes in first; the energy row then violates NOT NULL,
+     * and the whole record must be rolled back. */
+    json_t *e = json_array_get(jb_rec_get(r, "measurements.energy"), 0);
+    json_object_del(e, "domain");
+    int ins = -1;
+    assert_int_not_equal(jb_store_put(s, r, NULL, &ins, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "nothing of it was stored"));
+    json_t *out = json_array();
+    struct jb_store_filter f = {0};
+    f.run_id = "halfwritten-0001";
+    assert_int_equal(jb_store_query(s, &f, out, err, sizeof(err)), 0);
+    assert_int_equal(json_array_size(out), 0);
+    /* and the connection is usable afterwards */
+    json_object_set_new(e, "domain", json_string("package-0"));
+    assert_int_equal(jb_store_put(s, r, NULL, &ins, err, sizeof(err)), 0);
+    assert_int_equal(ins, 1);
+    json_decref(out);
+    json_decref(r);
+    jb_store_close(s);
+}
+
+static void sqlite_exec(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void locked_corrupt_newer(void **st)
+{
+    (void)st;
+    if (is_pg)
+        skip();
+    char err[JB_ERRLEN] = "", path[1200];
+    jb_store *s;
+    snprintf(path, sizeof(path), "%s/lock.db", dir);
+    assert_int_equal(jb_store_open(path, &s, err, sizeof(err)), 0);
+    json_t *r = th_load_fixture("fma.json");
+    int ins;
+    assert_int_equal(jb_store_put(s, r, NULL, &ins, err, sizeof(err)), 0);
+    jb_store_close(s);
+
+    /* Another writer holds the lock: the put fails, saying so. */
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    setenv("JB_DB_BUSY_MS", "50", 1);
+    int rc = jb_store_open(path, &s, err, sizeof(err));
+    if (rc == 0) {
+        json_object_set_new(r, "run_id", json_string("locked-run-0002"));
+        rc = jb_store_put(s, r, NULL, &ins, err, sizeof(err));
+        jb_store_close(s);
+    }
+    assert_int_equal(rc, JB_EUNAVAIL);
+    assert_non_null(strstr(err, "locked"));
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    unsetenv("JB_DB_BUSY_MS");
+    /* What was stored is still there. */
+    assert_int_equal(jb_store_open(path, &s, err, sizeof(err)), 0);
+    long n;
+    assert_int_equal(jb_store_count(s, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 1);
+    jb_store_close(s);
+
+    /* Newer schema: refused, file unchanged. */
+    sqlite_exec(path, "UPDATE jb_schema_version SET version = 99");
+    assert_int_equal(jb_store_open(path, &s, err, sizeof(err)), JB_EFORMAT);
+    assert_non_null(strstr(err, "newer"));
+    sqlite_exec(path, "UPDATE jb_schema_version SET version = 2");
+
+    /* A file that is not a database. */
+    snprintf(path, sizeof(path), "%s/corrupt.db", dir);
+    FILE *f = fopen(path, "wb");
+    for (int i = 0; i < 4096; i++)
+        fputc((i * 7919) & 0xff, f);
+    fclose(f);
+    assert_int_equal(jb_store_open(path, &s, err, sizeof(err)), JB_EFORMAT);
+    assert_non_null(strstr(err, "not a database"));
+    json_decref(r);
+}
+
+static void migrates_from_v1(void **st)
+{
+    (void)st;
+    if (is_pg)
+        skip();
+    char err[JB_ERRLEN] = "", path[1200];
+    snprintf(path, sizeof(path), "%s/v1.db", dir);
+    /* A database as version 1 created it. */
+    sqlite_exec(path, "CREATE TABLE jb_schema_version (version BIGINT NOT NULL);"
+                      "INSERT INTO jb_schema_version VALUES (1);"
+                      "CREATE TABLE jb_runs (run_id TEXT PRIMARY KEY, created_utc TEXT NOT NULL,"
+                      " workload TEXT NOT NULL, family TEXT, unit TEXT, dtype TEXT, scenario TEXT,"
+                      " batch BIGINT, threads BIGINT, backend TEXT, kernel TEXT, power TEXT,"
+                      " topology_hash TEXT, platform TEXT, git_commit TEXT, complete BIGINT,"
+                      " output_check TEXT, latency_median_s DOUBLE PRECISION,"
+                      " throughput_units_per_s DOUBLE PRECISION, energy_j_per_unit DOUBLE"
+                      " PRECISION, energy_uncertainty_j_per_unit DOUBLE PRECISION,"
+                      " energy_measured BIGINT, source_file TEXT, record_json TEXT NOT NULL)");
+    jb_store *s;
+    assert_int_equal(jb_store_open(path, &s, err, sizeof(err)), 0);
+    assert_int_equal(jb_store_version(s), 2);
+    json_t *r = th_load_fixture("triad.json");
+    int ins;
+    assert_int_equal(jb_store_put(s, r, NULL, &ins, err, sizeof(err)), 0);
+    json_decref(r);
+    jb_store_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(roundtrip_and_idempotent),
+        cmocka_unit_test(failed_write_leaves_nothing),
+        cmocka_unit_test(locked_corrupt_newer),
+        cmocka_unit_test(migrates_from_v1),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,269 @@
+/* test_runner.c: the runner, through a scripted workload: every repetition is
+ * timed and recorded, latency statistics are consistent with the samples,
+ * a failed output check marks the record failed (and is reported), a run()
+ * failure produces no record, records are written atomically and carry the
+ * required fields, and the energy entry is labelled. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "harness/error.h"
+#include "harness/runner.h"
+#include "workloads/workload.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct fake {
+    int runs;
+    int fail_check;
+    int fail_run_after;
+    double sleep_s;
+};
+
+static int fake_open(const struct jb_workload_params *p, void **st, char *err, size_t n)
+{
+    struct fake *f = calloc(1, sizeof(*f));
+    if (!f)
+        return jb_err(err, n, JB_ENOMEM, "oom");
+    char buf[32];
+    if (jb_option_get(p->options, "fail_check", buf, sizeof(buf)))
+        f->fail_check = atoi(buf);
+    if (jb_option_get(p->options, "fail_run_after", buf, sizeof(buf)))
+        f->fail_run_after = atoi(buf);
+    f->sleep_s = 2e-4;
+    if (jb_option_get(p->options, "refuse", buf, sizeof(buf))) {
+        free(f);
+        return jb_err(err, n, JB_ENOMEM, "does not fit: needs %s GiB", buf);
+    }
+    *st = f;
+    return JB_OK;
+}
+
+static int fake_run(void *st, char *err, size_t n)
+{
+    struct fake *f = st;
+    f->runs++;
+    if (f->fail_run_after && f->runs > f->fail_run_after)
+        return jb_err(err, n, JB_EIO, "fake: device lost");
+    struct timespec ts = {0, (long)(f->sleep_s * 1e9)};
+    nanosleep(&ts, NULL);
+    return JB_OK;
+}
+
+static int fake_check(void *st, char *err, size_t n)
+{
+    struct fake *f = st;
+    if (f->fail_check)
+        return jb_err(err, n, JB_ECHECK, "fake: logits differ by 0.5 at index 3");
+    return JB_OK;
+}
+
+static void fake_info(const void *st, struct jb_workload_info *o)
+{
+    (void)st;
+    snprintf(o->dtype, sizeof(o->dtype), "fp32");
+    snprintf(o->kernel, sizeof(o->kernel), "fake");
+    o->units_per_iteration = 4;
+    o->threads = 1;
+    o->per_unit.macs = 1000;
+    o->per_unit.flops = 2000;
+    snprintf(o->check, sizeof(o->check), "always equal");
+}
+
+static void fake_close(void *st)
+{
+    free(st);
+}
+
+static const struct jb_workload_ops fake_ops = {
+    .name = "fake",
+    .version = "1",
+    .family = "calibration",
+    .unit = "inference",
+    .dtypes = "fp32",
+    .backends = "cpu",
+    .description = "scripted test workload",
+    .open = fake_open,
+    .run = fake_run,
+    .check = fake_check,
+    .info = fake_info,
+    .close = fake_close,
+};
+
+static char outdir[] = "/tmp/jb_runner_XXXXXX";
+
+static int setup(void **state)
+{
+    (void)state;
+    return mkdtemp(outdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", outdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct jb_runner *open_runner(void)
+{
+    static char *argv[] = {"test_runner", NULL};
+    struct jb_runner_opts o = {
+        .power = "estimate", .counters = "auto", .out_dir = outdir, .seed = 7,
+        .argc = 1, .argv = argv,
+    };
+    struct jb_runner *r = NULL;
+    char err[256];
+    assert_int_equal(jb_runner_open(&o, &r, err, sizeof(err)), 0);
+    return r;
+}
+
+static struct jb_run_spec fake_spec(const char *options)
+{
+    struct jb_run_spec s;
+    jb_spec_defaults(&s);
+    snprintf(s.workload, sizeof(s.workload), "fake");
+    s.ops = &fake_ops;
+    s.repetitions = 3;
+    s.min_time_s = 0.02;
+    snprintf(s.pin, sizeof(s.pin), "none");
+    if (options)
+        snprintf(s.options, sizeof(s.options), "%s", options);
+    return s;
+}
+
+static void test_record_fields(void **state)
+{
+    (void)state;
+    struct jb_runner *r = open_runner();
+    struct jb_run_spec s = fake_spec(NULL);
+    json_t *rec = NULL;
+    char path[1024], err[256];
+    assert_int_equal(jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err)), 0);
+    assert_non_null(rec);
+    /* The file on disk is the record returned. */
+    json_error_t je;
+    json_t *disk = json_load_file(path, 0, &je);
+    assert_non_null(disk);
+    assert_true(json_equal(disk, rec));
+    json_decref(disk);
+    assert_int_equal(json_integer_value(json_object_get(rec, "schema_version")), 1);
+    assert_true(json_is_true(json_object_get(rec, "complete")));
+    json_t *m = json_object_get(rec, "measurements");
+    json_t *lat = json_object_get(m, "latency_s");
+    assert_int_equal(json_array_size(json_object_get(lat, "samples")), 3);
+    double med = json_number_value(json_object_get(lat, "median"));
+    double p99 = json_number_value(json_object_get(lat, "p99"));
+    /* Each iteration sleeps 0.2 ms: latency cannot be shorter. */
+    assert_true(med >= 2e-4);
+    assert_true(p99 >= med);
+    assert_true(json_integer_value(json_object_get(lat, "n")) ==
+                json_integer_value(json_object_get(m, "iterations")));
+    /* Throughput counts 4 units per iteration. */
+    double thr = json_number_value(json_object_get(m, "throughput_units_per_s"));
+    assert_true(thr > 0 && thr <= 4.0 / 2e-4);
+    assert_int_equal(json_integer_value(json_object_get(m, "units_per_iteration")), 4);
+    json_t *e0 = json_array_get(json_object_get(m, "energy"), 0);
+    assert_non_null(e0);
+    assert_true(json_is_false(json_object_get(e0, "measured")));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(rec, "validity"),
+                                                          "output_check")),
+                        "pass");
+    assert_non_null(json_object_get(json_object_get(rec, "system"), "topology_hash"));
+    assert_non_null(json_object_get(json_object_get(rec, "system"), "command_line"));
+    json_decref(rec);
+    assert_int_equal(jb_runner_close(r, err, sizeof(err)), 0);
+    /* No temporary file is left behind. */
+    DIR *d = opendir(outdir);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        assert_null(strstr(e->d_name, ".tmp"));
+    closedir(d);
+}
+
+static void test_check_failure_is_recorded(void **state)
+{
+    (void)state;
+    struct jb_runner *r = open_runner();
+    struct jb_run_spec s = fake_spec("fail_check=1");
+    json_t *rec = NULL;
+    char path[1024], err[256] = "";
+    assert_int_equal(jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err)),
+                     JB_ECHECK);
+    assert_non_null(strstr(err, "logits differ"));
+    json_t *v = json_object_get(rec, "validity");
+    assert_string_equal(json_string_value(json_object_get(v, "output_check")), "fail");
+    assert_non_null(strstr(json_string_value(json_object_get(v, "check_detail")), "logits"));
+    json_decref(rec);
+    jb_runner_close(r, NULL, 0);
+}
+
+static void test_open_failure_names_reason(void **state)
+{
+    (void)state;
+    struct jb_runner *r = open_runner();
+    struct jb_run_spec s = fake_spec("refuse=40");
+    json_t *rec = NULL;
+    char path[1024], err[256] = "";
+    assert_int_equal(jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err)),
+                     JB_ENOMEM);
+    assert_null(rec);
+    assert_non_null(strstr(err, "needs 40 GiB"));
+    jb_runner_close(r, NULL, 0);
+}
+
+static void test_run_failure_mid_way(void **state)
+{
+    (void)state;
+    struct jb_runner *r = open_runner();
+    struct jb_run_spec s = fake_spec("fail_run_after=30");
+    json_t *rec = NULL;
+    char path[1024], err[256] = "";
+    int rc = jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err));
+    assert_true(rc < 0);
+    assert_non_null(strstr(err, "device lost"));
+    /* What finished before the failure may be kept, but never as complete. */
+    if (rec)
+        assert_true(json_is_false(json_object_get(rec, "complete")));
+    json_decref(rec);
+    jb_runner_close(r, NULL, 0);
+}
+
+static void test_unknown_dtype_and_backend(void **state)
+{
+    (void)state;
+    struct jb_runner *r = open_runner();
+    struct jb_run_spec s = fake_spec(NULL);
+    snprintf(s.dtype, sizeof(s.dtype), "int3");
+    json_t *rec = NULL;
+    char path[1024], err[256] = "";
+    assert_int_equal(jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err)),
+                     JB_EINVAL);
+    assert_non_null(strstr(err, "int3"));
+    s = fake_spec(NULL);
+    snprintf(s.backend, sizeof(s.backend), "tpu");
+    assert_int_equal(jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err)),
+                     JB_EINVAL);
+    assert_non_null(strstr(err, "tpu"));
+    jb_runner_close(r, NULL, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_record_fields),
+        cmocka_unit_test(test_check_failure_is_recorded),
+        cmocka_unit_test(test_open_failure_names_reason),
+        cmocka_unit_test(test_run_failure_mid_way),
+        cmocka_unit_test(test_unknown_dtype_and_backend),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

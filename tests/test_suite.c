@@ -1,0 +1,195 @@
+/* test_suite.c: suite files: keys, comma-list expansion, includes, comments,
+ * and a clear file:line error for every kind of malformed line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "harness/error.h"
+#include "harness/suite.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/jb_suite_XXXXXX";
+
+static void write_suite(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!mkdtemp(dir))
+        return -1;
+    return setenv("JB_SUITES_DIR", dir, 1);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd);
+}
+
+static void test_line_keys_and_defaults(void **state)
+{
+    (void)state;
+    struct jb_run_spec base;
+    jb_spec_defaults(&base);
+    struct jb_spec_list l = {0};
+    char err[256];
+    assert_int_equal(jb_suite_parse_line("ic-resnet8 dtype=int8 scenario=offline batch=32 "
+                                         "threads=2 pin=0,1 min_time=0.25 # comment",
+                                         &base, "x:1", &l, err, sizeof(err)),
+                     0);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.v[0].workload, "ic-resnet8");
+    assert_string_equal(l.v[0].dtype, "int8");
+    assert_string_equal(l.v[0].scenario, "offline");
+    assert_int_equal(l.v[0].batch, 32);
+    assert_int_equal(l.v[0].threads, 2);
+    /* pin keeps its commas: a cpu list, not two runs. */
+    assert_string_equal(l.v[0].pin, "0,1");
+    assert_true(l.v[0].min_time_s == 0.25);
+    assert_int_equal(l.v[0].repetitions, 5);
+    assert_true(l.v[0].set & JB_SPEC_BATCH);
+    assert_false(l.v[0].set & JB_SPEC_CONTEXT);
+    jb_spec_list_free(&l);
+}
+
+static void test_list_expansion(void **state)
+{
+    (void)state;
+    struct jb_run_spec base;
+    jb_spec_defaults(&base);
+    struct jb_spec_list l = {0};
+    char err[256];
+    assert_int_equal(jb_suite_parse_line("a,b dtype=fp32,q8_0,q4_0 context=128,2048 "
+                                         "options=x=1,y=2",
+                                         &base, "x:1", &l, err, sizeof(err)),
+                     0);
+    assert_int_equal(l.n, 2 * 3 * 2);
+    assert_string_equal(l.v[0].workload, "a");
+    assert_string_equal(l.v[11].workload, "b");
+    assert_string_equal(l.v[11].dtype, "q4_0");
+    assert_int_equal(l.v[11].context, 2048);
+    assert_string_equal(l.v[5].options, "x=1,y=2");
+    jb_spec_list_free(&l);
+}
+
+static void test_bad_lines(void **state)
+{
+    (void)state;
+    static const char *const bad[][2] = {
+        {"w batch=0", "batch=0"},
+        {"w batch=12x", "batch=12x"},
+        {"w scenario=server", "scenario=server"},
+        {"w colour=blue", "unknown key 'colour'"},
+        {"w threads", "'threads' is not key=value"},
+        {"w =3", "'=3' is not key=value"},
+        {"w min_time=-1", "min_time=-1"},
+        {"w dtype=", "bad key=value"},
+    };
+    struct jb_run_spec base;
+    jb_spec_defaults(&base);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct jb_spec_list l = {0};
+        char err[256] = "";
+        assert_true(jb_suite_parse_line(bad[i][0], &base, "suites/s:7", &l, err, sizeof(err)) <
+                    0);
+        assert_non_null(strstr(err, "suites/s:7"));
+        if (!strstr(err, bad[i][1]))
+            fail_msg("'%s' gave '%s'", bad[i][0], err);
+        jb_spec_list_free(&l);
+    }
+}
+
+static void test_files_include_and_errors(void **state)
+{
+    (void)state;
+    write_suite("inner", "# calibration\n\ntriad threads=1,2\n");
+    write_suite("outer", "@include inner\nfma repetitions=3\n");
+    write_suite("broken", "triad\nfma threads=two\n");
+    write_suite("loop", "@include loop\n");
+    struct jb_run_spec base;
+    jb_spec_defaults(&base);
+    struct jb_spec_list l = {0};
+    char err[256] = "";
+    assert_int_equal(jb_suite_load("outer", &base, &l, err, sizeof(err)), 0);
+    assert_int_equal(l.n, 3);
+    assert_string_equal(l.v[2].workload, "fma");
+    assert_int_equal(l.v[2].repetitions, 3);
+    assert_string_equal(l.v[0].origin, "suites/inner:3");
+    jb_spec_list_free(&l);
+    assert_int_equal(jb_suite_load("broken", &base, &l, err, sizeof(err)), JB_EINVAL);
+    assert_non_null(strstr(err, "suites/broken:2"));
+    jb_spec_list_free(&l);
+    assert_int_equal(jb_suite_load("nosuch", &base, &l, err, sizeof(err)), JB_ENOENT);
+    assert_non_null(strstr(err, "unknown suite 'nosuch'"));
+    jb_spec_list_free(&l);
+    assert_int_equal(jb_suite_load("loop", &base, &l, err, sizeof(err)), JB_EINVAL);
+    assert_non_null(strstr(err, "nested too deeply"));
+    jb_spec_list_free(&l);
+}
+
+static void test_override(void **state)
+{
+    (void)state;
+    struct jb_run_spec s, o;
+    jb_spec_defaults(&s);
+    jb_spec_defaults(&o);
+    char err[64];
+    jb_spec_set(&s, "threads", "4", err, sizeof(err));
+    jb_spec_set(&s, "dtype", "int8", err, sizeof(err));
+    jb_spec_set(&o, "threads", "2", err, sizeof(err));
+    jb_spec_override(&s, &o);
+    assert_int_equal(s.threads, 2);
+    assert_string_equal(s.dtype, "int8"); /* not given in o: kept */
+}
+
+static void test_shipped_suites_parse(void **state)
+{
+    (void)state;
+    /* Every suite in the source tree must load (its workloads are checked
+     * against the registry by test_cli through `run`). */
+    char src[512];
+    snprintf(src, sizeof(src), "%s/suites", getenv("JB_SOURCE_DIR") ? getenv("JB_SOURCE_DIR")
+                                                                       : JB_SOURCE_DIR);
+    setenv("JB_SUITES_DIR", src, 1);
+    static const char *const names[] = {"smoke", "default"};
+    for (size_t i = 0; i < 2; i++) {
+        struct jb_run_spec base;
+        jb_spec_defaults(&base);
+        struct jb_spec_list l = {0};
+        char err[256] = "";
+        if (jb_suite_load(names[i], &base, &l, err, sizeof(err)))
+            fail_msg("%s", err);
+        assert_true(l.n > 0);
+        jb_spec_list_free(&l);
+    }
+    setenv("JB_SUITES_DIR", dir, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_line_keys_and_defaults),
+        cmocka_unit_test(test_list_expansion),
+        cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_files_include_and_errors),
+        cmocka_unit_test(test_override),
+        cmocka_unit_test(test_shipped_suites_parse),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
