@@ -15,7 +15,7 @@
 #     pkgconf pkgconf-bin libpkgconf3
 #   rsync -a --delete --exclude 'build*' /work/wt/gpu/ /work/main/.gpu/src/
 # Then the device tool's run, carry [".gpu"]:
-#   bash .gpu/src/platforms/cuda/device-run.sh [test|bench|all] [bench suite file]
+#   bash .gpu/src/platforms/cuda/device-run.sh [test|bench|suite|all] [bench plan file]
 # Logs and results go to $OUT (the device tool brings them back).
 set -u
 MODE=${1:-all}
@@ -24,7 +24,10 @@ DEBS=${JB_DEBS:-$SRC/../debs}
 PFX=${JB_DEPS_PREFIX:-/tmp/jb-deps}
 BUILD=${JB_BUILD:-/tmp/jb-build}
 OUT=${OUT:-/tmp/jb-out}
-mkdir -p "$OUT" "$PFX"
+LOGS=/tmp/jb-logs
+mkdir -p "$OUT" "$PFX" "$LOGS"
+# At most 8 files come back from $OUT: side logs go to $LOGS, tarred at the end.
+trap 'tar -C "$LOGS" -czf "$OUT/logs.tar.gz" . 2>/dev/null' EXIT
 exec > >(tee -a "$OUT/device-run.log") 2>&1
 
 echo "== machine"
@@ -45,18 +48,18 @@ echo "== configure and build"
 cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_PREFIX_PATH="$PFX/usr" -DCMAKE_INCLUDE_PATH="$PFX/usr/include" \
   -DCMAKE_LIBRARY_PATH="$LIBDIR" -DPKG_CONFIG_EXECUTABLE="$PKGCONF" \
-  -DCMAKE_CUDA_FLAGS="-Xptxas=-v" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
-grep -i 'joulebench' "$OUT/configure.log"
-cmake --build "$BUILD" -j16 > "$OUT/build.log" 2>&1 || { grep -E 'error|FAILED' -A5 "$OUT/build.log" | head -60; exit 1; }
+  -DCMAKE_CUDA_FLAGS="-Xptxas=-v" > "$LOGS/configure.log" 2>&1 || { tail -30 "$LOGS/configure.log"; exit 1; }
+grep -i 'joulebench' "$LOGS/configure.log"
+cmake --build "$BUILD" -j16 > "$LOGS/build.log" 2>&1 || { grep -E 'error|FAILED' -A5 "$LOGS/build.log" | head -60; exit 1; }
 # Register and spill report of the kernels (ptxas -v), for the README.
-grep -E "Compiling entry|registers|spill" "$OUT/build.log" | grep -B1 -E 'k_gemv|k_attn|registers' | \
+grep -E "Compiling entry|registers|spill" "$LOGS/build.log" | grep -B1 -E 'k_gemv|k_attn|registers' | \
   grep -E 'bytes stack|Used' | sort | uniq -c | sort -rn | head -20 > "$OUT/ptxas.txt" || true
 
 if [ "$MODE" = test ] || [ "$MODE" = all ]; then
   echo "== tests (CUDA ones verbose)"
   (cd "$BUILD" && ctest -R cuda --output-on-failure -V > "$OUT/ctest-cuda.log" 2>&1; echo "ctest cuda rc=$?")
   grep -E "rel err|refused|skipping|PASSED|FAILED|SKIPPED|Error|error" "$OUT/ctest-cuda.log" | head -60
-  (cd "$BUILD" && ctest -E cuda -j8 > "$OUT/ctest-rest.log" 2>&1; echo "ctest rest rc=$?"; tail -5 "$OUT/ctest-rest.log")
+  (cd "$BUILD" && ctest -E cuda -j8 > "$LOGS/ctest-rest.log" 2>&1; echo "ctest rest rc=$?"; tail -5 "$LOGS/ctest-rest.log")
 fi
 
 if [ "$MODE" = bench ] || [ "$MODE" = all ]; then
@@ -69,4 +72,15 @@ if [ "$MODE" = bench ] || [ "$MODE" = all ]; then
   else
     echo "no jb_cuda_bench built"
   fi
+fi
+
+if [ "$MODE" = suite ] || [ "$MODE" = all ]; then
+  echo "== joulebench run --suite llm-decode-gpu --power nvml"
+  "$BUILD/joulebench" probe > "$LOGS/probe.txt" 2>&1
+  grep -i -A3 nvml "$LOGS/probe.txt" | head -8
+  "$BUILD/joulebench" run --suite llm-decode-gpu --power nvml --out /tmp/jb-records \
+    --format table > "$OUT/suite.log" 2>&1
+  echo "suite rc=$?"
+  tail -30 "$OUT/suite.log"
+  tar -C /tmp -czf "$OUT/records.tar.gz" jb-records
 fi
