@@ -45,10 +45,12 @@ export LD_LIBRARY_PATH=$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 PKGCONF=$(command -v pkg-config || echo "$PFX/usr/bin/pkgconf")
 
 echo "== configure and build"
+# JB_WERROR=OFF: that image's gcc warns where Debian 12's does not (freopen
+# unused result in a test); warnings stay errors in CI.
 cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_PREFIX_PATH="$PFX/usr" -DCMAKE_INCLUDE_PATH="$PFX/usr/include" \
   -DCMAKE_LIBRARY_PATH="$LIBDIR" -DPKG_CONFIG_EXECUTABLE="$PKGCONF" \
-  -DCMAKE_CUDA_FLAGS="-Xptxas=-v" > "$LOGS/configure.log" 2>&1 || { tail -30 "$LOGS/configure.log"; exit 1; }
+  -DJB_WERROR=OFF -DCMAKE_CUDA_FLAGS="-Xptxas=-v" > "$LOGS/configure.log" 2>&1 || { tail -30 "$LOGS/configure.log"; exit 1; }
 grep -i 'joulebench' "$LOGS/configure.log"
 cmake --build "$BUILD" -j16 > "$LOGS/build.log" 2>&1 || { grep -E 'error|FAILED' -A5 "$LOGS/build.log" | head -60; exit 1; }
 # Register and spill report of the kernels (ptxas -v), for the README.
