@@ -107,7 +107,8 @@ static void run_check(enum jb_llm_dtype dt, int batch, int force_gemm, int conte
     double gpu_s = -1, rel = -1, tol = -1;
     assert_int_equal(jb_cuda_llm_step(m, &gpu_s, err, sizeof(err)), 0);
     assert_true(gpu_s > 0);
-    int rc = jb_cuda_llm_check(m, &rel, &tol, err, sizeof(err));
+    float *cache = NULL;
+    int rc = jb_cuda_llm_check(m, &cache, &rel, &tol, err, sizeof(err));
     print_message("stories15m %s batch %d %s: rel err %.3g (tol %.3g)\n", jb_llm_dtype_name(dt), batch,
                   jb_cuda_llm_kernel(m), rel, tol);
     if (rc)
@@ -119,6 +120,12 @@ static void run_check(enum jb_llm_dtype dt, int batch, int force_gemm, int conte
     assert_int_equal(jb_cuda_llm_step(m, NULL, err, sizeof(err)), 0);
     assert_int_equal(jb_cuda_llm_logits(m, batch - 1, b, err, sizeof(err)), 0);
     assert_memory_equal(a, b, sizeof(float) * (size_t)c->vocab_size);
+    /* The cached reference checks the new step the same way. */
+    double rel2 = -1;
+    assert_non_null(cache);
+    assert_int_equal(jb_cuda_llm_check(m, &cache, &rel2, NULL, err, sizeof(err)), 0);
+    assert_true(rel2 == rel);
+    free(cache);
     free(a);
     free(b);
     jb_cuda_llm_close(m);

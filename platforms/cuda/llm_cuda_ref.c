@@ -184,8 +184,8 @@ out:
     return rc;
 }
 
-int jb_cuda_llm_check(struct jb_cuda_llm *m, double *rel_err, double *tol_out, char *err,
-                      size_t errlen)
+int jb_cuda_llm_check(struct jb_cuda_llm *m, float **ref_cache, double *rel_err, double *tol_out,
+                      char *err, size_t errlen)
 {
     const struct jb_llm_config *c = jb_cuda_llm_config(m);
     int batch = jb_cuda_llm_batch(m), seqs[2] = {0, batch - 1}, nseq = batch > 1 ? 2 : 1, rc;
@@ -197,7 +197,9 @@ int jb_cuda_llm_check(struct jb_cuda_llm *m, double *rel_err, double *tol_out, c
     double tol = jb_cuda_llm_fp32_activations(m) ? 1e-3
                  : jb_cuda_llm_dtype(m) == JB_LLM_BF16 ? 5e-2 : 1e-2;
     size_t V = (size_t)c->vocab_size;
-    float *ref = malloc(sizeof(float) * V * 2), *gpu = malloc(sizeof(float) * V);
+    float *ref = ref_cache && *ref_cache ? *ref_cache : malloc(sizeof(float) * V * 2);
+    int have_ref = ref_cache && *ref_cache;
+    float *gpu = malloc(sizeof(float) * V);
     double worst = 0;
     if (tol_out)
         *tol_out = tol;
@@ -205,8 +207,14 @@ int jb_cuda_llm_check(struct jb_cuda_llm *m, double *rel_err, double *tol_out, c
         rc = jb_err(err, errlen, JB_ENOMEM, "cuda llm check: out of host memory");
         goto out;
     }
-    if ((rc = jb_cuda_llm_reference(m, nseq, seqs, ref, err, errlen)))
-        goto out;
+    if (!have_ref) {
+        if ((rc = jb_cuda_llm_reference(m, nseq, seqs, ref, err, errlen)))
+            goto out;
+        if (ref_cache) {
+            *ref_cache = ref; /* the caller owns it now */
+            have_ref = 1;
+        }
+    }
     for (int s = 0; s < nseq; s++) {
         if ((rc = jb_cuda_llm_logits(m, seqs[s], gpu, err, errlen)))
             goto out;
@@ -227,7 +235,8 @@ int jb_cuda_llm_check(struct jb_cuda_llm *m, double *rel_err, double *tol_out, c
                     "%s: logits differ from the fp32 CPU reference: relative L2 error %.3g > %.3g",
                     c->name, worst, tol);
 out:
-    free(ref);
+    if (!have_ref)
+        free(ref);
     free(gpu);
     return rc;
 }

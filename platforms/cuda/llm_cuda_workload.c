@@ -26,6 +26,7 @@ struct cuda_llm_state {
     int batch, context;
     double last_gpu_s;
     double rel_err, tol;
+    float *ref_logits; /* the reference's logits, computed at the first check */
 };
 
 static int cuda_llm_open(const char *model, const struct jb_workload_params *p, void **st,
@@ -89,7 +90,7 @@ static int cuda_llm_run(void *st, char *err, size_t errlen)
 static int cuda_llm_check(void *st, char *err, size_t errlen)
 {
     struct cuda_llm_state *s = st;
-    return jb_cuda_llm_check(s->m, &s->rel_err, &s->tol, err, errlen);
+    return jb_cuda_llm_check(s->m, &s->ref_logits, &s->rel_err, &s->tol, err, errlen);
 }
 
 static void cuda_llm_info(const void *st, struct jb_workload_info *o)
@@ -129,6 +130,7 @@ static void cuda_llm_close(void *st)
     if (!s)
         return;
     jb_cuda_llm_close(s->m);
+    free(s->ref_logits);
     free(s);
 }
 
