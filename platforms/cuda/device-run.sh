@@ -15,7 +15,9 @@
 #     pkgconf pkgconf-bin libpkgconf3
 #   rsync -a --delete --exclude 'build*' /work/wt/gpu/ /work/main/.gpu/src/
 # Then the device tool's run, carry [".gpu"]:
-#   bash .gpu/src/platforms/cuda/device-run.sh [test|bench|suite|all] [bench plan file]
+#   bash .gpu/src/platforms/cuda/device-run.sh [test|bench|suite|quick|all] [bench plan file]
+# (all takes more than the device tool's 10 minutes a call since the runner
+# lengthens each NVML repetition to 10 s; run test, bench, suite separately.)
 # Logs and results go to $OUT (the device tool brings them back).
 set -u
 MODE=${1:-all}
@@ -73,6 +75,16 @@ if [ "$MODE" = bench ] || [ "$MODE" = all ]; then
   else
     echo "no jb_cuda_bench built"
   fi
+fi
+
+if [ "$MODE" = quick ]; then
+  # One run through the ordinary runner with the nvml power source: the
+  # end-to-end path of the suite in a minute.
+  echo "== joulebench run (one configuration) --power nvml"
+  "$BUILD/joulebench" run --workload cuda-llama3.2-1b --backend cuda --dtype bf16 \
+    --scenario offline --batch 8 --context 2048 --repetitions 2 --power nvml \
+    --out /tmp/jb-records --format table 2>&1 | tee "$OUT/suite.log"
+  tar -C /tmp -czf "$OUT/records.tar.gz" jb-records
 fi
 
 if [ "$MODE" = suite ] || [ "$MODE" = all ]; then
