@@ -7,6 +7,10 @@
 
 extern const struct jb_workload_ops jb_workload_triad;
 extern const struct jb_workload_ops jb_workload_fma;
+extern const struct jb_workload_ops jb_workload_kws_dscnn;
+extern const struct jb_workload_ops jb_workload_vww_mobilenet;
+extern const struct jb_workload_ops jb_workload_ic_resnet8;
+extern const struct jb_workload_ops jb_workload_ad_autoencoder;
 #ifdef JB_HAVE_CUDA
 extern const struct jb_workload_ops jb_workload_cuda_copy;
 extern const struct jb_workload_ops jb_workload_cuda_stories15m;
@@ -20,6 +24,10 @@ extern const struct jb_workload_ops jb_workload_cuda_llama2_7b;
 const struct jb_workload_ops *const jb_workloads[] = {
     &jb_workload_triad,
     &jb_workload_fma,
+    &jb_workload_kws_dscnn,
+    &jb_workload_vww_mobilenet,
+    &jb_workload_ic_resnet8,
+    &jb_workload_ad_autoencoder,
 #ifdef JB_HAVE_CUDA
     &jb_workload_cuda_copy,
     &jb_workload_cuda_stories15m,
