@@ -243,7 +243,7 @@ int main(int argc, char **argv)
             smi_energy_j(&smi1);
             jb_nvml_energy_mj(nv, 0, &b1, err, sizeof(err));
         }
-        char chk[200] = "skipped";
+        char chk[JB_ERRLEN] = "skipped";
         if (!rc && check) {
             char cerr[JB_ERRLEN] = "";
             int crc = w->check(st, cerr, sizeof(cerr));
