@@ -8,12 +8,14 @@
 #include "harness/sweep.h"
 #include "harness/error.h"
 #include "platforms/cuda/nvml_ctl.h"
+#include "workloads/workload.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Set by the SIGINT handler while a sweep runs. A handler can only reach
  * global state; this flag is the one piece of mutable global state. */
@@ -69,6 +71,52 @@ int jb_sweep_pareto(struct jb_sweep_point *pts, int n)
             best = i;
     }
     return best;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int jb_sweep_measure_workload(void *ctx, struct jb_sweep_point *pt, char *err, size_t errlen)
+{
+    struct jb_sweep_workload *w = ctx;
+    unsigned long long e_prev, e0, e1;
+    double t0, t, step_max = 0;
+    long iters = 0;
+    int rc;
+    /* One iteration first: the setting takes effect, caches are warm. */
+    if ((rc = w->ops->run(w->state, err, errlen)))
+        return rc;
+    if ((rc = jb_nvml_energy_mj(w->nv, w->gpu, &e_prev, err, errlen)) ||
+        (rc = jb_nvml_wait_energy_change(w->nv, w->gpu, e_prev, &e0, 2.0, err, errlen)))
+        return rc;
+    t0 = t = mono_s();
+    for (;;) {
+        double a = mono_s();
+        if ((rc = w->ops->run(w->state, err, errlen)))
+            return rc;
+        t = mono_s();
+        iters++;
+        if (t - a > step_max)
+            step_max = t - a;
+        if (t - t0 >= w->min_s) {
+            /* Stop at the first counter update after the minimum time. */
+            if ((rc = jb_nvml_energy_mj(w->nv, w->gpu, &e1, err, errlen)))
+                return rc;
+            if (e1 != e0 && t - t0 >= w->min_s)
+                break;
+        }
+    }
+    double units = (double)iters * w->units_per_iteration, ej = (double)(e1 - e0) / 1000.0;
+    if (ej <= 0 || units <= 0)
+        return jb_err(err, errlen, JB_EUNAVAIL, "sweep: energy counter did not advance over %.2f s", t - t0);
+    pt->latency_s = (t - t0) / units;
+    pt->energy_j = ej / units;
+    pt->energy_unc_j = ej / (t - t0) * (step_max + 0.0004) / units;
+    return 0;
 }
 
 static int apply(const struct jb_sweep_spec *s, struct jb_nvml *nv, double v, char *err, size_t errlen)

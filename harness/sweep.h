@@ -55,6 +55,22 @@ struct jb_sweep_result {
  * and restores). */
 typedef int (*jb_sweep_measure_fn)(void *ctx, struct jb_sweep_point *pt, char *err, size_t errlen);
 
+/* A ready measure callback: runs a workload (already opened through its
+ * ops) at the applied setting for at least min_s, with both ends aligned to
+ * updates of GPU `gpu`'s NVML energy counter, and reports latency and
+ * energy per unit (uncertainty: one iteration of misalignment at the end
+ * plus one 0.2 ms poll at the start, at the average power). */
+struct jb_workload_ops;
+struct jb_sweep_workload {
+    const struct jb_workload_ops *ops;
+    void *state;               /* the opened workload */
+    int units_per_iteration;
+    struct jb_nvml *nv;
+    int gpu;
+    double min_s;              /* at least 1 s: several counter updates */
+};
+int jb_sweep_measure_workload(void *ctx, struct jb_sweep_point *pt, char *err, size_t errlen);
+
 /* "A:B:STEP" (numbers, A <= B, STEP > 0, at most 1000 points) into spec. */
 int jb_sweep_parse(const char *range, enum jb_sweep_kind kind, struct jb_sweep_spec *spec,
                    char *err, size_t errlen);

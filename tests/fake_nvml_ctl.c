@@ -4,6 +4,7 @@
  * (platforms/cuda/nvml_ctl.c) as the real library. The fake_ctl_* hooks let
  * the test read and script its state (same handle, same globals). */
 #include <string.h>
+#include <time.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -11,6 +12,36 @@ enum { OK = 0, INVALID_ARGUMENT = 2, NO_PERMISSION = 4 };
 
 static unsigned limit_mw = 700000, locked_min, locked_max, nsets;
 static int deny;
+/* Energy: the GPU draws min(limit, 400 W); the counter (mJ) is refreshed
+ * only every 100 ms, as an H100's is. */
+static double acc_mj, t_last, snap_mj, t_snap;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void accumulate(void)
+{
+    double t = now_s(), w = limit_mw / 1000.0;
+    if (t_last > 0)
+        acc_mj += (w < 400 ? w : 400) * (t - t_last) * 1000.0;
+    t_last = t;
+    if (t - t_snap >= 0.1) {
+        snap_mj = acc_mj;
+        t_snap = t;
+    }
+}
+
+EXPORT int nvmlDeviceGetTotalEnergyConsumption(void *h, unsigned long long *mj)
+{
+    (void)h;
+    accumulate();
+    *mj = (unsigned long long)snap_mj;
+    return OK;
+}
 
 EXPORT int nvmlInit_v2(void) { return OK; }
 EXPORT int nvmlShutdown(void) { return OK; }
@@ -50,6 +81,7 @@ EXPORT int nvmlDeviceSetPowerManagementLimit(void *h, unsigned mw)
         return NO_PERMISSION;
     if (mw < 100000 || mw > 700000)
         return INVALID_ARGUMENT;
+    accumulate();
     limit_mw = mw;
     nsets++;
     return OK;

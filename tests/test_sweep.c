@@ -13,6 +13,8 @@
 #include <cmocka.h>
 
 #include <dlfcn.h>
+#include <math.h>
+#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #include "harness/error.h"
 #include "harness/sweep.h"
 #include "platforms/cuda/nvml_ctl.h"
+#include "workloads/workload.h"
 
 struct fake {
     void *lib;
@@ -235,6 +238,45 @@ static void test_dry_run_changes_nothing(void **state)
     jb_sweep_result_free(&r);
 }
 
+/* A workload of 2 ms sleeps: its energy per unit is the fake GPU's power
+ * times its latency, whatever the setting. */
+static int sleepy_run(void *st, char *err, size_t errlen)
+{
+    (void)st;
+    (void)err;
+    (void)errlen;
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
+static void test_measure_workload_with_counter(void **state)
+{
+    struct fake *f = *state;
+    f->reset();
+    const struct jb_workload_ops ops = {.name = "sleepy", .run = sleepy_run};
+    struct jb_sweep_workload w = {.ops = &ops, .units_per_iteration = 2, .nv = f->nv, .min_s = 0.5};
+    struct jb_sweep_spec s;
+    struct jb_sweep_result r;
+    char err[JB_ERRLEN] = "";
+    jb_sweep_parse("200:400:200", JB_SWEEP_POWER_LIMIT, &s, err, sizeof(err));
+    assert_int_equal(jb_sweep_run(&s, f->nv, jb_sweep_measure_workload, &w, &r, err, sizeof(err)), 0);
+    for (int i = 0; i < 2; i++) {
+        const struct jb_sweep_point *p = &r.pts[i];
+        double watts = p->setting; /* the fake draws the limit (<= 400 W) */
+        print_message("%g W: %.3g s/unit, %.4g J/unit +- %.2g\n", p->setting, p->latency_s, p->energy_j,
+                      p->energy_unc_j);
+        assert_true(p->applied);
+        assert_true(p->latency_s > 0.0009 && p->latency_s < 0.01); /* 2 ms / 2 units + overhead */
+        /* Counter-aligned energy equals power x time within a few %. */
+        assert_true(fabs(p->energy_j - watts * p->latency_s) < 0.05 * watts * p->latency_s);
+        assert_true(p->energy_unc_j > 0 && p->energy_unc_j < 0.25 * p->energy_j); /* loose: a loaded CI machine stretches steps */
+    }
+    assert_int_equal(r.best_energy, 0); /* same speed, half the power */
+    assert_int_equal(f->limit_mw(), 700000);
+    jb_sweep_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_sigint_stops_and_restores),
         cmocka_unit_test(test_refused_settings_are_listed),
         cmocka_unit_test(test_dry_run_changes_nothing),
+        cmocka_unit_test(test_measure_workload_with_counter),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

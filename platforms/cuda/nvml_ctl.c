@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef void *nvml_dev;
 typedef int nvml_ret;
@@ -174,6 +175,34 @@ int jb_nvml_energy_mj(struct jb_nvml *n, int gpu, unsigned long long *mj, char *
     CHECK_GPU(n, gpu);
     CALL(get_energy, "nvmlDeviceGetTotalEnergyConsumption", n->dev[gpu], mj);
     return 0;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int jb_nvml_wait_energy_change(struct jb_nvml *n, int gpu, unsigned long long from,
+                               unsigned long long *to, double timeout_s, char *err, size_t errlen)
+{
+    double t0 = mono_s();
+    struct timespec nap = {0, 200000};
+    for (;;) {
+        unsigned long long e;
+        int rc = jb_nvml_energy_mj(n, gpu, &e, err, errlen);
+        if (rc)
+            return rc;
+        if (e != from) {
+            *to = e;
+            return 0;
+        }
+        if (mono_s() - t0 > timeout_s)
+            return jb_err(err, errlen, JB_EUNAVAIL, "nvml: energy counter of GPU %d did not move in %.1f s",
+                          gpu, timeout_s);
+        nanosleep(&nap, NULL);
+    }
 }
 
 int jb_nvml_power_mw(struct jb_nvml *n, int gpu, unsigned *mw, char *err, size_t errlen)

@@ -36,6 +36,12 @@ int jb_nvml_name(struct jb_nvml *n, int gpu, char *buf, size_t len, char *err, s
  * when the GPU has no such counter: use power samples instead. */
 int jb_nvml_energy_mj(struct jb_nvml *n, int gpu, unsigned long long *mj, char *err, size_t errlen);
 int jb_nvml_power_mw(struct jb_nvml *n, int gpu, unsigned *mw, char *err, size_t errlen);
+/* Polls the energy counter (every 0.2 ms) until it differs from `from`;
+ * *to gets the new value. The counter steps about every 100 ms, so an
+ * interval whose both ends are taken this way has no quantization error
+ * from the counter. JB_EUNAVAIL if it does not move within timeout_s. */
+int jb_nvml_wait_energy_change(struct jb_nvml *n, int gpu, unsigned long long from,
+                               unsigned long long *to, double timeout_s, char *err, size_t errlen);
 int jb_nvml_state(struct jb_nvml *n, int gpu, struct jb_gpu_state *s, char *err, size_t errlen);
 
 /* Names of the reason bits set ("sw-power-cap,hw-thermal-slowdown"), or
