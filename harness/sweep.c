@@ -112,14 +112,16 @@ int jb_sweep_measure_workload(void *ctx, struct jb_sweep_point *pt, char *err, s
     }
     double units = (double)iters * w->units_per_iteration, ej = (double)(e1 - e0) / 1000.0;
     if (ej <= 0 || units <= 0)
-        return jb_err(err, errlen, JB_EUNAVAIL, "sweep: energy counter did not advance over %.2f s", t - t0);
+        return jb_err(err, errlen, JB_EUNAVAIL, "sweep: energy counter did not advance over %.2f s",
+                      t - t0);
     pt->latency_s = (t - t0) / units;
     pt->energy_j = ej / units;
     pt->energy_unc_j = ej / (t - t0) * (step_max + 0.0004) / units;
     return 0;
 }
 
-static int apply(const struct jb_sweep_spec *s, struct jb_nvml *nv, double v, char *err, size_t errlen)
+static int apply(const struct jb_sweep_spec *s, struct jb_nvml *nv, double v, char *err,
+                 size_t errlen)
 {
     if (s->kind == JB_SWEEP_POWER_LIMIT)
         return jb_nvml_set_power_limit(nv, s->gpu, (unsigned)llround(v * 1000.0), err, errlen);
@@ -129,7 +131,8 @@ static int apply(const struct jb_sweep_spec *s, struct jb_nvml *nv, double v, ch
 int jb_sweep_run(const struct jb_sweep_spec *spec, struct jb_nvml *nv, jb_sweep_measure_fn fn,
                  void *ctx, struct jb_sweep_result *out, char *err, size_t errlen)
 {
-    int rc = 0, n = (int)floor((spec->to - spec->from) / spec->step + 1e-9) + 1, nperm = 0, nset = 0;
+    int rc = 0, n = (int)floor((spec->to - spec->from) / spec->step + 1e-9) + 1, nperm = 0,
+        nset = 0;
     unsigned cur_mw = 0, min_mw = 0, max_mw = 0;
     struct sigaction sa, old;
     memset(out, 0, sizeof(*out));
@@ -154,8 +157,9 @@ int jb_sweep_run(const struct jb_sweep_spec *spec, struct jb_nvml *nv, jb_sweep_
             struct jb_sweep_point *p = &out->pts[i];
             if (spec->kind == JB_SWEEP_POWER_LIMIT &&
                 (p->setting * 1000.0 < min_mw || p->setting * 1000.0 > max_mw))
-                snprintf(p->note, sizeof(p->note), "dry run: %.0f W is outside the GPU's %.0f..%.0f W",
-                         p->setting, min_mw / 1000.0, max_mw / 1000.0);
+                snprintf(p->note, sizeof(p->note),
+                         "dry run: %.0f W is outside the GPU's %.0f..%.0f W", p->setting,
+                         min_mw / 1000.0, max_mw / 1000.0);
             else
                 snprintf(p->note, sizeof(p->note), "dry run: would set %.0f %s", p->setting,
                          spec->kind == JB_SWEEP_POWER_LIMIT ? "W" : "MHz");

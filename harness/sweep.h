@@ -44,10 +44,10 @@ struct jb_sweep_point {
 struct jb_sweep_result {
     struct jb_sweep_point *pts; /* owned; jb_sweep_result_free */
     int n;
-    int best_energy;            /* index of the energy-optimal point, -1 if none */
-    int interrupted;            /* SIGINT arrived (the rest was skipped) */
-    double original;            /* the setting found and restored (W; 0 = clocks unlocked) */
-    int restored;               /* 1: the original setting is back */
+    int best_energy; /* index of the energy-optimal point, -1 if none */
+    int interrupted; /* SIGINT arrived (the rest was skipped) */
+    double original; /* the setting found and restored (W; 0 = clocks unlocked) */
+    int restored;    /* 1: the original setting is back */
 };
 
 /* Measures the workload at the setting now applied; fills latency_s,
@@ -63,11 +63,11 @@ typedef int (*jb_sweep_measure_fn)(void *ctx, struct jb_sweep_point *pt, char *e
 struct jb_workload_ops;
 struct jb_sweep_workload {
     const struct jb_workload_ops *ops;
-    void *state;               /* the opened workload */
+    void *state; /* the opened workload */
     int units_per_iteration;
     struct jb_nvml *nv;
     int gpu;
-    double min_s;              /* at least 1 s: several counter updates */
+    double min_s; /* at least 1 s: several counter updates */
 };
 int jb_sweep_measure_workload(void *ctx, struct jb_sweep_point *pt, char *err, size_t errlen);
 

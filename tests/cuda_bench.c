@@ -78,7 +78,8 @@ static int smi_energy_j(double *j)
     const char *cmd = getenv("JB_BENCH_ENERGY_CMD");
     if (!cmd)
         cmd = "python3 -c 'import pynvml as n; n.nvmlInit(); "
-              "print(n.nvmlDeviceGetTotalEnergyConsumption(n.nvmlDeviceGetHandleByIndex(0)))' 2>/dev/null";
+              "print(n.nvmlDeviceGetTotalEnergyConsumption(n.nvmlDeviceGetHandleByIndex(0)))' "
+              "2>/dev/null";
     FILE *f = popen(cmd, "r");
     if (!f)
         return -1;
@@ -99,8 +100,8 @@ static int cmp_d(const void *a, const void *b)
 
 /* Waits until the energy counter changes; returns the new value (mJ) and
  * the time it was seen. */
-static int wait_counter(struct jb_nvml *nv, unsigned long long from, unsigned long long *to, double *t,
-                        char *err, size_t errlen)
+static int wait_counter(struct jb_nvml *nv, unsigned long long from, unsigned long long *to,
+                        double *t, char *err, size_t errlen)
 {
     double t0 = now_s();
     for (;;) {
@@ -134,14 +135,15 @@ int main(int argc, char **argv)
     struct jb_nvml *nv = NULL;
     if (jb_nvml_open(NULL, &nv, err, sizeof(err)))
         fprintf(stderr, "no energy: %s\n", err);
-    fprintf(csv, "workload,dtype,batch,context,kernel,step_ms_median,tokens_per_s,gb_per_s,frac_copy,"
-                 "energy_j,units,j_per_unit,uncertainty_pct,avg_power_w,power_integrated_j,"
-                 "power_vs_counter_pct,smi_delta_j,nvml_delta_j,smi_vs_nvml_pct,sm_mhz_start,sm_mhz_end,"
-                 "temp_c_start,temp_c_end,power_limit_w,reasons_start,reasons_end,throttled,check,"
-                 "bytes_per_unit,interval_s,other_process_outer_j,other_process_within\n");
-    printf("%-18s %-5s %5s %5s %-28s %9s %10s %8s %6s %9s %7s %6s %6s %6s %s\n", "workload", "dtype",
-           "batch", "ctx", "kernel", "step_ms", "units/s", "GB/s", "%copy", "J/unit", "+-%", "W",
-           "pwr%", "smi%", "check");
+    fprintf(csv,
+            "workload,dtype,batch,context,kernel,step_ms_median,tokens_per_s,gb_per_s,frac_copy,"
+            "energy_j,units,j_per_unit,uncertainty_pct,avg_power_w,power_integrated_j,"
+            "power_vs_counter_pct,smi_delta_j,nvml_delta_j,smi_vs_nvml_pct,sm_mhz_start,sm_mhz_end,"
+            "temp_c_start,temp_c_end,power_limit_w,reasons_start,reasons_end,throttled,check,"
+            "bytes_per_unit,interval_s,other_process_outer_j,other_process_within\n");
+    printf("%-18s %-5s %5s %5s %-28s %9s %10s %8s %6s %9s %7s %6s %6s %6s %s\n", "workload",
+           "dtype", "batch", "ctx", "kernel", "step_ms", "units/s", "GB/s", "%copy", "J/unit",
+           "+-%", "W", "pwr%", "smi%", "check");
     double copy_gbps = 0;
     char line[512];
     struct sampler smp = {0};
@@ -155,22 +157,28 @@ int main(int argc, char **argv)
         char wl[64], dt[16], opts[128] = "";
         int batch, ctx, check;
         double min_s;
-        if (line[0] == '#' || sscanf(line, "%63s %15s %d %d %lf %d %127s", wl, dt, &batch, &ctx, &min_s,
-                                     &check, opts) < 6)
+        if (line[0] == '#' || sscanf(line, "%63s %15s %d %d %lf %d %127s", wl, dt, &batch, &ctx,
+                                     &min_s, &check, opts) < 6)
             continue;
         const struct jb_workload_ops *w = jb_workload_find(wl);
         if (!w) {
             printf("%s: unknown workload\n", wl);
             continue;
         }
-        struct jb_workload_params p = {.dtype = dt, .backend = "cuda", .batch = batch, .context = ctx,
-                                       .threads = 1, .seed = 1234, .options = opts[0] ? opts : NULL};
+        struct jb_workload_params p = {.dtype = dt,
+                                       .backend = "cuda",
+                                       .batch = batch,
+                                       .context = ctx,
+                                       .threads = 1,
+                                       .seed = 1234,
+                                       .options = opts[0] ? opts : NULL};
         void *st = NULL;
         double t_open = now_s();
         int rc = w->open(&p, &st, err, sizeof(err));
         if (rc) {
             printf("%-18s %-5s %5d %5d refused: %s\n", wl, dt, batch, ctx, err);
-            fprintf(csv, "%s,%s,%d,%d,refused,,,,,,,,,,,,,,,,,,,,,,,\"%s\",,\n", wl, dt, batch, ctx, err);
+            fprintf(csv, "%s,%s,%d,%d,refused,,,,,,,,,,,,,,,,,,,,,,,\"%s\",,\n", wl, dt, batch, ctx,
+                    err);
             fflush(stdout);
             continue;
         }
@@ -194,7 +202,8 @@ int main(int argc, char **argv)
              * must lie between the counter before and after it. */
             jb_nvml_energy_mj(nv, 0, &b0, err, sizeof(err));
             smi_energy_j(&smi0);
-            if (jb_nvml_energy_mj(nv, 0, &epre, err, sizeof(err)) || jb_nvml_state(nv, 0, &s0, err, sizeof(err)) ||
+            if (jb_nvml_energy_mj(nv, 0, &epre, err, sizeof(err)) ||
+                jb_nvml_state(nv, 0, &s0, err, sizeof(err)) ||
                 wait_counter(nv, epre, &e0, &t0, err, sizeof(err))) {
                 printf("  energy unavailable: %s\n", err);
                 have_e = 0;
@@ -221,7 +230,8 @@ int main(int argc, char **argv)
                 if (!have_e)
                     break;
                 unsigned long long e;
-                if (jb_nvml_energy_mj(nv, 0, &e, err, sizeof(err)) == 0 && e != e0 && t - t0 >= min_s) {
+                if (jb_nvml_energy_mj(nv, 0, &e, err, sizeof(err)) == 0 && e != e0 &&
+                    t - t0 >= min_s) {
                     /* The counter moved after the last step ended: this is
                      * the end. (e0's update was seen at t0 the same way.) */
                     e1 = e;
@@ -253,7 +263,8 @@ int main(int argc, char **argv)
             printf("%-18s %-5s %5d %5d failed: %s\n", wl, dt, batch, ctx, err);
         } else {
             qsort(lat, nsteps, sizeof(double), cmp_d);
-            double med = lat[nsteps / 2], dur = t1 - t0, units = (double)nsteps * info.units_per_iteration;
+            double med = lat[nsteps / 2], dur = t1 - t0,
+                   units = (double)nsteps * info.units_per_iteration;
             double ups = units / dur, gbps = ups * info.per_unit.bytes_moved / 1e9;
             if (!strcmp(wl, "cuda-copy"))
                 copy_gbps = gbps;
@@ -270,16 +281,20 @@ int main(int argc, char **argv)
             jb_nvml_reasons_str(s0.reasons, r0, sizeof(r0));
             jb_nvml_reasons_str(s1.reasons, r1, sizeof(r1));
             int thr = jb_nvml_throttled(s0.reasons) || jb_nvml_throttled(s1.reasons);
-            printf("%-18s %-5s %5d %5d %-28s %9.3f %10.1f %8.1f %6.1f %9.4g %7.2f %6.0f %6.2f %6.2f %s%s\n", wl,
-                   dt, batch, ctx, info.kernel, med * 1e3, ups, gbps, copy_gbps > 0 ? 100.0 * gbps / copy_gbps : NAN,
-                   ej / units, unc, pw, 100.0 * (pint - ej) / ej, smi_ok ? 100.0 * (smid - nvd) / nvd : NAN, chk,
+            printf("%-18s %-5s %5d %5d %-28s %9.3f %10.1f %8.1f %6.1f %9.4g %7.2f %6.0f %6.2f "
+                   "%6.2f %s%s\n",
+                   wl, dt, batch, ctx, info.kernel, med * 1e3, ups, gbps,
+                   copy_gbps > 0 ? 100.0 * gbps / copy_gbps : NAN, ej / units, unc, pw,
+                   100.0 * (pint - ej) / ej, smi_ok ? 100.0 * (smid - nvd) / nvd : NAN, chk,
                    thr ? " THROTTLED" : "");
-            fprintf(csv, "%s,%s,%d,%d,%s,%.6f,%.3f,%.3f,%.4f,%.4f,%.0f,%.6g,%.4f,%.2f,%.4f,%.3f,%.3f,%.3f,%.3f,"
-                         "%u,%u,%u,%u,%.1f,%s,%s,%d,\"%s\",%.0f,%.4f,%.3f,%d\n",
+            fprintf(csv,
+                    "%s,%s,%d,%d,%s,%.6f,%.3f,%.3f,%.4f,%.4f,%.0f,%.6g,%.4f,%.2f,%.4f,%.3f,%.3f,%."
+                    "3f,%.3f,"
+                    "%u,%u,%u,%u,%.1f,%s,%s,%d,\"%s\",%.0f,%.4f,%.3f,%d\n",
                     wl, dt, batch, ctx, info.kernel, med * 1e3, ups, gbps,
                     copy_gbps > 0 ? gbps / copy_gbps : NAN, ej, units, ej / units, unc, pw, pint,
-                    100.0 * (pint - ej) / ej, smid, nvd, 100.0 * (smid - nvd) / nvd, s0.sm_mhz, s1.sm_mhz,
-                    s0.temp_c, s1.temp_c, s0.power_limit_mw / 1000.0, r0, r1, thr, chk,
+                    100.0 * (pint - ej) / ej, smid, nvd, 100.0 * (smid - nvd) / nvd, s0.sm_mhz,
+                    s1.sm_mhz, s0.temp_c, s1.temp_c, s0.power_limit_mw / 1000.0, r0, r1, thr, chk,
                     info.per_unit.bytes_moved, dur, outer, smi_ok);
         }
         fflush(stdout);

@@ -43,11 +43,19 @@ EXPORT int nvmlDeviceGetTotalEnergyConsumption(void *h, unsigned long long *mj)
     return OK;
 }
 
-EXPORT int nvmlInit_v2(void) { return OK; }
-EXPORT int nvmlShutdown(void) { return OK; }
+EXPORT int nvmlInit_v2(void)
+{
+    return OK;
+}
+EXPORT int nvmlShutdown(void)
+{
+    return OK;
+}
 EXPORT const char *nvmlErrorString(int r)
 {
-    return r == NO_PERMISSION ? "Insufficient Permissions" : r == INVALID_ARGUMENT ? "Invalid Argument" : "Success";
+    return r == NO_PERMISSION      ? "Insufficient Permissions"
+           : r == INVALID_ARGUMENT ? "Invalid Argument"
+                                   : "Success";
 }
 EXPORT int nvmlDeviceGetCount_v2(unsigned *n)
 {
@@ -106,10 +114,22 @@ EXPORT int nvmlDeviceResetGpuLockedClocks(void *h)
 }
 
 /* Test hooks. */
-EXPORT unsigned fake_ctl_limit_mw(void) { return limit_mw; }
-EXPORT unsigned fake_ctl_locked_max(void) { return locked_max; }
-EXPORT unsigned fake_ctl_sets(void) { return nsets; }
-EXPORT void fake_ctl_deny(int d) { deny = d; }
+EXPORT unsigned fake_ctl_limit_mw(void)
+{
+    return limit_mw;
+}
+EXPORT unsigned fake_ctl_locked_max(void)
+{
+    return locked_max;
+}
+EXPORT unsigned fake_ctl_sets(void)
+{
+    return nsets;
+}
+EXPORT void fake_ctl_deny(int d)
+{
+    deny = d;
+}
 EXPORT void fake_ctl_reset(void)
 {
     limit_mw = 700000;

@@ -47,7 +47,8 @@ static void test_registered_and_refuses_without_gpu(void **state)
         assert_true(jb_list_has(w->dtypes, "q4_0"));
     }
     const struct jb_workload_ops *w = jb_workload_find("cuda-stories15m");
-    struct jb_workload_params p = {.dtype = "bf16", .batch = 1, .context = 16, .threads = 1, .seed = 1};
+    struct jb_workload_params p = {
+        .dtype = "bf16", .batch = 1, .context = 16, .threads = 1, .seed = 1};
     void *st = NULL;
     char err[JB_ERRLEN] = "";
     /* Bad precision: refused before any GPU is touched. */
@@ -74,10 +75,12 @@ static void test_weights_match_cpu_synth(void **state)
     for (int i = 0; i < 3; i++) {
         struct jb_llm_weights *w = NULL;
         struct jb_cuda_llm *m = NULL;
-        struct jb_cuda_llm_opts o = {.cfg = c, .dtype = dts[i], .batch = 1, .context = 8, .seed = 7, .use_graph = 1};
+        struct jb_cuda_llm_opts o = {
+            .cfg = c, .dtype = dts[i], .batch = 1, .context = 8, .seed = 7, .use_graph = 1};
         assert_int_equal(jb_llm_weights_synth(c, dts[i], 7, NULL, &w, err, sizeof(err)), 0);
         assert_int_equal(jb_cuda_llm_open(&o, &m, err, sizeof(err)), 0);
-        const struct jb_llm_matrix *mats[] = {&w->layers[3].wk, &w->layers[0].w_down, &w->token_embd};
+        const struct jb_llm_matrix *mats[] = {&w->layers[3].wk, &w->layers[0].w_down,
+                                              &w->token_embd};
         enum jb_llm_tensor_kind kinds[] = {JB_LLM_T_WK, JB_LLM_T_W_DOWN, JB_LLM_T_TOKEN_EMBD};
         int layers[] = {3, 0, 0};
         for (int t = 0; t < 3; t++) {
@@ -85,7 +88,8 @@ static void test_weights_match_cpu_synth(void **state)
             size_t bytes = a->row_bytes * (size_t)a->rows;
             void *buf = malloc(bytes);
             assert_non_null(buf);
-            assert_int_equal(jb_cuda_llm_get_rows(m, kinds[t], layers[t], 0, a->rows, buf, err, sizeof(err)), 0);
+            assert_int_equal(
+                jb_cuda_llm_get_rows(m, kinds[t], layers[t], 0, a->rows, buf, err, sizeof(err)), 0);
             assert_memory_equal(buf, a->data, bytes);
             free(buf);
         }
@@ -99,23 +103,32 @@ static void run_check(enum jb_llm_dtype dt, int batch, int force_gemm, int conte
     const struct jb_llm_config *c = jb_llm_config_find("stories15m");
     struct jb_cuda_llm *m = NULL;
     char err[JB_ERRLEN] = "";
-    struct jb_cuda_llm_opts o = {.cfg = c, .dtype = dt, .batch = batch, .context = context, .seed = 11,
-                                 .use_graph = 1, .force_gemm = force_gemm, .gemv_max_batch = gemv_max,
-                                 .no_pdl = batch == 3, .no_xperm = batch == 5,
-                                 .xperm_16bit = batch == 1, .gemv_unroll = batch == 3 ? 8 : 0};
+    struct jb_cuda_llm_opts o = {.cfg = c,
+                                 .dtype = dt,
+                                 .batch = batch,
+                                 .context = context,
+                                 .seed = 11,
+                                 .use_graph = 1,
+                                 .force_gemm = force_gemm,
+                                 .gemv_max_batch = gemv_max,
+                                 .no_pdl = batch == 3,
+                                 .no_xperm = batch == 5,
+                                 .xperm_16bit = batch == 1,
+                                 .gemv_unroll = batch == 3 ? 8 : 0};
     assert_int_equal(jb_cuda_llm_open(&o, &m, err, sizeof(err)), 0);
     double gpu_s = -1, rel = -1, tol = -1;
     assert_int_equal(jb_cuda_llm_step(m, &gpu_s, err, sizeof(err)), 0);
     assert_true(gpu_s > 0);
     float *cache = NULL;
     int rc = jb_cuda_llm_check(m, &cache, &rel, &tol, err, sizeof(err));
-    print_message("stories15m %s batch %d %s: rel err %.3g (tol %.3g)\n", jb_llm_dtype_name(dt), batch,
-                  jb_cuda_llm_kernel(m), rel, tol);
+    print_message("stories15m %s batch %d %s: rel err %.3g (tol %.3g)\n", jb_llm_dtype_name(dt),
+                  batch, jb_cuda_llm_kernel(m), rel, tol);
     if (rc)
         print_message("%s\n", err);
     assert_int_equal(rc, 0);
     /* Same step again: identical logits (graph replay, position L again). */
-    float *a = malloc(sizeof(float) * (size_t)c->vocab_size), *b = malloc(sizeof(float) * (size_t)c->vocab_size);
+    float *a = malloc(sizeof(float) * (size_t)c->vocab_size),
+          *b = malloc(sizeof(float) * (size_t)c->vocab_size);
     assert_int_equal(jb_cuda_llm_logits(m, batch - 1, a, err, sizeof(err)), 0);
     assert_int_equal(jb_cuda_llm_step(m, NULL, err, sizeof(err)), 0);
     assert_int_equal(jb_cuda_llm_logits(m, batch - 1, b, err, sizeof(err)), 0);
@@ -138,11 +151,11 @@ static void test_matches_reference(void **state)
         skip();
     enum jb_llm_dtype dts[] = {JB_LLM_BF16, JB_LLM_F16, JB_LLM_Q8_0, JB_LLM_Q4_0};
     for (int i = 0; i < 4; i++) {
-        run_check(dts[i], 1, 0, 100, 0);  /* GEMV */
-        run_check(dts[i], 2, 0, 100, 0);  /* GEMV (q) or cuBLAS (bf16/fp16) */
-        run_check(dts[i], 5, 0, 100, 8);  /* GEMV with 8 columns, 5 used, row-order x */
-        run_check(dts[i], 3, 0, 64, 4);   /* GEMV, 4 columns, without PDL */
-        run_check(dts[i], 16, 0, 37, 0);  /* cuBLAS; dequantized for q */
+        run_check(dts[i], 1, 0, 100, 0); /* GEMV */
+        run_check(dts[i], 2, 0, 100, 0); /* GEMV (q) or cuBLAS (bf16/fp16) */
+        run_check(dts[i], 5, 0, 100, 8); /* GEMV with 8 columns, 5 used, row-order x */
+        run_check(dts[i], 3, 0, 64, 4);  /* GEMV, 4 columns, without PDL */
+        run_check(dts[i], 16, 0, 37, 0); /* cuBLAS; dequantized for q */
     }
     run_check(JB_LLM_BF16, 1, 1, 255, 0); /* cuBLAS at batch 1 too */
 }
@@ -157,11 +170,13 @@ static void test_check_detects_other_model(void **state)
     const struct jb_llm_config *c = jb_llm_config_find("stories15m");
     struct jb_cuda_llm *m1 = NULL, *m2 = NULL;
     char err[JB_ERRLEN] = "";
-    struct jb_cuda_llm_opts o = {.cfg = c, .dtype = JB_LLM_Q8_0, .batch = 1, .context = 20, .seed = 1, .use_graph = 1};
+    struct jb_cuda_llm_opts o = {
+        .cfg = c, .dtype = JB_LLM_Q8_0, .batch = 1, .context = 20, .seed = 1, .use_graph = 1};
     assert_int_equal(jb_cuda_llm_open(&o, &m1, err, sizeof(err)), 0);
     o.seed = 2;
     assert_int_equal(jb_cuda_llm_open(&o, &m2, err, sizeof(err)), 0);
-    float *a = malloc(sizeof(float) * (size_t)c->vocab_size), *b = malloc(sizeof(float) * (size_t)c->vocab_size);
+    float *a = malloc(sizeof(float) * (size_t)c->vocab_size),
+          *b = malloc(sizeof(float) * (size_t)c->vocab_size);
     int seq = 0;
     assert_int_equal(jb_cuda_llm_logits(m1, 0, a, err, sizeof(err)), 0);
     assert_int_equal(jb_cuda_llm_reference(m2, 1, &seq, b, err, sizeof(err)), 0);
@@ -184,7 +199,8 @@ static void test_too_large_is_refused(void **state)
         skip();
     const struct jb_workload_ops *w = jb_workload_find("cuda-llama3.1-8b");
     /* 1024 sequences at depth 100000: ~13 TB of KV cache. */
-    struct jb_workload_params p = {.dtype = "bf16", .batch = 1024, .context = 100000, .threads = 1, .seed = 1};
+    struct jb_workload_params p = {
+        .dtype = "bf16", .batch = 1024, .context = 100000, .threads = 1, .seed = 1};
     void *st = NULL;
     char err[JB_ERRLEN] = "";
     assert_int_equal(w->open(&p, &st, err, sizeof(err)), JB_ENOMEM);

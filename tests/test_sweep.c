@@ -98,12 +98,16 @@ static void test_parse(void **state)
     char err[JB_ERRLEN];
     assert_int_equal(jb_sweep_parse("150:300:50", JB_SWEEP_POWER_LIMIT, &s, err, sizeof(err)), 0);
     assert_true(s.from == 150 && s.to == 300 && s.step == 50);
-    assert_int_equal(jb_sweep_parse("300:150:50", JB_SWEEP_POWER_LIMIT, &s, err, sizeof(err)), JB_EINVAL);
-    assert_int_equal(jb_sweep_parse("150:300", JB_SWEEP_POWER_LIMIT, &s, err, sizeof(err)), JB_EINVAL);
+    assert_int_equal(jb_sweep_parse("300:150:50", JB_SWEEP_POWER_LIMIT, &s, err, sizeof(err)),
+                     JB_EINVAL);
+    assert_int_equal(jb_sweep_parse("150:300", JB_SWEEP_POWER_LIMIT, &s, err, sizeof(err)),
+                     JB_EINVAL);
     assert_non_null(strstr(err, "--power-limit"));
-    assert_int_equal(jb_sweep_parse("150:300:0", JB_SWEEP_GPU_CLOCK, &s, err, sizeof(err)), JB_EINVAL);
+    assert_int_equal(jb_sweep_parse("150:300:0", JB_SWEEP_GPU_CLOCK, &s, err, sizeof(err)),
+                     JB_EINVAL);
     assert_non_null(strstr(err, "--gpu-clock"));
-    assert_int_equal(jb_sweep_parse("1:100000:1", JB_SWEEP_GPU_CLOCK, &s, err, sizeof(err)), JB_ERANGE);
+    assert_int_equal(jb_sweep_parse("1:100000:1", JB_SWEEP_GPU_CLOCK, &s, err, sizeof(err)),
+                     JB_ERANGE);
     assert_int_equal(jb_sweep_parse("a:b:c", JB_SWEEP_GPU_CLOCK, &s, err, sizeof(err)), JB_EINVAL);
 }
 
@@ -260,17 +264,20 @@ static void test_measure_workload_with_counter(void **state)
     struct jb_sweep_result r;
     char err[JB_ERRLEN] = "";
     jb_sweep_parse("200:400:200", JB_SWEEP_POWER_LIMIT, &s, err, sizeof(err));
-    assert_int_equal(jb_sweep_run(&s, f->nv, jb_sweep_measure_workload, &w, &r, err, sizeof(err)), 0);
+    assert_int_equal(jb_sweep_run(&s, f->nv, jb_sweep_measure_workload, &w, &r, err, sizeof(err)),
+                     0);
     for (int i = 0; i < 2; i++) {
         const struct jb_sweep_point *p = &r.pts[i];
         double watts = p->setting; /* the fake draws the limit (<= 400 W) */
-        print_message("%g W: %.3g s/unit, %.4g J/unit +- %.2g\n", p->setting, p->latency_s, p->energy_j,
-                      p->energy_unc_j);
+        print_message("%g W: %.3g s/unit, %.4g J/unit +- %.2g\n", p->setting, p->latency_s,
+                      p->energy_j, p->energy_unc_j);
         assert_true(p->applied);
         assert_true(p->latency_s > 0.0009 && p->latency_s < 0.01); /* 2 ms / 2 units + overhead */
         /* Counter-aligned energy equals power x time within a few %. */
         assert_true(fabs(p->energy_j - watts * p->latency_s) < 0.05 * watts * p->latency_s);
-        assert_true(p->energy_unc_j > 0 && p->energy_unc_j < 0.25 * p->energy_j); /* loose: a loaded CI machine stretches steps */
+        assert_true(p->energy_unc_j > 0 &&
+                    p->energy_unc_j <
+                        0.25 * p->energy_j); /* loose: a loaded CI machine stretches steps */
     }
     assert_int_equal(r.best_energy, 0); /* same speed, half the power */
     assert_int_equal(f->limit_mw(), 700000);

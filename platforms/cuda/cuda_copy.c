@@ -31,9 +31,11 @@ static int cuda_copy_open(const struct jb_workload_params *p, void **st, char *e
             return jb_err(err, errlen, JB_EINVAL, "cuda-copy: mib=%s is not 1..65536", buf);
     }
     if (p->dtype && *p->dtype && !jb_list_has("bytes", p->dtype))
-        return jb_err(err, errlen, JB_EINVAL, "cuda-copy: dtype '%s' not supported (bytes)", p->dtype);
+        return jb_err(err, errlen, JB_EINVAL, "cuda-copy: dtype '%s' not supported (bytes)",
+                      p->dtype);
     if (p->batch > 1)
-        return jb_err(err, errlen, JB_EINVAL, "cuda-copy: batch %d: one pass per iteration only", p->batch);
+        return jb_err(err, errlen, JB_EINVAL, "cuda-copy: batch %d: one pass per iteration only",
+                      p->batch);
     struct cuda_copy_state *s = calloc(1, sizeof(*s));
     if (!s)
         return jb_err(err, errlen, JB_ENOMEM, "cuda-copy: out of memory");
@@ -70,7 +72,8 @@ static void cuda_copy_info(const void *st, struct jb_workload_info *o)
     o->per_unit.bytes_moved = 2.0 * (double)s->bytes;
     o->per_unit.activation_bytes = 2.0 * (double)s->bytes;
     snprintf(o->input_shape, sizeof(o->input_shape), "%zu", s->bytes);
-    snprintf(o->check, sizeof(o->check), "every 16-byte element equals the seeded source pattern (exact)");
+    snprintf(o->check, sizeof(o->check),
+             "every 16-byte element equals the seeded source pattern (exact)");
     snprintf(o->timing, sizeof(o->timing), "cuda-events+sync");
 }
 

@@ -14,8 +14,10 @@
 extern "C" int jb_cuda_status_code(int status)
 {
     switch ((cudaError_t)status) {
-    case cudaSuccess: return JB_OK;
-    case cudaErrorMemoryAllocation: return JB_ENOMEM;
+    case cudaSuccess:
+        return JB_OK;
+    case cudaErrorMemoryAllocation:
+        return JB_ENOMEM;
     case cudaErrorNoDevice:
     case cudaErrorInsufficientDriver:
     case cudaErrorInvalidDevice:
@@ -39,8 +41,7 @@ extern "C" int jb_cuda_status_code(int status)
     }
 }
 
-extern "C" int jb_cuda_probe(int device, struct jb_cuda_device_info *out, char *err,
-                             size_t errlen)
+extern "C" int jb_cuda_probe(int device, struct jb_cuda_device_info *out, char *err, size_t errlen)
 {
     int n = 0, drv = 0, rtv = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
@@ -52,9 +53,11 @@ extern "C" int jb_cuda_probe(int device, struct jb_cuda_device_info *out, char *
                       cudaGetErrorString(e));
     }
     if (n == 0)
-        return jb_err(err, errlen, JB_ENOTSUP, "no NVIDIA GPU/driver: cudaGetDeviceCount found 0 devices");
+        return jb_err(err, errlen, JB_ENOTSUP,
+                      "no NVIDIA GPU/driver: cudaGetDeviceCount found 0 devices");
     if (device < 0 || device >= n)
-        return jb_err(err, errlen, JB_ENOENT, "cuda: device %d does not exist (%d visible)", device, n);
+        return jb_err(err, errlen, JB_ENOENT, "cuda: device %d does not exist (%d visible)", device,
+                      n);
     if (!out)
         return 0;
     memset(out, 0, sizeof(*out));
@@ -85,13 +88,13 @@ extern "C" int jb_cuda_probe(int device, struct jb_cuda_device_info *out, char *
 
 struct jb_cuda_copy {
     int device;
-    size_t n16;          /* 16-byte elements */
+    size_t n16; /* 16-byte elements */
     uint4 *src, *dst;
-    int *bad;            /* mismatch count (device) */
+    int *bad; /* mismatch count (device) */
     cudaStream_t stream;
     cudaEvent_t ev0, ev1;
     int blocks;
-    uint64_t seed;       /* the source pattern's seed, for check */
+    uint64_t seed; /* the source pattern's seed, for check */
 };
 
 __device__ __forceinline__ uint4 copy_pattern(size_t i, uint64_t seed)
@@ -116,8 +119,8 @@ __global__ void copy_poison(uint4 *p, size_t n)
 
 /* Four independent 16-byte loads in flight per thread before the first
  * store: enough bytes in flight per multiprocessor to cover HBM latency. */
-__global__ void __launch_bounds__(256) copy_kernel(uint4 *__restrict__ dst,
-                                                   const uint4 *__restrict__ src, size_t n)
+__global__ void __launch_bounds__(256)
+    copy_kernel(uint4 *__restrict__ dst, const uint4 *__restrict__ src, size_t n)
 {
     size_t stride = (size_t)gridDim.x * blockDim.x;
     size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
@@ -145,8 +148,8 @@ __global__ void copy_verify(const uint4 *p, size_t n, uint64_t seed, int *bad)
         atomicAdd(bad, mine);
 }
 
-extern "C" int jb_cuda_copy_open(int device, size_t bytes, uint64_t seed,
-                                 struct jb_cuda_copy **out, char *err, size_t errlen)
+extern "C" int jb_cuda_copy_open(int device, size_t bytes, uint64_t seed, struct jb_cuda_copy **out,
+                                 char *err, size_t errlen)
 {
     int rc;
     struct jb_cuda_copy *c = NULL;
@@ -155,7 +158,8 @@ extern "C" int jb_cuda_copy_open(int device, size_t bytes, uint64_t seed,
     if ((rc = jb_cuda_probe(device, NULL, err, errlen)))
         return rc;
     if (bytes < (1u << 20) || bytes % 16)
-        return jb_err(err, errlen, JB_EINVAL, "cuda-copy: %zu bytes: need a multiple of 16, >= 1 MiB", bytes);
+        return jb_err(err, errlen, JB_EINVAL,
+                      "cuda-copy: %zu bytes: need a multiple of 16, >= 1 MiB", bytes);
     c = (struct jb_cuda_copy *)calloc(1, sizeof(*c));
     if (!c)
         return jb_err(err, errlen, JB_ENOMEM, "cuda-copy: out of host memory");
@@ -212,8 +216,8 @@ extern "C" int jb_cuda_copy_check(struct jb_cuda_copy *c, char *err, size_t errl
     JB_CUDA_GO(cudaGetLastError(), "copy_poison launch");
     JB_CUDA_GO(cudaStreamSynchronize(c->stream), "cudaStreamSynchronize");
     if (bad)
-        rc = jb_err(err, errlen, JB_ECHECK, "cuda-copy: %d of %zu 16-byte elements differ from the source",
-                    bad, c->n16);
+        rc = jb_err(err, errlen, JB_ECHECK,
+                    "cuda-copy: %d of %zu 16-byte elements differ from the source", bad, c->n16);
 out:
     return rc;
 }

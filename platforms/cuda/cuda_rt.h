@@ -18,18 +18,18 @@ extern "C" {
 #endif
 
 struct jb_cuda_device_info {
-    int index;               /* CUDA device ordinal */
-    char name[96];           /* "NVIDIA H100 80GB HBM3" */
-    char pci_bus_id[32];     /* "0000:00:05.0", matches NVML's */
-    int cc_major, cc_minor;  /* compute capability */
-    int sm_count;            /* multiprocessors */
-    double mem_total_b;      /* device memory */
-    double mem_free_b;       /* free at probe time */
-    double l2_b;             /* L2 cache size */
-    int mem_bus_bits;        /* memory bus width */
-    int driver_version;      /* e.g. 13000 */
-    int runtime_version;     /* the runtime linked in */
-    int devices;             /* number of CUDA devices visible */
+    int index;              /* CUDA device ordinal */
+    char name[96];          /* "NVIDIA H100 80GB HBM3" */
+    char pci_bus_id[32];    /* "0000:00:05.0", matches NVML's */
+    int cc_major, cc_minor; /* compute capability */
+    int sm_count;           /* multiprocessors */
+    double mem_total_b;     /* device memory */
+    double mem_free_b;      /* free at probe time */
+    double l2_b;            /* L2 cache size */
+    int mem_bus_bits;       /* memory bus width */
+    int driver_version;     /* e.g. 13000 */
+    int runtime_version;    /* the runtime linked in */
+    int devices;            /* number of CUDA devices visible */
 };
 
 /* Fills *out for `device` (0 unless told). Returns 0, or JB_ENOTSUP with the
@@ -41,8 +41,8 @@ int jb_cuda_probe(int device, struct jb_cuda_device_info *out, char *err, size_t
  * loads and stores, the pattern a function of index and seed. Handle owned
  * by the caller: open, run as often as needed, close. */
 struct jb_cuda_copy;
-int jb_cuda_copy_open(int device, size_t bytes, uint64_t seed, struct jb_cuda_copy **out,
-                      char *err, size_t errlen);
+int jb_cuda_copy_open(int device, size_t bytes, uint64_t seed, struct jb_cuda_copy **out, char *err,
+                      size_t errlen);
 /* One pass, synchronous (returns when the GPU has finished, so host-clock
  * and energy readings around it bracket the work). *gpu_s receives the pass
  * time from CUDA events (may be NULL). */

@@ -15,22 +15,22 @@ extern "C" {
 #include "platforms/cuda/cuda_rt.h"
 
 /* In functions with `int rc`, `char *err, size_t errlen` and an `out:` label. */
-#define JB_CUDA_GO(call, what)                                                              \
-    do {                                                                                    \
-        cudaError_t e_ = (call);                                                            \
-        if (e_ != cudaSuccess) {                                                            \
-            rc = jb_err(err, errlen, jb_cuda_status_code((int)e_), "cuda: %s: %s", (what),  \
-                        cudaGetErrorString(e_));                                            \
-            goto out;                                                                       \
-        }                                                                                   \
+#define JB_CUDA_GO(call, what)                                                                     \
+    do {                                                                                           \
+        cudaError_t e_ = (call);                                                                   \
+        if (e_ != cudaSuccess) {                                                                   \
+            rc = jb_err(err, errlen, jb_cuda_status_code((int)e_), "cuda: %s: %s", (what),         \
+                        cudaGetErrorString(e_));                                                   \
+            goto out;                                                                              \
+        }                                                                                          \
     } while (0)
 
-#define JB_CUDA_RET(call, what)                                                             \
-    do {                                                                                    \
-        cudaError_t e_ = (call);                                                            \
-        if (e_ != cudaSuccess)                                                              \
-            return jb_err(err, errlen, jb_cuda_status_code((int)e_), "cuda: %s: %s", (what),\
-                          cudaGetErrorString(e_));                                          \
+#define JB_CUDA_RET(call, what)                                                                    \
+    do {                                                                                           \
+        cudaError_t e_ = (call);                                                                   \
+        if (e_ != cudaSuccess)                                                                     \
+            return jb_err(err, errlen, jb_cuda_status_code((int)e_), "cuda: %s: %s", (what),       \
+                          cudaGetErrorString(e_));                                                 \
     } while (0)
 
 /* splitmix64's finalizer: a bijective mix, good enough for test data. */

@@ -26,7 +26,7 @@ struct dlayer {
     float *attn_norm, *ffn_norm;
     dmat wqkv; /* rows: wq (qd) | wk (kvd) | wv (kvd) */
     dmat wo;
-    dmat w13;  /* rows: w_gate (hid) | w_up (hid) */
+    dmat w13; /* rows: w_gate (hid) | w_up (hid) */
     dmat w2;
     __half *kc, *vc; /* [batch][L+1][kvd] */
 };
@@ -37,7 +37,7 @@ struct jb_cuda_llm {
     int dt, batch, L, ctx_alloc, qd, kvd, hs, G, hid;
     uint64_t seed;
     int device, use_graph, gemm, h_bf16, gemv_nb, pdl, gemv_max;
-    int P; /* GEMV activation layout (xperm), 0 on the cuBLAS path */
+    int P;      /* GEMV activation layout (xperm), 0 on the cuBLAS path */
     int unroll; /* GEMV chunks in flight per lane: 4 or 8 */
     std::vector<dlayer> layers;
     dmat embd, out;
@@ -66,11 +66,16 @@ static const size_t CUBLAS_WS_BYTES = 32u << 20;
 static int dt_of(enum jb_llm_dtype d)
 {
     switch (d) {
-    case JB_LLM_BF16: return DT_BF16;
-    case JB_LLM_F16: return DT_F16;
-    case JB_LLM_Q8_0: return DT_Q8;
-    case JB_LLM_Q4_0: return DT_Q4;
-    default: return -1;
+    case JB_LLM_BF16:
+        return DT_BF16;
+    case JB_LLM_F16:
+        return DT_F16;
+    case JB_LLM_Q8_0:
+        return DT_Q8;
+    case JB_LLM_Q4_0:
+        return DT_Q4;
+    default:
+        return -1;
     }
 }
 
@@ -82,7 +87,8 @@ static size_t mat_bytes(int dt, int rows, int cols)
     return b;
 }
 
-static int dalloc(jb_cuda_llm *m, void **p, size_t bytes, const char *what, char *err, size_t errlen)
+static int dalloc(jb_cuda_llm *m, void **p, size_t bytes, const char *what, char *err,
+                  size_t errlen)
 {
     cudaError_t e = cudaMalloc(p, bytes);
     if (e != cudaSuccess) {
@@ -100,7 +106,8 @@ static int alloc_mat(jb_cuda_llm *m, dmat *a, int rows, int cols, char *err, siz
     a->rows = rows;
     a->cols = cols;
     a->d = NULL;
-    if ((rc = dalloc(m, (void **)&a->w, plane_row_bytes(m->dt, cols) * rows, "weights", err, errlen)))
+    if ((rc = dalloc(m, (void **)&a->w, plane_row_bytes(m->dt, cols) * rows, "weights", err,
+                     errlen)))
         return rc;
     if (m->dt == DT_Q8 || m->dt == DT_Q4)
         if ((rc = dalloc(m, (void **)&a->d, (size_t)rows * (cols / 32) * 2, "scales", err, errlen)))
@@ -120,12 +127,15 @@ static void gen_mat(jb_cuda_llm *m, dmat *a, int row0, int rows, enum jb_llm_ten
 
 static void gen_norm(jb_cuda_llm *m, float *v, enum jb_llm_tensor_kind kind, int layer)
 {
-    k_gen_f32<<<4, 256, 0, m->stream>>>(v, (size_t)m->cfg.dim, m->seed, jb_llm_tensor_id(layer, kind),
-                                        1.0f, 0.1f);
+    k_gen_f32<<<4, 256, 0, m->stream>>>(v, (size_t)m->cfg.dim, m->seed,
+                                        jb_llm_tensor_id(layer, kind), 1.0f, 0.1f);
 }
 
 /* Tensor ids of the synthetic KV cache: beyond every weight id of llm.h. */
-static uint32_t kv_id(int layer, int v) { return 0x100000u + (uint32_t)layer * 2u + (uint32_t)v; }
+static uint32_t kv_id(int layer, int v)
+{
+    return 0x100000u + (uint32_t)layer * 2u + (uint32_t)v;
+}
 
 /* Launches a kernel of the step with programmatic dependent launch allowed
  * (see pdl_enter in llm_cuda_kernels.cuh); m->pdl 0 launches plainly. */
@@ -152,20 +162,38 @@ static int matmul(jb_cuda_llm *m, const dmat *a, const float *x, const void *x_h
     if (!m->gemm) {
         dim3 grid((a->rows + 7) / 8);
         int nb = m->batch;
-#define GEMV(DT, NB) if (m->unroll == 8) launch(m, k_gemv<DT, NB, 8>, grid, dim3(256), a->w, (const __half *)a->d, x, y, a->rows, a->cols, nb, accumulate, m->P != 0); \
-    else launch(m, k_gemv<DT, NB, 4>, grid, dim3(256), a->w, (const __half *)a->d, x, y, a->rows, a->cols, nb, accumulate, m->P != 0)
-#define GEMV_NB(DT)                                                                          \
-    do {                                                                                      \
-        if (m->gemv_nb == 1) { GEMV(DT, 1); }                                                 \
-        else if (m->gemv_nb == 2) { GEMV(DT, 2); }                                            \
-        else if (m->gemv_nb == 4) { GEMV(DT, 4); }                                            \
-        else { GEMV(DT, 8); }                                                                 \
+#define GEMV(DT, NB)                                                                               \
+    if (m->unroll == 8)                                                                            \
+        launch(m, k_gemv<DT, NB, 8>, grid, dim3(256), a->w, (const __half *)a->d, x, y, a->rows,   \
+               a->cols, nb, accumulate, m->P != 0);                                                \
+    else                                                                                           \
+        launch(m, k_gemv<DT, NB, 4>, grid, dim3(256), a->w, (const __half *)a->d, x, y, a->rows,   \
+               a->cols, nb, accumulate, m->P != 0)
+#define GEMV_NB(DT)                                                                                \
+    do {                                                                                           \
+        if (m->gemv_nb == 1) {                                                                     \
+            GEMV(DT, 1);                                                                           \
+        } else if (m->gemv_nb == 2) {                                                              \
+            GEMV(DT, 2);                                                                           \
+        } else if (m->gemv_nb == 4) {                                                              \
+            GEMV(DT, 4);                                                                           \
+        } else {                                                                                   \
+            GEMV(DT, 8);                                                                           \
+        }                                                                                          \
     } while (0)
         switch (m->dt) {
-        case DT_BF16: GEMV_NB(DT_BF16); break;
-        case DT_F16: GEMV_NB(DT_F16); break;
-        case DT_Q8: GEMV_NB(DT_Q8); break;
-        default: GEMV_NB(DT_Q4); break;
+        case DT_BF16:
+            GEMV_NB(DT_BF16);
+            break;
+        case DT_F16:
+            GEMV_NB(DT_F16);
+            break;
+        case DT_Q8:
+            GEMV_NB(DT_Q8);
+            break;
+        default:
+            GEMV_NB(DT_Q4);
+            break;
         }
 #undef GEMV_NB
 #undef GEMV
@@ -201,27 +229,27 @@ static int enqueue_step(jb_cuda_llm *m, char *err, size_t errlen)
     int rc = 0;
     const jb_llm_config *c = &m->cfg;
     int B = m->batch, dim = c->dim;
-    launch(m, k_embed, dim3(B), dim3(256), m->dt, (const uint8_t *)m->embd.w, (const __half *)m->embd.d, dim,
-           (const int *)m->tok_d, m->x);
+    launch(m, k_embed, dim3(B), dim3(256), m->dt, (const uint8_t *)m->embd.w,
+           (const __half *)m->embd.d, dim, (const int *)m->tok_d, m->x);
     for (int l = 0; l < c->n_layers; l++) {
         dlayer *Ly = &m->layers[l];
-        launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)Ly->attn_norm, dim, c->norm_eps,
-               m->xn, m->xn_h, m->h_bf16, m->P);
+        launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)Ly->attn_norm,
+               dim, c->norm_eps, m->xn, m->xn_h, m->h_bf16, m->P);
         if ((rc = matmul(m, &Ly->wqkv, m->xn, m->xn_h, m->qkv, 0, err, errlen)))
             return rc;
-        launch(m, k_rope_store, dim3(B), dim3(256), m->qkv, m->qd, m->kvd, m->hs, m->L, c->rope_theta,
-               Ly->kc, Ly->vc, m->ctx_alloc);
+        launch(m, k_rope_store, dim3(B), dim3(256), m->qkv, m->qd, m->kvd, m->hs, m->L,
+               c->rope_theta, Ly->kc, Ly->vc, m->ctx_alloc);
         dim3 g1(m->nch, c->n_kv_heads, B);
         launch(m, k_attn_partial, g1, dim3(256), (const float *)m->qkv, m->qd, m->kvd, m->hs, m->G,
-               (const __half *)Ly->kc, (const __half *)Ly->vc, m->ctx_alloc, m->L + 1, m->CH, m->pm, m->pl,
-               m->pacc);
+               (const __half *)Ly->kc, (const __half *)Ly->vc, m->ctx_alloc, m->L + 1, m->CH, m->pm,
+               m->pl, m->pacc);
         dim3 g2(c->n_heads, B);
         launch(m, k_attn_combine, g2, dim3(128), (const float *)m->pm, (const float *)m->pl,
                (const float *)m->pacc, m->nch, m->hs, m->att, m->att_h, m->h_bf16, m->P);
         if ((rc = matmul(m, &Ly->wo, m->att, m->att_h, m->x, 1, err, errlen)))
             return rc;
-        launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)Ly->ffn_norm, dim, c->norm_eps,
-               m->xn, m->xn_h, m->h_bf16, m->P);
+        launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)Ly->ffn_norm,
+               dim, c->norm_eps, m->xn, m->xn_h, m->h_bf16, m->P);
         if ((rc = matmul(m, &Ly->w13, m->xn, m->xn_h, m->h13, 0, err, errlen)))
             return rc;
         launch(m, k_swiglu, dim3((unsigned)((B * (size_t)m->hid + 255) / 256)), dim3(256),
@@ -229,8 +257,8 @@ static int enqueue_step(jb_cuda_llm *m, char *err, size_t errlen)
         if ((rc = matmul(m, &Ly->w2, m->hh, m->hh_h, m->x, 1, err, errlen)))
             return rc;
     }
-    launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)m->out_norm, dim, c->norm_eps,
-           m->xn, m->xn_h, m->h_bf16, m->P);
+    launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)m->out_norm, dim,
+           c->norm_eps, m->xn, m->xn_h, m->h_bf16, m->P);
     if ((rc = matmul(m, &m->out, m->xn, m->xn_h, m->logits, 0, err, errlen)))
         return rc;
     cudaError_t e = cudaGetLastError();
@@ -250,8 +278,9 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
     double free_b;
     *out = NULL;
     if (dt_of(o->dtype) < 0)
-        return jb_err(err, errlen, JB_EINVAL, "%s: precision %s not supported on cuda (bf16, fp16, q8_0, q4_0)",
-                      c->name, jb_llm_dtype_name(o->dtype));
+        return jb_err(err, errlen, JB_EINVAL,
+                      "%s: precision %s not supported on cuda (bf16, fp16, q8_0, q4_0)", c->name,
+                      jb_llm_dtype_name(o->dtype));
     if (o->batch < 1 || o->batch > 1024)
         return jb_err(err, errlen, JB_EINVAL, "%s: batch %d outside 1..1024", c->name, o->batch);
     if (o->context < 1 || o->context >= c->max_context)
@@ -294,7 +323,11 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
     /* Chunk-transposed activations pay for q8_0/q4_0 (1.2x and 2x faster
      * at batch 1 on an H100) but not for bf16/fp16, whose row-order loads
      * were 2-3% faster there (platforms/cuda/bench.txt, README). */
-    m->P = m->gemm || o->no_xperm ? 0 : m->dt == DT_Q8 ? 16 : m->dt == DT_Q4 ? 32 : o->xperm_16bit ? 8 : 0;
+    m->P = m->gemm || o->no_xperm ? 0
+           : m->dt == DT_Q8       ? 16
+           : m->dt == DT_Q4       ? 32
+           : o->xperm_16bit       ? 8
+                                  : 0;
     m->unroll = o->gemv_unroll == 8 ? 8 : 4;
     m->h_bf16 = m->dt == DT_BF16;
     m->gemv_nb = o->batch <= 1 ? 1 : o->batch <= 2 ? 2 : o->batch <= 4 ? 4 : 8;
@@ -304,18 +337,21 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
      * not fit is refused with the figures instead of failing half-way. */
     L1 = (size_t)m->ctx_alloc;
     {
-        size_t lay = mat_bytes(m->dt, m->qd + 2 * m->kvd, c->dim) + mat_bytes(m->dt, c->dim, m->qd) +
-                     mat_bytes(m->dt, 2 * m->hid, c->dim) + mat_bytes(m->dt, c->dim, m->hid);
+        size_t lay = mat_bytes(m->dt, m->qd + 2 * m->kvd, c->dim) +
+                     mat_bytes(m->dt, c->dim, m->qd) + mat_bytes(m->dt, 2 * m->hid, c->dim) +
+                     mat_bytes(m->dt, c->dim, m->hid);
         size_t w = lay * c->n_layers + mat_bytes(m->dt, c->vocab_size, c->dim) * (c->tied ? 1 : 2);
         size_t kv = (size_t)c->n_layers * 2 * m->batch * L1 * m->kvd * 2;
-        act = (size_t)m->batch * 4 * (3 * (size_t)c->dim + m->qd + 2 * m->kvd + 3 * (size_t)m->hid + c->vocab_size) * 2;
+        act = (size_t)m->batch * 4 *
+              (3 * (size_t)c->dim + m->qd + 2 * m->kvd + 3 * (size_t)m->hid + c->vocab_size) * 2;
         size_t deq = (m->gemm && m->dt >= DT_Q8) ? (size_t)c->vocab_size * c->dim * 2 : 0;
         need = w + kv + act + deq + CUBLAS_WS_BYTES + (64u << 20);
         JB_CUDA_GO(cudaMemGetInfo(&fr, &tot), "cudaMemGetInfo");
         free_b = (double)fr;
         if ((double)need > free_b) {
             rc = jb_err(err, errlen, JB_ENOMEM,
-                        "%s %s batch %d context %d: needs %.2f GiB of GPU memory (weights %.2f, KV cache %.2f), "
+                        "%s %s batch %d context %d: needs %.2f GiB of GPU memory (weights %.2f, KV "
+                        "cache %.2f), "
                         "the GPU has %.2f GiB free",
                         c->name, jb_llm_dtype_name(o->dtype), m->batch, m->L, need / 1073741824.0,
                         w / 1073741824.0, kv / 1073741824.0, free_b / 1073741824.0);
@@ -347,8 +383,10 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
             (rc = alloc_mat(m, &Ly->w2, c->dim, m->hid, err, errlen)) ||
             (rc = dalloc(m, (void **)&Ly->attn_norm, c->dim * 4, "norm", err, errlen)) ||
             (rc = dalloc(m, (void **)&Ly->ffn_norm, c->dim * 4, "norm", err, errlen)) ||
-            (rc = dalloc(m, (void **)&Ly->kc, (size_t)m->batch * L1 * m->kvd * 2, "KV cache", err, errlen)) ||
-            (rc = dalloc(m, (void **)&Ly->vc, (size_t)m->batch * L1 * m->kvd * 2, "KV cache", err, errlen)))
+            (rc = dalloc(m, (void **)&Ly->kc, (size_t)m->batch * L1 * m->kvd * 2, "KV cache", err,
+                         errlen)) ||
+            (rc = dalloc(m, (void **)&Ly->vc, (size_t)m->batch * L1 * m->kvd * 2, "KV cache", err,
+                         errlen)))
             goto out;
         m->kv_bytes += 2.0 * m->batch * L1 * m->kvd * 2;
         gen_mat(m, &Ly->wqkv, 0, m->qd, JB_LLM_T_WQ, l);
@@ -368,7 +406,8 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
         size_t B = m->batch;
         if ((rc = dalloc(m, (void **)&m->x, B * c->dim * 4, "activations", err, errlen)) ||
             (rc = dalloc(m, (void **)&m->xn, B * c->dim * 4, "activations", err, errlen)) ||
-            (rc = dalloc(m, (void **)&m->qkv, B * (m->qd + 2 * m->kvd) * 4, "activations", err, errlen)) ||
+            (rc = dalloc(m, (void **)&m->qkv, B * (m->qd + 2 * m->kvd) * 4, "activations", err,
+                         errlen)) ||
             (rc = dalloc(m, (void **)&m->att, B * m->qd * 4, "activations", err, errlen)) ||
             (rc = dalloc(m, (void **)&m->h13, B * 2 * m->hid * 4, "activations", err, errlen)) ||
             (rc = dalloc(m, (void **)&m->hh, B * m->hid * 4, "activations", err, errlen)) ||
@@ -415,30 +454,34 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
     }
     m->tok.resize(m->batch);
     for (int b = 0; b < m->batch; b++)
-        m->tok[b] = (int)(jb_hash64(m->seed ^ (0x70c0000000000000ull + (uint64_t)b)) % (uint64_t)c->vocab_size);
-    JB_CUDA_GO(cudaMemcpyAsync(m->tok_d, m->tok.data(), m->batch * 4, cudaMemcpyHostToDevice, m->stream),
-               "cudaMemcpy(tokens)");
+        m->tok[b] = (int)(jb_hash64(m->seed ^ (0x70c0000000000000ull + (uint64_t)b)) %
+                          (uint64_t)c->vocab_size);
+    JB_CUDA_GO(
+        cudaMemcpyAsync(m->tok_d, m->tok.data(), m->batch * 4, cudaMemcpyHostToDevice, m->stream),
+        "cudaMemcpy(tokens)");
     /* One eager step: checks every launch, lets cuBLAS pick its kernels
      * before capture, and leaves valid logits for check(). */
     if ((rc = enqueue_step(m, err, errlen)))
         goto out;
     JB_CUDA_GO(cudaStreamSynchronize(m->stream), "warm-up decode step");
     if (m->use_graph) {
-        JB_CUDA_GO(cudaStreamBeginCapture(m->stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+        JB_CUDA_GO(cudaStreamBeginCapture(m->stream, cudaStreamCaptureModeThreadLocal),
+                   "cudaStreamBeginCapture");
         rc = enqueue_step(m, err, errlen);
         {
             cudaError_t e = cudaStreamEndCapture(m->stream, &m->graph);
             if (!rc && e != cudaSuccess)
-                rc = jb_err(err, errlen, jb_cuda_status_code((int)e), "cuda: graph capture: %s", cudaGetErrorString(e));
+                rc = jb_err(err, errlen, jb_cuda_status_code((int)e), "cuda: graph capture: %s",
+                            cudaGetErrorString(e));
         }
         if (rc)
             goto out;
         JB_CUDA_GO(cudaGraphInstantiate(&m->gexec, m->graph, 0), "cudaGraphInstantiate");
     }
     snprintf(m->kernel, sizeof(m->kernel), "%s%s%s",
-             !m->gemm ? "cuda-gemv-warp-rows"
-             : m->dt >= DT_Q8                              ? "cuda-dequant-f16+cublas"
-                                                           : "cuda-cublas",
+             !m->gemm         ? "cuda-gemv-warp-rows"
+             : m->dt >= DT_Q8 ? "cuda-dequant-f16+cublas"
+                              : "cuda-cublas",
              m->use_graph ? "+graph" : "", m->pdl ? "+pdl" : "");
     *out = m;
     return 0;
@@ -489,12 +532,14 @@ out:
     return rc;
 }
 
-extern "C" int jb_cuda_llm_logits(struct jb_cuda_llm *m, int seq, float *out, char *err, size_t errlen)
+extern "C" int jb_cuda_llm_logits(struct jb_cuda_llm *m, int seq, float *out, char *err,
+                                  size_t errlen)
 {
     if (seq < 0 || seq >= m->batch)
         return jb_err(err, errlen, JB_EINVAL, "cuda llm: sequence %d of %d", seq, m->batch);
-    JB_CUDA_RET(cudaMemcpy(out, m->logits + (size_t)seq * m->cfg.vocab_size, (size_t)m->cfg.vocab_size * 4,
-                           cudaMemcpyDeviceToHost), "cudaMemcpy(logits)");
+    JB_CUDA_RET(cudaMemcpy(out, m->logits + (size_t)seq * m->cfg.vocab_size,
+                           (size_t)m->cfg.vocab_size * 4, cudaMemcpyDeviceToHost),
+                "cudaMemcpy(logits)");
     return 0;
 }
 
@@ -507,29 +552,64 @@ extern "C" int jb_cuda_llm_get_rows(struct jb_cuda_llm *m, enum jb_llm_tensor_ki
         return jb_err(err, errlen, JB_EINVAL, "cuda llm: layer %d", layer);
     dlayer *Ly = &m->layers[layer];
     switch (kind) {
-    case JB_LLM_T_TOKEN_EMBD: a = &m->embd; rows = a->rows; break;
-    case JB_LLM_T_OUTPUT: a = &m->out; rows = a->rows; break;
-    case JB_LLM_T_WQ: a = &Ly->wqkv; rows = m->qd; break;
-    case JB_LLM_T_WK: a = &Ly->wqkv; base = m->qd; rows = m->kvd; break;
-    case JB_LLM_T_WV: a = &Ly->wqkv; base = m->qd + m->kvd; rows = m->kvd; break;
-    case JB_LLM_T_WO: a = &Ly->wo; rows = a->rows; break;
-    case JB_LLM_T_W_GATE: a = &Ly->w13; rows = m->hid; break;
-    case JB_LLM_T_W_UP: a = &Ly->w13; base = m->hid; rows = m->hid; break;
-    case JB_LLM_T_W_DOWN: a = &Ly->w2; rows = a->rows; break;
-    default: return jb_err(err, errlen, JB_EINVAL, "cuda llm: tensor kind %d is not a matrix", (int)kind);
+    case JB_LLM_T_TOKEN_EMBD:
+        a = &m->embd;
+        rows = a->rows;
+        break;
+    case JB_LLM_T_OUTPUT:
+        a = &m->out;
+        rows = a->rows;
+        break;
+    case JB_LLM_T_WQ:
+        a = &Ly->wqkv;
+        rows = m->qd;
+        break;
+    case JB_LLM_T_WK:
+        a = &Ly->wqkv;
+        base = m->qd;
+        rows = m->kvd;
+        break;
+    case JB_LLM_T_WV:
+        a = &Ly->wqkv;
+        base = m->qd + m->kvd;
+        rows = m->kvd;
+        break;
+    case JB_LLM_T_WO:
+        a = &Ly->wo;
+        rows = a->rows;
+        break;
+    case JB_LLM_T_W_GATE:
+        a = &Ly->w13;
+        rows = m->hid;
+        break;
+    case JB_LLM_T_W_UP:
+        a = &Ly->w13;
+        base = m->hid;
+        rows = m->hid;
+        break;
+    case JB_LLM_T_W_DOWN:
+        a = &Ly->w2;
+        rows = a->rows;
+        break;
+    default:
+        return jb_err(err, errlen, JB_EINVAL, "cuda llm: tensor kind %d is not a matrix",
+                      (int)kind);
     }
     if (r0 < 0 || n < 0 || r0 + n > rows)
         return jb_err(err, errlen, JB_EINVAL, "cuda llm: rows %d..%d of %d", r0, r0 + n, rows);
     size_t prb = plane_row_bytes(m->dt, a->cols), nblk = a->cols / 32;
     size_t R = (size_t)base + r0;
     if (m->dt <= DT_F16) {
-        JB_CUDA_RET(cudaMemcpy(dst, a->w + R * prb, prb * n, cudaMemcpyDeviceToHost), "cudaMemcpy(weights)");
+        JB_CUDA_RET(cudaMemcpy(dst, a->w + R * prb, prb * n, cudaMemcpyDeviceToHost),
+                    "cudaMemcpy(weights)");
         return 0;
     }
     std::vector<uint8_t> w(prb * n);
     std::vector<uint16_t> d(nblk * n);
-    JB_CUDA_RET(cudaMemcpy(w.data(), a->w + R * prb, prb * n, cudaMemcpyDeviceToHost), "cudaMemcpy(weights)");
-    JB_CUDA_RET(cudaMemcpy(d.data(), a->d + R * nblk, nblk * n * 2, cudaMemcpyDeviceToHost), "cudaMemcpy(scales)");
+    JB_CUDA_RET(cudaMemcpy(w.data(), a->w + R * prb, prb * n, cudaMemcpyDeviceToHost),
+                "cudaMemcpy(weights)");
+    JB_CUDA_RET(cudaMemcpy(d.data(), a->d + R * nblk, nblk * n * 2, cudaMemcpyDeviceToHost),
+                "cudaMemcpy(scales)");
     /* Back into ggml's blocks: d, then the block's 32 codes (q8_0) or 16
      * nibble pairs (q4_0), exactly the bytes of the planes. */
     size_t qb = m->dt == DT_Q8 ? 32 : 16, bb = 2 + qb;
@@ -543,27 +623,57 @@ extern "C" int jb_cuda_llm_get_rows(struct jb_cuda_llm *m, enum jb_llm_tensor_ki
     return 0;
 }
 
-extern "C" int jb_cuda_llm_get_kv(struct jb_cuda_llm *m, int layer, int seq, uint16_t *k, uint16_t *v,
-                                  char *err, size_t errlen)
+extern "C" int jb_cuda_llm_get_kv(struct jb_cuda_llm *m, int layer, int seq, uint16_t *k,
+                                  uint16_t *v, char *err, size_t errlen)
 {
     if (layer < 0 || layer >= m->cfg.n_layers || seq < 0 || seq >= m->batch)
-        return jb_err(err, errlen, JB_EINVAL, "cuda llm: cache of layer %d sequence %d", layer, seq);
+        return jb_err(err, errlen, JB_EINVAL, "cuda llm: cache of layer %d sequence %d", layer,
+                      seq);
     size_t off = (size_t)seq * m->ctx_alloc * m->kvd, n = (size_t)m->L * m->kvd * 2;
-    JB_CUDA_RET(cudaMemcpy(k, m->layers[layer].kc + off, n, cudaMemcpyDeviceToHost), "cudaMemcpy(K cache)");
-    JB_CUDA_RET(cudaMemcpy(v, m->layers[layer].vc + off, n, cudaMemcpyDeviceToHost), "cudaMemcpy(V cache)");
+    JB_CUDA_RET(cudaMemcpy(k, m->layers[layer].kc + off, n, cudaMemcpyDeviceToHost),
+                "cudaMemcpy(K cache)");
+    JB_CUDA_RET(cudaMemcpy(v, m->layers[layer].vc + off, n, cudaMemcpyDeviceToHost),
+                "cudaMemcpy(V cache)");
     return 0;
 }
 
-extern "C" int jb_cuda_llm_token(const struct jb_cuda_llm *m, int seq) { return m->tok[seq]; }
-extern "C" const char *jb_cuda_llm_kernel(const struct jb_cuda_llm *m) { return m->kernel; }
+extern "C" int jb_cuda_llm_token(const struct jb_cuda_llm *m, int seq)
+{
+    return m->tok[seq];
+}
+extern "C" const char *jb_cuda_llm_kernel(const struct jb_cuda_llm *m)
+{
+    return m->kernel;
+}
 extern "C" int jb_cuda_llm_fp32_activations(const struct jb_cuda_llm *m)
 {
     return !m->gemm;
 }
-extern "C" double jb_cuda_llm_weight_bytes(const struct jb_cuda_llm *m) { return m->weight_bytes; }
-extern "C" double jb_cuda_llm_kv_bytes(const struct jb_cuda_llm *m) { return m->kv_bytes; }
-extern "C" const struct jb_llm_config *jb_cuda_llm_config(const struct jb_cuda_llm *m) { return &m->cfg; }
-extern "C" enum jb_llm_dtype jb_cuda_llm_dtype(const struct jb_cuda_llm *m) { return m->dtype; }
-extern "C" int jb_cuda_llm_batch(const struct jb_cuda_llm *m) { return m->batch; }
-extern "C" int jb_cuda_llm_context(const struct jb_cuda_llm *m) { return m->L; }
-extern "C" uint64_t jb_cuda_llm_seed(const struct jb_cuda_llm *m) { return m->seed; }
+extern "C" double jb_cuda_llm_weight_bytes(const struct jb_cuda_llm *m)
+{
+    return m->weight_bytes;
+}
+extern "C" double jb_cuda_llm_kv_bytes(const struct jb_cuda_llm *m)
+{
+    return m->kv_bytes;
+}
+extern "C" const struct jb_llm_config *jb_cuda_llm_config(const struct jb_cuda_llm *m)
+{
+    return &m->cfg;
+}
+extern "C" enum jb_llm_dtype jb_cuda_llm_dtype(const struct jb_cuda_llm *m)
+{
+    return m->dtype;
+}
+extern "C" int jb_cuda_llm_batch(const struct jb_cuda_llm *m)
+{
+    return m->batch;
+}
+extern "C" int jb_cuda_llm_context(const struct jb_cuda_llm *m)
+{
+    return m->L;
+}
+extern "C" uint64_t jb_cuda_llm_seed(const struct jb_cuda_llm *m)
+{
+    return m->seed;
+}

@@ -36,15 +36,15 @@ struct jb_cuda_llm_opts {
     int batch;               /* sequences decoded per step, 1..1024 */
     int context;             /* L: position decoded; the cache holds 0..L-1 */
     uint64_t seed;
-    int device;              /* CUDA ordinal */
-    int use_graph;           /* 1: capture the step as a CUDA graph (default) */
-    int force_gemm;          /* 1: cuBLAS even at batch 1 (for tests); 0: automatic */
-    int gemv_max_batch;      /* GEMV up to this batch (<= 8), cuBLAS above; 0: automatic
-                              * (1 for bf16/fp16, 2 for q8_0/q4_0) */
-    int no_pdl;              /* 1: launch without programmatic dependent launch */
-    int no_xperm;            /* 1: GEMV activations in plain row order (A/B of xperm) */
-    int xperm_16bit;         /* 1: chunk-transposed activations for bf16/fp16 too */
-    int gemv_unroll;         /* GEMV chunks in flight per lane: 4 (0: default) or 8 */
+    int device;         /* CUDA ordinal */
+    int use_graph;      /* 1: capture the step as a CUDA graph (default) */
+    int force_gemm;     /* 1: cuBLAS even at batch 1 (for tests); 0: automatic */
+    int gemv_max_batch; /* GEMV up to this batch (<= 8), cuBLAS above; 0: automatic
+                         * (1 for bf16/fp16, 2 for q8_0/q4_0) */
+    int no_pdl;         /* 1: launch without programmatic dependent launch */
+    int no_xperm;       /* 1: GEMV activations in plain row order (A/B of xperm) */
+    int xperm_16bit;    /* 1: chunk-transposed activations for bf16/fp16 too */
+    int gemv_unroll;    /* GEMV chunks in flight per lane: 4 (0: default) or 8 */
 };
 
 /* Allocates, generates weights and cache on the GPU, runs one warm-up step

@@ -34,7 +34,8 @@ __device__ __forceinline__ void pdl_enter()
  * 2^23 + bias gives b - bias. sel picks byte k of w (0x7440 + k). */
 __device__ __forceinline__ float byte_to_f(uint32_t w, int k, float bias)
 {
-    return __uint_as_float(__byte_perm(w, 0x4B000000u, 0x7440u + (unsigned)k)) - (8388608.0f + bias);
+    return __uint_as_float(__byte_perm(w, 0x4B000000u, 0x7440u + (unsigned)k)) -
+           (8388608.0f + bias);
 }
 
 /* The GEMV's activation layout. A lane's 16-byte chunk of weights holds P
@@ -146,7 +147,8 @@ __global__ void k_gen_kv(__half *cache, int batch, int L, int kvd, uint64_t seed
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
          i += (size_t)gridDim.x * blockDim.x) {
         size_t b = i / ((size_t)L * kvd), rest = i % ((size_t)L * kvd);
-        cache[b * (size_t)(L + 1) * kvd + rest] = __float2half_rn(synth_value(seed, id, i, 0.0f, 1.0f));
+        cache[b * (size_t)(L + 1) * kvd + rest] =
+            __float2half_rn(synth_value(seed, id, i, 0.0f, 1.0f));
     }
 }
 
@@ -154,8 +156,10 @@ __device__ __forceinline__ float dequant(int dt, const uint8_t *W, const __half 
                                          size_t r, int c)
 {
     switch (dt) {
-    case DT_BF16: return __bfloat162float(((const __nv_bfloat16 *)W)[r * cols + c]);
-    case DT_F16: return __half2float(((const __half *)W)[r * cols + c]);
+    case DT_BF16:
+        return __bfloat162float(((const __nv_bfloat16 *)W)[r * cols + c]);
+    case DT_F16:
+        return __half2float(((const __half *)W)[r * cols + c]);
     case DT_Q8:
         return (float)((const int8_t *)W)[r * cols + c] * __half2float(D[r * (cols / 32) + c / 32]);
     default: {
@@ -168,7 +172,8 @@ __device__ __forceinline__ float dequant(int dt, const uint8_t *W, const __half 
 }
 
 /* x[b][:] = row tok[b] of the embedding, dequantized. */
-__global__ void k_embed(int dt, const uint8_t *W, const __half *D, int dim, const int *tok, float *x)
+__global__ void k_embed(int dt, const uint8_t *W, const __half *D, int dim, const int *tok,
+                        float *x)
 {
     pdl_enter();
     int b = blockIdx.x;
@@ -272,8 +277,8 @@ __device__ __forceinline__ void fma8(float (&acc)[NB], const float w[8], const f
         if (b < nb) {
             float4 a = __ldg((const float4 *)(x + b * stride + ga));
             float4 c = __ldg((const float4 *)(x + b * stride + gb));
-            acc[b] += w[0] * a.x + w[1] * a.y + w[2] * a.z + w[3] * a.w + w[4] * c.x +
-                      w[5] * c.y + w[6] * c.z + w[7] * c.w;
+            acc[b] += w[0] * a.x + w[1] * a.y + w[2] * a.z + w[3] * a.w + w[4] * c.x + w[5] * c.y +
+                      w[6] * c.z + w[7] * c.w;
         }
     }
 }
@@ -366,10 +371,9 @@ __device__ __forceinline__ void gemv_chunk(float (&acc)[NB], uint4 q, const __ha
  * consecutive lanes on consecutive 16-byte chunks (512 contiguous bytes per
  * warp load), U chunks in flight per lane before the first use. */
 template <int DT, int NB, int U>
-__global__ void __launch_bounds__(256) k_gemv(const uint8_t *__restrict__ W,
-                                              const __half *__restrict__ D,
-                                              const float *__restrict__ x, float *y, int rows,
-                                              int cols, int nb, int accumulate, bool perm)
+__global__ void __launch_bounds__(256)
+    k_gemv(const uint8_t *__restrict__ W, const __half *__restrict__ D, const float *__restrict__ x,
+           float *y, int rows, int cols, int nb, int accumulate, bool perm)
 {
     pdl_enter();
     int row = blockIdx.x * 8 + threadIdx.x / 32, lane = threadIdx.x & 31;
@@ -408,13 +412,14 @@ __global__ void __launch_bounds__(256) k_gemv(const uint8_t *__restrict__ W,
 /* RoPE (llama2.c's pairing of adjacent elements within a head) on q and k
  * of each sequence, then k and v stored at position pos of the fp16 cache.
  * qkv is [batch][qd + 2*kvd]; one block per sequence. */
-__global__ void k_rope_store(float *qkv, int qd, int kvd, int hs, int pos, float theta,
-                             __half *kc, __half *vc, int ctx_alloc)
+__global__ void k_rope_store(float *qkv, int qd, int kvd, int hs, int pos, float theta, __half *kc,
+                             __half *vc, int ctx_alloc)
 {
     pdl_enter();
     int b = blockIdx.x, stride = qd + 2 * kvd;
     float *q = qkv + (size_t)b * stride, *k = q + qd, *v = k + kvd;
-    __half *kd = kc + ((size_t)b * ctx_alloc + pos) * kvd, *vd = vc + ((size_t)b * ctx_alloc + pos) * kvd;
+    __half *kd = kc + ((size_t)b * ctx_alloc + pos) * kvd,
+           *vd = vc + ((size_t)b * ctx_alloc + pos) * kvd;
     for (int i = threadIdx.x * 2; i < qd + kvd; i += blockDim.x * 2) {
         int local = i < qd ? i : i - qd;
         int hd = local % hs;
@@ -443,10 +448,10 @@ __global__ void k_rope_store(float *qkv, int qd, int kvd, int hs, int pos, float
 #define ATT_GMAX 8
 #define ATT_HSMAX 128
 #define ATT_CHMAX 256
-__global__ void __launch_bounds__(256) k_attn_partial(const float *qkv, int qd, int kvd, int hs,
-                                                     int G, const __half *kc, const __half *vc,
-                                                     int ctx_alloc, int npos, int CH,
-                                                     float *pm, float *pl, float *pacc)
+__global__ void __launch_bounds__(256)
+    k_attn_partial(const float *qkv, int qd, int kvd, int hs, int G, const __half *kc,
+                   const __half *vc, int ctx_alloc, int npos, int CH, float *pm, float *pl,
+                   float *pacc)
 {
     pdl_enter();
     __shared__ float sq[ATT_GMAX][ATT_HSMAX];
@@ -527,7 +532,8 @@ __global__ void __launch_bounds__(256) k_attn_partial(const float *qkv, int qd, 
                 int pair = lane + half_ * 32;
                 if (pair < h2) {
                     red[warp][g * (ATT_HSMAX / 2) + (pair - half_ * 32) * 2] = acc[g][half_ * 2];
-                    red[warp][g * (ATT_HSMAX / 2) + (pair - half_ * 32) * 2 + 1] = acc[g][half_ * 2 + 1];
+                    red[warp][g * (ATT_HSMAX / 2) + (pair - half_ * 32) * 2 + 1] =
+                        acc[g][half_ * 2 + 1];
                 }
             }
         }
@@ -551,8 +557,8 @@ __global__ void __launch_bounds__(256) k_attn_partial(const float *qkv, int qd, 
 }
 
 /* Merges the chunks of one (head, sequence): block (h, b), hs threads. */
-__global__ void k_attn_combine(const float *pm, const float *pl, const float *pacc, int nch,
-                               int hs, float *att, void *att_h, int h_bf16, int P)
+__global__ void k_attn_combine(const float *pm, const float *pl, const float *pacc, int nch, int hs,
+                               float *att, void *att_h, int h_bf16, int P)
 {
     pdl_enter();
     int h = blockIdx.x, b = blockIdx.y, H = gridDim.x, i = threadIdx.x;
@@ -580,7 +586,8 @@ __global__ void k_attn_combine(const float *pm, const float *pl, const float *pa
 }
 
 /* SwiGLU: hh = silu(gate) * up, from h13 = [batch][gate(hid) | up(hid)]. */
-__global__ void k_swiglu(const float *h13, int hid, int batch, float *hh, void *hh_h, int h_bf16, int P)
+__global__ void k_swiglu(const float *h13, int hid, int batch, float *hh, void *hh_h, int h_bf16,
+                         int P)
 {
     pdl_enter();
     size_t n = (size_t)batch * hid;

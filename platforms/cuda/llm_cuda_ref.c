@@ -40,8 +40,8 @@ struct ref {
     enum jb_llm_dtype dtype;
     uint64_t seed;
     int nseq;
-    void *raw;    /* REF_ROWS rows as stored */
-    float *row;   /* one row dequantized */
+    void *raw;  /* REF_ROWS rows as stored */
+    float *row; /* one row dequantized */
     char *err;
     size_t errlen;
 };
@@ -78,7 +78,10 @@ static void rmsnorm(const float *x, const float *w, int n, float eps, float *o)
         o[i] = w[i] * (inv * x[i]);
 }
 
-static float fp16_round(float v) { return jb_f32_from_fp16(jb_fp16_from_f32(v)); }
+static float fp16_round(float v)
+{
+    return jb_f32_from_fp16(jb_fp16_from_f32(v));
+}
 
 int jb_cuda_llm_reference(struct jb_cuda_llm *m, int nseq, const int *seqs, float *logits,
                           char *err, size_t errlen)
@@ -97,7 +100,8 @@ int jb_cuda_llm_reference(struct jb_cuda_llm *m, int nseq, const int *seqs, floa
     uint16_t *kc = malloc(2 * (size_t)L * kvd), *vc = malloc(2 * (size_t)L * kvd);
     r.raw = malloc(jb_llm_row_bytes(r.dtype, wide) * REF_ROWS);
     r.row = malloc(sizeof(float) * (size_t)wide);
-    if (!x || !xn || !q || !k || !v || !att || !g || !u || !nw || !sc || !kc || !vc || !r.raw || !r.row) {
+    if (!x || !xn || !q || !k || !v || !att || !g || !u || !nw || !sc || !kc || !vc || !r.raw ||
+        !r.row) {
         rc = jb_err(err, errlen, JB_ENOMEM, "cuda llm reference: out of host memory");
         goto out;
     }
@@ -108,7 +112,8 @@ int jb_cuda_llm_reference(struct jb_cuda_llm *m, int nseq, const int *seqs, floa
         jb_llm_dequantize_row(r.dtype, r.raw, x + (size_t)s * dim, dim);
     }
     for (int l = 0; l < c->n_layers; l++) {
-        jb_llm_synth_values(r.seed, jb_llm_tensor_id(l, JB_LLM_T_ATTN_NORM), 0, (size_t)dim, 1.0f, 0.1f, nw);
+        jb_llm_synth_values(r.seed, jb_llm_tensor_id(l, JB_LLM_T_ATTN_NORM), 0, (size_t)dim, 1.0f,
+                            0.1f, nw);
         for (int s = 0; s < nseq; s++)
             rmsnorm(x + (size_t)s * dim, nw, dim, c->norm_eps, xn + (size_t)s * dim);
         if ((rc = matvec(&r, JB_LLM_T_WQ, l, dim, dim, xn, q, 0)) ||
@@ -141,7 +146,8 @@ int jb_cuda_llm_reference(struct jb_cuda_llm *m, int nseq, const int *seqs, floa
                 for (int t = 0; t <= L; t++) {
                     float d = 0;
                     for (int i = 0; i < hs; i++) {
-                        float kv = t < L ? jb_f32_from_fp16(kc[(size_t)t * kvd + kh * hs + i]) : ks[kh * hs + i];
+                        float kv = t < L ? jb_f32_from_fp16(kc[(size_t)t * kvd + kh * hs + i])
+                                         : ks[kh * hs + i];
                         d += qh[i] * kv;
                     }
                     sc[t] = d / sqrtf((float)hs);
@@ -157,13 +163,15 @@ int jb_cuda_llm_reference(struct jb_cuda_llm *m, int nseq, const int *seqs, floa
                 for (int t = 0; t <= L; t++) {
                     float p = sc[t] / sum;
                     for (int i = 0; i < hs; i++)
-                        o[i] += p * (t < L ? jb_f32_from_fp16(vc[(size_t)t * kvd + kh * hs + i]) : vs[kh * hs + i]);
+                        o[i] += p * (t < L ? jb_f32_from_fp16(vc[(size_t)t * kvd + kh * hs + i])
+                                           : vs[kh * hs + i]);
                 }
             }
         }
         if ((rc = matvec(&r, JB_LLM_T_WO, l, dim, dim, att, x, 1)))
             goto out;
-        jb_llm_synth_values(r.seed, jb_llm_tensor_id(l, JB_LLM_T_FFN_NORM), 0, (size_t)dim, 1.0f, 0.1f, nw);
+        jb_llm_synth_values(r.seed, jb_llm_tensor_id(l, JB_LLM_T_FFN_NORM), 0, (size_t)dim, 1.0f,
+                            0.1f, nw);
         for (int s = 0; s < nseq; s++)
             rmsnorm(x + (size_t)s * dim, nw, dim, c->norm_eps, xn + (size_t)s * dim);
         if ((rc = matvec(&r, JB_LLM_T_W_GATE, l, hid, dim, xn, g, 0)) ||
@@ -174,13 +182,27 @@ int jb_cuda_llm_reference(struct jb_cuda_llm *m, int nseq, const int *seqs, floa
         if ((rc = matvec(&r, JB_LLM_T_W_DOWN, l, dim, hid, g, x, 1)))
             goto out;
     }
-    jb_llm_synth_values(r.seed, jb_llm_tensor_id(0, JB_LLM_T_OUTPUT_NORM), 0, (size_t)dim, 1.0f, 0.1f, nw);
+    jb_llm_synth_values(r.seed, jb_llm_tensor_id(0, JB_LLM_T_OUTPUT_NORM), 0, (size_t)dim, 1.0f,
+                        0.1f, nw);
     for (int s = 0; s < nseq; s++)
         rmsnorm(x + (size_t)s * dim, nw, dim, c->norm_eps, xn + (size_t)s * dim);
-    rc = matvec(&r, c->tied ? JB_LLM_T_TOKEN_EMBD : JB_LLM_T_OUTPUT, 0, c->vocab_size, dim, xn, logits, 0);
+    rc = matvec(&r, c->tied ? JB_LLM_T_TOKEN_EMBD : JB_LLM_T_OUTPUT, 0, c->vocab_size, dim, xn,
+                logits, 0);
 out:
-    free(x); free(xn); free(q); free(k); free(v); free(att); free(g); free(u);
-    free(nw); free(sc); free(kc); free(vc); free(r.raw); free(r.row);
+    free(x);
+    free(xn);
+    free(q);
+    free(k);
+    free(v);
+    free(att);
+    free(g);
+    free(u);
+    free(nw);
+    free(sc);
+    free(kc);
+    free(vc);
+    free(r.raw);
+    free(r.row);
     return rc;
 }
 
@@ -194,8 +216,9 @@ int jb_cuda_llm_check(struct jb_cuda_llm *m, float **ref_cache, double *rel_err,
      * under 1e-3. cuBLAS rounds every activation to fp16 (11 bits) or bf16
      * (8 bits) before each product: about 2^-11 and 2^-8 per product,
      * growing through the layers. */
-    double tol = jb_cuda_llm_fp32_activations(m) ? 1e-3
-                 : jb_cuda_llm_dtype(m) == JB_LLM_BF16 ? 5e-2 : 1e-2;
+    double tol = jb_cuda_llm_fp32_activations(m)       ? 1e-3
+                 : jb_cuda_llm_dtype(m) == JB_LLM_BF16 ? 5e-2
+                                                       : 1e-2;
     size_t V = (size_t)c->vocab_size;
     float *ref = ref_cache && *ref_cache ? *ref_cache : malloc(sizeof(float) * V * 2);
     int have_ref = ref_cache && *ref_cache;

@@ -38,8 +38,9 @@ static int cuda_llm_open(const char *model, const struct jb_workload_params *p, 
         return jb_err(err, errlen, JB_ENOENT, "cuda-%s: no such configuration in llm.h", model);
     int dt = jb_llm_dtype_parse(p->dtype && *p->dtype ? p->dtype : "bf16");
     if (dt != JB_LLM_BF16 && dt != JB_LLM_F16 && dt != JB_LLM_Q8_0 && dt != JB_LLM_Q4_0)
-        return jb_err(err, errlen, JB_EINVAL, "cuda-%s: dtype '%s' not supported (bf16, fp16, q8_0, q4_0)",
-                      model, p->dtype);
+        return jb_err(err, errlen, JB_EINVAL,
+                      "cuda-%s: dtype '%s' not supported (bf16, fp16, q8_0, q4_0)", model,
+                      p->dtype);
     struct jb_cuda_llm_opts o = {
         .cfg = cfg,
         .dtype = (enum jb_llm_dtype)dt,
@@ -116,10 +117,14 @@ static void cuda_llm_info(const void *st, struct jb_workload_info *o)
     o->per_unit.param_bytes = w / B;
     o->per_unit.activation_bytes = kv_read + kv_write;
     o->per_unit.bytes_moved = w / B + kv_read + kv_write;
-    snprintf(o->input_shape, sizeof(o->input_shape), "%dx1 tokens at position %d", s->batch, s->context);
+    snprintf(o->input_shape, sizeof(o->input_shape), "%dx1 tokens at position %d", s->batch,
+             s->context);
     snprintf(o->check, sizeof(o->check),
-             "logits of sequences 0 and batch-1 vs fp32 CPU reference on the GPU's weights: rel L2 <= %g",
-             jb_cuda_llm_fp32_activations(s->m) ? 1e-3 : s->dtype == JB_LLM_BF16 ? 5e-2 : 1e-2);
+             "logits of sequences 0 and batch-1 vs fp32 CPU reference on the GPU's weights: rel L2 "
+             "<= %g",
+             jb_cuda_llm_fp32_activations(s->m) ? 1e-3
+             : s->dtype == JB_LLM_BF16          ? 5e-2
+                                                : 1e-2);
     snprintf(o->timing, sizeof(o->timing), "cuda-events+sync");
     o->parameters = jb_llm_param_count(c);
 }
@@ -134,25 +139,25 @@ static void cuda_llm_close(void *st)
     free(s);
 }
 
-#define CUDA_LLM_WORKLOAD(ident, model)                                                       \
-    static int cuda_llm_open_##ident(const struct jb_workload_params *p, void **st, char *err, \
-                                     size_t errlen)                                            \
-    {                                                                                          \
-        return cuda_llm_open(model, p, st, err, errlen);                                       \
-    }                                                                                          \
-    const struct jb_workload_ops jb_workload_cuda_##ident = {                                  \
-        .name = "cuda-" model,                                                                 \
-        .version = "1",                                                                        \
-        .family = "llm",                                                                       \
-        .unit = "token",                                                                       \
-        .dtypes = "bf16,fp16,q8_0,q4_0",                                                       \
-        .backends = "cuda",                                                                    \
-        .description = "LLM decode step of " model " on the GPU (batch = sequences)",          \
-        .open = cuda_llm_open_##ident,                                                         \
-        .run = cuda_llm_run,                                                                   \
-        .check = cuda_llm_check,                                                               \
-        .info = cuda_llm_info,                                                                 \
-        .close = cuda_llm_close,                                                               \
+#define CUDA_LLM_WORKLOAD(ident, model)                                                            \
+    static int cuda_llm_open_##ident(const struct jb_workload_params *p, void **st, char *err,     \
+                                     size_t errlen)                                                \
+    {                                                                                              \
+        return cuda_llm_open(model, p, st, err, errlen);                                           \
+    }                                                                                              \
+    const struct jb_workload_ops jb_workload_cuda_##ident = {                                      \
+        .name = "cuda-" model,                                                                     \
+        .version = "1",                                                                            \
+        .family = "llm",                                                                           \
+        .unit = "token",                                                                           \
+        .dtypes = "bf16,fp16,q8_0,q4_0",                                                           \
+        .backends = "cuda",                                                                        \
+        .description = "LLM decode step of " model " on the GPU (batch = sequences)",              \
+        .open = cuda_llm_open_##ident,                                                             \
+        .run = cuda_llm_run,                                                                       \
+        .check = cuda_llm_check,                                                                   \
+        .info = cuda_llm_info,                                                                     \
+        .close = cuda_llm_close,                                                                   \
     };
 
 CUDA_LLM_WORKLOAD(stories15m, "stories15m")

@@ -52,11 +52,16 @@ struct jb_nvml {
 static int nv_code(nvml_ret r)
 {
     switch (r) {
-    case NVML_SUCCESS: return JB_OK;
-    case NVML_ERROR_NOT_SUPPORTED: return JB_ENOTSUP;
-    case NVML_ERROR_NO_PERMISSION: return JB_EPERM;
-    case NVML_ERROR_GPU_IS_LOST: return JB_EUNAVAIL;
-    default: return JB_EIO;
+    case NVML_SUCCESS:
+        return JB_OK;
+    case NVML_ERROR_NOT_SUPPORTED:
+        return JB_ENOTSUP;
+    case NVML_ERROR_NO_PERMISSION:
+        return JB_EPERM;
+    case NVML_ERROR_GPU_IS_LOST:
+        return JB_EUNAVAIL;
+    default:
+        return JB_EIO;
     }
 }
 
@@ -108,11 +113,13 @@ int jb_nvml_open(const char *lib, struct jb_nvml **out, char *err, size_t errlen
     SYM(reset_clocks, "nvmlDeviceResetGpuLockedClocks");
 #undef SYM
     if (!n->init || !n->shutdown || !n->get_count || !n->get_handle) {
-        rc = jb_err(err, errlen, JB_ENOTSUP, "nvml: %s lacks nvmlInit_v2/nvmlDeviceGetCount_v2", lib);
+        rc = jb_err(err, errlen, JB_ENOTSUP, "nvml: %s lacks nvmlInit_v2/nvmlDeviceGetCount_v2",
+                    lib);
         goto out;
     }
     if ((r = n->init()) != NVML_SUCCESS) {
-        rc = jb_err(err, errlen, JB_ENOTSUP, "nvml: nvmlInit_v2 failed (%s): no NVIDIA driver loaded?",
+        rc = jb_err(err, errlen, JB_ENOTSUP,
+                    "nvml: nvmlInit_v2 failed (%s): no NVIDIA driver loaded?",
                     n->error_string ? n->error_string(r) : "error");
         goto out;
     }
@@ -146,21 +153,24 @@ void jb_nvml_close(struct jb_nvml *n)
     free(n);
 }
 
-int jb_nvml_count(const struct jb_nvml *n) { return n->count; }
+int jb_nvml_count(const struct jb_nvml *n)
+{
+    return n->count;
+}
 
-#define CHECK_GPU(n, gpu)                                                                  \
-    do {                                                                                   \
-        if ((gpu) < 0 || (gpu) >= (n)->count)                                              \
-            return jb_err(err, errlen, JB_ENOENT, "nvml: no GPU %d (%d present)", (gpu),   \
-                          (n)->count);                                                     \
+#define CHECK_GPU(n, gpu)                                                                          \
+    do {                                                                                           \
+        if ((gpu) < 0 || (gpu) >= (n)->count)                                                      \
+            return jb_err(err, errlen, JB_ENOENT, "nvml: no GPU %d (%d present)", (gpu),           \
+                          (n)->count);                                                             \
     } while (0)
-#define CALL(fn, name, ...)                                                                \
-    do {                                                                                   \
-        if (!n->fn)                                                                        \
-            return jb_err(err, errlen, JB_ENOTSUP, "nvml: %s missing from the library", name); \
-        nvml_ret r_ = n->fn(__VA_ARGS__);                                                  \
-        if (r_ != NVML_SUCCESS)                                                            \
-            return nv_fail(n, r_, name, gpu, err, errlen);                                 \
+#define CALL(fn, name, ...)                                                                        \
+    do {                                                                                           \
+        if (!n->fn)                                                                                \
+            return jb_err(err, errlen, JB_ENOTSUP, "nvml: %s missing from the library", name);     \
+        nvml_ret r_ = n->fn(__VA_ARGS__);                                                          \
+        if (r_ != NVML_SUCCESS)                                                                    \
+            return nv_fail(n, r_, name, gpu, err, errlen);                                         \
     } while (0)
 
 int jb_nvml_name(struct jb_nvml *n, int gpu, char *buf, size_t len, char *err, size_t errlen)
@@ -199,8 +209,8 @@ int jb_nvml_wait_energy_change(struct jb_nvml *n, int gpu, unsigned long long fr
             return 0;
         }
         if (mono_s() - t0 > timeout_s)
-            return jb_err(err, errlen, JB_EUNAVAIL, "nvml: energy counter of GPU %d did not move in %.1f s",
-                          gpu, timeout_s);
+            return jb_err(err, errlen, JB_EUNAVAIL,
+                          "nvml: energy counter of GPU %d did not move in %.1f s", gpu, timeout_s);
         nanosleep(&nap, NULL);
     }
 }
@@ -271,7 +281,8 @@ int jb_nvml_power_limit(struct jb_nvml *n, int gpu, unsigned *cur_mw, unsigned *
 {
     CHECK_GPU(n, gpu);
     CALL(get_pm_limit, "nvmlDeviceGetPowerManagementLimit", n->dev[gpu], cur_mw);
-    CALL(get_pm_constraints, "nvmlDeviceGetPowerManagementLimitConstraints", n->dev[gpu], min_mw, max_mw);
+    CALL(get_pm_constraints, "nvmlDeviceGetPowerManagementLimitConstraints", n->dev[gpu], min_mw,
+         max_mw);
     return 0;
 }
 
