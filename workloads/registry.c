@@ -17,6 +17,15 @@ extern const struct jb_workload_ops jb_workload_llm_tinyllama;
 extern const struct jb_workload_ops jb_workload_llm_llama32_1b;
 extern const struct jb_workload_ops jb_workload_llm_llama31_8b;
 extern const struct jb_workload_ops jb_workload_llm_llama2_7b;
+#ifdef JB_HAVE_CUDA
+extern const struct jb_workload_ops jb_workload_cuda_copy;
+extern const struct jb_workload_ops jb_workload_cuda_stories15m;
+extern const struct jb_workload_ops jb_workload_cuda_stories110m;
+extern const struct jb_workload_ops jb_workload_cuda_tinyllama_1_1b;
+extern const struct jb_workload_ops jb_workload_cuda_llama3_2_1b;
+extern const struct jb_workload_ops jb_workload_cuda_llama3_1_8b;
+extern const struct jb_workload_ops jb_workload_cuda_llama2_7b;
+#endif
 
 const struct jb_workload_ops *const jb_workloads[] = {
     &jb_workload_triad,
@@ -31,6 +40,15 @@ const struct jb_workload_ops *const jb_workloads[] = {
     &jb_workload_llm_llama32_1b,
     &jb_workload_llm_llama31_8b,
     &jb_workload_llm_llama2_7b,
+#ifdef JB_HAVE_CUDA
+    &jb_workload_cuda_copy,
+    &jb_workload_cuda_stories15m,
+    &jb_workload_cuda_stories110m,
+    &jb_workload_cuda_tinyllama_1_1b,
+    &jb_workload_cuda_llama3_2_1b,
+    &jb_workload_cuda_llama3_1_8b,
+    &jb_workload_cuda_llama2_7b,
+#endif
     NULL,
 };
 
