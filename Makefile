@@ -5,6 +5,7 @@ SAN_BUILD ?= build-san
 JOBS ?= $(shell nproc)
 SUITE ?= default
 OUT ?= results/out
+DB ?= results/joulebench.db
 
 .PHONY: all deps configure build run test test-sanitize clean
 
@@ -22,7 +23,8 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	./$(BUILD)/joulebench run --suite $(SUITE) --out $(OUT)
+	./$(BUILD)/joulebench run --suite $(SUITE) --out $(OUT) --db $(DB)
+	./$(BUILD)/joulebench report --db $(DB) --html $(OUT)/html
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -6,10 +6,12 @@
 #include "harness/energy.h"
 #include "harness/error.h"
 #include "harness/power.h"
+#include "harness/record.h"
 #include "harness/runner.h"
 #include "harness/suite.h"
 #include "harness/topology.h"
 #include "results/commands.h"
+#include "results/run_hooks.h"
 #include "workloads/workload.h"
 #include "build_info.h"
 
@@ -264,6 +266,12 @@ static const char run_usage[] =
     "  --out DIR             where records go (default results/out)\n"
     "  --format FMT          table (default), json, csv or md\n"
     "  --gbench-json FILE    also write Google Benchmark's own JSON for all runs\n"
+    "  --db URL              results database: a SQLite file (default $JB_DB, else\n"
+    "                        results/joulebench.db), postgresql://..., or none\n"
+    "  --region CODE         grid region for carbon (results/data); or\n"
+    "  --grid-intensity G    gCO2e/kWh\n"
+    "  --pue P, --wue W      facility power and water usage effectiveness\n"
+    "  --platform NAME       platform descriptor (platforms/descriptors) for embodied carbon\n"
     "  --sysfs-root DIR      read sysfs under DIR (testing)\n"
     "Values given on the command line override the suite's.\n";
 
@@ -329,12 +337,13 @@ static void make_row(json_t *rec, struct row *r)
         if (!json_is_number(jpu))
             continue;
         int measured = json_is_true(json_object_get(e, "measured"));
+        int simulated = json_is_true(json_object_get(e, "simulated"));
         snprintf(r->energy, sizeof(r->energy), "%s +- %s [%s%s]",
                  fmt_energy(json_number_value(jpu), a, sizeof(a)),
                  fmt_energy(json_number_value(json_object_get(e, "uncertainty_joules_per_unit")),
                             b, sizeof(b)),
                  json_string_value(json_object_get(e, "source")),
-                 measured ? "" : ", ESTIMATED");
+                 simulated ? ", SIMULATED" : measured ? "" : ", ESTIMATED");
         snprintf(r->power, sizeof(r->power), "%.3g W",
                  json_number_value(json_object_get(e, "average_power_w")));
         break;
@@ -388,7 +397,8 @@ static int cmd_run(int argc, char **argv)
 {
     enum { O_SUITE = 256, O_WORKLOAD, O_DTYPE, O_BACKEND, O_SCENARIO, O_BATCH, O_CONTEXT,
            O_THREADS, O_PIN, O_OPTIONS, O_POWER, O_COUNTERS, O_MINTIME, O_REPS, O_WARMUP,
-           O_IDLE, O_SEED, O_OUT, O_FORMAT, O_GBJSON, O_SYSFS };
+           O_IDLE, O_SEED, O_OUT, O_FORMAT, O_GBJSON, O_SYSFS, O_DB, O_REGION, O_GRID, O_PUE,
+           O_WUE, O_PLATFORM };
     static const struct option opts[] = {
         {"suite", required_argument, 0, O_SUITE},
         {"workload", required_argument, 0, O_WORKLOAD},
@@ -411,6 +421,12 @@ static int cmd_run(int argc, char **argv)
         {"format", required_argument, 0, O_FORMAT},
         {"gbench-json", required_argument, 0, O_GBJSON},
         {"sysfs-root", required_argument, 0, O_SYSFS},
+        {"db", required_argument, 0, O_DB},
+        {"region", required_argument, 0, O_REGION},
+        {"grid-intensity", required_argument, 0, O_GRID},
+        {"pue", required_argument, 0, O_PUE},
+        {"wue", required_argument, 0, O_WUE},
+        {"platform", required_argument, 0, O_PLATFORM},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     /* Keys given on the command line, kept as "key=value" words so that
@@ -428,6 +444,9 @@ static int cmd_run(int argc, char **argv)
                                 .interrupted = &interrupted};
     enum jb_format fmt = FMT_TABLE;
     char err[JB_ERRLEN];
+    /* JB_DB sets the default database (the tests set it to none). */
+    const char *db = getenv("JB_DB") ? getenv("JB_DB") : "results/joulebench.db", *region = NULL, *grid = NULL, *pue = NULL,
+               *wue = NULL, *platform = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -452,6 +471,12 @@ static int cmd_run(int argc, char **argv)
         case O_OUT: ro.out_dir = optarg; break;
         case O_GBJSON: ro.gbench_json = optarg; break;
         case O_SYSFS: ro.sysfs_root = optarg; break;
+        case O_DB: db = optarg; break;
+        case O_REGION: region = optarg; break;
+        case O_GRID: grid = optarg; break;
+        case O_PUE: pue = optarg; break;
+        case O_WUE: wue = optarg; break;
+        case O_PLATFORM: platform = optarg; break;
         case O_WARMUP:
         case O_IDLE: {
             double v = strtod(optarg, &end);
@@ -545,10 +570,43 @@ static int cmd_run(int argc, char **argv)
             return 2;
         }
     ro.progress = isatty(2);
+    /* Every record is normalized (derived figures: per-MAC energy, roofline
+     * fraction, carbon, water) before it is written, and stored in the
+     * results database after. */
+    struct jb_results_sink_opts so = {.db = db,
+                                      .no_store = !strcmp(db, "none"),
+                                      .region = region,
+                                      .grid = grid,
+                                      .pue = pue,
+                                      .wue = wue,
+                                      .platform = platform};
+    const char *slash = strrchr(db, '/');
+    if (!so.no_store && slash && !strstr(db, "://")) {
+        /* A database file in a folder that does not exist yet (results/ in
+         * a fresh working directory) gets its folder. */
+        char dir[1024];
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - db), db);
+        if (jb_mkdir_p(dir, err, sizeof(err))) {
+            fprintf(stderr, "joulebench run: --db %s: %s\n", db, err);
+            jb_spec_list_free(&specs);
+            return 1;
+        }
+    }
+    struct jb_results_sink *sink = NULL;
+    rc = jb_results_sink_open(&so, &sink, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "joulebench run: %s\n", err);
+        jb_spec_list_free(&specs);
+        return rc == JB_EINVAL || rc == JB_ENOENT ? 2 : 1;
+    }
+    ro.before_write = jb_results_before_write;
+    ro.after_write = jb_results_after_write;
+    ro.hook_ctx = sink;
     struct jb_runner *runner = NULL;
     rc = jb_runner_open(&ro, &runner, err, sizeof(err));
     if (rc) {
         fprintf(stderr, "joulebench run: %s\n", err);
+        jb_results_sink_close(sink);
         jb_spec_list_free(&specs);
         return 1;
     }
@@ -571,6 +629,7 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "joulebench run: %s\n", err);
         failures++;
     }
+    jb_results_sink_close(sink);
     print_rows(fmt, records);
     if (fmt == FMT_TABLE)
         fprintf(stderr, "%zu record(s) written to %s\n", json_array_size(records), ro.out_dir);

@@ -72,10 +72,11 @@ int jb_grid_lookup(const char *region, struct jb_grid_row *out, char *err, size_
     }
     fclose(f);
     if (!found)
-        return jb_err(err, errlen, JB_ENOENT,
-                      "region '%.40s' is not in %s (codes: ISO country like FR, or gcp:/aws:/azure: "
-                      "cloud regions)",
-                      region, path);
+        return jb_err(
+            err, errlen, JB_ENOENT,
+            "region '%.40s' is not in %s (codes: ISO country like FR, or gcp:/aws:/azure: "
+            "cloud regions)",
+            region, path);
     return JB_OK;
 }
 
@@ -109,9 +110,15 @@ int jb_facility_defaults(const char *cls, double *pue, double *wue, char *source
 
 int jb_platform_load(const char *name, json_t **out, char *err, size_t errlen)
 {
-    static const char *const need[] = {"name",       "kind",           "tdp_w",
-                                       "idle_w",     "active_w_per_core", "cores",
-                                       "embodied_kgco2e", "lifetime_years", "pue_default"};
+    static const char *const need[] = {"name",
+                                       "kind",
+                                       "tdp_w",
+                                       "idle_w",
+                                       "active_w_per_core",
+                                       "cores",
+                                       "embodied_kgco2e",
+                                       "lifetime_years",
+                                       "pue_default"};
     char path[1024];
     json_error_t je;
     *out = NULL;
@@ -135,8 +142,8 @@ int jb_platform_load(const char *name, json_t **out, char *err, size_t errlen)
         int ok = (i < 2) ? json_is_string(v) : (json_is_number(v) && json_number_value(v) >= 0);
         if (!ok) {
             json_decref(p);
-            return jb_err(err, errlen, JB_EINVAL, "platform descriptor %s: field %s missing or invalid",
-                          path, need[i]);
+            return jb_err(err, errlen, JB_EINVAL,
+                          "platform descriptor %s: field %s missing or invalid", path, need[i]);
         }
     }
     if (json_number_value(json_object_get(p, "lifetime_years")) <= 0) {

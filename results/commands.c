@@ -1,9 +1,20 @@
 /* commands.c: the table of the results pipeline's subcommands. Each entry's
- * function lives in its own results/ file. */
+ * function lives in its own results/cmd_*.c file. */
 #include "results/commands.h"
+
+#include "results/commands_impl.h"
 
 #include <stddef.h>
 
 const struct jb_command jb_results_commands[] = {
+    {"import", "load records and Google Benchmark JSON into the results database", jb_cmd_import},
+    {"export", "write the database as JSON, CSV or Markdown", jb_cmd_export},
+    {"compare", "compare two sets of runs: ratios, 95% CIs, Mann-Whitney; exit 1 on regression",
+     jb_cmd_compare},
+    {"history", "a metric over time on one machine, with change points", jb_cmd_history},
+    {"report", "write the static HTML dashboard from the database", jb_cmd_report},
+    {"submit", "lay out records as a vendor submission with a SHA-256 manifest", jb_cmd_submit},
+    {"check", "validate a submission: schema, system, run rules, consistency, hashes",
+     jb_cmd_check},
     {NULL, NULL, NULL},
 };

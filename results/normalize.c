@@ -125,7 +125,8 @@ int jb_normalize_record(json_t *r, const struct jb_norm_opts *o, char *err, size
     }
     if (wue < 0) {
         wue = o->platform ? jb_rec_num(o->platform, "wue_l_per_kwh", cls_wue) : cls_wue;
-        wue_from = o->platform ? "platform descriptor or its class default" : "class default (desktop)";
+        wue_from =
+            o->platform ? "platform descriptor or its class default" : "class default (desktop)";
     }
 
     const json_t *e = jb_rec_primary_energy(r);
@@ -137,9 +138,9 @@ int jb_normalize_record(json_t *r, const struct jb_norm_opts *o, char *err, size
     double tput = jb_rec_num(r, "measurements.throughput_units_per_s", NAN);
     double macs = jb_rec_num(r, "workload.counts_per_unit.macs", 0);
     double flops = jb_rec_num(r, "workload.counts_per_unit.flops", 0);
-    const char *label = !e ? "unavailable"
-                            : json_is_true(json_object_get(e, "measured")) ? "measured"
-                                                                            : "estimated";
+    const char *label = !e                                             ? "unavailable"
+                        : json_is_true(json_object_get(e, "measured")) ? "measured"
+                                                                       : "estimated";
     double rel_e = (isfinite(eu) && ej > 0) ? eu / ej : NAN;
 
     json_t *d = json_object();
@@ -171,8 +172,7 @@ int jb_normalize_record(json_t *r, const struct jb_norm_opts *o, char *err, size
     json_object_set_new(c, "pue", json_real(pue));
     json_object_set_new(c, "pue_source", json_string(pue_from));
     json_object_set_new(c, "operational_gco2e_per_1000_units", num_or_null(op));
-    json_object_set_new(c, "operational_uncertainty_gco2e_per_1000_units",
-                        num_or_null(op * rel_e));
+    json_object_set_new(c, "operational_uncertainty_gco2e_per_1000_units", num_or_null(op * rel_e));
 
     /* Embodied: M [kg] x 1000 g/kg x share x (t_unit / lifetime) x 1000.
      * The share of the platform a run holds is threads / cores for a CPU

@@ -1,6 +1,7 @@
 /* record_util.c: the record accessors declared in record_util.h. */
 #include "results/record_util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,14 +54,22 @@ const json_t *jb_rec_primary_energy(const json_t *record)
     return NULL;
 }
 
-const char *jb_rec_platform(const json_t *record)
+const char *jb_rec_platform(const json_t *record, char *buf, size_t n)
 {
     const char *s = jb_rec_str(record, "system.name", NULL);
-    if (!s)
-        s = jb_rec_str(record, "system.cpu_model", NULL);
-    if (!s)
-        s = jb_rec_str(record, "system.topology_hash", "unknown");
-    return s;
+    const char *cpu = jb_rec_str(record, "system.cpu_model", NULL);
+    if (!cpu)
+        cpu = jb_rec_str(record, "system.cpu.model_name", NULL);
+    const char *host = jb_rec_str(record, "system.hostname", NULL);
+    if (s)
+        snprintf(buf, n, "%s", s);
+    else if (cpu && host)
+        snprintf(buf, n, "%s @ %s", cpu, host);
+    else if (cpu)
+        snprintf(buf, n, "%s", cpu);
+    else
+        snprintf(buf, n, "%s", jb_rec_str(record, "system.topology_hash", "unknown"));
+    return buf;
 }
 
 static double *copy_numbers(const json_t *arr, size_t *n)

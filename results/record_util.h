@@ -22,9 +22,10 @@ const char *jb_rec_str(const json_t *record, const char *dotted, const char *dfl
  * Borrowed reference. */
 const json_t *jb_rec_primary_energy(const json_t *record);
 
-/* A human label for the machine: system.name, system.cpu_model, else the
- * topology hash. Borrowed. */
-const char *jb_rec_platform(const json_t *record);
+/* A human label for the machine, written into buf and returned: system.name
+ * when the record has one (submissions), else the CPU model (system.cpu_model
+ * or system.cpu.model_name) with the host name, else the topology hash. */
+const char *jb_rec_platform(const json_t *record, char *buf, size_t n);
 
 /* Copies a record's numeric array at `dotted` into a new malloc'd array
  * (caller frees); *n is its length (0 and NULL when absent). */

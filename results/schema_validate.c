@@ -19,14 +19,21 @@
 static const char *type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    case JSON_STRING: return "string";
-    case JSON_INTEGER: return "integer";
-    case JSON_REAL: return "number";
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
+    case JSON_INTEGER:
+        return "integer";
+    case JSON_REAL:
+        return "number";
     case JSON_TRUE:
-    case JSON_FALSE: return "boolean";
-    case JSON_NULL: return "null";
+    case JSON_FALSE:
+        return "boolean";
+    case JSON_NULL:
+        return "null";
     }
     return "?";
 }
@@ -88,8 +95,7 @@ static int validate(const json_t *s, const json_t *v, const char *path, int dept
 
     const json_t *c = json_object_get(s, "const");
     if (c && !json_equal((json_t *)c, (json_t *)v))
-        return jb_err(err, errlen, JB_EINVAL, "%s: value differs from the required constant",
-                      path);
+        return jb_err(err, errlen, JB_EINVAL, "%s: value differs from the required constant", path);
 
     const json_t *en = json_object_get(s, "enum");
     if (json_is_array(en)) {
@@ -99,8 +105,8 @@ static int validate(const json_t *s, const json_t *v, const char *path, int dept
         json_array_foreach(en, i, e) if (json_equal((json_t *)e, (json_t *)v)) ok = 1;
         if (!ok) {
             if (json_is_string(v))
-                return jb_err(err, errlen, JB_EINVAL, "%s: \"%.60s\" is not an allowed value",
-                              path, json_string_value(v));
+                return jb_err(err, errlen, JB_EINVAL, "%s: \"%.60s\" is not an allowed value", path,
+                              json_string_value(v));
             return jb_err(err, errlen, JB_EINVAL, "%s: not an allowed value", path);
         }
     }
@@ -132,10 +138,13 @@ static int validate(const json_t *s, const json_t *v, const char *path, int dept
         size_t i;
         const json_t *e;
         if (json_is_array(req))
-            json_array_foreach(req, i, e) if (json_is_string(e) &&
-                                              !json_object_get(v, json_string_value(e))) return
-                jb_err(err, errlen, JB_EINVAL, "%s: missing required field \"%s\"", path,
-                       json_string_value(e));
+            json_array_foreach(
+                req, i, e) if (json_is_string(e) &&
+                               !json_object_get(
+                                   v, json_string_value(
+                                          e))) return jb_err(err, errlen, JB_EINVAL,
+                                                             "%s: missing required field \"%s\"",
+                                                             path, json_string_value(e));
         const json_t *props = json_object_get(s, "properties");
         if (json_is_object(props)) {
             const char *k;
@@ -201,7 +210,8 @@ int jb_record_check(const json_t *schema, const json_t *record, char *err, size_
         return jb_err(err, errlen, JB_EINVAL, "$: a record is a JSON object");
     const json_t *sv = json_object_get(record, "schema_version");
     if (!sv)
-        return jb_err(err, errlen, JB_EFORMAT, "$.schema_version: missing; not a joulebench record");
+        return jb_err(err, errlen, JB_EFORMAT,
+                      "$.schema_version: missing; not a joulebench record");
     if (!json_is_integer(sv) || json_integer_value(sv) < 1)
         return jb_err(err, errlen, JB_EFORMAT, "$.schema_version: not a positive integer");
     if (json_integer_value(sv) > JB_RECORD_SCHEMA_VERSION)
@@ -232,8 +242,7 @@ int jb_record_parse(const char *buf, size_t len, const json_t *schema, json_t **
      * matter of parser; refuse instead. */
     json_t *r = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
     if (!r)
-        return jb_err(err, errlen, JB_EINVAL, "line %d column %d: %s", je.line, je.column,
-                      je.text);
+        return jb_err(err, errlen, JB_EINVAL, "line %d column %d: %s", je.line, je.column, je.text);
     int rc = jb_record_check(schema, r, err, errlen);
     if (rc) {
         json_decref(r);
@@ -250,8 +259,8 @@ int jb_record_load(const char *path, json_t **out, char *err, size_t errlen)
     *out = NULL;
     json_t *r = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!r)
-        return jb_err(err, errlen, JB_EINVAL, "%s: line %d column %d: %s", path, je.line,
-                      je.column, je.text);
+        return jb_err(err, errlen, JB_EINVAL, "%s: line %d column %d: %s", path, je.line, je.column,
+                      je.text);
     int rc = jb_record_check(NULL, r, inner, sizeof(inner));
     if (rc) {
         json_decref(r);

@@ -43,6 +43,12 @@ static const char *const migration_2[] = {
     " average_power_w DOUBLE PRECISION)",
     "CREATE INDEX jb_runs_by_workload ON jb_runs (workload, topology_hash, created_utc)",
     "CREATE INDEX jb_energy_by_run ON jb_energy (run_id)",
+    "CREATE TABLE jb_traces (run_id TEXT PRIMARY KEY REFERENCES jb_runs(run_id) ON DELETE"
+    " CASCADE, csv TEXT NOT NULL)",
+    "CREATE TABLE jb_gbench (context_date TEXT NOT NULL, host_name TEXT NOT NULL,"
+    " name TEXT NOT NULL, run_type TEXT, iterations BIGINT, real_time DOUBLE PRECISION,"
+    " cpu_time DOUBLE PRECISION, time_unit TEXT, source_file TEXT, json TEXT NOT NULL,"
+    " PRIMARY KEY (context_date, host_name, name))",
     NULL,
 };
 static const char *const *const migrations[] = {migration_1, migration_2};
@@ -197,10 +203,10 @@ static const char *fmt_bool(const json_t *v)
     return json_is_true(v) ? "1" : json_is_false(v) ? "0" : NULL;
 }
 
-int jb_store_put(jb_store *s, const json_t *r, const char *source_file, int *inserted, char *err,
-                 size_t errlen)
+int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const char *trace_csv,
+                 int *inserted, char *err, size_t errlen)
 {
-    char inner[JB_ERRLEN] = "", nb[8][40];
+    char inner[JB_ERRLEN] = "", nb[8][40], platform[160];
     char *json = NULL;
     int rc;
     *inserted = 0;
@@ -239,7 +245,7 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, int *ins
         jb_rec_str(r, "backend.kernel", NULL),
         jb_rec_str(r, "config.power", NULL),
         jb_rec_str(r, "system.topology_hash", NULL),
-        jb_rec_platform(r),
+        jb_rec_platform(r, platform, sizeof(platform)),
         jb_rec_str(r, "system.git_commit", NULL),
         fmt_bool(json_object_get(r, "complete")),
         jb_rec_str(r, "validity.output_check", NULL),
@@ -281,6 +287,13 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, int *ins
         if (rc)
             goto rollback;
     }
+    if (trace_csv) {
+        const char *tp[2] = {run_id, trace_csv};
+        rc = s->ops->exec(s->conn, "INSERT INTO jb_traces (run_id, csv) VALUES ($1, $2)", 2, tp,
+                          NULL, NULL, inner, sizeof(inner));
+        if (rc)
+            goto rollback;
+    }
     rc = exec0(s, "COMMIT", inner, sizeof(inner));
     if (rc)
         goto rollback;
@@ -314,12 +327,12 @@ int jb_store_query(jb_store *s, const struct jb_store_filter *f, json_t *out, ch
     const char *params[8];
     int n = 0;
     int len = snprintf(sql, sizeof(sql), "SELECT record_json FROM jb_runs WHERE 1=1");
-#define ADD(field, col)                                                                         \
-    do {                                                                                        \
-        if (f && f->field) {                                                                    \
-            params[n++] = f->field;                                                             \
-            len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND " col " $%d", n);       \
-        }                                                                                       \
+#define ADD(field, col)                                                                            \
+    do {                                                                                           \
+        if (f && f->field) {                                                                       \
+            params[n++] = f->field;                                                                \
+            len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND " col " $%d", n);          \
+        }                                                                                          \
     } while (0)
     ADD(run_id, "run_id =");
     ADD(workload, "workload =");
@@ -332,8 +345,8 @@ int jb_store_query(jb_store *s, const struct jb_store_filter *f, json_t *out, ch
     if (f && f->threads > 0) {
         snprintf(thr, sizeof(thr), "%d", f->threads);
         params[n++] = thr;
-        len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND threads = CAST($%d AS BIGINT)",
-                        n);
+        len +=
+            snprintf(sql + len, sizeof(sql) - (size_t)len, " AND threads = CAST($%d AS BIGINT)", n);
     }
     if (f && f->limit > 0)
         snprintf(lim, sizeof(lim), " LIMIT %d", f->limit);
@@ -364,4 +377,95 @@ int jb_store_count(jb_store *s, long *n, char *err, size_t errlen)
 {
     *n = 0;
     return s->ops->exec(s->conn, "SELECT count(*) FROM jb_runs", 0, NULL, row_int, n, err, errlen);
+}
+
+static int row_str(void *ctx, int ncol, const char *const *v)
+{
+    char **out = ctx;
+    if (ncol > 0 && v[0] && !*out)
+        *out = strdup(v[0]);
+    return 0;
+}
+
+int jb_store_get_trace(jb_store *s, const char *run_id, char **csv, char *err, size_t errlen)
+{
+    *csv = NULL;
+    const char *p[1] = {run_id};
+    return s->ops->exec(s->conn, "SELECT csv FROM jb_traces WHERE run_id = $1", 1, p, row_str, csv,
+                        err, errlen);
+}
+
+int jb_store_put_gbench(jb_store *s, const json_t *doc, const char *source_file, int *inserted,
+                        char *err, size_t errlen)
+{
+    char inner[JB_ERRLEN] = "", nb[3][40];
+    int rc;
+    *inserted = 0;
+    const json_t *ctx = json_object_get(doc, "context");
+    const char *date = jb_rec_str(ctx, "date", NULL), *host = jb_rec_str(ctx, "host_name", "");
+    if (!date)
+        return jb_err(err, errlen, JB_EINVAL, "%s: Google Benchmark context has no date",
+                      source_file ? source_file : "input");
+    rc = exec0(s, "BEGIN", inner, sizeof(inner));
+    if (rc)
+        goto out;
+    size_t i;
+    const json_t *b;
+    json_array_foreach(json_object_get(doc, "benchmarks"), i, b)
+    {
+        const char *name = jb_rec_str(b, "name", NULL);
+        if (!name) {
+            rc = jb_err(inner, sizeof(inner), JB_EINVAL, "benchmarks[%zu] has no name", i);
+            goto rollback;
+        }
+        long have = 0;
+        const char *k[3] = {date, host, name};
+        rc = s->ops->exec(s->conn,
+                          "SELECT count(*) FROM jb_gbench WHERE context_date = $1 AND"
+                          " host_name = $2 AND name = $3",
+                          3, k, row_int, &have, inner, sizeof(inner));
+        if (rc)
+            goto rollback;
+        if (have)
+            continue;
+        char *js = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+        const char *p[10] = {date,
+                             host,
+                             name,
+                             jb_rec_str(b, "run_type", NULL),
+                             fmt_num(nb[0], 40, json_object_get(b, "iterations")),
+                             fmt_num(nb[1], 40, json_object_get(b, "real_time")),
+                             fmt_num(nb[2], 40, json_object_get(b, "cpu_time")),
+                             jb_rec_str(b, "time_unit", NULL),
+                             source_file,
+                             js ? js : "{}"};
+        rc = s->ops->exec(s->conn,
+                          "INSERT INTO jb_gbench (context_date, host_name, name, run_type,"
+                          " iterations, real_time, cpu_time, time_unit, source_file, json)"
+                          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                          10, p, NULL, NULL, inner, sizeof(inner));
+        free(js);
+        if (rc)
+            goto rollback;
+        (*inserted)++;
+    }
+    rc = exec0(s, "COMMIT", inner, sizeof(inner));
+    if (rc)
+        goto rollback;
+    goto out;
+rollback:
+    exec0(s, "ROLLBACK", NULL, 0);
+    *inserted = 0;
+out:
+    if (rc)
+        return jb_err(err, errlen, rc, "storing Google Benchmark file %s (nothing stored): %s",
+                      source_file ? source_file : "input", inner);
+    return JB_OK;
+}
+
+int jb_store_count_gbench(jb_store *s, long *n, char *err, size_t errlen)
+{
+    *n = 0;
+    return s->ops->exec(s->conn, "SELECT count(*) FROM jb_gbench", 0, NULL, row_int, n, err,
+                        errlen);
 }

@@ -52,11 +52,22 @@ void jb_store_close(jb_store *s);
 /* The schema version found in the database. */
 int jb_store_version(jb_store *s);
 
-/* Writes one record (and its energy rows) in one transaction. *inserted is
- * 1, or 0 when a record with that run_id was already stored (nothing
- * changed: imports are idempotent). source_file may be NULL. */
-int jb_store_put(jb_store *s, const json_t *record, const char *source_file, int *inserted,
-                 char *err, size_t errlen);
+/* Writes one record (its energy rows, and its power trace CSV
+ * "time_s,domain,watts" when trace_csv is non-NULL) in one transaction.
+ * *inserted is 1, or 0 when a record with that run_id was already stored
+ * (nothing changed: imports are idempotent). source_file may be NULL. */
+int jb_store_put(jb_store *s, const json_t *record, const char *source_file, const char *trace_csv,
+                 int *inserted, char *err, size_t errlen);
+
+/* The stored power trace of a run: *csv is malloc'd (caller frees) or NULL. */
+int jb_store_get_trace(jb_store *s, const char *run_id, char **csv, char *err, size_t errlen);
+
+/* Stores the entries of a Google Benchmark JSON file, in one transaction;
+ * entries already stored (same context date, host and name) are skipped.
+ * *inserted counts the new ones. */
+int jb_store_put_gbench(jb_store *s, const json_t *doc, const char *source_file, int *inserted,
+                        char *err, size_t errlen);
+int jb_store_count_gbench(jb_store *s, long *n, char *err, size_t errlen);
 
 /* A query on stored records; NULL/0 fields do not filter. */
 struct jb_store_filter {
@@ -67,8 +78,8 @@ struct jb_store_filter {
     const char *since_utc; /* created_utc >= since */
     const char *backend;
     const char *dtype;
-    int threads;           /* 0: any */
-    int limit;             /* 0: no limit */
+    int threads; /* 0: any */
+    int limit;   /* 0: no limit */
 };
 
 /* Appends the matching records, oldest first (created_utc, then run_id),

@@ -32,15 +32,21 @@ static int sq_code(int rc)
 {
     switch (rc & 0xff) {
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return JB_EUNAVAIL;
+    case SQLITE_LOCKED:
+        return JB_EUNAVAIL;
     case SQLITE_NOTADB:
-    case SQLITE_CORRUPT: return JB_EFORMAT;
+    case SQLITE_CORRUPT:
+        return JB_EFORMAT;
     case SQLITE_PERM:
     case SQLITE_READONLY:
-    case SQLITE_AUTH: return JB_EPERM;
-    case SQLITE_NOMEM: return JB_ENOMEM;
-    case SQLITE_CANTOPEN: return JB_ENOENT;
-    default: return JB_EIO;
+    case SQLITE_AUTH:
+        return JB_EPERM;
+    case SQLITE_NOMEM:
+        return JB_ENOMEM;
+    case SQLITE_CANTOPEN:
+        return JB_ENOENT;
+    default:
+        return JB_EIO;
     }
 }
 

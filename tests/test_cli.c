@@ -239,6 +239,39 @@ static void test_sigint_keeps_finished_runs(void **state)
     assert_int_equal(incomplete, 1); /* triad, stopped in its repetitions */
 }
 
+static void test_run_stores_in_database(void **state)
+{
+    (void)state;
+    char out[256], db[256];
+    snprintf(out, sizeof(out), "%s/db-out", tmp);
+    snprintf(db, sizeof(db), "%s/db/sub/jb.db", tmp);
+    int rc = run_cli((const char *[]){"run", "--workload", "fma", "--threads", "1,2",
+                                      "--min-time", "0.01", "--repetitions", "2", "--warmup",
+                                      "0", "--out", out, "--db", db, "--region", "FR", NULL},
+                     0);
+    if (rc != 0)
+        fail_msg("exit %d: %s", rc, err_buf);
+    assert_int_equal(run_cli((const char *[]){"export", "--db", db, "--format", "json", NULL}, 0),
+                     0);
+    json_error_t je;
+    json_t *j = json_loads(out_buf, 0, &je);
+    if (!j)
+        fail_msg("export did not give JSON: %s", je.text);
+    json_t *recs = json_is_array(j) ? j : json_object_get(j, "records");
+    assert_int_equal(json_array_size(recs), 2);
+    /* Stored records carry the normalized figures, with the grid asked for. */
+    json_t *carbon = json_object_get(json_object_get(json_array_get(recs, 0), "derived"), "carbon");
+    assert_non_null(carbon);
+    assert_true(json_number_value(json_object_get(carbon, "grid_gco2e_per_kwh")) > 0);
+    json_decref(j);
+    /* An unknown region is bad input, refused before measuring anything. */
+    assert_int_equal(run_cli((const char *[]){"run", "--workload", "fma", "--out", out, "--db",
+                                              db, "--region", "ATLANTIS", NULL},
+                             0),
+                     2);
+    assert_non_null(strstr(err_buf, "ATLANTIS"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_run_formats),
         cmocka_unit_test(test_sigint_keeps_finished_runs),
+        cmocka_unit_test(test_run_stores_in_database),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

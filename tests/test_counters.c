@@ -128,10 +128,9 @@ static void test_threads_created_after_open_are_counted(void **state)
     /* the worker's 150 ms (the main thread only waited) */
     assert_true(total > 0.9 * secs * 1e9);
     assert_true(total < 1.1 * secs * 1e9 + main_ns + 5e6);
-    /* the join slept: a context switch, seen where kernel mode may be counted */
-    json_t *cs = event(out, "context-switches");
-    if (!strcmp(json_string_value(json_object_get(cs, "modes")), "user+kernel"))
-        assert_true(num(cs, "total") >= 1);
+    /* No assertion on context switches here: whether the join blocks depends
+     * on scheduling (under sanitizers the worker can finish before it), so
+     * the count may rightly be 0. */
     assert_true(json_is_true(json_object_get(out, "grouped")));
     json_decref(out);
     jb_counters_close(c);

@@ -95,7 +95,8 @@ static void embodied_share_and_defaults(void **st)
     jb_norm_opts_init(&o);
     o.platform = plat;
     assert_int_equal(jb_normalize_record(r, &o, err, sizeof(err)), 0);
-    double m = jb_rec_num(plat, "embodied_kgco2e", -1), life = jb_rec_num(plat, "lifetime_years", -1);
+    double m = jb_rec_num(plat, "embodied_kgco2e", -1),
+           life = jb_rec_num(plat, "lifetime_years", -1);
     /* 2 threads on a 2-core descriptor: share 1; 0.1 s per unit. */
     double want = m * 1000 * 1.0 * 0.1 / (life * 365.25 * 86400) * 1000;
     NEAR(jb_rec_num(r, "derived.carbon.embodied_gco2e_per_1000_units", -1), want);
@@ -163,8 +164,8 @@ static void tables_are_complete(void **st)
     fclose(f);
     assert_true(countries >= 41); /* 40 countries + the world row */
     assert_true(cloud >= 20);
-    const char *plats[] = {"amd-epyc-vm-2vcpu", "nvidia-h100-sxm-80gb", "nvidia-a100-sxm-40gb",
-                           "raspberry-pi-4", "apple-m2-macbook-air", "intel-xeon-8380-2s",
+    const char *plats[] = {"amd-epyc-vm-2vcpu",  "nvidia-h100-sxm-80gb", "nvidia-a100-sxm-40gb",
+                           "raspberry-pi-4",     "apple-m2-macbook-air", "intel-xeon-8380-2s",
                            "stm32-nucleo-l476rg"};
     for (size_t i = 0; i < sizeof(plats) / sizeof(plats[0]); i++) {
         json_t *p = NULL;

@@ -152,10 +152,8 @@ static void integer_vs_number(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(fixtures_validate),
-        cmocka_unit_test(broken_records_name_the_path),
-        cmocka_unit_test(versions_are_checked),
-        cmocka_unit_test(truncated_and_malformed_files),
+        cmocka_unit_test(fixtures_validate),    cmocka_unit_test(broken_records_name_the_path),
+        cmocka_unit_test(versions_are_checked), cmocka_unit_test(truncated_and_malformed_files),
         cmocka_unit_test(integer_vs_number),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -59,11 +59,11 @@ static void roundtrip_and_idempotent(void **st)
     for (int i = 0; i < 4; i++) {
         json_t *r = th_load_fixture(names[i]);
         int ins = -1;
-        if (jb_store_put(s, r, names[i], &ins, err, sizeof(err)))
+        if (jb_store_put(s, r, names[i], NULL, &ins, err, sizeof(err)))
             fail_msg("%s", err);
         assert_int_equal(ins, 1);
         /* the same record again changes nothing */
-        assert_int_equal(jb_store_put(s, r, names[i], &ins, err, sizeof(err)), 0);
+        assert_int_equal(jb_store_put(s, r, names[i], NULL, &ins, err, sizeof(err)), 0);
         assert_int_equal(ins, 0);
         json_decref(r);
     }
@@ -113,7 +113,7 @@ static void failed_write_leaves_nothing(void **st)
     json_t *e = json_array_get(jb_rec_get(r, "measurements.energy"), 0);
     json_object_del(e, "domain");
     int ins = -1;
-    assert_int_not_equal(jb_store_put(s, r, NULL, &ins, err, sizeof(err)), 0);
+    assert_int_not_equal(jb_store_put(s, r, NULL, NULL, &ins, err, sizeof(err)), 0);
     assert_non_null(strstr(err, "nothing of it was stored"));
     json_t *out = json_array();
     struct jb_store_filter f = {0};
@@ -122,7 +122,7 @@ static void failed_write_leaves_nothing(void **st)
     assert_int_equal(json_array_size(out), 0);
     /* and the connection is usable afterwards */
     json_object_set_new(e, "domain", json_string("package-0"));
-    assert_int_equal(jb_store_put(s, r, NULL, &ins, err, sizeof(err)), 0);
+    assert_int_equal(jb_store_put(s, r, NULL, NULL, &ins, err, sizeof(err)), 0);
     assert_int_equal(ins, 1);
     json_decref(out);
     json_decref(r);
@@ -148,7 +148,7 @@ static void locked_corrupt_newer(void **st)
     assert_int_equal(jb_store_open(path, &s, err, sizeof(err)), 0);
     json_t *r = th_load_fixture("fma.json");
     int ins;
-    assert_int_equal(jb_store_put(s, r, NULL, &ins, err, sizeof(err)), 0);
+    assert_int_equal(jb_store_put(s, r, NULL, NULL, &ins, err, sizeof(err)), 0);
     jb_store_close(s);
 
     /* Another writer holds the lock: the put fails, saying so. */
@@ -159,7 +159,7 @@ static void locked_corrupt_newer(void **st)
     int rc = jb_store_open(path, &s, err, sizeof(err));
     if (rc == 0) {
         json_object_set_new(r, "run_id", json_string("locked-run-0002"));
-        rc = jb_store_put(s, r, NULL, &ins, err, sizeof(err));
+        rc = jb_store_put(s, r, NULL, NULL, &ins, err, sizeof(err));
         jb_store_close(s);
     }
     assert_int_equal(rc, JB_EUNAVAIL);
@@ -214,7 +214,7 @@ static void migrates_from_v1(void **st)
     assert_int_equal(jb_store_version(s), 2);
     json_t *r = th_load_fixture("triad.json");
     int ins;
-    assert_int_equal(jb_store_put(s, r, NULL, &ins, err, sizeof(err)), 0);
+    assert_int_equal(jb_store_put(s, r, NULL, NULL, &ins, err, sizeof(err)), 0);
     json_decref(r);
     jb_store_close(s);
 }

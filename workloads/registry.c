@@ -7,22 +7,48 @@
 
 extern const struct jb_workload_ops jb_workload_triad;
 extern const struct jb_workload_ops jb_workload_fma;
+extern const struct jb_workload_ops jb_workload_kws_dscnn;
+extern const struct jb_workload_ops jb_workload_vww_mobilenet;
+extern const struct jb_workload_ops jb_workload_ic_resnet8;
+extern const struct jb_workload_ops jb_workload_ad_autoencoder;
 extern const struct jb_workload_ops jb_workload_llm_stories15m;
 extern const struct jb_workload_ops jb_workload_llm_stories110m;
 extern const struct jb_workload_ops jb_workload_llm_tinyllama;
 extern const struct jb_workload_ops jb_workload_llm_llama32_1b;
 extern const struct jb_workload_ops jb_workload_llm_llama31_8b;
 extern const struct jb_workload_ops jb_workload_llm_llama2_7b;
+#ifdef JB_HAVE_CUDA
+extern const struct jb_workload_ops jb_workload_cuda_copy;
+extern const struct jb_workload_ops jb_workload_cuda_stories15m;
+extern const struct jb_workload_ops jb_workload_cuda_stories110m;
+extern const struct jb_workload_ops jb_workload_cuda_tinyllama_1_1b;
+extern const struct jb_workload_ops jb_workload_cuda_llama3_2_1b;
+extern const struct jb_workload_ops jb_workload_cuda_llama3_1_8b;
+extern const struct jb_workload_ops jb_workload_cuda_llama2_7b;
+#endif
 
 const struct jb_workload_ops *const jb_workloads[] = {
     &jb_workload_triad,
     &jb_workload_fma,
+    &jb_workload_kws_dscnn,
+    &jb_workload_vww_mobilenet,
+    &jb_workload_ic_resnet8,
+    &jb_workload_ad_autoencoder,
     &jb_workload_llm_stories15m,
     &jb_workload_llm_stories110m,
     &jb_workload_llm_tinyllama,
     &jb_workload_llm_llama32_1b,
     &jb_workload_llm_llama31_8b,
     &jb_workload_llm_llama2_7b,
+#ifdef JB_HAVE_CUDA
+    &jb_workload_cuda_copy,
+    &jb_workload_cuda_stories15m,
+    &jb_workload_cuda_stories110m,
+    &jb_workload_cuda_tinyllama_1_1b,
+    &jb_workload_cuda_llama3_2_1b,
+    &jb_workload_cuda_llama3_1_8b,
+    &jb_workload_cuda_llama2_7b,
+#endif
     NULL,
 };
 

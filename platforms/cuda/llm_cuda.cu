@@ -1,0 +1,679 @@
+/* llm_cuda.cu: the host side of the CUDA LLM decode step (llm_cuda.h):
+ * memory planning and the out-of-memory refusal, weight and cache
+ * generation, the step as a sequence of launches (captured once into a CUDA
+ * graph and replayed), and the downloads the CPU reference needs. */
+#define _Static_assert static_assert /* llm.h is C11; this is C++ */
+#include "platforms/cuda/llm_cuda.h"
+#include "platforms/cuda/llm_cuda_kernels.cuh"
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <stdio.h>
+#include <string.h>
+#include <new>
+#include <vector>
+
+/* One weight matrix on the device: the value plane and, for q8_0/q4_0, the
+ * scale plane. Fused matrices (wqkv, w13) hold several llm.h tensors one
+ * after another by rows. */
+struct dmat {
+    int rows, cols;
+    uint8_t *w;
+    __half *d;
+};
+
+struct dlayer {
+    float *attn_norm, *ffn_norm;
+    dmat wqkv; /* rows: wq (qd) | wk (kvd) | wv (kvd) */
+    dmat wo;
+    dmat w13; /* rows: w_gate (hid) | w_up (hid) */
+    dmat w2;
+    __half *kc, *vc; /* [batch][L+1][kvd] */
+};
+
+struct jb_cuda_llm {
+    struct jb_llm_config cfg;
+    enum jb_llm_dtype dtype;
+    int dt, batch, L, ctx_alloc, qd, kvd, hs, G, hid;
+    uint64_t seed;
+    int device, use_graph, gemm, h_bf16, gemv_nb, pdl, gemv_max;
+    int P;      /* GEMV activation layout (xperm), 0 on the cuBLAS path */
+    int unroll; /* GEMV chunks in flight per lane: 4 or 8 */
+    std::vector<dlayer> layers;
+    dmat embd, out;
+    float *out_norm;
+    int *tok_d;
+    std::vector<int> tok;
+    /* activations */
+    float *x, *xn, *qkv, *att, *h13, *hh, *logits;
+    void *xn_h, *att_h, *hh_h; /* bf16/fp16 copies for cuBLAS, NULL otherwise */
+    __half *deq;               /* fp16 scratch for q8_0/q4_0 at large batch */
+    float *pm, *pl, *pacc;
+    int CH, nch;
+    void *cublas_ws;
+    cublasHandle_t blas;
+    cudaStream_t stream;
+    cudaGraph_t graph;
+    cudaGraphExec_t gexec;
+    cudaEvent_t ev0, ev1;
+    double weight_bytes, kv_bytes;
+    std::vector<void *> allocs;
+    char kernel[48];
+};
+
+static const size_t CUBLAS_WS_BYTES = 32u << 20;
+
+static int dt_of(enum jb_llm_dtype d)
+{
+    switch (d) {
+    case JB_LLM_BF16:
+        return DT_BF16;
+    case JB_LLM_F16:
+        return DT_F16;
+    case JB_LLM_Q8_0:
+        return DT_Q8;
+    case JB_LLM_Q4_0:
+        return DT_Q4;
+    default:
+        return -1;
+    }
+}
+
+static size_t mat_bytes(int dt, int rows, int cols)
+{
+    size_t b = plane_row_bytes(dt, cols) * rows;
+    if (dt == DT_Q8 || dt == DT_Q4)
+        b += (size_t)rows * (cols / 32) * 2;
+    return b;
+}
+
+static int dalloc(jb_cuda_llm *m, void **p, size_t bytes, const char *what, char *err,
+                  size_t errlen)
+{
+    cudaError_t e = cudaMalloc(p, bytes);
+    if (e != cudaSuccess) {
+        *p = NULL;
+        return jb_err(err, errlen, jb_cuda_status_code((int)e), "cuda: cudaMalloc(%s, %.1f MB): %s",
+                      what, bytes / 1e6, cudaGetErrorString(e));
+    }
+    m->allocs.push_back(*p);
+    return 0;
+}
+
+static int alloc_mat(jb_cuda_llm *m, dmat *a, int rows, int cols, char *err, size_t errlen)
+{
+    int rc;
+    a->rows = rows;
+    a->cols = cols;
+    a->d = NULL;
+    if ((rc = dalloc(m, (void **)&a->w, plane_row_bytes(m->dt, cols) * rows, "weights", err,
+                     errlen)))
+        return rc;
+    if (m->dt == DT_Q8 || m->dt == DT_Q4)
+        if ((rc = dalloc(m, (void **)&a->d, (size_t)rows * (cols / 32) * 2, "scales", err, errlen)))
+            return rc;
+    m->weight_bytes += mat_bytes(m->dt, rows, cols);
+    return 0;
+}
+
+static void gen_mat(jb_cuda_llm *m, dmat *a, int row0, int rows, enum jb_llm_tensor_kind kind,
+                    int layer)
+{
+    size_t nthreads = (size_t)rows * (a->cols / 32);
+    float scale = sqrtf(3.0f / (float)a->cols); /* as llm_weights.c computes it */
+    k_gen_matrix<<<(unsigned)((nthreads + 255) / 256), 256, 0, m->stream>>>(
+        m->dt, a->w, a->d, row0, rows, a->cols, m->seed, jb_llm_tensor_id(layer, kind), scale);
+}
+
+static void gen_norm(jb_cuda_llm *m, float *v, enum jb_llm_tensor_kind kind, int layer)
+{
+    k_gen_f32<<<4, 256, 0, m->stream>>>(v, (size_t)m->cfg.dim, m->seed,
+                                        jb_llm_tensor_id(layer, kind), 1.0f, 0.1f);
+}
+
+/* Tensor ids of the synthetic KV cache: beyond every weight id of llm.h. */
+static uint32_t kv_id(int layer, int v)
+{
+    return 0x100000u + (uint32_t)layer * 2u + (uint32_t)v;
+}
+
+/* Launches a kernel of the step with programmatic dependent launch allowed
+ * (see pdl_enter in llm_cuda_kernels.cuh); m->pdl 0 launches plainly. */
+template <typename... KArgs, typename... Args>
+static void launch(const jb_cuda_llm *m, void (*k)(KArgs...), dim3 grid, dim3 block, Args... args)
+{
+    cudaLaunchConfig_t cfg = {};
+    cudaLaunchAttribute at[1];
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.stream = m->stream;
+    at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    at[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = at;
+    cfg.numAttrs = m->pdl ? 1 : 0;
+    /* Errors surface through cudaGetLastError at the end of the step. */
+    (void)cudaLaunchKernelEx(&cfg, k, ((KArgs)args)...);
+}
+
+/* y (+)= W x for the whole batch: GEMV or cuBLAS, as planned at open. */
+static int matmul(jb_cuda_llm *m, const dmat *a, const float *x, const void *x_h, float *y,
+                  int accumulate, char *err, size_t errlen)
+{
+    if (!m->gemm) {
+        dim3 grid((a->rows + 7) / 8);
+        int nb = m->batch;
+#define GEMV(DT, NB)                                                                               \
+    if (m->unroll == 8)                                                                            \
+        launch(m, k_gemv<DT, NB, 8>, grid, dim3(256), a->w, (const __half *)a->d, x, y, a->rows,   \
+               a->cols, nb, accumulate, m->P != 0);                                                \
+    else                                                                                           \
+        launch(m, k_gemv<DT, NB, 4>, grid, dim3(256), a->w, (const __half *)a->d, x, y, a->rows,   \
+               a->cols, nb, accumulate, m->P != 0)
+#define GEMV_NB(DT)                                                                                \
+    do {                                                                                           \
+        if (m->gemv_nb == 1) {                                                                     \
+            GEMV(DT, 1);                                                                           \
+        } else if (m->gemv_nb == 2) {                                                              \
+            GEMV(DT, 2);                                                                           \
+        } else if (m->gemv_nb == 4) {                                                              \
+            GEMV(DT, 4);                                                                           \
+        } else {                                                                                   \
+            GEMV(DT, 8);                                                                           \
+        }                                                                                          \
+    } while (0)
+        switch (m->dt) {
+        case DT_BF16:
+            GEMV_NB(DT_BF16);
+            break;
+        case DT_F16:
+            GEMV_NB(DT_F16);
+            break;
+        case DT_Q8:
+            GEMV_NB(DT_Q8);
+            break;
+        default:
+            GEMV_NB(DT_Q4);
+            break;
+        }
+#undef GEMV_NB
+#undef GEMV
+        return 0;
+    }
+    const void *A = a->w;
+    cudaDataType_t t = m->h_bf16 ? CUDA_R_16BF : CUDA_R_16F;
+    if (m->dt >= DT_Q8) {
+        if (m->dt == DT_Q8)
+            launch(m, k_dequant_f16<DT_Q8>, dim3(4 * 132 * 4), dim3(256), (const uint8_t *)a->w,
+                   (const __half *)a->d, a->rows, a->cols, m->deq);
+        else
+            launch(m, k_dequant_f16<DT_Q4>, dim3(4 * 132 * 4), dim3(256), (const uint8_t *)a->w,
+                   (const __half *)a->d, a->rows, a->cols, m->deq);
+        A = m->deq;
+    }
+    float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+    /* Row-major W [rows][cols] is column-major [cols][rows]: y^T = W x^T is
+     * op(A) = A^T with A the cols x rows matrix, B = x^T (cols x batch). */
+    cublasStatus_t s = cublasGemmEx(m->blas, CUBLAS_OP_T, CUBLAS_OP_N, a->rows, m->batch, a->cols,
+                                    &alpha, A, t, a->cols, x_h, t, a->cols, &beta, y, CUDA_R_32F,
+                                    a->rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    if (s != CUBLAS_STATUS_SUCCESS)
+        return jb_err(err, errlen, s == CUBLAS_STATUS_ALLOC_FAILED ? JB_ENOMEM : JB_EIO,
+                      "cublas: cublasGemmEx(%d x %d x %d): %s", a->rows, m->batch, a->cols,
+                      cublasGetStatusString(s));
+    return 0;
+}
+
+/* The launches of one decode step, on m->stream (captured or not). */
+static int enqueue_step(jb_cuda_llm *m, char *err, size_t errlen)
+{
+    int rc = 0;
+    const jb_llm_config *c = &m->cfg;
+    int B = m->batch, dim = c->dim;
+    launch(m, k_embed, dim3(B), dim3(256), m->dt, (const uint8_t *)m->embd.w,
+           (const __half *)m->embd.d, dim, (const int *)m->tok_d, m->x);
+    for (int l = 0; l < c->n_layers; l++) {
+        dlayer *Ly = &m->layers[l];
+        launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)Ly->attn_norm,
+               dim, c->norm_eps, m->xn, m->xn_h, m->h_bf16, m->P);
+        if ((rc = matmul(m, &Ly->wqkv, m->xn, m->xn_h, m->qkv, 0, err, errlen)))
+            return rc;
+        launch(m, k_rope_store, dim3(B), dim3(256), m->qkv, m->qd, m->kvd, m->hs, m->L,
+               c->rope_theta, Ly->kc, Ly->vc, m->ctx_alloc);
+        dim3 g1(m->nch, c->n_kv_heads, B);
+        launch(m, k_attn_partial, g1, dim3(256), (const float *)m->qkv, m->qd, m->kvd, m->hs, m->G,
+               (const __half *)Ly->kc, (const __half *)Ly->vc, m->ctx_alloc, m->L + 1, m->CH, m->pm,
+               m->pl, m->pacc);
+        dim3 g2(c->n_heads, B);
+        launch(m, k_attn_combine, g2, dim3(128), (const float *)m->pm, (const float *)m->pl,
+               (const float *)m->pacc, m->nch, m->hs, m->att, m->att_h, m->h_bf16, m->P);
+        if ((rc = matmul(m, &Ly->wo, m->att, m->att_h, m->x, 1, err, errlen)))
+            return rc;
+        launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)Ly->ffn_norm,
+               dim, c->norm_eps, m->xn, m->xn_h, m->h_bf16, m->P);
+        if ((rc = matmul(m, &Ly->w13, m->xn, m->xn_h, m->h13, 0, err, errlen)))
+            return rc;
+        launch(m, k_swiglu, dim3((unsigned)((B * (size_t)m->hid + 255) / 256)), dim3(256),
+               (const float *)m->h13, m->hid, B, m->hh, m->hh_h, m->h_bf16, m->P);
+        if ((rc = matmul(m, &Ly->w2, m->hh, m->hh_h, m->x, 1, err, errlen)))
+            return rc;
+    }
+    launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)m->out_norm, dim,
+           c->norm_eps, m->xn, m->xn_h, m->h_bf16, m->P);
+    if ((rc = matmul(m, &m->out, m->xn, m->xn_h, m->logits, 0, err, errlen)))
+        return rc;
+    cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess)
+        return jb_err(err, errlen, jb_cuda_status_code((int)e), "cuda: decode step launch: %s",
+                      cudaGetErrorString(e));
+    return 0;
+}
+
+extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda_llm **out,
+                                char *err, size_t errlen)
+{
+    int rc = 0;
+    jb_cuda_llm *m = NULL;
+    const jb_llm_config *c = o->cfg;
+    size_t fr = 0, tot = 0, need, act, L1;
+    double free_b;
+    *out = NULL;
+    if (dt_of(o->dtype) < 0)
+        return jb_err(err, errlen, JB_EINVAL,
+                      "%s: precision %s not supported on cuda (bf16, fp16, q8_0, q4_0)", c->name,
+                      jb_llm_dtype_name(o->dtype));
+    if (o->batch < 1 || o->batch > 1024)
+        return jb_err(err, errlen, JB_EINVAL, "%s: batch %d outside 1..1024", c->name, o->batch);
+    if (o->context < 1 || o->context >= c->max_context)
+        return jb_err(err, errlen, JB_ERANGE, "%s: context %d outside 1..%d", c->name, o->context,
+                      c->max_context - 1);
+    {
+        int hs = c->dim / c->n_heads, G = c->n_heads / c->n_kv_heads;
+        if (hs > ATT_HSMAX || hs % 2 || G > ATT_GMAX || c->dim % 32 || c->hidden_dim % 32)
+            return jb_err(err, errlen, JB_ENOTSUP,
+                          "%s: head size %d / %d heads per kv head not supported (<= %d, <= %d)",
+                          c->name, hs, G, ATT_HSMAX, ATT_GMAX);
+    }
+    if ((rc = jb_cuda_probe(o->device, NULL, err, errlen)))
+        return rc;
+    m = new (std::nothrow) jb_cuda_llm();
+    if (!m)
+        return jb_err(err, errlen, JB_ENOMEM, "%s: out of host memory", c->name);
+    m->cfg = *c;
+    m->dt = dt_of(o->dtype);
+    m->dtype = o->dtype;
+    m->batch = o->batch;
+    m->L = o->context;
+    m->ctx_alloc = o->context + 1;
+    m->hs = c->dim / c->n_heads;
+    m->qd = c->dim;
+    m->kvd = m->hs * c->n_kv_heads;
+    m->G = c->n_heads / c->n_kv_heads;
+    m->hid = c->hidden_dim;
+    m->seed = o->seed;
+    m->device = o->device;
+    m->use_graph = o->use_graph;
+    /* cuBLAS where the step is a real matrix product: bf16/fp16 from batch 2,
+     * q8_0/q4_0 (dequantized to fp16 first) from batch 9; below that the
+     * GEMV's single pass over the quantized weights moves fewer bytes. */
+    m->gemv_max = o->gemv_max_batch > 0 ? o->gemv_max_batch : m->dt <= DT_F16 ? 1 : 2;
+    if (m->gemv_max > 8)
+        m->gemv_max = 8;
+    m->gemm = o->force_gemm || o->batch > m->gemv_max;
+    m->pdl = !o->no_pdl;
+    /* Chunk-transposed activations pay for q8_0/q4_0 (1.2x and 2x faster
+     * at batch 1 on an H100) but not for bf16/fp16, whose row-order loads
+     * were 2-3% faster there (platforms/cuda/bench.txt, README). */
+    m->P = m->gemm || o->no_xperm ? 0
+           : m->dt == DT_Q8       ? 16
+           : m->dt == DT_Q4       ? 32
+           : o->xperm_16bit       ? 8
+                                  : 0;
+    m->unroll = o->gemv_unroll == 8 ? 8 : 4;
+    m->h_bf16 = m->dt == DT_BF16;
+    m->gemv_nb = o->batch <= 1 ? 1 : o->batch <= 2 ? 2 : o->batch <= 4 ? 4 : 8;
+    JB_CUDA_GO(cudaSetDevice(o->device), "cudaSetDevice");
+
+    /* Plan memory before allocating anything, so a configuration that does
+     * not fit is refused with the figures instead of failing half-way. */
+    L1 = (size_t)m->ctx_alloc;
+    {
+        size_t lay = mat_bytes(m->dt, m->qd + 2 * m->kvd, c->dim) +
+                     mat_bytes(m->dt, c->dim, m->qd) + mat_bytes(m->dt, 2 * m->hid, c->dim) +
+                     mat_bytes(m->dt, c->dim, m->hid);
+        size_t w = lay * c->n_layers + mat_bytes(m->dt, c->vocab_size, c->dim) * (c->tied ? 1 : 2);
+        size_t kv = (size_t)c->n_layers * 2 * m->batch * L1 * m->kvd * 2;
+        act = (size_t)m->batch * 4 *
+              (3 * (size_t)c->dim + m->qd + 2 * m->kvd + 3 * (size_t)m->hid + c->vocab_size) * 2;
+        size_t deq = (m->gemm && m->dt >= DT_Q8) ? (size_t)c->vocab_size * c->dim * 2 : 0;
+        need = w + kv + act + deq + CUBLAS_WS_BYTES + (64u << 20);
+        JB_CUDA_GO(cudaMemGetInfo(&fr, &tot), "cudaMemGetInfo");
+        free_b = (double)fr;
+        if ((double)need > free_b) {
+            rc = jb_err(err, errlen, JB_ENOMEM,
+                        "%s %s batch %d context %d: needs %.2f GiB of GPU memory (weights %.2f, KV "
+                        "cache %.2f), "
+                        "the GPU has %.2f GiB free",
+                        c->name, jb_llm_dtype_name(o->dtype), m->batch, m->L, need / 1073741824.0,
+                        w / 1073741824.0, kv / 1073741824.0, free_b / 1073741824.0);
+            goto out;
+        }
+    }
+    JB_CUDA_GO(cudaStreamCreateWithFlags(&m->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+    JB_CUDA_GO(cudaEventCreate(&m->ev0), "cudaEventCreate");
+    JB_CUDA_GO(cudaEventCreate(&m->ev1), "cudaEventCreate");
+    m->layers.resize(c->n_layers);
+    if ((rc = alloc_mat(m, &m->embd, c->vocab_size, c->dim, err, errlen)))
+        goto out;
+    gen_mat(m, &m->embd, 0, c->vocab_size, JB_LLM_T_TOKEN_EMBD, 0);
+    if (c->tied) {
+        m->out = m->embd;
+    } else {
+        if ((rc = alloc_mat(m, &m->out, c->vocab_size, c->dim, err, errlen)))
+            goto out;
+        gen_mat(m, &m->out, 0, c->vocab_size, JB_LLM_T_OUTPUT, 0);
+    }
+    if ((rc = dalloc(m, (void **)&m->out_norm, c->dim * 4, "norm", err, errlen)))
+        goto out;
+    gen_norm(m, m->out_norm, JB_LLM_T_OUTPUT_NORM, 0);
+    for (int l = 0; l < c->n_layers; l++) {
+        dlayer *Ly = &m->layers[l];
+        if ((rc = alloc_mat(m, &Ly->wqkv, m->qd + 2 * m->kvd, c->dim, err, errlen)) ||
+            (rc = alloc_mat(m, &Ly->wo, c->dim, m->qd, err, errlen)) ||
+            (rc = alloc_mat(m, &Ly->w13, 2 * m->hid, c->dim, err, errlen)) ||
+            (rc = alloc_mat(m, &Ly->w2, c->dim, m->hid, err, errlen)) ||
+            (rc = dalloc(m, (void **)&Ly->attn_norm, c->dim * 4, "norm", err, errlen)) ||
+            (rc = dalloc(m, (void **)&Ly->ffn_norm, c->dim * 4, "norm", err, errlen)) ||
+            (rc = dalloc(m, (void **)&Ly->kc, (size_t)m->batch * L1 * m->kvd * 2, "KV cache", err,
+                         errlen)) ||
+            (rc = dalloc(m, (void **)&Ly->vc, (size_t)m->batch * L1 * m->kvd * 2, "KV cache", err,
+                         errlen)))
+            goto out;
+        m->kv_bytes += 2.0 * m->batch * L1 * m->kvd * 2;
+        gen_mat(m, &Ly->wqkv, 0, m->qd, JB_LLM_T_WQ, l);
+        gen_mat(m, &Ly->wqkv, m->qd, m->kvd, JB_LLM_T_WK, l);
+        gen_mat(m, &Ly->wqkv, m->qd + m->kvd, m->kvd, JB_LLM_T_WV, l);
+        gen_mat(m, &Ly->wo, 0, c->dim, JB_LLM_T_WO, l);
+        gen_mat(m, &Ly->w13, 0, m->hid, JB_LLM_T_W_GATE, l);
+        gen_mat(m, &Ly->w13, m->hid, m->hid, JB_LLM_T_W_UP, l);
+        gen_mat(m, &Ly->w2, 0, c->dim, JB_LLM_T_W_DOWN, l);
+        gen_norm(m, Ly->attn_norm, JB_LLM_T_ATTN_NORM, l);
+        gen_norm(m, Ly->ffn_norm, JB_LLM_T_FFN_NORM, l);
+        k_gen_kv<<<1024, 256, 0, m->stream>>>(Ly->kc, m->batch, m->L, m->kvd, m->seed, kv_id(l, 0));
+        k_gen_kv<<<1024, 256, 0, m->stream>>>(Ly->vc, m->batch, m->L, m->kvd, m->seed, kv_id(l, 1));
+    }
+    JB_CUDA_GO(cudaGetLastError(), "weight generation launch");
+    {
+        size_t B = m->batch;
+        if ((rc = dalloc(m, (void **)&m->x, B * c->dim * 4, "activations", err, errlen)) ||
+            (rc = dalloc(m, (void **)&m->xn, B * c->dim * 4, "activations", err, errlen)) ||
+            (rc = dalloc(m, (void **)&m->qkv, B * (m->qd + 2 * m->kvd) * 4, "activations", err,
+                         errlen)) ||
+            (rc = dalloc(m, (void **)&m->att, B * m->qd * 4, "activations", err, errlen)) ||
+            (rc = dalloc(m, (void **)&m->h13, B * 2 * m->hid * 4, "activations", err, errlen)) ||
+            (rc = dalloc(m, (void **)&m->hh, B * m->hid * 4, "activations", err, errlen)) ||
+            (rc = dalloc(m, (void **)&m->logits, B * c->vocab_size * 4, "logits", err, errlen)) ||
+            (rc = dalloc(m, (void **)&m->tok_d, B * 4, "tokens", err, errlen)))
+            goto out;
+        if (m->gemm) {
+            if ((rc = dalloc(m, &m->xn_h, B * c->dim * 2, "activations", err, errlen)) ||
+                (rc = dalloc(m, &m->att_h, B * m->qd * 2, "activations", err, errlen)) ||
+                (rc = dalloc(m, &m->hh_h, B * m->hid * 2, "activations", err, errlen)) ||
+                (rc = dalloc(m, &m->cublas_ws, CUBLAS_WS_BYTES, "cuBLAS workspace", err, errlen)))
+                goto out;
+            if (m->dt >= DT_Q8) {
+                size_t mx = (size_t)c->vocab_size * c->dim;
+                if ((size_t)2 * m->hid * c->dim > mx)
+                    mx = (size_t)2 * m->hid * c->dim;
+                if ((rc = dalloc(m, (void **)&m->deq, mx * 2, "dequantized scratch", err, errlen)))
+                    goto out;
+            }
+            cublasStatus_t s = cublasCreate(&m->blas);
+            if (s == CUBLAS_STATUS_SUCCESS)
+                s = cublasSetStream(m->blas, m->stream);
+            if (s == CUBLAS_STATUS_SUCCESS)
+                s = cublasSetWorkspace(m->blas, m->cublas_ws, CUBLAS_WS_BYTES);
+            if (s != CUBLAS_STATUS_SUCCESS) {
+                rc = jb_err(err, errlen, JB_EIO, "cublas: setup: %s", cublasGetStatusString(s));
+                goto out;
+            }
+        }
+        /* Split attention over positions until the blocks fill the GPU
+         * twice over (batch 1 has only n_kv_heads blocks otherwise). */
+        cudaDeviceProp p;
+        JB_CUDA_GO(cudaGetDeviceProperties(&p, o->device), "cudaGetDeviceProperties");
+        m->CH = ATT_CHMAX;
+        while (m->CH > 32 && (long)((m->L + 1 + m->CH - 1) / m->CH) * c->n_kv_heads * m->batch <
+                                 2L * p.multiProcessorCount)
+            m->CH /= 2;
+        m->nch = (m->L + 1 + m->CH - 1) / m->CH;
+        size_t np = B * c->n_heads * (size_t)m->nch;
+        if ((rc = dalloc(m, (void **)&m->pm, np * 4, "attention partials", err, errlen)) ||
+            (rc = dalloc(m, (void **)&m->pl, np * 4, "attention partials", err, errlen)) ||
+            (rc = dalloc(m, (void **)&m->pacc, np * m->hs * 4, "attention partials", err, errlen)))
+            goto out;
+    }
+    m->tok.resize(m->batch);
+    for (int b = 0; b < m->batch; b++)
+        m->tok[b] = (int)(jb_hash64(m->seed ^ (0x70c0000000000000ull + (uint64_t)b)) %
+                          (uint64_t)c->vocab_size);
+    JB_CUDA_GO(
+        cudaMemcpyAsync(m->tok_d, m->tok.data(), m->batch * 4, cudaMemcpyHostToDevice, m->stream),
+        "cudaMemcpy(tokens)");
+    /* One eager step: checks every launch, lets cuBLAS pick its kernels
+     * before capture, and leaves valid logits for check(). */
+    if ((rc = enqueue_step(m, err, errlen)))
+        goto out;
+    JB_CUDA_GO(cudaStreamSynchronize(m->stream), "warm-up decode step");
+    if (m->use_graph) {
+        JB_CUDA_GO(cudaStreamBeginCapture(m->stream, cudaStreamCaptureModeThreadLocal),
+                   "cudaStreamBeginCapture");
+        rc = enqueue_step(m, err, errlen);
+        {
+            cudaError_t e = cudaStreamEndCapture(m->stream, &m->graph);
+            if (!rc && e != cudaSuccess)
+                rc = jb_err(err, errlen, jb_cuda_status_code((int)e), "cuda: graph capture: %s",
+                            cudaGetErrorString(e));
+        }
+        if (rc)
+            goto out;
+        JB_CUDA_GO(cudaGraphInstantiate(&m->gexec, m->graph, 0), "cudaGraphInstantiate");
+    }
+    snprintf(m->kernel, sizeof(m->kernel), "%s%s%s",
+             !m->gemm         ? "cuda-gemv-warp-rows"
+             : m->dt >= DT_Q8 ? "cuda-dequant-f16+cublas"
+                              : "cuda-cublas",
+             m->use_graph ? "+graph" : "", m->pdl ? "+pdl" : "");
+    *out = m;
+    return 0;
+out:
+    jb_cuda_llm_close(m);
+    return rc;
+}
+
+extern "C" void jb_cuda_llm_close(struct jb_cuda_llm *m)
+{
+    if (!m)
+        return;
+    if (m->stream)
+        cudaStreamSynchronize(m->stream);
+    if (m->gexec)
+        cudaGraphExecDestroy(m->gexec);
+    if (m->graph)
+        cudaGraphDestroy(m->graph);
+    if (m->blas)
+        cublasDestroy(m->blas);
+    for (void *p : m->allocs)
+        cudaFree(p);
+    if (m->ev0)
+        cudaEventDestroy(m->ev0);
+    if (m->ev1)
+        cudaEventDestroy(m->ev1);
+    if (m->stream)
+        cudaStreamDestroy(m->stream);
+    delete m;
+}
+
+extern "C" int jb_cuda_llm_step(struct jb_cuda_llm *m, double *gpu_s, char *err, size_t errlen)
+{
+    int rc = 0;
+    float ms = 0;
+    JB_CUDA_GO(cudaEventRecord(m->ev0, m->stream), "cudaEventRecord");
+    if (m->use_graph) {
+        JB_CUDA_GO(cudaGraphLaunch(m->gexec, m->stream), "cudaGraphLaunch (decode step)");
+    } else if ((rc = enqueue_step(m, err, errlen))) {
+        goto out;
+    }
+    JB_CUDA_GO(cudaEventRecord(m->ev1, m->stream), "cudaEventRecord");
+    JB_CUDA_GO(cudaEventSynchronize(m->ev1), "decode step");
+    JB_CUDA_GO(cudaEventElapsedTime(&ms, m->ev0, m->ev1), "cudaEventElapsedTime");
+    if (gpu_s)
+        *gpu_s = ms * 1e-3;
+out:
+    return rc;
+}
+
+extern "C" int jb_cuda_llm_logits(struct jb_cuda_llm *m, int seq, float *out, char *err,
+                                  size_t errlen)
+{
+    if (seq < 0 || seq >= m->batch)
+        return jb_err(err, errlen, JB_EINVAL, "cuda llm: sequence %d of %d", seq, m->batch);
+    JB_CUDA_RET(cudaMemcpy(out, m->logits + (size_t)seq * m->cfg.vocab_size,
+                           (size_t)m->cfg.vocab_size * 4, cudaMemcpyDeviceToHost),
+                "cudaMemcpy(logits)");
+    return 0;
+}
+
+extern "C" int jb_cuda_llm_get_rows(struct jb_cuda_llm *m, enum jb_llm_tensor_kind kind, int layer,
+                                    int r0, int n, void *dst, char *err, size_t errlen)
+{
+    const dmat *a;
+    int base = 0, rows;
+    if (layer < 0 || layer >= m->cfg.n_layers)
+        return jb_err(err, errlen, JB_EINVAL, "cuda llm: layer %d", layer);
+    dlayer *Ly = &m->layers[layer];
+    switch (kind) {
+    case JB_LLM_T_TOKEN_EMBD:
+        a = &m->embd;
+        rows = a->rows;
+        break;
+    case JB_LLM_T_OUTPUT:
+        a = &m->out;
+        rows = a->rows;
+        break;
+    case JB_LLM_T_WQ:
+        a = &Ly->wqkv;
+        rows = m->qd;
+        break;
+    case JB_LLM_T_WK:
+        a = &Ly->wqkv;
+        base = m->qd;
+        rows = m->kvd;
+        break;
+    case JB_LLM_T_WV:
+        a = &Ly->wqkv;
+        base = m->qd + m->kvd;
+        rows = m->kvd;
+        break;
+    case JB_LLM_T_WO:
+        a = &Ly->wo;
+        rows = a->rows;
+        break;
+    case JB_LLM_T_W_GATE:
+        a = &Ly->w13;
+        rows = m->hid;
+        break;
+    case JB_LLM_T_W_UP:
+        a = &Ly->w13;
+        base = m->hid;
+        rows = m->hid;
+        break;
+    case JB_LLM_T_W_DOWN:
+        a = &Ly->w2;
+        rows = a->rows;
+        break;
+    default:
+        return jb_err(err, errlen, JB_EINVAL, "cuda llm: tensor kind %d is not a matrix",
+                      (int)kind);
+    }
+    if (r0 < 0 || n < 0 || r0 + n > rows)
+        return jb_err(err, errlen, JB_EINVAL, "cuda llm: rows %d..%d of %d", r0, r0 + n, rows);
+    size_t prb = plane_row_bytes(m->dt, a->cols), nblk = a->cols / 32;
+    size_t R = (size_t)base + r0;
+    if (m->dt <= DT_F16) {
+        JB_CUDA_RET(cudaMemcpy(dst, a->w + R * prb, prb * n, cudaMemcpyDeviceToHost),
+                    "cudaMemcpy(weights)");
+        return 0;
+    }
+    std::vector<uint8_t> w(prb * n);
+    std::vector<uint16_t> d(nblk * n);
+    JB_CUDA_RET(cudaMemcpy(w.data(), a->w + R * prb, prb * n, cudaMemcpyDeviceToHost),
+                "cudaMemcpy(weights)");
+    JB_CUDA_RET(cudaMemcpy(d.data(), a->d + R * nblk, nblk * n * 2, cudaMemcpyDeviceToHost),
+                "cudaMemcpy(scales)");
+    /* Back into ggml's blocks: d, then the block's 32 codes (q8_0) or 16
+     * nibble pairs (q4_0), exactly the bytes of the planes. */
+    size_t qb = m->dt == DT_Q8 ? 32 : 16, bb = 2 + qb;
+    uint8_t *o = (uint8_t *)dst;
+    for (size_t r = 0; r < (size_t)n; r++)
+        for (size_t b = 0; b < nblk; b++) {
+            uint8_t *blk = o + (r * nblk + b) * bb;
+            memcpy(blk, &d[r * nblk + b], 2);
+            memcpy(blk + 2, &w[r * prb + b * qb], qb);
+        }
+    return 0;
+}
+
+extern "C" int jb_cuda_llm_get_kv(struct jb_cuda_llm *m, int layer, int seq, uint16_t *k,
+                                  uint16_t *v, char *err, size_t errlen)
+{
+    if (layer < 0 || layer >= m->cfg.n_layers || seq < 0 || seq >= m->batch)
+        return jb_err(err, errlen, JB_EINVAL, "cuda llm: cache of layer %d sequence %d", layer,
+                      seq);
+    size_t off = (size_t)seq * m->ctx_alloc * m->kvd, n = (size_t)m->L * m->kvd * 2;
+    JB_CUDA_RET(cudaMemcpy(k, m->layers[layer].kc + off, n, cudaMemcpyDeviceToHost),
+                "cudaMemcpy(K cache)");
+    JB_CUDA_RET(cudaMemcpy(v, m->layers[layer].vc + off, n, cudaMemcpyDeviceToHost),
+                "cudaMemcpy(V cache)");
+    return 0;
+}
+
+extern "C" int jb_cuda_llm_token(const struct jb_cuda_llm *m, int seq)
+{
+    return m->tok[seq];
+}
+extern "C" const char *jb_cuda_llm_kernel(const struct jb_cuda_llm *m)
+{
+    return m->kernel;
+}
+extern "C" int jb_cuda_llm_fp32_activations(const struct jb_cuda_llm *m)
+{
+    return !m->gemm;
+}
+extern "C" double jb_cuda_llm_weight_bytes(const struct jb_cuda_llm *m)
+{
+    return m->weight_bytes;
+}
+extern "C" double jb_cuda_llm_kv_bytes(const struct jb_cuda_llm *m)
+{
+    return m->kv_bytes;
+}
+extern "C" const struct jb_llm_config *jb_cuda_llm_config(const struct jb_cuda_llm *m)
+{
+    return &m->cfg;
+}
+extern "C" enum jb_llm_dtype jb_cuda_llm_dtype(const struct jb_cuda_llm *m)
+{
+    return m->dtype;
+}
+extern "C" int jb_cuda_llm_batch(const struct jb_cuda_llm *m)
+{
+    return m->batch;
+}
+extern "C" int jb_cuda_llm_context(const struct jb_cuda_llm *m)
+{
+    return m->L;
+}
+extern "C" uint64_t jb_cuda_llm_seed(const struct jb_cuda_llm *m)
+{
+    return m->seed;
+}

@@ -1,0 +1,309 @@
+/* nvml_ctl.c: NVML through dlopen: the few functions the CUDA benchmark and
+ * the sweep need, declared here by their documented signatures (NVML's
+ * nvml.h: handles are opaque pointers, status codes ints, energy in mJ,
+ * power in mW, clocks in MHz), so that no NVML header is needed to build
+ * and a machine without the driver only loses the GPU, never the build. */
+#include "platforms/cuda/nvml_ctl.h"
+#include "harness/error.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef void *nvml_dev;
+typedef int nvml_ret;
+
+/* NVML's status codes that matter here (nvmlReturn_t). */
+enum {
+    NVML_SUCCESS = 0,
+    NVML_ERROR_NOT_SUPPORTED = 3,
+    NVML_ERROR_NO_PERMISSION = 4,
+    NVML_ERROR_GPU_IS_LOST = 15,
+};
+enum { NVML_CLOCK_SM = 1, NVML_CLOCK_MEM = 2, NVML_TEMPERATURE_GPU = 0 };
+
+#define NVML_MAX_GPUS 64
+
+struct jb_nvml {
+    void *lib;
+    int count;
+    nvml_dev dev[NVML_MAX_GPUS];
+    nvml_ret (*init)(void);
+    nvml_ret (*shutdown)(void);
+    const char *(*error_string)(nvml_ret);
+    nvml_ret (*get_count)(unsigned *);
+    nvml_ret (*get_handle)(unsigned, nvml_dev *);
+    nvml_ret (*get_name)(nvml_dev, char *, unsigned);
+    nvml_ret (*get_energy)(nvml_dev, unsigned long long *);
+    nvml_ret (*get_power)(nvml_dev, unsigned *);
+    nvml_ret (*get_clock)(nvml_dev, int, unsigned *);
+    nvml_ret (*get_temp)(nvml_dev, int, unsigned *);
+    nvml_ret (*get_limit)(nvml_dev, unsigned *);
+    nvml_ret (*get_reasons)(nvml_dev, unsigned long long *);
+    nvml_ret (*get_pm_limit)(nvml_dev, unsigned *);
+    nvml_ret (*get_pm_constraints)(nvml_dev, unsigned *, unsigned *);
+    nvml_ret (*set_pm_limit)(nvml_dev, unsigned);
+    nvml_ret (*lock_clocks)(nvml_dev, unsigned, unsigned);
+    nvml_ret (*reset_clocks)(nvml_dev);
+};
+
+static int nv_code(nvml_ret r)
+{
+    switch (r) {
+    case NVML_SUCCESS:
+        return JB_OK;
+    case NVML_ERROR_NOT_SUPPORTED:
+        return JB_ENOTSUP;
+    case NVML_ERROR_NO_PERMISSION:
+        return JB_EPERM;
+    case NVML_ERROR_GPU_IS_LOST:
+        return JB_EUNAVAIL;
+    default:
+        return JB_EIO;
+    }
+}
+
+static int nv_fail(struct jb_nvml *n, nvml_ret r, const char *fn, int gpu, char *err, size_t errlen)
+{
+    return jb_err(err, errlen, nv_code(r), "nvml: %s: %s on GPU %d", fn,
+                  n->error_string ? n->error_string(r) : "error", gpu);
+}
+
+int jb_nvml_open(const char *lib, struct jb_nvml **out, char *err, size_t errlen)
+{
+    int rc = 0;
+    unsigned cnt = 0;
+    nvml_ret r;
+    *out = NULL;
+    if (!lib)
+        lib = getenv("JB_NVML_LIB");
+    if (!lib || !*lib)
+        lib = "libnvidia-ml.so.1";
+    struct jb_nvml *n = calloc(1, sizeof(*n));
+    if (!n)
+        return jb_err(err, errlen, JB_ENOMEM, "nvml: out of memory");
+    n->lib = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    if (!n->lib) {
+        rc = jb_err(err, errlen, JB_ENOTSUP, "nvml: no NVIDIA driver library: %s", dlerror());
+        goto out;
+    }
+    /* dlsym returns void *; POSIX guarantees it converts to a function pointer. */
+#define SYM(field, name) *(void **)(&n->field) = dlsym(n->lib, name)
+    SYM(init, "nvmlInit_v2");
+    SYM(shutdown, "nvmlShutdown");
+    SYM(error_string, "nvmlErrorString");
+    SYM(get_count, "nvmlDeviceGetCount_v2");
+    SYM(get_handle, "nvmlDeviceGetHandleByIndex_v2");
+    SYM(get_name, "nvmlDeviceGetName");
+    SYM(get_energy, "nvmlDeviceGetTotalEnergyConsumption");
+    SYM(get_power, "nvmlDeviceGetPowerUsage");
+    SYM(get_clock, "nvmlDeviceGetClockInfo");
+    SYM(get_temp, "nvmlDeviceGetTemperature");
+    SYM(get_limit, "nvmlDeviceGetEnforcedPowerLimit");
+    /* Renamed in newer drivers; the old name is kept as an alias. */
+    SYM(get_reasons, "nvmlDeviceGetCurrentClocksEventReasons");
+    if (!n->get_reasons)
+        SYM(get_reasons, "nvmlDeviceGetCurrentClocksThrottleReasons");
+    SYM(get_pm_limit, "nvmlDeviceGetPowerManagementLimit");
+    SYM(get_pm_constraints, "nvmlDeviceGetPowerManagementLimitConstraints");
+    SYM(set_pm_limit, "nvmlDeviceSetPowerManagementLimit");
+    SYM(lock_clocks, "nvmlDeviceSetGpuLockedClocks");
+    SYM(reset_clocks, "nvmlDeviceResetGpuLockedClocks");
+#undef SYM
+    if (!n->init || !n->shutdown || !n->get_count || !n->get_handle) {
+        rc = jb_err(err, errlen, JB_ENOTSUP, "nvml: %s lacks nvmlInit_v2/nvmlDeviceGetCount_v2",
+                    lib);
+        goto out;
+    }
+    if ((r = n->init()) != NVML_SUCCESS) {
+        rc = jb_err(err, errlen, JB_ENOTSUP,
+                    "nvml: nvmlInit_v2 failed (%s): no NVIDIA driver loaded?",
+                    n->error_string ? n->error_string(r) : "error");
+        goto out;
+    }
+    if ((r = n->get_count(&cnt)) != NVML_SUCCESS) {
+        n->shutdown();
+        rc = nv_fail(n, r, "nvmlDeviceGetCount_v2", -1, err, errlen);
+        goto out;
+    }
+    n->count = cnt > NVML_MAX_GPUS ? NVML_MAX_GPUS : (int)cnt;
+    for (int i = 0; i < n->count; i++)
+        if ((r = n->get_handle((unsigned)i, &n->dev[i])) != NVML_SUCCESS) {
+            n->shutdown();
+            rc = nv_fail(n, r, "nvmlDeviceGetHandleByIndex_v2", i, err, errlen);
+            goto out;
+        }
+    *out = n;
+    return 0;
+out:
+    if (n->lib)
+        dlclose(n->lib);
+    free(n);
+    return rc;
+}
+
+void jb_nvml_close(struct jb_nvml *n)
+{
+    if (!n)
+        return;
+    n->shutdown();
+    dlclose(n->lib);
+    free(n);
+}
+
+int jb_nvml_count(const struct jb_nvml *n)
+{
+    return n->count;
+}
+
+#define CHECK_GPU(n, gpu)                                                                          \
+    do {                                                                                           \
+        if ((gpu) < 0 || (gpu) >= (n)->count)                                                      \
+            return jb_err(err, errlen, JB_ENOENT, "nvml: no GPU %d (%d present)", (gpu),           \
+                          (n)->count);                                                             \
+    } while (0)
+#define CALL(fn, name, ...)                                                                        \
+    do {                                                                                           \
+        if (!n->fn)                                                                                \
+            return jb_err(err, errlen, JB_ENOTSUP, "nvml: %s missing from the library", name);     \
+        nvml_ret r_ = n->fn(__VA_ARGS__);                                                          \
+        if (r_ != NVML_SUCCESS)                                                                    \
+            return nv_fail(n, r_, name, gpu, err, errlen);                                         \
+    } while (0)
+
+int jb_nvml_name(struct jb_nvml *n, int gpu, char *buf, size_t len, char *err, size_t errlen)
+{
+    CHECK_GPU(n, gpu);
+    CALL(get_name, "nvmlDeviceGetName", n->dev[gpu], buf, (unsigned)len);
+    return 0;
+}
+
+int jb_nvml_energy_mj(struct jb_nvml *n, int gpu, unsigned long long *mj, char *err, size_t errlen)
+{
+    CHECK_GPU(n, gpu);
+    CALL(get_energy, "nvmlDeviceGetTotalEnergyConsumption", n->dev[gpu], mj);
+    return 0;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int jb_nvml_wait_energy_change(struct jb_nvml *n, int gpu, unsigned long long from,
+                               unsigned long long *to, double timeout_s, char *err, size_t errlen)
+{
+    double t0 = mono_s();
+    struct timespec nap = {0, 200000};
+    for (;;) {
+        unsigned long long e;
+        int rc = jb_nvml_energy_mj(n, gpu, &e, err, errlen);
+        if (rc)
+            return rc;
+        if (e != from) {
+            *to = e;
+            return 0;
+        }
+        if (mono_s() - t0 > timeout_s)
+            return jb_err(err, errlen, JB_EUNAVAIL,
+                          "nvml: energy counter of GPU %d did not move in %.1f s", gpu, timeout_s);
+        nanosleep(&nap, NULL);
+    }
+}
+
+int jb_nvml_power_mw(struct jb_nvml *n, int gpu, unsigned *mw, char *err, size_t errlen)
+{
+    CHECK_GPU(n, gpu);
+    CALL(get_power, "nvmlDeviceGetPowerUsage", n->dev[gpu], mw);
+    return 0;
+}
+
+int jb_nvml_state(struct jb_nvml *n, int gpu, struct jb_gpu_state *s, char *err, size_t errlen)
+{
+    CHECK_GPU(n, gpu);
+    memset(s, 0, sizeof(*s));
+    CALL(get_clock, "nvmlDeviceGetClockInfo", n->dev[gpu], NVML_CLOCK_SM, &s->sm_mhz);
+    CALL(get_clock, "nvmlDeviceGetClockInfo", n->dev[gpu], NVML_CLOCK_MEM, &s->mem_mhz);
+    CALL(get_temp, "nvmlDeviceGetTemperature", n->dev[gpu], NVML_TEMPERATURE_GPU, &s->temp_c);
+    CALL(get_limit, "nvmlDeviceGetEnforcedPowerLimit", n->dev[gpu], &s->power_limit_mw);
+    CALL(get_power, "nvmlDeviceGetPowerUsage", n->dev[gpu], &s->power_mw);
+    CALL(get_reasons, "nvmlDeviceGetCurrentClocksEventReasons", n->dev[gpu], &s->reasons);
+    return 0;
+}
+
+/* NVML's nvmlClocksEventReason bits (nvml.h). */
+static const struct {
+    unsigned long long bit;
+    const char *name;
+    int slows; /* the GPU ran below what it could have */
+} reason_bits[] = {
+    {0x1ull, "gpu-idle", 0},
+    {0x2ull, "applications-clocks-setting", 0},
+    {0x4ull, "sw-power-cap", 1},
+    {0x8ull, "hw-slowdown", 1},
+    {0x10ull, "sync-boost", 0},
+    {0x20ull, "sw-thermal-slowdown", 1},
+    {0x40ull, "hw-thermal-slowdown", 1},
+    {0x80ull, "hw-power-brake-slowdown", 1},
+    {0x100ull, "display-clock-setting", 0},
+};
+
+const char *jb_nvml_reasons_str(unsigned long long reasons, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(reason_bits) / sizeof(reason_bits[0]); i++)
+        if (reasons & reason_bits[i].bit) {
+            int k = snprintf(buf + used, len - used, "%s%s", used ? "," : "", reason_bits[i].name);
+            if (k < 0 || (size_t)k >= len - used)
+                break;
+            used += (size_t)k;
+        }
+    if (!used)
+        snprintf(buf, len, "none");
+    return buf;
+}
+
+int jb_nvml_throttled(unsigned long long reasons)
+{
+    for (size_t i = 0; i < sizeof(reason_bits) / sizeof(reason_bits[0]); i++)
+        if ((reasons & reason_bits[i].bit) && reason_bits[i].slows)
+            return 1;
+    return 0;
+}
+
+int jb_nvml_power_limit(struct jb_nvml *n, int gpu, unsigned *cur_mw, unsigned *min_mw,
+                        unsigned *max_mw, char *err, size_t errlen)
+{
+    CHECK_GPU(n, gpu);
+    CALL(get_pm_limit, "nvmlDeviceGetPowerManagementLimit", n->dev[gpu], cur_mw);
+    CALL(get_pm_constraints, "nvmlDeviceGetPowerManagementLimitConstraints", n->dev[gpu], min_mw,
+         max_mw);
+    return 0;
+}
+
+int jb_nvml_set_power_limit(struct jb_nvml *n, int gpu, unsigned mw, char *err, size_t errlen)
+{
+    CHECK_GPU(n, gpu);
+    CALL(set_pm_limit, "nvmlDeviceSetPowerManagementLimit", n->dev[gpu], mw);
+    return 0;
+}
+
+int jb_nvml_lock_clocks(struct jb_nvml *n, int gpu, unsigned min_mhz, unsigned max_mhz, char *err,
+                        size_t errlen)
+{
+    CHECK_GPU(n, gpu);
+    CALL(lock_clocks, "nvmlDeviceSetGpuLockedClocks", n->dev[gpu], min_mhz, max_mhz);
+    return 0;
+}
+
+int jb_nvml_reset_clocks(struct jb_nvml *n, int gpu, char *err, size_t errlen)
+{
+    CHECK_GPU(n, gpu);
+    CALL(reset_clocks, "nvmlDeviceResetGpuLockedClocks", n->dev[gpu]);
+    return 0;
+}

@@ -1,0 +1,63 @@
+/* nvml_ctl.h: NVIDIA GPU state and control through NVML, loaded with
+ * dlopen (no NVML header or library needed to build).
+ *
+ * The CUDA benchmark driver reads the energy counter, power, clocks,
+ * temperature, power limit and throttle reasons through it; the sweep
+ * (harness/sweep.c) sets power limits and locked clocks through it and
+ * restores them. The library path can be overridden (argument, or env
+ * JB_NVML_LIB) so tests load a fake libnvidia-ml through this very path.
+ * Not tied to CUDA: compiled in every build. */
+#ifndef JB_NVML_CTL_H
+#define JB_NVML_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct jb_nvml;
+
+/* The GPU's state at one moment, for the record (start and end of a run). */
+struct jb_gpu_state {
+    unsigned sm_mhz, mem_mhz;   /* current clocks */
+    unsigned temp_c;            /* GPU die temperature */
+    unsigned power_limit_mw;    /* enforced power limit */
+    unsigned power_mw;          /* current power draw */
+    unsigned long long reasons; /* clocks event (throttle) reason bits, NVML's */
+};
+
+/* lib: path of libnvidia-ml, or NULL for $JB_NVML_LIB, else
+ * "libnvidia-ml.so.1". Returns JB_ENOTSUP with the reason (library absent,
+ * nvmlInit failed: "no NVIDIA driver") on failure. *out owned by the caller. */
+int jb_nvml_open(const char *lib, struct jb_nvml **out, char *err, size_t errlen);
+void jb_nvml_close(struct jb_nvml *n);
+int jb_nvml_count(const struct jb_nvml *n);
+int jb_nvml_name(struct jb_nvml *n, int gpu, char *buf, size_t len, char *err, size_t errlen);
+
+/* Cumulative energy since driver load in mJ (Volta and later). JB_ENOTSUP
+ * when the GPU has no such counter: use power samples instead. */
+int jb_nvml_energy_mj(struct jb_nvml *n, int gpu, unsigned long long *mj, char *err, size_t errlen);
+int jb_nvml_power_mw(struct jb_nvml *n, int gpu, unsigned *mw, char *err, size_t errlen);
+/* Polls the energy counter (every 0.2 ms) until it differs from `from`;
+ * *to gets the new value. The counter steps about every 100 ms, so an
+ * interval whose both ends are taken this way has no quantization error
+ * from the counter. JB_EUNAVAIL if it does not move within timeout_s. */
+int jb_nvml_wait_energy_change(struct jb_nvml *n, int gpu, unsigned long long from,
+                               unsigned long long *to, double timeout_s, char *err, size_t errlen);
+int jb_nvml_state(struct jb_nvml *n, int gpu, struct jb_gpu_state *s, char *err, size_t errlen);
+
+/* Names of the reason bits set ("sw-power-cap,hw-thermal-slowdown"), or
+ * "none". Returns buf. */
+const char *jb_nvml_reasons_str(unsigned long long reasons, char *buf, size_t len);
+/* Nonzero when a reason means the GPU ran slower than it could (power cap,
+ * thermal, hardware slowdown), not merely idle or at application clocks. */
+int jb_nvml_throttled(unsigned long long reasons);
+
+/* Control, for sweeps. Each returns JB_EPERM when NVML refuses for lack of
+ * permission, JB_ENOTSUP when the GPU does not support it. */
+int jb_nvml_power_limit(struct jb_nvml *n, int gpu, unsigned *cur_mw, unsigned *min_mw,
+                        unsigned *max_mw, char *err, size_t errlen);
+int jb_nvml_set_power_limit(struct jb_nvml *n, int gpu, unsigned mw, char *err, size_t errlen);
+int jb_nvml_lock_clocks(struct jb_nvml *n, int gpu, unsigned min_mhz, unsigned max_mhz, char *err,
+                        size_t errlen);
+int jb_nvml_reset_clocks(struct jb_nvml *n, int gpu, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,135 @@
+/* cmd_history.c: `joulebench history`: a metric's series over time on one
+ * machine, per workload, with the change points E-Divisive means finds,
+ * each with its size and the commit range it happened in. */
+#include "harness/error.h"
+#include "results/cmd_util.h"
+#include "results/commands_impl.h"
+#include "results/history.h"
+#include "results/plots.h"
+#include "results/record_util.h"
+#include "results/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Prints a series. Its strings come from record files: control characters
+ * are replaced on the way to the terminal, so that a hostile workload name
+ * or commit cannot drive it. */
+static void print_series(const json_t *h, int by_commit)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *o = open_memstream(&text, &len);
+    if (!o)
+        return;
+    fprintf(o, "%s %s %s on %s\n", json_string_value(json_object_get(h, "workload")),
+            json_string_value(json_object_get(h, "config")),
+            json_string_value(json_object_get(h, "metric")),
+            json_string_value(json_object_get(h, "topology_hash")));
+    size_t i;
+    const json_t *p, *cps = json_object_get(h, "change_points");
+    json_array_foreach(json_object_get(h, "points"), i, p)
+    {
+        int mark = 0;
+        size_t k;
+        const json_t *c;
+        json_array_foreach(cps, k, c) if ((size_t)json_integer_value(json_object_get(c, "index")) ==
+                                          i) mark = 1;
+        fprintf(o, "  %s%-24s %-14s %.6g %s\n", mark ? "* " : "  ",
+                jb_rec_str(p, by_commit ? "git_commit" : "created_utc", ""),
+                jb_rec_str(p, by_commit ? "created_utc" : "git_commit", ""),
+                jb_rec_num(p, "value", 0), jb_rec_str(p, "label", ""));
+    }
+    size_t k;
+    const json_t *c;
+    if (!json_array_size(cps))
+        fprintf(o, "  no change point (E-Divisive means, permutation test at p < 0.05)\n");
+    json_array_foreach(cps, k, c) fprintf(
+        o, "  change point: %+.1f%% (%.6g -> %.6g) between commit %s (%s) and %s (%s), p = %.3f\n",
+        jb_rec_num(c, "change_pct", 0), jb_rec_num(c, "mean_before", 0),
+        jb_rec_num(c, "mean_after", 0), jb_rec_str(c, "from_commit", "?"),
+        jb_rec_str(c, "from_utc", "?"), jb_rec_str(c, "to_commit", "?"),
+        jb_rec_str(c, "to_utc", "?"), jb_rec_num(c, "p_value", 1));
+    fclose(o);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        putchar(ch == '\n' || (ch >= 0x20 && ch != 0x7f) ? ch : '?');
+    }
+    free(text);
+}
+
+static const char usage_history[] =
+    "usage: joulebench history [--db URL] [--workload W] "
+    "[--metric energy|latency] [--topology HASH] [--by date|commit] "
+    "[--min-size N] [--json FILE] [--plot DIR]\n";
+
+int jb_cmd_history(int argc, char **argv)
+{
+    if (jb_opts_help(argc, argv, usage_history))
+        return 0;
+    const char *db = NULL, *workload = NULL, *metric = "energy", *topo = NULL, *by = "date",
+               *json_out = NULL, *plot_dir = NULL, *min_s = NULL, *pos[1];
+    int npos, rc, ret = 1;
+    char err[JB_ERRLEN];
+    const struct jb_opt opts[] = {
+        {"db", &db, NULL},         {"workload", &workload, NULL},
+        {"metric", &metric, NULL}, {"topology", &topo, NULL},
+        {"by", &by, NULL},         {"json", &json_out, NULL},
+        {"plot", &plot_dir, NULL}, {"min-size", &min_s, NULL},
+        {NULL, NULL, NULL},
+    };
+    if ((rc = jb_opts_parse(argc, argv, opts, pos, 0, &npos, err, sizeof(err))) ||
+        (strcmp(metric, "energy") && strcmp(metric, "latency")) ||
+        (strcmp(by, "date") && strcmp(by, "commit"))) {
+        fprintf(stderr, "joulebench history: %s\n%s",
+                rc ? err : "--metric is energy or latency, --by is date or commit", usage_history);
+        return 2;
+    }
+    size_t min_size = min_s ? (size_t)atoi(min_s) : 3;
+    jb_store *s = NULL;
+    json_t *recs = json_array(), *all = json_array();
+    if ((rc = jb_store_open(db, &s, err, sizeof(err)))) {
+        fprintf(stderr, "joulebench history: %s\n", err);
+        goto out;
+    }
+    struct jb_store_filter f = {0};
+    f.workload = workload;
+    f.topology_hash = topo;
+    if ((rc = jb_store_query(s, &f, recs, err, sizeof(err)))) {
+        fprintf(stderr, "joulebench history: %s\n", err);
+        goto out;
+    }
+    json_decref(all);
+    all = jb_history_all(recs, workload, metric, topo, min_size, err, sizeof(err));
+    if (!all) {
+        fprintf(stderr, "joulebench history: %s\n", err);
+        goto out;
+    }
+    if (!json_array_size(all)) {
+        fprintf(stderr, "joulebench history: no records%s%s\n", workload ? " of " : "",
+                workload ? workload : "");
+        goto out;
+    }
+    size_t i;
+    json_t *h;
+    json_array_foreach(all, i, h)
+    {
+        print_series(h, !strcmp(by, "commit"));
+        if (plot_dir) {
+            char png[4096];
+            if (jb_plot_history(h, plot_dir, png, sizeof(png), err, sizeof(err)))
+                fprintf(stderr, "joulebench history: %s\n", err);
+            else
+                printf("  plot: %s (.svg and .png)\n", png);
+        }
+    }
+    if (json_out && json_dump_file(all, json_out, JSON_INDENT(2)))
+        fprintf(stderr, "joulebench history: cannot write %s\n", json_out);
+    ret = 0;
+out:
+    json_decref(recs);
+    json_decref(all);
+    jb_store_close(s);
+    return ret;
+}

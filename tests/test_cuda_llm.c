@@ -1,0 +1,239 @@
+/* test_cuda_llm.c: the CUDA LLM decode step.
+ *
+ * With a GPU: the GPU's synthetic weights are byte-identical to llm.h's
+ * jb_llm_weights_synth (so CPU and GPU results are on the same model);
+ * stories15m's logits agree with the fp32 CPU reference in every precision
+ * on both code paths (GEMV and cuBLAS) at several batch sizes; repeated
+ * steps give the same logits (each step decodes position L again); a
+ * configuration too large for the GPU is refused with the figures. Without
+ * a GPU (CI): the workloads are registered and refuse to open with the
+ * reason; GPU tests are skipped with the message. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/error.h"
+#include "workloads/llm/llm.h"
+#include "workloads/workload.h"
+#ifdef JB_HAVE_CUDA
+#include "platforms/cuda/cuda_rt.h"
+#include "platforms/cuda/llm_cuda.h"
+
+static int have_gpu(void)
+{
+    char err[JB_ERRLEN] = "";
+    if (jb_cuda_probe(0, NULL, err, sizeof(err))) {
+        print_message("skipping: %s\n", err);
+        return 0;
+    }
+    return 1;
+}
+
+static void test_registered_and_refuses_without_gpu(void **state)
+{
+    (void)state;
+    const char *names[] = {"cuda-stories15m", "cuda-llama3.2-1b", "cuda-llama3.1-8b"};
+    for (int i = 0; i < 3; i++) {
+        const struct jb_workload_ops *w = jb_workload_find(names[i]);
+        assert_non_null(w);
+        assert_string_equal(w->backends, "cuda");
+        assert_true(jb_list_has(w->dtypes, "q4_0"));
+    }
+    const struct jb_workload_ops *w = jb_workload_find("cuda-stories15m");
+    struct jb_workload_params p = {
+        .dtype = "bf16", .batch = 1, .context = 16, .threads = 1, .seed = 1};
+    void *st = NULL;
+    char err[JB_ERRLEN] = "";
+    /* Bad precision: refused before any GPU is touched. */
+    p.dtype = "fp32";
+    assert_int_equal(w->open(&p, &st, err, sizeof(err)), JB_EINVAL);
+    assert_non_null(strstr(err, "fp32"));
+    if (have_gpu())
+        return;
+    p.dtype = "q8_0";
+    assert_int_equal(w->open(&p, &st, err, sizeof(err)), JB_ENOTSUP);
+    assert_null(st);
+    assert_non_null(strstr(err, "no NVIDIA GPU/driver"));
+}
+
+/* The GPU generated the same bytes as the CPU's synthetic weights. */
+static void test_weights_match_cpu_synth(void **state)
+{
+    (void)state;
+    if (!have_gpu())
+        skip();
+    const struct jb_llm_config *c = jb_llm_config_find("stories15m");
+    enum jb_llm_dtype dts[] = {JB_LLM_BF16, JB_LLM_Q8_0, JB_LLM_Q4_0};
+    char err[JB_ERRLEN] = "";
+    for (int i = 0; i < 3; i++) {
+        struct jb_llm_weights *w = NULL;
+        struct jb_cuda_llm *m = NULL;
+        struct jb_cuda_llm_opts o = {
+            .cfg = c, .dtype = dts[i], .batch = 1, .context = 8, .seed = 7, .use_graph = 1};
+        assert_int_equal(jb_llm_weights_synth(c, dts[i], 7, NULL, &w, err, sizeof(err)), 0);
+        assert_int_equal(jb_cuda_llm_open(&o, &m, err, sizeof(err)), 0);
+        const struct jb_llm_matrix *mats[] = {&w->layers[3].wk, &w->layers[0].w_down,
+                                              &w->token_embd};
+        enum jb_llm_tensor_kind kinds[] = {JB_LLM_T_WK, JB_LLM_T_W_DOWN, JB_LLM_T_TOKEN_EMBD};
+        int layers[] = {3, 0, 0};
+        for (int t = 0; t < 3; t++) {
+            const struct jb_llm_matrix *a = mats[t];
+            size_t bytes = a->row_bytes * (size_t)a->rows;
+            void *buf = malloc(bytes);
+            assert_non_null(buf);
+            assert_int_equal(
+                jb_cuda_llm_get_rows(m, kinds[t], layers[t], 0, a->rows, buf, err, sizeof(err)), 0);
+            assert_memory_equal(buf, a->data, bytes);
+            free(buf);
+        }
+        jb_cuda_llm_close(m);
+        jb_llm_weights_free(w);
+    }
+}
+
+static void run_check(enum jb_llm_dtype dt, int batch, int force_gemm, int context, int gemv_max)
+{
+    const struct jb_llm_config *c = jb_llm_config_find("stories15m");
+    struct jb_cuda_llm *m = NULL;
+    char err[JB_ERRLEN] = "";
+    struct jb_cuda_llm_opts o = {.cfg = c,
+                                 .dtype = dt,
+                                 .batch = batch,
+                                 .context = context,
+                                 .seed = 11,
+                                 .use_graph = 1,
+                                 .force_gemm = force_gemm,
+                                 .gemv_max_batch = gemv_max,
+                                 .no_pdl = batch == 3,
+                                 .no_xperm = batch == 5,
+                                 .xperm_16bit = batch == 1,
+                                 .gemv_unroll = batch == 3 ? 8 : 0};
+    assert_int_equal(jb_cuda_llm_open(&o, &m, err, sizeof(err)), 0);
+    double gpu_s = -1, rel = -1, tol = -1;
+    assert_int_equal(jb_cuda_llm_step(m, &gpu_s, err, sizeof(err)), 0);
+    assert_true(gpu_s > 0);
+    float *cache = NULL;
+    int rc = jb_cuda_llm_check(m, &cache, &rel, &tol, err, sizeof(err));
+    print_message("stories15m %s batch %d %s: rel err %.3g (tol %.3g)\n", jb_llm_dtype_name(dt),
+                  batch, jb_cuda_llm_kernel(m), rel, tol);
+    if (rc)
+        print_message("%s\n", err);
+    assert_int_equal(rc, 0);
+    /* Same step again: identical logits (graph replay, position L again). */
+    float *a = malloc(sizeof(float) * (size_t)c->vocab_size),
+          *b = malloc(sizeof(float) * (size_t)c->vocab_size);
+    assert_int_equal(jb_cuda_llm_logits(m, batch - 1, a, err, sizeof(err)), 0);
+    assert_int_equal(jb_cuda_llm_step(m, NULL, err, sizeof(err)), 0);
+    assert_int_equal(jb_cuda_llm_logits(m, batch - 1, b, err, sizeof(err)), 0);
+    assert_memory_equal(a, b, sizeof(float) * (size_t)c->vocab_size);
+    /* The cached reference checks the new step the same way. */
+    double rel2 = -1;
+    assert_non_null(cache);
+    assert_int_equal(jb_cuda_llm_check(m, &cache, &rel2, NULL, err, sizeof(err)), 0);
+    assert_true(rel2 == rel);
+    free(cache);
+    free(a);
+    free(b);
+    jb_cuda_llm_close(m);
+}
+
+static void test_matches_reference(void **state)
+{
+    (void)state;
+    if (!have_gpu())
+        skip();
+    enum jb_llm_dtype dts[] = {JB_LLM_BF16, JB_LLM_F16, JB_LLM_Q8_0, JB_LLM_Q4_0};
+    for (int i = 0; i < 4; i++) {
+        run_check(dts[i], 1, 0, 100, 0); /* GEMV */
+        run_check(dts[i], 2, 0, 100, 0); /* GEMV (q) or cuBLAS (bf16/fp16) */
+        run_check(dts[i], 5, 0, 100, 8); /* GEMV with 8 columns, 5 used, row-order x */
+        run_check(dts[i], 3, 0, 64, 4);  /* GEMV, 4 columns, without PDL */
+        run_check(dts[i], 16, 0, 37, 0); /* cuBLAS; dequantized for q */
+    }
+    run_check(JB_LLM_BF16, 1, 1, 255, 0); /* cuBLAS at batch 1 too */
+}
+
+/* A step whose inputs differ (another seed) gives other logits: the check
+ * is not vacuous. */
+static void test_check_detects_other_model(void **state)
+{
+    (void)state;
+    if (!have_gpu())
+        skip();
+    const struct jb_llm_config *c = jb_llm_config_find("stories15m");
+    struct jb_cuda_llm *m1 = NULL, *m2 = NULL;
+    char err[JB_ERRLEN] = "";
+    struct jb_cuda_llm_opts o = {
+        .cfg = c, .dtype = JB_LLM_Q8_0, .batch = 1, .context = 20, .seed = 1, .use_graph = 1};
+    assert_int_equal(jb_cuda_llm_open(&o, &m1, err, sizeof(err)), 0);
+    o.seed = 2;
+    assert_int_equal(jb_cuda_llm_open(&o, &m2, err, sizeof(err)), 0);
+    float *a = malloc(sizeof(float) * (size_t)c->vocab_size),
+          *b = malloc(sizeof(float) * (size_t)c->vocab_size);
+    int seq = 0;
+    assert_int_equal(jb_cuda_llm_logits(m1, 0, a, err, sizeof(err)), 0);
+    assert_int_equal(jb_cuda_llm_reference(m2, 1, &seq, b, err, sizeof(err)), 0);
+    double num = 0, den = 0;
+    for (int i = 0; i < c->vocab_size; i++) {
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        den += (double)b[i] * b[i];
+    }
+    assert_true(sqrt(num / den) > 0.1);
+    free(a);
+    free(b);
+    jb_cuda_llm_close(m1);
+    jb_cuda_llm_close(m2);
+}
+
+static void test_too_large_is_refused(void **state)
+{
+    (void)state;
+    if (!have_gpu())
+        skip();
+    const struct jb_workload_ops *w = jb_workload_find("cuda-llama3.1-8b");
+    /* 1024 sequences at depth 100000: ~13 TB of KV cache. */
+    struct jb_workload_params p = {
+        .dtype = "bf16", .batch = 1024, .context = 100000, .threads = 1, .seed = 1};
+    void *st = NULL;
+    char err[JB_ERRLEN] = "";
+    assert_int_equal(w->open(&p, &st, err, sizeof(err)), JB_ENOMEM);
+    assert_non_null(strstr(err, "GiB free"));
+    print_message("refused as expected: %s\n", err);
+    p.batch = 1;
+    p.context = 200000; /* beyond the model's window */
+    assert_int_equal(w->open(&p, &st, err, sizeof(err)), JB_ERANGE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_registered_and_refuses_without_gpu),
+        cmocka_unit_test(test_weights_match_cpu_synth),
+        cmocka_unit_test(test_matches_reference),
+        cmocka_unit_test(test_check_detects_other_model),
+        cmocka_unit_test(test_too_large_is_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+#else
+static void test_cuda_not_built(void **state)
+{
+    (void)state;
+    assert_null(jb_workload_find("cuda-stories15m"));
+    print_message("skipping: built without CUDA (no nvcc found)\n");
+    skip();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cuda_not_built)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+#endif

@@ -1,0 +1,175 @@
+/* test_tinyml_cli.c: the TinyML workloads from the command line, as a user
+ * runs them: `joulebench run --suite tinyml` runs the four models in int8
+ * and fp32 in both scenarios with every output check passing (shortened
+ * with --min-time/--repetitions, which override the suite's); a spoiled
+ * output (test option corrupt=1) makes the record say
+ * validity.output_check "fail" and the exit status non-zero; an unknown
+ * precision is a one-line error. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char tmp[] = "/tmp/jb_tinyml_XXXXXX";
+static char err_buf[1 << 16];
+
+/* Runs the CLI with args, stdout discarded, stderr kept; exit status. */
+static int run_cli(const char *const *args)
+{
+    const char *cli = getenv("JB_CLI");
+    assert_non_null(cli);
+    char ep[300];
+    snprintf(ep, sizeof(ep), "%s/stderr", tmp);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int o = open("/dev/null", O_WRONLY);
+        int e = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(o, 1);
+        dup2(e, 2);
+        char *argv[64];
+        int n = 0;
+        argv[n++] = (char *)cli;
+        for (; args[n - 1] && n < 63; n++)
+            argv[n] = (char *)args[n - 1];
+        argv[n] = NULL;
+        execv(cli, argv);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    FILE *f = fopen(ep, "r");
+    size_t k = f ? fread(err_buf, 1, sizeof(err_buf) - 1, f) : 0;
+    err_buf[k] = 0;
+    if (f)
+        fclose(f);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Reads every record in dir; counts them and those whose check passed, and
+ * marks which (model, dtype, scenario) combinations were seen. */
+static int read_records(const char *dir, int *passed, int seen[4][2][2])
+{
+    const char *models[] = {"kws-dscnn", "vww-mobilenet", "ic-resnet8", "ad-autoencoder"};
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    *passed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".json"))
+            continue;
+        char path[600];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        json_error_t je;
+        json_t *j = json_load_file(path, 0, &je);
+        assert_non_null(j);
+        if (!json_object_get(j, "schema_version")) { /* Google Benchmark's own JSON */
+            json_decref(j);
+            continue;
+        }
+        n++;
+        const char *check =
+            json_string_value(json_object_get(json_object_get(j, "validity"), "output_check"));
+        *passed += check && !strcmp(check, "pass");
+        json_t *w = json_object_get(j, "workload");
+        const char *name = json_string_value(json_object_get(w, "name"));
+        const char *dt = json_string_value(json_object_get(w, "dtype"));
+        const char *sc =
+            json_string_value(json_object_get(json_object_get(j, "config"), "scenario"));
+        for (int m = 0; m < 4; m++)
+            if (name && dt && sc && !strcmp(name, models[m]))
+                seen[m][!strcmp(dt, "fp32")][!strcmp(sc, "offline")] = 1;
+        /* the op counts reach the record */
+        assert_true(json_number_value(
+                        json_object_get(json_object_get(w, "counts_per_unit"), "macs")) > 1e5);
+        json_decref(j);
+    }
+    closedir(d);
+    return n;
+}
+
+static int setup(void **s)
+{
+    (void)s;
+    return mkdtemp(tmp) ? 0 : -1;
+}
+
+static int teardown(void **s)
+{
+    (void)s;
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_suite_runs_everything(void **s)
+{
+    (void)s;
+    const char *src = getenv("JB_SOURCE_DIR");
+    assert_non_null(src);
+    char suite[512], out[400];
+    snprintf(suite, sizeof(suite), "%s/suites/tinyml", src);
+    snprintf(out, sizeof(out), "%s/suite", tmp);
+    int rc =
+        run_cli((const char *[]){"run", "--suite", suite, "--min-time", "0.01", "--repetitions",
+                                 "2", "--warmup", "0", "--threads", "2", "--out", out, NULL});
+    if (rc)
+        print_error("%s", err_buf);
+    assert_int_equal(rc, 0);
+    int passed, seen[4][2][2] = {{{0}}};
+    int n = read_records(out, &passed, seen);
+    assert_int_equal(n, 16);
+    assert_int_equal(passed, 16);
+    for (int m = 0; m < 4; m++)
+        for (int d = 0; d < 2; d++)
+            for (int c = 0; c < 2; c++)
+                assert_int_equal(seen[m][d][c], 1);
+}
+
+static void test_spoiled_output_fails_run(void **s)
+{
+    (void)s;
+    char out[400];
+    snprintf(out, sizeof(out), "%s/spoiled", tmp);
+    int rc = run_cli((const char *[]){"run", "--workload", "ic-resnet8", "--dtype", "int8",
+                                      "--options", "corrupt=1", "--min-time", "0.01",
+                                      "--repetitions", "1", "--warmup", "0", "--out", out, NULL});
+    assert_int_not_equal(rc, 0);
+    assert_non_null(strstr(err_buf, "reference"));
+    int passed, seen[4][2][2] = {{{0}}};
+    assert_int_equal(read_records(out, &passed, seen), 1);
+    assert_int_equal(passed, 0);
+}
+
+static void test_unknown_precision(void **s)
+{
+    (void)s;
+    char out[400];
+    snprintf(out, sizeof(out), "%s/bad", tmp);
+    int rc = run_cli((const char *[]){"run", "--workload", "vww-mobilenet", "--dtype", "int4",
+                                      "--out", out, NULL});
+    assert_int_not_equal(rc, 0);
+    assert_non_null(strstr(err_buf, "int4"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_suite_runs_everything),
+        cmocka_unit_test(test_spoiled_output_fails_run),
+        cmocka_unit_test(test_unknown_precision),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,98 @@
+/* tinyml_model.h: the four MLPerf Tiny reference models as layer graphs,
+ * built from a seed into runnable fp32 or int8 networks.
+ *
+ * A model definition (tinyml_defs.c) is a table of layers as the MLPerf
+ * Tiny Keras sources define them, batch norm folded. jb_tm_model_open
+ * draws the weights from the seed, calibrates activation ranges by running
+ * the fp32 model on a few seeded inputs, quantizes (int8: TFLite scheme) and
+ * prepares the optimized kernels. Running is one item at a time, on a
+ * caller-provided arena, so that several threads can share one model. */
+#ifndef JB_TINYML_MODEL_H
+#define JB_TINYML_MODEL_H
+
+#include "platforms/cpu/cpu_features.h"
+#include "platforms/cpu/tinyml_kernels.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* How the synthetic input of a model is drawn. */
+enum jb_tm_input_kind {
+    JB_TM_INPUT_IMAGE = 0, /* RGB in [0, 1]: smooth pattern plus noise */
+    JB_TM_INPUT_MFCC,      /* MFCC-like: large coefficient 0, decaying higher ones */
+    JB_TM_INPUT_LOGMEL     /* log-mel frames: per-band level plus noise */
+};
+
+/* One layer of a definition. Tensor 0 is the model input; layer i writes
+ * tensor i + 1. in/in2 name input tensors; JB_TM_PREV is the previous one. */
+#define JB_TM_PREV (-1)
+struct jb_tm_def_layer {
+    enum jb_tm_op op;
+    int in, in2;
+    int out_c;            /* conv, fc: output channels */
+    int k_h, k_w, stride; /* conv, dwconv, pool (pool: stride_h = k_h, stride_w = k_w if 0) */
+    int same;             /* TF 'same' padding (1) or 'valid' (0) */
+    int relu;
+    int bn; /* followed by batch norm in the Keras model */
+};
+
+struct jb_tm_model_def {
+    const char *name;
+    const char *title;
+    int in_h, in_w, in_c;
+    enum jb_tm_input_kind input;
+    int n_layers;
+    const struct jb_tm_def_layer *layers;
+};
+
+/* The four definitions, and lookup by workload name (NULL if unknown). */
+extern const struct jb_tm_model_def jb_tm_kws_dscnn, jb_tm_vww_mobilenet, jb_tm_ic_resnet8,
+    jb_tm_ad_autoencoder;
+const struct jb_tm_model_def *jb_tm_model_def_find(const char *name);
+
+/* Work per inference, from the layer table alone. */
+struct jb_tm_counts {
+    double macs;
+    double flops;            /* 2 per MAC plus bias, pooling and add operations */
+    double params;           /* weights + biases after batch-norm folding */
+    double keras_params;     /* params + 4 per batch-norm channel: Keras' "Total params" */
+    double param_bytes;      /* weight and bias bytes read per inference in this dtype */
+    double activation_bytes; /* bytes of every layer's inputs read and outputs written */
+};
+
+struct jb_tm_model;
+
+/* Builds a model. dtype: JB_TM_INT8 or JB_TM_FP32; isa: the optimized
+ * path's instruction set (JB_ISA_REFERENCE: the reference kernels). */
+int jb_tm_model_open(const struct jb_tm_model_def *def, enum jb_tm_dtype dtype, uint64_t seed,
+                     enum jb_isa isa, struct jb_tm_model **out, char *err, size_t errlen);
+void jb_tm_model_close(struct jb_tm_model *m);
+
+/* Counts from a definition (no model needed) for a dtype. */
+int jb_tm_def_counts(const struct jb_tm_model_def *def, enum jb_tm_dtype dtype,
+                     struct jb_tm_counts *out, char *err, size_t errlen);
+
+const struct jb_tm_counts *jb_tm_model_counts(const struct jb_tm_model *m);
+enum jb_isa jb_tm_model_isa(const struct jb_tm_model *m);
+size_t jb_tm_model_input_elems(const struct jb_tm_model *m);
+size_t jb_tm_model_output_elems(const struct jb_tm_model *m);
+size_t jb_tm_model_elem_bytes(const struct jb_tm_model *m);
+/* Bytes of the per-thread arena jb_tm_model_run needs (all tensors and the
+ * kernels' scratch), a multiple of 64. */
+size_t jb_tm_model_arena_bytes(const struct jb_tm_model *m);
+
+/* The model's input for item `item` of `seed`, in the model's dtype (int8:
+ * quantized with the calibrated input scale). 0 or JB_ENOMEM. */
+int jb_tm_model_make_input(const struct jb_tm_model *m, uint64_t seed, uint64_t item, void *dst);
+
+/* One inference: reference != 0 runs the reference kernels, else the
+ * optimized ones. arena: jb_tm_model_arena_bytes(), 64-byte aligned. */
+void jb_tm_model_run(const struct jb_tm_model *m, int reference, const void *in, void *out,
+                     void *arena);
+
+/* The same, for callers outside the workload: checks the input's shape
+ * (h x w x c) and allocates the arena. JB_EINVAL on a wrong shape. */
+int jb_tm_model_infer(const struct jb_tm_model *m, int h, int w, int c, const void *in, void *out,
+                      char *err, size_t errlen);
+
+#endif
