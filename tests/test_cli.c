@@ -70,6 +70,60 @@ static int run_cli(const char *const *args, double sigint_after_s)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* Whether dir holds a finished record whose name starts with prefix. */
+static int have_record(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    while (d && (e = readdir(d)))
+        if (!strncmp(e->d_name, prefix, strlen(prefix)) && !strstr(e->d_name, ".tmp") &&
+            strstr(e->d_name, ".gbench.json"))
+            found = 1;
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* Runs the CLI and sends SIGINT 1.5 s after the record of the run named by
+ * `prefix` appears in out_dir (waiting on the files, not on a fixed delay,
+ * so that a loaded machine does not change what is interrupted). */
+static int run_cli_interrupt(const char *const *args, const char *out_dir, const char *prefix)
+{
+    const char *cli = getenv("JB_CLI");
+    char op[256], ep[256];
+    snprintf(op, sizeof(op), "%s/stdout", tmp);
+    snprintf(ep, sizeof(ep), "%s/stderr", tmp);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int o = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(o, 1);
+        dup2(e, 2);
+        char *argv[64];
+        int n = 0;
+        argv[n++] = (char *)cli;
+        for (; args[n - 1] && n < 63; n++)
+            argv[n] = (char *)args[n - 1];
+        argv[n] = NULL;
+        execv(cli, argv);
+        _exit(127);
+    }
+    for (int i = 0; i < 1200 && !have_record(out_dir, prefix); i++) {
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+    }
+    struct timespec ts = {1, 500000000};
+    nanosleep(&ts, NULL);
+    kill(pid, SIGINT);
+    int status;
+    waitpid(pid, &status, 0);
+    slurp(op, out_buf, sizeof(out_buf));
+    slurp(ep, err_buf, sizeof(err_buf));
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 static int count_lines(const char *s)
 {
     int n = 0;
@@ -209,8 +263,9 @@ static void test_sigint_keeps_finished_runs(void **state)
     fputs("fma repetitions=2 min_time=0.1\ntriad repetitions=50 min_time=0.4 options=mib=16\n",
           f);
     fclose(f);
-    int rc = run_cli((const char *[]){"run", "--suite", suite, "--warmup", "0", "--out", out, NULL},
-                     3.0);
+    int rc = run_cli_interrupt((const char *[]){"run", "--suite", suite, "--warmup", "0", "--out",
+                                                out, NULL},
+                               out, "fma_");
     if (rc != 130)
         fail_msg("exit %d after SIGINT; stderr: %s", rc, err_buf);
     assert_non_null(strstr(err_buf, "interrupted"));
