@@ -7,7 +7,7 @@
  * finished sweep, a failed measurement and SIGINT alike. */
 #include "harness/sweep.h"
 #include "harness/error.h"
-#include "platforms/cuda/nvml_ctl.h"
+#include "harness/nvml.h"
 #include "workloads/workload.h"
 
 #include <errno.h>
