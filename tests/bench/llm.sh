@@ -17,7 +17,7 @@
 # steadier figure on a machine shared with other work.
 set -eu
 cli=${JB_CLI:-build/joulebench}
-out=${1:-results/bench-llm}
+out=${1:-results/out/bench-llm}
 threads=${THREADS:-"1 2"}
 reps=${REPS:-5}
 py=${PYTHON:-python3}

@@ -295,6 +295,9 @@ void jb_llm_model_fill_kv(struct jb_llm_model *M, uint64_t seed, int npos)
 int jb_llm_model_greedy(struct jb_llm_model *M, const int *prompt, int nprompt, int ngen, int *out,
                         char *err, size_t errlen)
 {
+    if (nprompt < 1 || ngen < 0)
+        return jb_err(err, errlen, JB_EINVAL, "%s: greedy decoding needs a prompt (%d tokens)",
+                      M->w->cfg.name, nprompt);
     int tok = prompt[0], rc;
     for (int pos = 0; pos < nprompt + ngen - 1; pos++) {
         if ((rc = jb_llm_model_step(M, tok, pos, err, errlen)))
