@@ -7,7 +7,7 @@
  * finished sweep, a failed measurement and SIGINT alike. */
 #include "harness/sweep.h"
 #include "harness/error.h"
-#include "platforms/cuda/nvml_ctl.h"
+#include "harness/nvml.h"
 #include "workloads/workload.h"
 
 #include <errno.h>
@@ -262,10 +262,13 @@ int jb_sweep_write_plot(const struct jb_sweep_spec *spec, const struct jb_sweep_
             "set xlabel 'latency per unit (s)'\n"
             "set ylabel 'energy per unit (J)'\n"
             "set grid\n"
+            "set format x '%%.1s %%cs'\n"
+            "# NaN marks a point off the front: skipped, without breaking the line\n"
+            "set datafile missing NaN\n"
             "plot '%s' using 2:3:4 with yerrorbars title 'settings', \\\n"
-            "     '' using 2:($5 ? $3 : 1/0) with linespoints title 'Pareto front', \\\n"
+            "     '' using 2:($5 > 0 ? $3 : NaN) with linespoints title 'Pareto front', \\\n"
             "     '' using 2:3:(sprintf('%%g %s', $1)) with labels offset 0,1 notitle, \\\n"
-            "     '' using 2:($6 ? $3 : 1/0) with points pt 7 ps 2 title 'energy-optimal'\n",
+            "     '' using 2:($6 > 0 ? $3 : NaN) with points pt 7 ps 2 title 'energy-optimal'\n",
             spec->kind == JB_SWEEP_POWER_LIMIT ? "power-limit" : "GPU-clock", svg_path,
             title ? title : "joulebench sweep", dat_path, unit);
     bad = ferror(g);

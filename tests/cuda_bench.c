@@ -17,7 +17,7 @@
  * Plan lines: workload dtype batch context min_s check [options]
  * Output: a CSV file (argument 2) and a table on stdout. */
 #include "harness/error.h"
-#include "platforms/cuda/nvml_ctl.h"
+#include "harness/nvml.h"
 #include "workloads/workload.h"
 
 #include <math.h>

@@ -1,5 +1,5 @@
 /* test_sweep.c: power-limit and clock sweeps through a fake NVML
- * (tests/fake_nvml_ctl.c, loaded by the production dlopen path).
+ * (tests/fake_nvml.c, loaded by the production dlopen path).
  *
  * What a user relies on: every setting is applied and measured; the Pareto
  * front and the energy-optimal setting are right; the original setting is
@@ -23,7 +23,7 @@
 
 #include "harness/error.h"
 #include "harness/sweep.h"
-#include "platforms/cuda/nvml_ctl.h"
+#include "harness/nvml.h"
 #include "workloads/workload.h"
 
 struct fake {
@@ -38,20 +38,22 @@ struct fake {
 
 static int setup(void **state)
 {
-    const char *path = getenv("JB_FAKE_NVML_CTL");
+    const char *path = getenv("JB_FAKE_NVML");
     static struct fake f;
     char err[JB_ERRLEN];
     memset(&f, 0, sizeof(f));
     if (!path)
         return -1;
+    /* The fake GPU draws min(limit, 400 W). */
+    setenv("FAKE_NVML_WATTS", "400", 1);
     f.lib = dlopen(path, RTLD_NOW);
     if (!f.lib)
         return -1;
-    *(void **)(&f.limit_mw) = dlsym(f.lib, "fake_ctl_limit_mw");
-    *(void **)(&f.locked_max) = dlsym(f.lib, "fake_ctl_locked_max");
-    *(void **)(&f.sets) = dlsym(f.lib, "fake_ctl_sets");
-    *(void **)(&f.deny) = dlsym(f.lib, "fake_ctl_deny");
-    *(void **)(&f.reset) = dlsym(f.lib, "fake_ctl_reset");
+    *(void **)(&f.limit_mw) = dlsym(f.lib, "fake_nvml_limit_mw");
+    *(void **)(&f.locked_max) = dlsym(f.lib, "fake_nvml_locked_mhz");
+    *(void **)(&f.sets) = dlsym(f.lib, "fake_nvml_sets");
+    *(void **)(&f.deny) = dlsym(f.lib, "fake_nvml_deny");
+    *(void **)(&f.reset) = dlsym(f.lib, "fake_nvml_reset");
     if (jb_nvml_open(path, &f.nv, err, sizeof(err)))
         return -1;
     *state = &f;

@@ -1,10 +1,12 @@
-/* nvml_ctl.c: NVML through dlopen: the few functions the CUDA benchmark and
- * the sweep need, declared here by their documented signatures (NVML's
- * nvml.h: handles are opaque pointers, status codes ints, energy in mJ,
- * power in mW, clocks in MHz), so that no NVML header is needed to build
- * and a machine without the driver only loses the GPU, never the build. */
-#include "platforms/cuda/nvml_ctl.h"
+/* nvml.c: NVML through dlopen: the few functions the power source, the
+ * CUDA benchmark and the sweep need, declared here by their documented
+ * signatures (NVML's nvml.h: handles are opaque pointers, status codes ints,
+ * energy in mJ, power in mW, clocks in MHz), so that no NVML header is
+ * needed to build and a machine without the driver only loses the GPU,
+ * never the build. */
+#include "harness/nvml.h"
 #include "harness/error.h"
+#include "harness/power_opts.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -22,7 +24,7 @@ enum {
     NVML_ERROR_NO_PERMISSION = 4,
     NVML_ERROR_GPU_IS_LOST = 15,
 };
-enum { NVML_CLOCK_SM = 1, NVML_CLOCK_MEM = 2, NVML_TEMPERATURE_GPU = 0 };
+enum { NVML_CLOCK_GRAPHICS = 0, NVML_CLOCK_SM = 1, NVML_CLOCK_MEM = 2, NVML_TEMPERATURE_GPU = 0 };
 
 #define NVML_MAX_GPUS 64
 
@@ -30,6 +32,7 @@ struct jb_nvml {
     void *lib;
     int count;
     nvml_dev dev[NVML_MAX_GPUS];
+    char driver[80];
     nvml_ret (*init)(void);
     nvml_ret (*shutdown)(void);
     const char *(*error_string)(nvml_ret);
@@ -47,6 +50,7 @@ struct jb_nvml {
     nvml_ret (*set_pm_limit)(nvml_dev, unsigned);
     nvml_ret (*lock_clocks)(nvml_dev, unsigned, unsigned);
     nvml_ret (*reset_clocks)(nvml_dev);
+    nvml_ret (*get_driver)(char *, unsigned);
 };
 
 static int nv_code(nvml_ret r)
@@ -86,7 +90,8 @@ int jb_nvml_open(const char *lib, struct jb_nvml **out, char *err, size_t errlen
         return jb_err(err, errlen, JB_ENOMEM, "nvml: out of memory");
     n->lib = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
     if (!n->lib) {
-        rc = jb_err(err, errlen, JB_ENOTSUP, "nvml: no NVIDIA driver library: %s", dlerror());
+        const char *de = dlerror();
+        rc = jb_err(err, errlen, JB_ENOTSUP, "no %s (no NVIDIA driver): %s", lib, de ? de : "");
         goto out;
     }
     /* dlsym returns void *; POSIX guarantees it converts to a function pointer. */
@@ -111,6 +116,7 @@ int jb_nvml_open(const char *lib, struct jb_nvml **out, char *err, size_t errlen
     SYM(set_pm_limit, "nvmlDeviceSetPowerManagementLimit");
     SYM(lock_clocks, "nvmlDeviceSetGpuLockedClocks");
     SYM(reset_clocks, "nvmlDeviceResetGpuLockedClocks");
+    SYM(get_driver, "nvmlSystemGetDriverVersion");
 #undef SYM
     if (!n->init || !n->shutdown || !n->get_count || !n->get_handle) {
         rc = jb_err(err, errlen, JB_ENOTSUP, "nvml: %s lacks nvmlInit_v2/nvmlDeviceGetCount_v2",
@@ -118,8 +124,7 @@ int jb_nvml_open(const char *lib, struct jb_nvml **out, char *err, size_t errlen
         goto out;
     }
     if ((r = n->init()) != NVML_SUCCESS) {
-        rc = jb_err(err, errlen, JB_ENOTSUP,
-                    "nvml: nvmlInit_v2 failed (%s): no NVIDIA driver loaded?",
+        rc = jb_err(err, errlen, JB_ENOTSUP, "nvml: nvmlInit_v2: %s (NVIDIA driver not loaded?)",
                     n->error_string ? n->error_string(r) : "error");
         goto out;
     }
@@ -128,6 +133,8 @@ int jb_nvml_open(const char *lib, struct jb_nvml **out, char *err, size_t errlen
         rc = nv_fail(n, r, "nvmlDeviceGetCount_v2", -1, err, errlen);
         goto out;
     }
+    if (n->get_driver && n->get_driver(n->driver, sizeof(n->driver)) != NVML_SUCCESS)
+        n->driver[0] = '\0';
     n->count = cnt > NVML_MAX_GPUS ? NVML_MAX_GPUS : (int)cnt;
     for (int i = 0; i < n->count; i++)
         if ((r = n->get_handle((unsigned)i, &n->dev[i])) != NVML_SUCCESS) {
@@ -156,6 +163,11 @@ void jb_nvml_close(struct jb_nvml *n)
 int jb_nvml_count(const struct jb_nvml *n)
 {
     return n->count;
+}
+
+const char *jb_nvml_driver(const struct jb_nvml *n)
+{
+    return n->driver;
 }
 
 #define CHECK_GPU(n, gpu)                                                                          \
@@ -187,17 +199,10 @@ int jb_nvml_energy_mj(struct jb_nvml *n, int gpu, unsigned long long *mj, char *
     return 0;
 }
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int jb_nvml_wait_energy_change(struct jb_nvml *n, int gpu, unsigned long long from,
                                unsigned long long *to, double timeout_s, char *err, size_t errlen)
 {
-    double t0 = mono_s();
+    double t0 = jb_power_now_s();
     struct timespec nap = {0, 200000};
     for (;;) {
         unsigned long long e;
@@ -208,7 +213,7 @@ int jb_nvml_wait_energy_change(struct jb_nvml *n, int gpu, unsigned long long fr
             *to = e;
             return 0;
         }
-        if (mono_s() - t0 > timeout_s)
+        if (jb_power_now_s() - t0 > timeout_s)
             return jb_err(err, errlen, JB_EUNAVAIL,
                           "nvml: energy counter of GPU %d did not move in %.1f s", gpu, timeout_s);
         nanosleep(&nap, NULL);
@@ -222,35 +227,62 @@ int jb_nvml_power_mw(struct jb_nvml *n, int gpu, unsigned *mw, char *err, size_t
     return 0;
 }
 
+/* One field of the state: a failure is kept (the first is returned) and the
+ * other fields are still read, since older GPUs lack some of them. */
+#define STATE_FIELD(bit, fn, name, ...)                                                            \
+    do {                                                                                           \
+        nvml_ret r_ = n->fn ? n->fn(__VA_ARGS__) : NVML_ERROR_NOT_SUPPORTED;                       \
+        if (r_ == NVML_SUCCESS)                                                                    \
+            s->have |= (bit);                                                                      \
+        else if (!rc)                                                                              \
+            rc = nv_fail(n, r_, name, gpu, err, errlen);                                           \
+    } while (0)
+
 int jb_nvml_state(struct jb_nvml *n, int gpu, struct jb_gpu_state *s, char *err, size_t errlen)
 {
+    int rc = 0;
     CHECK_GPU(n, gpu);
+    nvml_dev d = n->dev[gpu];
     memset(s, 0, sizeof(*s));
-    CALL(get_clock, "nvmlDeviceGetClockInfo", n->dev[gpu], NVML_CLOCK_SM, &s->sm_mhz);
-    CALL(get_clock, "nvmlDeviceGetClockInfo", n->dev[gpu], NVML_CLOCK_MEM, &s->mem_mhz);
-    CALL(get_temp, "nvmlDeviceGetTemperature", n->dev[gpu], NVML_TEMPERATURE_GPU, &s->temp_c);
-    CALL(get_limit, "nvmlDeviceGetEnforcedPowerLimit", n->dev[gpu], &s->power_limit_mw);
-    CALL(get_power, "nvmlDeviceGetPowerUsage", n->dev[gpu], &s->power_mw);
-    CALL(get_reasons, "nvmlDeviceGetCurrentClocksEventReasons", n->dev[gpu], &s->reasons);
-    return 0;
+    STATE_FIELD(JB_GPU_SM_MHZ, get_clock, "nvmlDeviceGetClockInfo", d, NVML_CLOCK_SM, &s->sm_mhz);
+    STATE_FIELD(JB_GPU_MEM_MHZ, get_clock, "nvmlDeviceGetClockInfo", d, NVML_CLOCK_MEM,
+                &s->mem_mhz);
+    STATE_FIELD(JB_GPU_GRAPHICS_MHZ, get_clock, "nvmlDeviceGetClockInfo", d, NVML_CLOCK_GRAPHICS,
+                &s->graphics_mhz);
+    STATE_FIELD(JB_GPU_TEMP_C, get_temp, "nvmlDeviceGetTemperature", d, NVML_TEMPERATURE_GPU,
+                &s->temp_c);
+    STATE_FIELD(JB_GPU_POWER_LIMIT_MW, get_limit, "nvmlDeviceGetEnforcedPowerLimit", d,
+                &s->power_limit_mw);
+    STATE_FIELD(JB_GPU_POWER_MW, get_power, "nvmlDeviceGetPowerUsage", d, &s->power_mw);
+    STATE_FIELD(JB_GPU_REASONS, get_reasons, "nvmlDeviceGetCurrentClocksEventReasons", d,
+                &s->reasons);
+    return rc;
 }
 
-/* NVML's nvmlClocksEventReason bits (nvml.h). */
+/* NVML's nvmlClocksEventReason bits (nvml.h), named as in the records. */
 static const struct {
     unsigned long long bit;
     const char *name;
     int slows; /* the GPU ran below what it could have */
 } reason_bits[] = {
-    {0x1ull, "gpu-idle", 0},
-    {0x2ull, "applications-clocks-setting", 0},
-    {0x4ull, "sw-power-cap", 1},
-    {0x8ull, "hw-slowdown", 1},
-    {0x10ull, "sync-boost", 0},
-    {0x20ull, "sw-thermal-slowdown", 1},
-    {0x40ull, "hw-thermal-slowdown", 1},
-    {0x80ull, "hw-power-brake-slowdown", 1},
-    {0x100ull, "display-clock-setting", 0},
+    {0x1ull, "gpu_idle", 0},
+    {0x2ull, "applications_clocks_setting", 0},
+    {0x4ull, "sw_power_cap", 1},
+    {0x8ull, "hw_slowdown", 1},
+    {0x10ull, "sync_boost", 0},
+    {0x20ull, "sw_thermal_slowdown", 1},
+    {0x40ull, "hw_thermal_slowdown", 1},
+    {0x80ull, "hw_power_brake_slowdown", 1},
+    {0x100ull, "display_clock_setting", 0},
 };
+
+const char *jb_nvml_reason_name(unsigned long long bit)
+{
+    for (size_t i = 0; i < sizeof(reason_bits) / sizeof(reason_bits[0]); i++)
+        if (bit == reason_bits[i].bit)
+            return reason_bits[i].name;
+    return NULL;
+}
 
 const char *jb_nvml_reasons_str(unsigned long long reasons, char *buf, size_t len)
 {

@@ -1,0 +1,241 @@
+/* test_cli_sweep.c: `joulebench sweep` as a user meets it, against the fake
+ * NVML (tests/fake_nvml.c, through JB_NVML_LIB) with the fma workload: the
+ * Pareto CSV and the gnuplot files are written, the front is not empty, and
+ * the fake GPU's original power limit (or unlocked clocks) is back at the
+ * end, also after SIGINT; a dry run changes nothing; no driver and a bad
+ * range are one-line errors with exit 1 and 2. What the fake GPU was left
+ * at comes from its FAKE_NVML_STATE_FILE, since the CLI is another process. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char tmp[] = "/tmp/jb_cli_sweep_XXXXXX";
+static char out_txt[1 << 14], err_txt[1 << 14], state_path[64];
+
+static void read_file(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    size_t k = f ? fread(buf, 1, n - 1, f) : 0;
+    buf[k] = '\0';
+    if (f)
+        fclose(f);
+}
+
+/* What the fake GPU was left at. */
+static int fake_state(unsigned *limit_mw, unsigned *locked_mhz, unsigned *sets)
+{
+    char buf[256];
+    read_file(state_path, buf, sizeof(buf));
+    return sscanf(buf, "power_limit_mw=%u locked_mhz=%u sets=%u", limit_mw, locked_mhz, sets);
+}
+
+/* Spawns `joulebench sweep ARGS...` with stdout and stderr into files and
+ * returns its exit status (-N if killed by signal N). With interrupt set,
+ * sends it SIGINT once the fake GPU reports its first change: the sweep is
+ * then surely under way, however loaded the machine. */
+static int sweep(const char *const *args, int interrupt)
+{
+    char *argv[32] = {getenv("JB_CLI"), "sweep"}, o[64], e[64];
+    int n = 2, status;
+    assert_non_null(argv[0]);
+    while (*args && n < 31)
+        argv[n++] = (char *)*args++;
+    argv[n] = NULL;
+    snprintf(o, sizeof(o), "%s/stdout", tmp);
+    snprintf(e, sizeof(e), "%s/stderr", tmp);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, o, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, e, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid;
+    unlink(state_path);
+    assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    for (int i = 0; interrupt && i < 6000; i++) { /* up to 60 s */
+        unsigned limit, locked, sets = 0;
+        struct timespec ts = {0, 10000000};
+        if (fake_state(&limit, &locked, &sets) == 3 && sets > 0) {
+            kill(pid, SIGINT);
+            break;
+        }
+        nanosleep(&ts, NULL);
+    }
+    waitpid(pid, &status, 0);
+    read_file(o, out_txt, sizeof(out_txt));
+    read_file(e, err_txt, sizeof(err_txt));
+    print_message("%s", err_txt);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!mkdtemp(tmp) || !getenv("JB_FAKE_NVML"))
+        return -1;
+    snprintf(state_path, sizeof(state_path), "%s/fake-state", tmp);
+    setenv("JB_NVML_LIB", getenv("JB_FAKE_NVML"), 1);
+    setenv("FAKE_NVML_STATE_FILE", state_path, 1);
+    setenv("FAKE_NVML_LIMIT_W", "650", 1); /* not the maximum: restoring means this */
+    setenv("FAKE_NVML_WATTS", "400", 1);   /* drawn: min(limit, 400 W) */
+    setenv("FAKE_NVML_STEP_MS", "20", 1);  /* a quick counter keeps the test short */
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+    return system(cmd);
+}
+
+static void power_limit_sweep_writes_front_and_restores(void **state)
+{
+    (void)state;
+    char out[64], path[128], csv[1 << 12];
+    snprintf(out, sizeof(out), "%s/pl", tmp);
+    assert_int_equal(sweep((const char *[]){"--workload", "fma", "--power-limit", "200:400:100",
+                                            "--min-time", "0.3", "--out", out, NULL},
+                           0),
+                     0);
+    static const char *const files[] = {"sweep.csv", "sweep.dat", "sweep.gp"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", out, files[i]);
+        assert_int_equal(access(path, R_OK), 0);
+    }
+    assert_null(strstr(err_txt, "no plot"));
+    if (!strstr(err_txt, "gnuplot not found")) { /* gnuplot is installed: it drew the svg */
+        snprintf(path, sizeof(path), "%s/sweep.svg", out);
+        assert_int_equal(access(path, R_OK), 0);
+    }
+    snprintf(path, sizeof(path), "%s/sweep.csv", out);
+    read_file(path, csv, sizeof(csv));
+    int applied = 0, front = 0, optimal = 0;
+    for (char *l = strchr(csv, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+        double setting, lat, e, u;
+        char unit[8];
+        int a, p, o;
+        assert_int_equal(sscanf(l + 1, "%lf,%7[^,],%d,%lf,%lf,%lf,%d,%d", &setting, unit, &a, &lat,
+                                &e, &u, &p, &o),
+                         8);
+        applied += a;
+        front += p;
+        optimal += o;
+        assert_true(!a || (lat > 0 && e > 0));
+    }
+    assert_int_equal(applied, 3);
+    assert_true(front >= 1);
+    assert_int_equal(optimal, 1);
+    assert_non_null(strstr(out_txt, "pareto"));
+    unsigned limit, locked, sets;
+    assert_int_equal(fake_state(&limit, &locked, &sets), 3);
+    assert_int_equal(limit, 650000); /* the original, not the maximum */
+    assert_int_equal(sets, 4);       /* three settings and the restore */
+    assert_non_null(strstr(err_txt, "650 W restored"));
+}
+
+static void sigint_restores(void **state)
+{
+    (void)state;
+    char out[64], path[128];
+    snprintf(out, sizeof(out), "%s/int", tmp);
+    int rc = sweep((const char *[]){"--workload", "fma", "--power-limit", "200:600:100",
+                                    "--min-time", "1", "--out", out, NULL},
+                   1);
+    assert_int_equal(rc, 130);
+    unsigned limit, locked, sets;
+    assert_int_equal(fake_state(&limit, &locked, &sets), 3);
+    assert_int_equal(limit, 650000);
+    assert_true(sets >= 2 && sets < 6); /* changed and restored; not every setting */
+    assert_non_null(strstr(err_txt, "interrupted"));
+    snprintf(path, sizeof(path), "%s/sweep.csv", out);
+    assert_int_equal(access(path, R_OK), 0);
+}
+
+static void clock_sweep_unlocks_and_says_gnuplot_missing(void **state)
+{
+    (void)state;
+    char out[64], *path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+    snprintf(out, sizeof(out), "%s/clk", tmp);
+    setenv("PATH", "/nonexistent", 1);
+    int rc = sweep((const char *[]){"--workload", "fma", "--gpu-clock", "1200:1300:100",
+                                    "--min-time", "0.2", "--out", out, NULL},
+                   0);
+    if (path) {
+        setenv("PATH", path, 1);
+        free(path);
+    }
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(err_txt, "gnuplot not found"));
+    unsigned limit, locked, sets;
+    assert_int_equal(fake_state(&limit, &locked, &sets), 3);
+    assert_int_equal(locked, 0);
+    assert_int_equal(sets, 2);
+}
+
+static void dry_run_changes_nothing(void **state)
+{
+    (void)state;
+    char out[64];
+    snprintf(out, sizeof(out), "%s/dry", tmp);
+    assert_int_equal(sweep((const char *[]){"--workload", "fma", "--power-limit", "50:250:100",
+                                            "--dry-run", "--out", out, NULL},
+                           0),
+                     0);
+    assert_non_null(strstr(out_txt, "would set 150 W"));
+    assert_non_null(strstr(out_txt, "outside"));
+    unsigned limit, locked, sets;
+    assert_int_equal(fake_state(&limit, &locked, &sets), 3);
+    assert_int_equal(sets, 0);
+}
+
+static void errors_and_help(void **state)
+{
+    (void)state;
+    assert_int_equal(sweep((const char *[]){"--help", NULL}, 0), 0);
+    static const char *const flags[] = {"--workload", "--power-limit", "--gpu-clock",   "--gpu",
+                                        "--dry-run",  "--min-time",    "--repetitions", "--out"};
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        if (!strstr(out_txt, flags[i]))
+            fail_msg("sweep --help does not mention %s", flags[i]);
+    /* bad range: exit 2 before NVML is touched */
+    assert_int_equal(sweep((const char *[]){"--workload", "fma", "--power-limit", "300:200:50",
+                                            "--out", tmp, NULL},
+                           0),
+                     2);
+    assert_non_null(strstr(err_txt, "--power-limit '300:200:50'"));
+    assert_null(strchr(strchr(err_txt, '\n') + 1, '\n')); /* one line */
+    /* no NVIDIA driver: exit 1, says so */
+    setenv("JB_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);
+    int rc = sweep(
+        (const char *[]){"--workload", "fma", "--power-limit", "200:300:100", "--out", tmp, NULL},
+        0);
+    setenv("JB_NVML_LIB", getenv("JB_FAKE_NVML"), 1);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(err_txt, "no NVIDIA driver"));
+    assert_null(strchr(strchr(err_txt, '\n') + 1, '\n'));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(power_limit_sweep_writes_front_and_restores),
+        cmocka_unit_test(sigint_restores),
+        cmocka_unit_test(clock_sweep_unlocks_and_says_gnuplot_missing),
+        cmocka_unit_test(dry_run_changes_nothing),
+        cmocka_unit_test(errors_and_help),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
