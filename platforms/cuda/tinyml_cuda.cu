@@ -484,6 +484,10 @@ extern "C" int jb_cuda_tinyml_open(const struct jb_tm_model *m,
         }
         t->layers[(size_t)i] = d;
     }
+    /* the uploads ran on the legacy default stream, which a non-blocking
+     * stream does not wait for (and a pageable cudaMemcpy may return before
+     * its DMA lands): let them finish before the first pass reads them */
+    JB_CUDA_GO(cudaDeviceSynchronize(), "uploading the model");
     /* one eager pass: every launch checked, and valid outputs at once */
     if ((rc = enqueue_model(t, 1, err, errlen)))
         goto out;
