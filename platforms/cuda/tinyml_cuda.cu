@@ -341,8 +341,8 @@ template <typename T> static void launch_layer(const tm_dev_layer &l, int batch,
         k_add<T><<<g, TM_THREADS, 0, s>>>(l, total);
         break;
     case JB_TM_SOFTMAX:
-        k_softmax<T><<<blocks_for((size_t)batch, TM_SOFTMAX_THREADS), TM_SOFTMAX_THREADS, 0, s>>>(
-            l, batch);
+        k_softmax<T>
+            <<<blocks_for((size_t)batch, TM_SOFTMAX_THREADS), TM_SOFTMAX_THREADS, 0, s>>>(l, batch);
         break;
     }
 }
@@ -389,8 +389,8 @@ static int upload(struct jb_cuda_tinyml *t, const void *src, size_t n, void **ds
     void *p = NULL;
     cudaError_t e = cudaMalloc(&p, n ? n : 1);
     if (e != cudaSuccess)
-        return jb_err(err, errlen, jb_cuda_status_code((int)e), "cuda: cudaMalloc(%s, %zu bytes): %s",
-                      what, n, cudaGetErrorString(e));
+        return jb_err(err, errlen, jb_cuda_status_code((int)e),
+                      "cuda: cudaMalloc(%s, %zu bytes): %s", what, n, cudaGetErrorString(e));
     t->allocs.push_back(p);
     if (src && n) {
         e = cudaMemcpy(p, src, n, cudaMemcpyHostToDevice);
@@ -402,9 +402,9 @@ static int upload(struct jb_cuda_tinyml *t, const void *src, size_t n, void **ds
     return 0;
 }
 
-extern "C" int jb_cuda_tinyml_open(const struct jb_tm_model *m,
-                                   const struct jb_cuda_tinyml_opts *o, const void *inputs,
-                                   struct jb_cuda_tinyml **out, char *err, size_t errlen)
+extern "C" int jb_cuda_tinyml_open(const struct jb_tm_model *m, const struct jb_cuda_tinyml_opts *o,
+                                   const void *inputs, struct jb_cuda_tinyml **out, char *err,
+                                   size_t errlen)
 {
     int rc = 0;
     struct jb_cuda_tinyml *t = NULL;
@@ -473,8 +473,7 @@ extern "C" int jb_cuda_tinyml_open(const struct jb_tm_model *m,
                 goto out;
             d.b = p;
             if (d.q) {
-                if ((rc = upload(t, l->mult, (size_t)l->out_c * 4, &p, "multipliers", err,
-                                 errlen)))
+                if ((rc = upload(t, l->mult, (size_t)l->out_c * 4, &p, "multipliers", err, errlen)))
                     goto out;
                 d.mult = (const int32_t *)p;
                 if ((rc = upload(t, l->shift, (size_t)l->out_c * 4, &p, "shifts", err, errlen)))
@@ -536,8 +535,7 @@ extern "C" void jb_cuda_tinyml_close(struct jb_cuda_tinyml *t)
     delete t;
 }
 
-extern "C" int jb_cuda_tinyml_run(struct jb_cuda_tinyml *t, double *gpu_s, char *err,
-                                  size_t errlen)
+extern "C" int jb_cuda_tinyml_run(struct jb_cuda_tinyml *t, double *gpu_s, char *err, size_t errlen)
 {
     int rc = 0;
     float ms = 0.0f;

@@ -41,8 +41,7 @@ struct jb_cuda_tinyml_opts {
  * JB_ENOMEM when the tensors do not fit. *out is owned by the caller and
  * released with jb_cuda_tinyml_close. */
 int jb_cuda_tinyml_open(const struct jb_tm_model *m, const struct jb_cuda_tinyml_opts *o,
-                        const void *inputs, struct jb_cuda_tinyml **out, char *err,
-                        size_t errlen);
+                        const void *inputs, struct jb_cuda_tinyml **out, char *err, size_t errlen);
 void jb_cuda_tinyml_close(struct jb_cuda_tinyml *t);
 
 /* One inference of every item of the batch, synchronous (returns when the
@@ -52,8 +51,7 @@ int jb_cuda_tinyml_run(struct jb_cuda_tinyml *t, double *gpu_s, char *err, size_
 
 /* Copies the output of item `item` of the last run (the model's output
  * elements, in its dtype) to dst. */
-int jb_cuda_tinyml_output(struct jb_cuda_tinyml *t, int item, void *dst, char *err,
-                          size_t errlen);
+int jb_cuda_tinyml_output(struct jb_cuda_tinyml *t, int item, void *dst, char *err, size_t errlen);
 
 /* What was built: "cuda-thread-per-output" plus "+graph" when graphed. */
 const char *jb_cuda_tinyml_kernel(const struct jb_cuda_tinyml *t);

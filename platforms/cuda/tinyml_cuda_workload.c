@@ -110,8 +110,7 @@ static int cuda_tm_open(const struct jb_tm_model_def *def, const struct jb_workl
     for (int i = 0; i < s->batch; i++)
         if (jb_tm_model_make_input(s->m, p->seed, (uint64_t)i,
                                    s->inputs + s->in_bytes * (size_t)i)) {
-            rc = jb_err(err, errlen, JB_ENOMEM, "cuda-%s: out of memory drawing inputs",
-                        def->name);
+            rc = jb_err(err, errlen, JB_ENOMEM, "cuda-%s: out of memory drawing inputs", def->name);
             goto out;
         }
     if ((rc = jb_cuda_tinyml_open(s->m, &o, s->inputs, &s->g, err, errlen)))
