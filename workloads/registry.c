@@ -25,6 +25,10 @@ extern const struct jb_workload_ops jb_workload_cuda_tinyllama_1_1b;
 extern const struct jb_workload_ops jb_workload_cuda_llama3_2_1b;
 extern const struct jb_workload_ops jb_workload_cuda_llama3_1_8b;
 extern const struct jb_workload_ops jb_workload_cuda_llama2_7b;
+extern const struct jb_workload_ops jb_workload_cuda_kws_dscnn;
+extern const struct jb_workload_ops jb_workload_cuda_vww_mobilenet;
+extern const struct jb_workload_ops jb_workload_cuda_ic_resnet8;
+extern const struct jb_workload_ops jb_workload_cuda_ad_autoencoder;
 #endif
 
 const struct jb_workload_ops *const jb_workloads[] = {
@@ -48,6 +52,10 @@ const struct jb_workload_ops *const jb_workloads[] = {
     &jb_workload_cuda_llama3_2_1b,
     &jb_workload_cuda_llama3_1_8b,
     &jb_workload_cuda_llama2_7b,
+    &jb_workload_cuda_kws_dscnn,
+    &jb_workload_cuda_vww_mobilenet,
+    &jb_workload_cuda_ic_resnet8,
+    &jb_workload_cuda_ad_autoencoder,
 #endif
     NULL,
 };

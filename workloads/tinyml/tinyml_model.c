@@ -456,6 +456,33 @@ size_t jb_tm_model_arena_bytes(const struct jb_tm_model *m)
     return m->arena_bytes;
 }
 
+int jb_tm_model_n_layers(const struct jb_tm_model *m)
+{
+    return m->n;
+}
+
+const struct jb_tm_layer *jb_tm_model_layer(const struct jb_tm_model *m, int i, int *in_tensor,
+                                            int *in2_tensor)
+{
+    if (i < 0 || i >= m->n)
+        return NULL;
+    if (in_tensor)
+        *in_tensor = m->in_of[i];
+    if (in2_tensor)
+        *in2_tensor = m->in2_of[i];
+    return &m->layers[i];
+}
+
+size_t jb_tm_model_tensor_elems(const struct jb_tm_model *m, int t)
+{
+    return t < 0 || t > m->n ? 0 : telems(&m->shape[t]);
+}
+
+enum jb_tm_dtype jb_tm_model_dtype(const struct jb_tm_model *m)
+{
+    return m->dtype;
+}
+
 int jb_tm_model_make_input(const struct jb_tm_model *m, uint64_t seed, uint64_t item, void *dst)
 {
     size_t n = jb_tm_model_input_elems(m);

@@ -81,6 +81,17 @@ size_t jb_tm_model_elem_bytes(const struct jb_tm_model *m);
  * kernels' scratch), a multiple of 64. */
 size_t jb_tm_model_arena_bytes(const struct jb_tm_model *m);
 
+/* The layer graph, for other back-ends (platforms/cuda) that run the same
+ * model on its own weights and quantization: the number of layers; layer i
+ * (borrowed, valid until jb_tm_model_close), with the tensors it reads in
+ * *in_tensor and *in2_tensor (-1 when none; tensor 0 is the model input,
+ * layer i writes tensor i + 1); the elements of tensor t of one item. */
+int jb_tm_model_n_layers(const struct jb_tm_model *m);
+const struct jb_tm_layer *jb_tm_model_layer(const struct jb_tm_model *m, int i, int *in_tensor,
+                                            int *in2_tensor);
+size_t jb_tm_model_tensor_elems(const struct jb_tm_model *m, int t);
+enum jb_tm_dtype jb_tm_model_dtype(const struct jb_tm_model *m);
+
 /* The model's input for item `item` of `seed`, in the model's dtype (int8:
  * quantized with the calibrated input scale). 0 or JB_ENOMEM. */
 int jb_tm_model_make_input(const struct jb_tm_model *m, uint64_t seed, uint64_t item, void *dst);
