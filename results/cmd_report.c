@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* HTML text and attribute values alike: the five significant characters. */
 static void esc(FILE *f, const char *s)
@@ -91,20 +90,6 @@ static void num_td(FILE *f, double v, const char *cls)
     }
     fprintf(f, "<td class=\"n%s%s\" data-v=\"%.9g\">%.4g</td>", cls ? " " : "", cls ? cls : "", v,
             v);
-}
-
-static int mkdir_p(const char *d)
-{
-    char tmp[1500];
-    snprintf(tmp, sizeof(tmp), "%s", d);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
 }
 
 static const char *const run_cols[] = {"run",           "date",           "workload",   "platform",
@@ -354,7 +339,7 @@ int jb_cmd_report(int argc, char **argv)
     const char *subs[] = {"", "/w", "/runs", "/plots"};
     for (int i = 0; i < 4; i++) {
         snprintf(sub, sizeof(sub), "%s%s", html, subs[i]);
-        if (mkdir_p(sub)) {
+        if (jb_mkdirs(sub)) {
             fprintf(stderr, "joulebench report: %s: %s\n", sub, strerror(errno));
             goto out;
         }

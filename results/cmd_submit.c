@@ -58,20 +58,6 @@ int jb_cmd_check(int argc, char **argv)
     return 0;
 }
 
-static int mkdirs(const char *d)
-{
-    char tmp[2048];
-    snprintf(tmp, sizeof(tmp), "%s", d);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
-}
-
 /* Copies a regular file (never a link) byte for byte. */
 static int copy_file(const char *from, const char *to, char *err, size_t errlen)
 {
@@ -224,7 +210,7 @@ int jb_cmd_submit(int argc, char **argv)
     char org_dir[1200], d[2400], p[2600];
     snprintf(org_dir, sizeof(org_dir), "%s/%s", out, org);
     snprintf(d, sizeof(d), "%s/systems", org_dir);
-    if (mkdirs(d)) {
+    if (jb_mkdirs(d)) {
         fprintf(stderr, "joulebench submit: %s: %s\n", d, strerror(errno));
         goto out;
     }
@@ -250,7 +236,7 @@ int jb_cmd_submit(int argc, char **argv)
         snprintf(d, sizeof(d), "%s/results/%s/%s/%s", org_dir, sys, wl, sc);
         snprintf(p, sizeof(p), "%s/%s.json", d, run);
         const char *src = json_string_value(json_array_get(paths, i));
-        if (mkdirs(d)) {
+        if (jb_mkdirs(d)) {
             fprintf(stderr, "joulebench submit: %s: %s\n", d, strerror(errno));
             goto out;
         }
@@ -268,7 +254,7 @@ int jb_cmd_submit(int argc, char **argv)
         jb_safe_name(b ? b + 1 : src, name, sizeof(name));
         snprintf(d, sizeof(d), "%s/results/%s/benchmark", org_dir, sys);
         snprintf(p, sizeof(p), "%s/%s", d, name);
-        if (mkdirs(d) || copy_file(src, p, err, sizeof(err))) {
+        if (jb_mkdirs(d) || copy_file(src, p, err, sizeof(err))) {
             fprintf(stderr, "joulebench submit: %s\n", err);
             goto out;
         }

@@ -262,3 +262,17 @@ char *jb_read_trace_beside(const char *record_path)
     }
     return NULL;
 }
+
+int jb_mkdirs(const char *dir)
+{
+    char tmp[2048];
+    snprintf(tmp, sizeof(tmp), "%s", dir);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
+}

@@ -53,4 +53,9 @@ char *jb_read_trace_beside(const char *record_path);
 /* Whether a JSON document is a Google Benchmark output file. */
 int jb_is_gbench(const json_t *doc);
 
+/* Creates a folder and its missing parents (mode 0755), like `mkdir -p`;
+ * existing ones are fine. Returns 0, or -1 with errno set, which the
+ * caller reports. Paths are cut at 2047 bytes. */
+int jb_mkdirs(const char *dir);
+
 #endif

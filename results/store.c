@@ -71,6 +71,18 @@ static int exec0(jb_store *s, const char *sql, char *err, size_t errlen)
     return s->ops->exec(s->conn, sql, 0, NULL, NULL, NULL, err, errlen);
 }
 
+/* Ends the transaction a BEGIN opened: COMMIT when all in it succeeded
+ * (rc is 0), else ROLLBACK; a COMMIT that fails is rolled back too, so
+ * that nothing half-done stays. Returns rc, or the COMMIT's error. */
+static int end_tx(jb_store *s, int rc, char *err, size_t errlen)
+{
+    if (!rc)
+        rc = exec0(s, "COMMIT", err, errlen);
+    if (rc)
+        exec0(s, "ROLLBACK", NULL, 0);
+    return rc;
+}
+
 static int row_int(void *ctx, int ncol, const char *const *v)
 {
     if (ncol > 0 && v[0])
@@ -119,22 +131,17 @@ static int migrate(jb_store *s, char *err, size_t errlen)
         for (int i = 0; migrations[v][i]; i++) {
             rc = exec0(s, migrations[v][i], inner, sizeof(inner));
             if (rc)
-                goto fail;
+                goto end;
         }
         char up[96];
         snprintf(up, sizeof(up), "UPDATE jb_schema_version SET version = %ld", v + 1);
         rc = exec0(s, up, inner, sizeof(inner));
+    end:
+        rc = end_tx(s, rc, inner, sizeof(inner));
         if (rc)
-            goto fail;
-        rc = exec0(s, "COMMIT", inner, sizeof(inner));
-        if (rc)
-            goto fail;
+            return jb_err(err, errlen, rc, "migrating the database to schema version %ld: %s",
+                          v + 1, inner);
         v++;
-        continue;
-    fail:
-        exec0(s, "ROLLBACK", NULL, 0);
-        return jb_err(err, errlen, rc, "migrating the database to schema version %ld: %s", v + 1,
-                      inner);
     }
     s->version = (int)v;
     return JB_OK;
@@ -225,7 +232,7 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const ch
     rc = s->ops->exec(s->conn, "SELECT count(*) FROM jb_runs WHERE run_id = $1", 1, p1, row_int,
                       &have, inner, sizeof(inner));
     if (rc)
-        goto rollback;
+        goto end;
     if (have) {
         exec0(s, "ROLLBACK", NULL, 0);
         goto out;
@@ -267,7 +274,7 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const ch
                       " $21, $22, $23, $24)",
                       24, params, NULL, NULL, inner, sizeof(inner));
     if (rc)
-        goto rollback;
+        goto end;
     size_t i;
     const json_t *e;
     json_array_foreach(jb_rec_get(r, "measurements.energy"), i, e)
@@ -285,22 +292,18 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const ch
                           " VALUES ($1, $2, $3, $4, $5, $6, $7)",
                           7, ep, NULL, NULL, inner, sizeof(inner));
         if (rc)
-            goto rollback;
+            goto end;
     }
     if (trace_csv) {
         const char *tp[2] = {run_id, trace_csv};
         rc = s->ops->exec(s->conn, "INSERT INTO jb_traces (run_id, csv) VALUES ($1, $2)", 2, tp,
                           NULL, NULL, inner, sizeof(inner));
         if (rc)
-            goto rollback;
+            goto end;
     }
-    rc = exec0(s, "COMMIT", inner, sizeof(inner));
-    if (rc)
-        goto rollback;
-    *inserted = 1;
-    goto out;
-rollback:
-    exec0(s, "ROLLBACK", NULL, 0);
+end:
+    rc = end_tx(s, rc, inner, sizeof(inner));
+    *inserted = rc == 0;
 out:
     free(json);
     if (rc)
@@ -416,7 +419,7 @@ int jb_store_put_gbench(jb_store *s, const json_t *doc, const char *source_file,
         const char *name = jb_rec_str(b, "name", NULL);
         if (!name) {
             rc = jb_err(inner, sizeof(inner), JB_EINVAL, "benchmarks[%zu] has no name", i);
-            goto rollback;
+            goto end;
         }
         long have = 0;
         const char *k[3] = {date, host, name};
@@ -425,7 +428,7 @@ int jb_store_put_gbench(jb_store *s, const json_t *doc, const char *source_file,
                           " host_name = $2 AND name = $3",
                           3, k, row_int, &have, inner, sizeof(inner));
         if (rc)
-            goto rollback;
+            goto end;
         if (have)
             continue;
         char *js = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
@@ -446,16 +449,13 @@ int jb_store_put_gbench(jb_store *s, const json_t *doc, const char *source_file,
                           10, p, NULL, NULL, inner, sizeof(inner));
         free(js);
         if (rc)
-            goto rollback;
+            goto end;
         (*inserted)++;
     }
-    rc = exec0(s, "COMMIT", inner, sizeof(inner));
+end:
+    rc = end_tx(s, rc, inner, sizeof(inner));
     if (rc)
-        goto rollback;
-    goto out;
-rollback:
-    exec0(s, "ROLLBACK", NULL, 0);
-    *inserted = 0;
+        *inserted = 0;
 out:
     if (rc)
         return jb_err(err, errlen, rc, "storing Google Benchmark file %s (nothing stored): %s",

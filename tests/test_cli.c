@@ -9,65 +9,29 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/cli_util.h"
+
 #include <dirent.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 static char tmp[] = "/tmp/jb_cli_XXXXXX";
 static char out_buf[1 << 16], err_buf[1 << 16];
 
-static void slurp(const char *path, char *buf, size_t n)
-{
-    FILE *f = fopen(path, "r");
-    size_t k = f ? fread(buf, 1, n - 1, f) : 0;
-    buf[k] = 0;
-    if (f)
-        fclose(f);
-}
-
-/* Runs the CLI with args; returns its exit status (128+signal if killed).
- * If sigint_after_s > 0, sends SIGINT after that many seconds. */
+/* Runs the CLI with args, its stdout and stderr kept in out_buf and
+ * err_buf; returns its exit status (128+signal if killed). If
+ * sigint_after_s > 0, sends SIGINT after that many seconds. */
 static int run_cli(const char *const *args, double sigint_after_s)
 {
-    const char *cli = getenv("JB_CLI");
-    assert_non_null(cli);
     char op[256], ep[256];
     snprintf(op, sizeof(op), "%s/stdout", tmp);
     snprintf(ep, sizeof(ep), "%s/stderr", tmp);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int o = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(o, 1);
-        dup2(e, 2);
-        char *argv[64];
-        int n = 0;
-        argv[n++] = (char *)cli;
-        for (; args[n - 1] && n < 63; n++)
-            argv[n] = (char *)args[n - 1];
-        argv[n] = NULL;
-        execv(cli, argv);
-        _exit(127);
-    }
-    if (sigint_after_s > 0) {
-        struct timespec ts = {(time_t)sigint_after_s,
-                              (long)((sigint_after_s - (double)(time_t)sigint_after_s) * 1e9)};
-        nanosleep(&ts, NULL);
-        kill(pid, SIGINT);
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    slurp(op, out_buf, sizeof(out_buf));
-    slurp(ep, err_buf, sizeof(err_buf));
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    int rc = jb_test_run_cli(args, op, ep, sigint_after_s);
+    jb_test_slurp(op, out_buf, sizeof(out_buf));
+    jb_test_slurp(ep, err_buf, sizeof(err_buf));
+    return rc;
 }
 
 /* Whether dir holds a finished record whose name starts with prefix. */

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/cli_util.h"
+
 #include "results/schema_validate.h"
 #include "workloads/workload.h"
 
@@ -15,23 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 static char tmp[] = "/tmp/jb_schema_XXXXXX";
-
-static int run_cli(char *const argv[])
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        freopen("/dev/null", "w", stdout);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static int validate_dir(const char *dir)
 {
@@ -60,10 +47,9 @@ static void test_calibration_records_validate(void **state)
     (void)state;
     char out[256];
     snprintf(out, sizeof(out), "%s/cal", tmp);
-    char *argv[] = {getenv("JB_CLI"), "run", "--workload", "triad,fma", "--options", "mib=8",
-                    "--min-time", "0.02", "--repetitions", "2", "--warmup", "0", "--out", out,
-                    NULL};
-    assert_int_equal(run_cli(argv), 0);
+    const char *args[] = {"run", "--workload", "triad,fma", "--options", "mib=8", "--min-time",
+                          "0.02", "--repetitions", "2", "--warmup", "0", "--out", out, NULL};
+    assert_int_equal(jb_test_run_cli(args, "/dev/null", NULL, 0), 0);
     assert_int_equal(validate_dir(out), 2);
 }
 
@@ -79,11 +65,11 @@ static void test_every_cheap_workload_validates(void **state)
     for (size_t i = 0; i < sizeof(cheap) / sizeof(cheap[0]); i++) {
         if (!jb_workload_find(cheap[i]))
             continue; /* not in this build yet */
-        char *argv[] = {getenv("JB_CLI"), "run", "--workload", (char *)cheap[i], "--scenario",
-                        "single-stream,offline", "--batch", "2", "--options", "mib=8",
-                        "--power", "estimate+sim:watts=20", "--min-time", "0.02",
-                        "--repetitions", "2", "--warmup", "0", "--out", out, NULL};
-        assert_int_equal(run_cli(argv), 0);
+        const char *args[] = {"run", "--workload", cheap[i], "--scenario",
+                              "single-stream,offline", "--batch", "2", "--options", "mib=8",
+                              "--power", "estimate+sim:watts=20", "--min-time", "0.02",
+                              "--repetitions", "2", "--warmup", "0", "--out", out, NULL};
+        assert_int_equal(jb_test_run_cli(args, "/dev/null", NULL, 0), 0);
         expected += 2;
     }
     assert_int_equal(validate_dir(out), expected);

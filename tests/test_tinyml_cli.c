@@ -11,14 +11,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/cli_util.h"
+
 #include <dirent.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 static char tmp[] = "/tmp/jb_tinyml_XXXXXX";
 static char err_buf[1 << 16];
@@ -26,34 +25,11 @@ static char err_buf[1 << 16];
 /* Runs the CLI with args, stdout discarded, stderr kept; exit status. */
 static int run_cli(const char *const *args)
 {
-    const char *cli = getenv("JB_CLI");
-    assert_non_null(cli);
     char ep[300];
     snprintf(ep, sizeof(ep), "%s/stderr", tmp);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int o = open("/dev/null", O_WRONLY);
-        int e = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(o, 1);
-        dup2(e, 2);
-        char *argv[64];
-        int n = 0;
-        argv[n++] = (char *)cli;
-        for (; args[n - 1] && n < 63; n++)
-            argv[n] = (char *)args[n - 1];
-        argv[n] = NULL;
-        execv(cli, argv);
-        _exit(127);
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    FILE *f = fopen(ep, "r");
-    size_t k = f ? fread(err_buf, 1, sizeof(err_buf) - 1, f) : 0;
-    err_buf[k] = 0;
-    if (f)
-        fclose(f);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    int rc = jb_test_run_cli(args, "/dev/null", ep, 0);
+    jb_test_slurp(ep, err_buf, sizeof(err_buf));
+    return rc;
 }
 
 /* Reads every record in dir; counts them and those whose check passed, and

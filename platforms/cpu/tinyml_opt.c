@@ -343,14 +343,11 @@ static void run_pool(const struct jb_tm_kernel *kn, const void *in, void *out, v
                     f[c] = is_avg ? 0.0f : -INFINITY;
             }
             int count = 0;
-            for (int ky = 0; ky < l->k_h; ky++) {
-                int iy = oy * l->stride_h - l->pad_top + ky;
-                if (iy < 0 || iy >= l->in_h)
-                    continue;
-                for (int kx = 0; kx < l->k_w; kx++) {
-                    int ix = ox * l->stride_w - l->pad_left + kx;
-                    if (ix < 0 || ix >= l->in_w)
-                        continue;
+            struct jb_tm_window win = jb_tm_window_at(l, oy, ox);
+            for (int ky = win.ky0; ky < win.ky1; ky++) {
+                int iy = win.iy0 + ky;
+                for (int kx = win.kx0; kx < win.kx1; kx++) {
+                    int ix = win.ix0 + kx;
                     size_t base = ((size_t)iy * l->in_w + ix) * c_n;
                     count++;
                     if (l->dtype == JB_TM_INT8) {

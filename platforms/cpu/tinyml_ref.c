@@ -100,14 +100,11 @@ static void conv_s8(const struct jb_tm_layer *l, const int8_t *in, int8_t *out)
         for (int ox = 0; ox < l->out_w; ox++)
             for (int oc = 0; oc < l->out_c; oc++) {
                 int32_t acc = 0;
-                for (int ky = 0; ky < l->k_h; ky++) {
-                    int iy = oy * l->stride_h - l->pad_top + ky;
-                    if (iy < 0 || iy >= l->in_h)
-                        continue;
-                    for (int kx = 0; kx < l->k_w; kx++) {
-                        int ix = ox * l->stride_w - l->pad_left + kx;
-                        if (ix < 0 || ix >= l->in_w)
-                            continue;
+                struct jb_tm_window win = jb_tm_window_at(l, oy, ox);
+                for (int ky = win.ky0; ky < win.ky1; ky++) {
+                    int iy = win.iy0 + ky;
+                    for (int kx = win.kx0; kx < win.kx1; kx++) {
+                        int ix = win.ix0 + kx;
                         for (int ic = 0; ic < l->in_c; ic++) {
                             int32_t x = in[((size_t)iy * l->in_w + ix) * l->in_c + ic];
                             int32_t wv =
@@ -132,14 +129,11 @@ static void dwconv_s8(const struct jb_tm_layer *l, const int8_t *in, int8_t *out
         for (int ox = 0; ox < l->out_w; ox++)
             for (int c = 0; c < c_n; c++) {
                 int32_t acc = 0;
-                for (int ky = 0; ky < l->k_h; ky++) {
-                    int iy = oy * l->stride_h - l->pad_top + ky;
-                    if (iy < 0 || iy >= l->in_h)
-                        continue;
-                    for (int kx = 0; kx < l->k_w; kx++) {
-                        int ix = ox * l->stride_w - l->pad_left + kx;
-                        if (ix < 0 || ix >= l->in_w)
-                            continue;
+                struct jb_tm_window win = jb_tm_window_at(l, oy, ox);
+                for (int ky = win.ky0; ky < win.ky1; ky++) {
+                    int iy = win.iy0 + ky;
+                    for (int kx = win.kx0; kx < win.kx1; kx++) {
+                        int ix = win.ix0 + kx;
                         int32_t x = in[((size_t)iy * l->in_w + ix) * c_n + c];
                         acc += (x - l->in_zp) * w[((size_t)ky * l->k_w + kx) * c_n + c];
                     }
@@ -173,14 +167,11 @@ static void conv_f32(const struct jb_tm_layer *l, const float *in, float *out)
         for (int ox = 0; ox < l->out_w; ox++)
             for (int oc = 0; oc < l->out_c; oc++) {
                 float acc = 0.0f;
-                for (int ky = 0; ky < l->k_h; ky++) {
-                    int iy = oy * l->stride_h - l->pad_top + ky;
-                    if (iy < 0 || iy >= l->in_h)
-                        continue;
-                    for (int kx = 0; kx < l->k_w; kx++) {
-                        int ix = ox * l->stride_w - l->pad_left + kx;
-                        if (ix < 0 || ix >= l->in_w)
-                            continue;
+                struct jb_tm_window win = jb_tm_window_at(l, oy, ox);
+                for (int ky = win.ky0; ky < win.ky1; ky++) {
+                    int iy = win.iy0 + ky;
+                    for (int kx = win.kx0; kx < win.kx1; kx++) {
+                        int ix = win.ix0 + kx;
                         for (int ic = 0; ic < l->in_c; ic++)
                             acc += in[((size_t)iy * l->in_w + ix) * l->in_c + ic] *
                                    w[(((size_t)oc * l->k_h + ky) * l->k_w + kx) * l->in_c + ic];
@@ -200,14 +191,11 @@ static void dwconv_f32(const struct jb_tm_layer *l, const float *in, float *out)
         for (int ox = 0; ox < l->out_w; ox++)
             for (int c = 0; c < c_n; c++) {
                 float acc = 0.0f;
-                for (int ky = 0; ky < l->k_h; ky++) {
-                    int iy = oy * l->stride_h - l->pad_top + ky;
-                    if (iy < 0 || iy >= l->in_h)
-                        continue;
-                    for (int kx = 0; kx < l->k_w; kx++) {
-                        int ix = ox * l->stride_w - l->pad_left + kx;
-                        if (ix < 0 || ix >= l->in_w)
-                            continue;
+                struct jb_tm_window win = jb_tm_window_at(l, oy, ox);
+                for (int ky = win.ky0; ky < win.ky1; ky++) {
+                    int iy = win.iy0 + ky;
+                    for (int kx = win.kx0; kx < win.kx1; kx++) {
+                        int ix = win.ix0 + kx;
                         acc += in[((size_t)iy * l->in_w + ix) * c_n + c] *
                                w[((size_t)ky * l->k_w + kx) * c_n + c];
                     }
@@ -238,14 +226,11 @@ static void pool(const struct jb_tm_layer *l, const void *in, void *out)
             for (int c = 0; c < c_n; c++) {
                 int32_t sum = 0, mx = INT32_MIN, count = 0;
                 float fsum = 0.0f, fmx = -INFINITY;
-                for (int ky = 0; ky < l->k_h; ky++) {
-                    int iy = oy * l->stride_h - l->pad_top + ky;
-                    if (iy < 0 || iy >= l->in_h)
-                        continue;
-                    for (int kx = 0; kx < l->k_w; kx++) {
-                        int ix = ox * l->stride_w - l->pad_left + kx;
-                        if (ix < 0 || ix >= l->in_w)
-                            continue;
+                struct jb_tm_window win = jb_tm_window_at(l, oy, ox);
+                for (int ky = win.ky0; ky < win.ky1; ky++) {
+                    int iy = win.iy0 + ky;
+                    for (int kx = win.kx0; kx < win.kx1; kx++) {
+                        int ix = win.ix0 + kx;
                         size_t i = ((size_t)iy * l->in_w + ix) * c_n + c;
                         count++;
                         if (l->dtype == JB_TM_INT8) {

@@ -1,7 +1,7 @@
 /* tinyml_simd.h: private to the TinyML kernels. The inner loops of the
  * optimized path, one set per instruction set (tinyml_avx2.c,
- * tinyml_avx512.c), and the fixed-point requantization every path shares,
- * inline so that the per-output epilogue costs no call. */
+ * tinyml_avx512.c), and the fixed-point requantization and window clipping
+ * every path shares, inline so that the per-output epilogue costs no call. */
 #ifndef JB_TINYML_SIMD_H
 #define JB_TINYML_SIMD_H
 
@@ -32,6 +32,28 @@ static inline int32_t jb_tm_mbqm_inline(int32_t x, int32_t mult, int32_t shift)
     int32_t rem = hi & mask;
     int32_t threshold = (mask >> 1) + (hi < 0 ? 1 : 0);
     return (hi >> right) + (rem > threshold ? 1 : 0);
+}
+
+/* The part of the k_h x k_w window of output pixel (oy, ox) that lies
+ * inside the input: taps ky in [ky0, ky1) and kx in [kx0, kx1) read input
+ * row iy0 + ky and column ix0 + kx. Taps in the padding read nothing, so
+ * the convolution and pooling loops skip them (TFLite's filter_x_start /
+ * filter_x_end); the taps left are visited in the same order. */
+struct jb_tm_window {
+    int iy0, ix0;
+    int ky0, ky1, kx0, kx1;
+};
+
+static inline struct jb_tm_window jb_tm_window_at(const struct jb_tm_layer *l, int oy, int ox)
+{
+    struct jb_tm_window w;
+    w.iy0 = oy * l->stride_h - l->pad_top;
+    w.ix0 = ox * l->stride_w - l->pad_left;
+    w.ky0 = w.iy0 < 0 ? -w.iy0 : 0;
+    w.kx0 = w.ix0 < 0 ? -w.ix0 : 0;
+    w.ky1 = l->in_h - w.iy0 < l->k_h ? l->in_h - w.iy0 : l->k_h;
+    w.kx1 = l->in_w - w.ix0 < l->k_w ? l->in_w - w.ix0 : l->k_w;
+    return w;
 }
 
 /* The shared softmax (tinyml_ref.c): both paths call this one function. */
