@@ -20,14 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Runs the CLI named by $JB_CLI with args (NULL-terminated, without
+/* Starts the CLI named by $JB_CLI with args (NULL-terminated, without
  * argv[0]; up to 62 are passed). Its stdout is written to out_path and its
  * stderr to err_path (created or truncated; "/dev/null" discards); a NULL
- * path leaves that stream as the test's own. If sigint_after_s > 0, sends
- * SIGINT after that many seconds. Returns the exit status, or 128+signal
- * if the CLI was killed. */
-static inline int jb_test_run_cli(const char *const *args, const char *out_path,
-                                  const char *err_path, double sigint_after_s)
+ * path leaves that stream as the test's own. Returns its pid. */
+static inline pid_t jb_test_spawn_cli(const char *const *args, const char *out_path,
+                                      const char *err_path)
 {
     const char *cli = getenv("JB_CLI");
     assert_non_null(cli);
@@ -47,15 +45,34 @@ static inline int jb_test_run_cli(const char *const *args, const char *out_path,
         execv(cli, argv);
         _exit(127);
     }
-    if (sigint_after_s > 0) {
-        struct timespec ts = {(time_t)sigint_after_s,
-                              (long)((sigint_after_s - (double)(time_t)sigint_after_s) * 1e9)};
-        nanosleep(&ts, NULL);
-        kill(pid, SIGINT);
-    }
+    return pid;
+}
+
+static inline void jb_test_sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits for the CLI; returns its exit status, or 128+signal if killed. */
+static inline int jb_test_wait_cli(pid_t pid)
+{
     int status;
     waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Runs the CLI to its end (jb_test_spawn_cli, jb_test_wait_cli). If
+ * sigint_after_s > 0, sends SIGINT after that many seconds. */
+static inline int jb_test_run_cli(const char *const *args, const char *out_path,
+                                  const char *err_path, double sigint_after_s)
+{
+    pid_t pid = jb_test_spawn_cli(args, out_path, err_path);
+    if (sigint_after_s > 0) {
+        jb_test_sleep_s(sigint_after_s);
+        kill(pid, SIGINT);
+    }
+    return jb_test_wait_cli(pid);
 }
 
 /* Reads up to n-1 bytes of the file at path into buf, NUL-terminated;

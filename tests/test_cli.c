@@ -54,38 +54,18 @@ static int have_record(const char *dir, const char *prefix)
  * so that a loaded machine does not change what is interrupted). */
 static int run_cli_interrupt(const char *const *args, const char *out_dir, const char *prefix)
 {
-    const char *cli = getenv("JB_CLI");
     char op[256], ep[256];
     snprintf(op, sizeof(op), "%s/stdout", tmp);
     snprintf(ep, sizeof(ep), "%s/stderr", tmp);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int o = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(o, 1);
-        dup2(e, 2);
-        char *argv[64];
-        int n = 0;
-        argv[n++] = (char *)cli;
-        for (; args[n - 1] && n < 63; n++)
-            argv[n] = (char *)args[n - 1];
-        argv[n] = NULL;
-        execv(cli, argv);
-        _exit(127);
-    }
-    for (int i = 0; i < 1200 && !have_record(out_dir, prefix); i++) {
-        struct timespec ts = {0, 50000000};
-        nanosleep(&ts, NULL);
-    }
-    struct timespec ts = {1, 500000000};
-    nanosleep(&ts, NULL);
+    pid_t pid = jb_test_spawn_cli(args, op, ep);
+    for (int i = 0; i < 1200 && !have_record(out_dir, prefix); i++)
+        jb_test_sleep_s(0.05);
+    jb_test_sleep_s(1.5);
     kill(pid, SIGINT);
-    int status;
-    waitpid(pid, &status, 0);
-    slurp(op, out_buf, sizeof(out_buf));
-    slurp(ep, err_buf, sizeof(err_buf));
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    int rc = jb_test_wait_cli(pid);
+    jb_test_slurp(op, out_buf, sizeof(out_buf));
+    jb_test_slurp(ep, err_buf, sizeof(err_buf));
+    return rc;
 }
 
 static int count_lines(const char *s)

@@ -11,9 +11,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "cli_util.h"
+
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,59 +25,43 @@
 static char tmp[] = "/tmp/jb_cli_sweep_XXXXXX";
 static char out_txt[1 << 14], err_txt[1 << 14], state_path[64];
 
-static void read_file(const char *path, char *buf, size_t n)
-{
-    FILE *f = fopen(path, "r");
-    size_t k = f ? fread(buf, 1, n - 1, f) : 0;
-    buf[k] = '\0';
-    if (f)
-        fclose(f);
-}
-
 /* What the fake GPU was left at. */
 static int fake_state(unsigned *limit_mw, unsigned *locked_mhz, unsigned *sets)
 {
     char buf[256];
-    read_file(state_path, buf, sizeof(buf));
+    jb_test_slurp(state_path, buf, sizeof(buf));
     return sscanf(buf, "power_limit_mw=%u locked_mhz=%u sets=%u", limit_mw, locked_mhz, sets);
 }
 
-/* Spawns `joulebench sweep ARGS...` with stdout and stderr into files and
- * returns its exit status (-N if killed by signal N). With interrupt set,
+/* Runs `joulebench sweep ARGS...` with stdout and stderr into files and
+ * returns its exit status (128+N if killed by signal N). With interrupt set,
  * sends it SIGINT once the fake GPU reports its first change: the sweep is
  * then surely under way, however loaded the machine. */
 static int sweep(const char *const *args, int interrupt)
 {
-    char *argv[32] = {getenv("JB_CLI"), "sweep"}, o[64], e[64];
-    int n = 2, status;
-    assert_non_null(argv[0]);
+    const char *argv[32] = {"sweep"};
+    char o[64], e[64];
+    int n = 1;
     while (*args && n < 31)
-        argv[n++] = (char *)*args++;
+        argv[n++] = *args++;
     argv[n] = NULL;
     snprintf(o, sizeof(o), "%s/stdout", tmp);
     snprintf(e, sizeof(e), "%s/stderr", tmp);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, o, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, e, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
     unlink(state_path);
-    assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
+    pid_t pid = jb_test_spawn_cli(argv, o, e);
     for (int i = 0; interrupt && i < 6000; i++) { /* up to 60 s */
         unsigned limit, locked, sets = 0;
-        struct timespec ts = {0, 10000000};
         if (fake_state(&limit, &locked, &sets) == 3 && sets > 0) {
             kill(pid, SIGINT);
             break;
         }
-        nanosleep(&ts, NULL);
+        jb_test_sleep_s(0.01);
     }
-    waitpid(pid, &status, 0);
-    read_file(o, out_txt, sizeof(out_txt));
-    read_file(e, err_txt, sizeof(err_txt));
+    int rc = jb_test_wait_cli(pid);
+    jb_test_slurp(o, out_txt, sizeof(out_txt));
+    jb_test_slurp(e, err_txt, sizeof(err_txt));
     print_message("%s", err_txt);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    return rc;
 }
 
 static int setup(void **state)
@@ -121,7 +106,7 @@ static void power_limit_sweep_writes_front_and_restores(void **state)
         assert_int_equal(access(path, R_OK), 0);
     }
     snprintf(path, sizeof(path), "%s/sweep.csv", out);
-    read_file(path, csv, sizeof(csv));
+    jb_test_slurp(path, csv, sizeof(csv));
     int applied = 0, front = 0, optimal = 0;
     for (char *l = strchr(csv, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
         double setting, lat, e, u;
