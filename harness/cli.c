@@ -743,6 +743,10 @@ static void sweep_plot(const char *gp, const char *svg)
 static void sweep_print(const struct jb_sweep_spec *sp, const struct jb_sweep_result *r)
 {
     const char *unit = sp->kind == JB_SWEEP_POWER_LIMIT ? "W" : "MHz";
+    /* Every energy figure says where it comes from. */
+    printf("energy: measured by NVML's total-energy counter of GPU %d (whole GPU), per unit, "
+           "+- its uncertainty (METHODOLOGY 5)\n",
+           sp->gpu);
     printf("%-10s %12s %28s  %s\n", "setting", "latency/unit", "energy/unit +- unc", "front");
     for (int i = 0; i < r->n; i++) {
         const struct jb_sweep_point *p = &r->pts[i];
