@@ -15,23 +15,13 @@
 #include <string.h>
 
 #include "harness/error.h"
+#include "tests/cuda_test_util.h"
 #include "workloads/workload.h"
 #ifdef JB_HAVE_CUDA
 #include "platforms/cuda/cuda_rt.h"
 #endif
 
 #ifdef JB_HAVE_CUDA
-static int have_gpu(void)
-{
-    char err[JB_ERRLEN] = "";
-    int rc = jb_cuda_probe(0, NULL, err, sizeof(err));
-    if (rc) {
-        print_message("skipping: %s\n", err);
-        return 0;
-    }
-    return 1;
-}
-
 static void test_probe_answers_clearly(void **state)
 {
     (void)state;
@@ -58,7 +48,7 @@ static void test_workload_registered_and_refuses_without_gpu(void **state)
     const struct jb_workload_ops *w = jb_workload_find("cuda-copy");
     assert_non_null(w);
     assert_true(jb_list_has(w->backends, "cuda"));
-    if (have_gpu())
+    if (jb_test_have_gpu())
         skip();
     struct jb_workload_params p = {.batch = 1, .threads = 1, .seed = 1, .options = "mib=16"};
     void *st = NULL;
@@ -71,7 +61,7 @@ static void test_workload_registered_and_refuses_without_gpu(void **state)
 static void test_copy_is_verified(void **state)
 {
     (void)state;
-    if (!have_gpu())
+    if (!jb_test_have_gpu())
         skip();
     const struct jb_workload_ops *w = jb_workload_find("cuda-copy");
     struct jb_workload_params p = {.batch = 1, .threads = 1, .seed = 42, .options = "mib=64"};
@@ -105,18 +95,8 @@ int main(void)
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
 #else
-static void test_cuda_not_built(void **state)
-{
-    (void)state;
-    /* Without a CUDA compiler the workload must not be registered. */
-    assert_null(jb_workload_find("cuda-copy"));
-    print_message("skipping: built without CUDA (no nvcc found)\n");
-    skip();
-}
-
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cuda_not_built)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return jb_test_cuda_not_built_main("cuda-copy");
 }
 #endif

@@ -20,21 +20,12 @@
 #include <string.h>
 
 #include "harness/error.h"
+#include "tests/cuda_test_util.h"
 #include "workloads/llm/llm.h"
 #include "workloads/workload.h"
 #ifdef JB_HAVE_CUDA
 #include "platforms/cuda/cuda_rt.h"
 #include "platforms/cuda/llm_cuda.h"
-
-static int have_gpu(void)
-{
-    char err[JB_ERRLEN] = "";
-    if (jb_cuda_probe(0, NULL, err, sizeof(err))) {
-        print_message("skipping: %s\n", err);
-        return 0;
-    }
-    return 1;
-}
 
 static void test_registered_and_refuses_without_gpu(void **state)
 {
@@ -55,7 +46,7 @@ static void test_registered_and_refuses_without_gpu(void **state)
     p.dtype = "fp32";
     assert_int_equal(w->open(&p, &st, err, sizeof(err)), JB_EINVAL);
     assert_non_null(strstr(err, "fp32"));
-    if (have_gpu())
+    if (jb_test_have_gpu())
         return;
     p.dtype = "q8_0";
     assert_int_equal(w->open(&p, &st, err, sizeof(err)), JB_ENOTSUP);
@@ -67,7 +58,7 @@ static void test_registered_and_refuses_without_gpu(void **state)
 static void test_weights_match_cpu_synth(void **state)
 {
     (void)state;
-    if (!have_gpu())
+    if (!jb_test_have_gpu())
         skip();
     const struct jb_llm_config *c = jb_llm_config_find("stories15m");
     enum jb_llm_dtype dts[] = {JB_LLM_BF16, JB_LLM_Q8_0, JB_LLM_Q4_0};
@@ -147,7 +138,7 @@ static void run_check(enum jb_llm_dtype dt, int batch, int force_gemm, int conte
 static void test_matches_reference(void **state)
 {
     (void)state;
-    if (!have_gpu())
+    if (!jb_test_have_gpu())
         skip();
     enum jb_llm_dtype dts[] = {JB_LLM_BF16, JB_LLM_F16, JB_LLM_Q8_0, JB_LLM_Q4_0};
     for (int i = 0; i < 4; i++) {
@@ -165,7 +156,7 @@ static void test_matches_reference(void **state)
 static void test_check_detects_other_model(void **state)
 {
     (void)state;
-    if (!have_gpu())
+    if (!jb_test_have_gpu())
         skip();
     const struct jb_llm_config *c = jb_llm_config_find("stories15m");
     struct jb_cuda_llm *m1 = NULL, *m2 = NULL;
@@ -195,7 +186,7 @@ static void test_check_detects_other_model(void **state)
 static void test_too_large_is_refused(void **state)
 {
     (void)state;
-    if (!have_gpu())
+    if (!jb_test_have_gpu())
         skip();
     const struct jb_workload_ops *w = jb_workload_find("cuda-llama3.1-8b");
     /* 1024 sequences at depth 100000: ~13 TB of KV cache. */
@@ -223,17 +214,8 @@ int main(void)
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
 #else
-static void test_cuda_not_built(void **state)
-{
-    (void)state;
-    assert_null(jb_workload_find("cuda-stories15m"));
-    print_message("skipping: built without CUDA (no nvcc found)\n");
-    skip();
-}
-
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cuda_not_built)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return jb_test_cuda_not_built_main("cuda-stories15m");
 }
 #endif

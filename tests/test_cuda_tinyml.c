@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "harness/error.h"
+#include "tests/cuda_test_util.h"
 #include "workloads/workload.h"
 #ifdef JB_HAVE_CUDA
 #include "platforms/cuda/cuda_rt.h"
@@ -29,16 +30,6 @@
 
 static const char *const names[] = {"cuda-kws-dscnn", "cuda-vww-mobilenet", "cuda-ic-resnet8",
                                     "cuda-ad-autoencoder"};
-
-static int have_gpu(void)
-{
-    char err[JB_ERRLEN] = "";
-    if (jb_cuda_probe(0, NULL, err, sizeof(err))) {
-        print_message("skipping: %s\n", err);
-        return 0;
-    }
-    return 1;
-}
 
 static void test_registered_and_refuses_without_gpu(void **state)
 {
@@ -65,7 +56,7 @@ static void test_registered_and_refuses_without_gpu(void **state)
     assert_int_equal(w->open(&p, &st, err, sizeof(err)), JB_EINVAL);
     assert_non_null(strstr(err, "offline"));
     assert_null(st);
-    if (have_gpu())
+    if (jb_test_have_gpu())
         return;
     p.batch = 1;
     assert_int_equal(w->open(&p, &st, err, sizeof(err)), JB_ENOTSUP);
@@ -113,7 +104,7 @@ static void check_workload(const char *name, const char *dtype, int batch, const
 static void test_workloads_match_reference(void **state)
 {
     (void)state;
-    if (!have_gpu())
+    if (!jb_test_have_gpu())
         skip();
     const char *dtypes[] = {"int8", "fp32"};
     int batches[] = {1, 8};
@@ -126,7 +117,7 @@ static void test_workloads_match_reference(void **state)
 static void test_without_graph_matches_reference(void **state)
 {
     (void)state;
-    if (!have_gpu())
+    if (!jb_test_have_gpu())
         skip();
     check_workload("cuda-ic-resnet8", "int8", 8, "graph=0");
     check_workload("cuda-kws-dscnn", "fp32", 1, "graph=0");
@@ -137,7 +128,7 @@ static void test_without_graph_matches_reference(void **state)
 static void test_every_item_direct(void **state)
 {
     (void)state;
-    if (!have_gpu())
+    if (!jb_test_have_gpu())
         skip();
     const struct jb_tm_model_def *defs[] = {&jb_tm_kws_dscnn, &jb_tm_vww_mobilenet,
                                             &jb_tm_ic_resnet8, &jb_tm_ad_autoencoder};
@@ -206,17 +197,8 @@ int main(void)
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
 #else
-static void test_cuda_not_built(void **state)
-{
-    (void)state;
-    assert_null(jb_workload_find("cuda-kws-dscnn"));
-    print_message("skipping: built without CUDA (no nvcc found)\n");
-    skip();
-}
-
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cuda_not_built)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return jb_test_cuda_not_built_main("cuda-kws-dscnn");
 }
 #endif

@@ -133,14 +133,11 @@ void jb_tm_dw_s8_pixel_avx2(const struct jb_tm_layer *l, const int8_t *in, const
     __m256i zp = _mm256_set1_epi32(l->in_zp);
     for (int c = 0; c < c_n; c++)
         acc[c] = 0;
-    for (int ky = 0; ky < l->k_h; ky++) {
-        int iy = oy * l->stride_h - l->pad_top + ky;
-        if (iy < 0 || iy >= l->in_h)
-            continue;
-        for (int kx = 0; kx < l->k_w; kx++) {
-            int ix = ox * l->stride_w - l->pad_left + kx;
-            if (ix < 0 || ix >= l->in_w)
-                continue;
+    struct jb_tm_window win = jb_tm_window_at(l, oy, ox);
+    for (int ky = win.ky0; ky < win.ky1; ky++) {
+        int iy = win.iy0 + ky;
+        for (int kx = win.kx0; kx < win.kx1; kx++) {
+            int ix = win.ix0 + kx;
             const int8_t *p = in + ((size_t)iy * l->in_w + ix) * c_n;
             const int32_t *wt = w32 + (size_t)(ky * l->k_w + kx) * c_n;
             for (int c = 0; c < c_vec; c += 8) {
@@ -169,14 +166,11 @@ void jb_tm_dw_f32_pixel_avx2(const struct jb_tm_layer *l, const float *in, int o
         int vec = c < c_vec;
         __m256 a = _mm256_setzero_ps();
         float s[8] = {0};
-        for (int ky = 0; ky < l->k_h; ky++) {
-            int iy = oy * l->stride_h - l->pad_top + ky;
-            if (iy < 0 || iy >= l->in_h)
-                continue;
-            for (int kx = 0; kx < l->k_w; kx++) {
-                int ix = ox * l->stride_w - l->pad_left + kx;
-                if (ix < 0 || ix >= l->in_w)
-                    continue;
+        struct jb_tm_window win = jb_tm_window_at(l, oy, ox);
+        for (int ky = win.ky0; ky < win.ky1; ky++) {
+            int iy = win.iy0 + ky;
+            for (int kx = win.kx0; kx < win.kx1; kx++) {
+                int ix = win.ix0 + kx;
                 const float *x = in + ((size_t)iy * l->in_w + ix) * c_n + c;
                 const float *wt = w + (size_t)(ky * l->k_w + kx) * c_n + c;
                 if (vec)

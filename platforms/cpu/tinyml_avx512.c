@@ -123,14 +123,11 @@ void jb_tm_dw_s8_pixel_avx512(const struct jb_tm_layer *l, const int8_t *in, con
         int left = c_n - c;
         __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
         __m512i a = _mm512_setzero_si512();
-        for (int ky = 0; ky < l->k_h; ky++) {
-            int iy = oy * l->stride_h - l->pad_top + ky;
-            if (iy < 0 || iy >= l->in_h)
-                continue;
-            for (int kx = 0; kx < l->k_w; kx++) {
-                int ix = ox * l->stride_w - l->pad_left + kx;
-                if (ix < 0 || ix >= l->in_w)
-                    continue;
+        struct jb_tm_window win = jb_tm_window_at(l, oy, ox);
+        for (int ky = win.ky0; ky < win.ky1; ky++) {
+            int iy = win.iy0 + ky;
+            for (int kx = win.kx0; kx < win.kx1; kx++) {
+                int ix = win.ix0 + kx;
                 const int8_t *p = in + ((size_t)iy * l->in_w + ix) * c_n + c;
                 __m512i x = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, p));
                 __m512i wv =
@@ -152,14 +149,11 @@ void jb_tm_dw_f32_pixel_avx512(const struct jb_tm_layer *l, const float *in, int
         int left = c_n - c;
         __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
         __m512 a = _mm512_setzero_ps();
-        for (int ky = 0; ky < l->k_h; ky++) {
-            int iy = oy * l->stride_h - l->pad_top + ky;
-            if (iy < 0 || iy >= l->in_h)
-                continue;
-            for (int kx = 0; kx < l->k_w; kx++) {
-                int ix = ox * l->stride_w - l->pad_left + kx;
-                if (ix < 0 || ix >= l->in_w)
-                    continue;
+        struct jb_tm_window win = jb_tm_window_at(l, oy, ox);
+        for (int ky = win.ky0; ky < win.ky1; ky++) {
+            int iy = win.iy0 + ky;
+            for (int kx = win.kx0; kx < win.kx1; kx++) {
+                int ix = win.ix0 + kx;
                 __m512 x = _mm512_maskz_loadu_ps(m, in + ((size_t)iy * l->in_w + ix) * c_n + c);
                 __m512 wv = _mm512_maskz_loadu_ps(m, w + (size_t)(ky * l->k_w + kx) * c_n + c);
                 a = _mm512_fmadd_ps(x, wv, a);

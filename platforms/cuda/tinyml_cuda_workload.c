@@ -18,9 +18,9 @@
 #include "platforms/cuda/cuda_rt.h"
 #include "platforms/cuda/tinyml_cuda.h"
 #include "workloads/tinyml/tinyml_model.h"
+#include "workloads/tinyml/tinyml_workload.h"
 #include "workloads/workload.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,24 +59,10 @@ static int cuda_tm_open(const struct jb_tm_model_def *def, const struct jb_workl
     char opt[16];
     struct cuda_tm_state *s = NULL;
     struct jb_cuda_tinyml_opts o = {.batch = 1, .device = 0, .use_graph = 1};
-    if (!p->dtype || !*p->dtype || !strcmp(p->dtype, "int8"))
-        dtype = JB_TM_INT8;
-    else if (!strcmp(p->dtype, "fp32"))
-        dtype = JB_TM_FP32;
-    else
-        return jb_err(err, errlen, JB_EINVAL, "cuda-%s: dtype '%s' not supported (int8, fp32)",
-                      def->name, p->dtype);
-    if (p->backend && *p->backend && strcmp(p->backend, "cuda"))
-        return jb_err(err, errlen, JB_ENOTSUP, "cuda-%s: backend '%s' not supported (cuda)",
-                      def->name, p->backend);
-    if (p->scenario == JB_SCENARIO_SINGLE_STREAM && p->batch > 1)
-        return jb_err(err, errlen, JB_EINVAL,
-                      "cuda-%s: single-stream runs one inference per iteration; batch=%d needs "
-                      "scenario=offline",
-                      def->name, p->batch);
-    if (p->batch < 0 || p->batch > 1 << 16)
-        return jb_err(err, errlen, JB_ERANGE, "cuda-%s: batch %d out of range (1..65536)",
-                      def->name, p->batch);
+    char name[64];
+    snprintf(name, sizeof(name), "cuda-%s", def->name);
+    if ((rc = jb_tm_workload_params(p, name, "cuda", &dtype, err, errlen)))
+        return rc;
     if (jb_option_get(p->options, "graph", opt, sizeof(opt)))
         o.use_graph = strcmp(opt, "0") != 0;
     if (jb_option_get(p->options, "device", opt, sizeof(opt)))
@@ -137,28 +123,10 @@ static int cuda_tm_check(void *st, char *err, size_t errlen)
     if (rc)
         return rc;
     jb_tm_model_run(s->m, 1, s->inputs + s->in_bytes * (size_t)item, s->ref, s->arena);
-    size_t n = jb_tm_model_output_elems(s->m);
-    if (s->dtype == JB_TM_INT8) {
-        for (size_t i = 0; i < n; i++)
-            if (s->got[i] != s->ref[i])
-                return jb_err(err, errlen, JB_ECHECK,
-                              "cuda-%s int8: item %d output %zu = %d, reference %d", s->def->name,
-                              item, i, (int8_t)s->got[i], (int8_t)s->ref[i]);
-        return 0;
-    }
-    const void *gv = s->got, *rv = s->ref;
-    const float *g = gv, *r = rv;
-    float mx = 1.0f;
-    for (size_t i = 0; i < n; i++)
-        mx = fabsf(r[i]) > mx ? fabsf(r[i]) : mx;
-    for (size_t i = 0; i < n; i++)
-        if (!(fabsf(g[i] - r[i]) <= JB_TM_F32_RTOL * mx))
-            return jb_err(err, errlen, JB_ECHECK,
-                          "cuda-%s fp32: item %d output %zu = %.9g, reference %.9g (tolerance "
-                          "%.3g)",
-                          s->def->name, item, i, (double)g[i], (double)r[i],
-                          (double)(JB_TM_F32_RTOL * mx));
-    return 0;
+    char name[64];
+    snprintf(name, sizeof(name), "cuda-%s", s->def->name);
+    return jb_tm_workload_compare(name, s->dtype, (size_t)item, s->got, s->ref,
+                                  jb_tm_model_output_elems(s->m), err, errlen);
 }
 
 static void cuda_tm_info(const void *st, struct jb_workload_info *o)

@@ -15,6 +15,7 @@
 #include "harness/error.h"
 #include "platforms/cpu/threadpool.h"
 #include "workloads/tinyml/tinyml_model.h"
+#include "workloads/tinyml/tinyml_workload.h"
 #include "workloads/workload.h"
 
 #include <math.h>
@@ -33,6 +34,55 @@ struct tm_wl {
     uint8_t *inputs, *outputs, *arenas, *ref_out;
     uint64_t checks;
 };
+
+int jb_tm_workload_params(const struct jb_workload_params *p, const char *name,
+                          const char *backend, enum jb_tm_dtype *dtype, char *err, size_t errlen)
+{
+    if (!p->dtype || !*p->dtype || !strcmp(p->dtype, "int8"))
+        *dtype = JB_TM_INT8;
+    else if (!strcmp(p->dtype, "fp32"))
+        *dtype = JB_TM_FP32;
+    else
+        return jb_err(err, errlen, JB_EINVAL, "%s: dtype '%s' not supported (int8, fp32)", name,
+                      p->dtype);
+    if (p->backend && *p->backend && strcmp(p->backend, backend))
+        return jb_err(err, errlen, JB_ENOTSUP, "%s: backend '%s' not supported (%s)", name,
+                      p->backend, backend);
+    if (p->scenario == JB_SCENARIO_SINGLE_STREAM && p->batch > 1)
+        return jb_err(err, errlen, JB_EINVAL,
+                      "%s: single-stream runs one inference per iteration; batch=%d needs "
+                      "scenario=offline",
+                      name, p->batch);
+    if (p->batch < 0 || p->batch > 1 << 16)
+        return jb_err(err, errlen, JB_ERANGE, "%s: batch %d out of range (1..65536)", name,
+                      p->batch);
+    return JB_OK;
+}
+
+int jb_tm_workload_compare(const char *name, enum jb_tm_dtype dtype, size_t item, const void *got,
+                           const void *ref, size_t n, char *err, size_t errlen)
+{
+    if (dtype == JB_TM_INT8) {
+        const uint8_t *g = got, *r = ref;
+        for (size_t i = 0; i < n; i++)
+            if (g[i] != r[i])
+                return jb_err(err, errlen, JB_ECHECK,
+                              "%s int8: item %zu output %zu = %d, reference %d", name, item, i,
+                              (int8_t)g[i], (int8_t)r[i]);
+        return JB_OK;
+    }
+    const float *g = got, *r = ref;
+    float mx = 1.0f;
+    for (size_t i = 0; i < n; i++)
+        mx = fabsf(r[i]) > mx ? fabsf(r[i]) : mx;
+    for (size_t i = 0; i < n; i++)
+        if (!(fabsf(g[i] - r[i]) <= JB_TM_F32_RTOL * mx))
+            return jb_err(err, errlen, JB_ECHECK,
+                          "%s fp32: item %zu output %zu = %.9g, reference %.9g (tolerance %.3g)",
+                          name, item, i, (double)g[i], (double)r[i],
+                          (double)(JB_TM_F32_RTOL * mx));
+    return JB_OK;
+}
 
 static void tm_close(void *st)
 {
@@ -53,24 +103,8 @@ static int tm_open(const struct jb_tm_model_def *def, const struct jb_workload_p
 {
     int rc;
     enum jb_tm_dtype dtype;
-    if (!p->dtype || !*p->dtype || !strcmp(p->dtype, "int8"))
-        dtype = JB_TM_INT8;
-    else if (!strcmp(p->dtype, "fp32"))
-        dtype = JB_TM_FP32;
-    else
-        return jb_err(err, errlen, JB_EINVAL, "%s: dtype '%s' not supported (int8, fp32)",
-                      def->name, p->dtype);
-    if (p->backend && *p->backend && strcmp(p->backend, "cpu"))
-        return jb_err(err, errlen, JB_ENOTSUP, "%s: backend '%s' not supported (cpu)", def->name,
-                      p->backend);
-    if (p->scenario == JB_SCENARIO_SINGLE_STREAM && p->batch > 1)
-        return jb_err(err, errlen, JB_EINVAL,
-                      "%s: single-stream runs one inference per iteration; batch=%d needs "
-                      "scenario=offline",
-                      def->name, p->batch);
-    if (p->batch < 0 || p->batch > 1 << 16)
-        return jb_err(err, errlen, JB_ERANGE, "%s: batch %d out of range (1..65536)", def->name,
-                      p->batch);
+    if ((rc = jb_tm_workload_params(p, def->name, "cpu", &dtype, err, errlen)))
+        return rc;
     char opt[32];
     int reference = 0;
     if (jb_option_get(p->options, "kernel", opt, sizeof(opt))) {
@@ -161,27 +195,8 @@ static int tm_check(void *st, char *err, size_t errlen)
     size_t item = (size_t)((w->checks++ * 7919u) % (uint64_t)w->batch);
     const uint8_t *got = w->outputs + w->out_bytes * item;
     jb_tm_model_run(w->m, 1, w->inputs + w->in_bytes * item, w->ref_out, w->arenas);
-    size_t n = jb_tm_model_output_elems(w->m);
-    if (w->dtype == JB_TM_INT8) {
-        for (size_t i = 0; i < n; i++)
-            if (got[i] != w->ref_out[i])
-                return jb_err(err, errlen, JB_ECHECK,
-                              "%s int8: item %zu output %zu = %d, reference %d", w->def->name, item,
-                              i, (int8_t)got[i], (int8_t)w->ref_out[i]);
-        return JB_OK;
-    }
-    const void *gv = got, *rv = w->ref_out;
-    const float *g = gv, *r = rv;
-    float mx = 1.0f;
-    for (size_t i = 0; i < n; i++)
-        mx = fabsf(r[i]) > mx ? fabsf(r[i]) : mx;
-    for (size_t i = 0; i < n; i++)
-        if (!(fabsf(g[i] - r[i]) <= JB_TM_F32_RTOL * mx))
-            return jb_err(err, errlen, JB_ECHECK,
-                          "%s fp32: item %zu output %zu = %.9g, reference %.9g (tolerance %.3g)",
-                          w->def->name, item, i, (double)g[i], (double)r[i],
-                          (double)(JB_TM_F32_RTOL * mx));
-    return JB_OK;
+    return jb_tm_workload_compare(w->def->name, w->dtype, item, got, w->ref_out,
+                                  jb_tm_model_output_elems(w->m), err, errlen);
 }
 
 static void tm_info(const void *st, struct jb_workload_info *o)
