@@ -107,6 +107,23 @@ __device__ __forceinline__ void tm_decompose(const tm_dev_layer &l, size_t idx, 
     *b = r / (size_t)l.out_h;
 }
 
+/* The end of every multiply-accumulate layer (conv, depthwise, fully
+ * connected), as the reference ends them: int8 adds the int32 bias,
+ * requantizes, adds the output zero point and clamps to the activation
+ * range; fp32 adds the bias (one rounding) and clamps. */
+__device__ __forceinline__ void tm_store_out(const tm_dev_layer &l, size_t idx, int ch,
+                                             int32_t acc, float facc)
+{
+    if (l.q) {
+        acc += ((const int32_t *)l.b)[ch];
+        acc = tm_mbqm(acc, l.mult[ch], l.shift[ch]) + l.out_zp;
+        ((int8_t *)l.y)[idx] = (int8_t)tm_clampi(acc, l.act_min, l.act_max);
+    } else {
+        ((float *)l.y)[idx] =
+            tm_clampf(__fadd_rn(facc, ((const float *)l.b)[ch]), l.act_min_f, l.act_max_f);
+    }
+}
+
 /* conv_s8 / conv_f32 of tinyml_ref.c (1x1 included). */
 template <typename T> __global__ void k_conv(tm_dev_layer l, size_t total)
 {
@@ -137,14 +154,7 @@ template <typename T> __global__ void k_conv(tm_dev_layer l, size_t total)
                 }
             }
         }
-        if (l.q) {
-            acc += ((const int32_t *)l.b)[oc];
-            acc = tm_mbqm(acc, l.mult[oc], l.shift[oc]) + l.out_zp;
-            ((int8_t *)l.y)[idx] = (int8_t)tm_clampi(acc, l.act_min, l.act_max);
-        } else {
-            ((float *)l.y)[idx] =
-                tm_clampf(__fadd_rn(facc, ((const float *)l.b)[oc]), l.act_min_f, l.act_max_f);
-        }
+        tm_store_out(l, idx, oc, acc, facc);
     }
 }
 
@@ -177,14 +187,7 @@ template <typename T> __global__ void k_dwconv(tm_dev_layer l, size_t total)
                     facc = tm_mac(facc, (float)xv, (float)wv);
             }
         }
-        if (l.q) {
-            acc += ((const int32_t *)l.b)[c];
-            acc = tm_mbqm(acc, l.mult[c], l.shift[c]) + l.out_zp;
-            ((int8_t *)l.y)[idx] = (int8_t)tm_clampi(acc, l.act_min, l.act_max);
-        } else {
-            ((float *)l.y)[idx] =
-                tm_clampf(__fadd_rn(facc, ((const float *)l.b)[c]), l.act_min_f, l.act_max_f);
-        }
+        tm_store_out(l, idx, c, acc, facc);
     }
 }
 
@@ -205,14 +208,7 @@ template <typename T> __global__ void k_fc(tm_dev_layer l, size_t total)
             else
                 facc = tm_mac(facc, (float)in[i], (float)w[i]);
         }
-        if (l.q) {
-            acc += ((const int32_t *)l.b)[o];
-            acc = tm_mbqm(acc, l.mult[o], l.shift[o]) + l.out_zp;
-            ((int8_t *)l.y)[idx] = (int8_t)tm_clampi(acc, l.act_min, l.act_max);
-        } else {
-            ((float *)l.y)[idx] =
-                tm_clampf(__fadd_rn(facc, ((const float *)l.b)[o]), l.act_min_f, l.act_max_f);
-        }
+        tm_store_out(l, idx, o, acc, facc);
     }
 }
 
