@@ -55,14 +55,12 @@ static json_t *entry_base(const struct jb_energy *e, const struct jb_edom *d)
 {
     json_t *o = json_object();
     json_object_set_new(o, "domain", json_string(d->info.name));
-    const char *src = e->src[d->src].ops->name;
-    json_object_set_new(o, "source", json_string(src));
-    /* The simulated source behaves like a physical counter inside energy.c
-     * (so that every code path can be exercised), but what it reports is a
+    json_object_set_new(o, "source", json_string(e->src[d->src].ops->name));
+    /* A simulated domain behaves like a physical counter inside energy.c (so
+     * that every code path can be exercised), but what it reports is a
      * script, not a measurement: a record must never say otherwise. */
-    int simulated = !strcmp(src, "sim");
-    json_object_set_new(o, "measured", json_boolean(d->info.measured && !simulated));
-    if (simulated)
+    json_object_set_new(o, "measured", json_boolean(d->info.measured && !d->info.simulated));
+    if (d->info.simulated)
         json_object_set_new(o, "simulated", json_true());
     return o;
 }

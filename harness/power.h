@@ -22,6 +22,8 @@ struct jb_power_domain_info {
     char name[48];          /* "package-0", "dram-0", "psys", "gpu-0", "meter" */
     enum jb_power_kind kind;
     int measured;           /* 1: a physical counter or meter; 0: a model (estimate) */
+    int simulated;          /* 1: a scripted stand-in for a counter (sim): handled like a
+                             * measured one inside energy.c, reported as not measured */
     double resolution_j;    /* smallest step of the counter (energy) or W*period (power) */
     double update_period_s; /* how often the value changes; 0 if unknown */
     double wrap_j;          /* counter range before it wraps; 0: never wraps */

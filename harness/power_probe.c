@@ -89,7 +89,9 @@ static json_t *probe_domain(const struct jb_power_source_ops *ops, void *st, int
     json_object_set_new(o, "name", json_string(d.name));
     json_object_set_new(o, "kind",
                         json_string(d.kind == JB_POWER_ENERGY_COUNTER ? "energy" : "power"));
-    json_object_set_new(o, "measured", json_boolean(d.measured));
+    json_object_set_new(o, "measured", json_boolean(d.measured && !d.simulated));
+    if (d.simulated)
+        json_object_set_new(o, "simulated", json_true());
     json_object_set_new(o, "resolution_j", json_real(d.resolution_j));
     json_object_set_new(o, "wrap_j", json_real(d.wrap_j));
     json_object_set_new(o, "stated_update_period_s", json_real(d.update_period_s));

@@ -146,6 +146,7 @@ static void sim_domain(const void *st, int i, struct jb_power_domain_info *d)
     snprintf(d->name, sizeof(d->name), "%s", s->name);
     d->kind = s->kind_power ? JB_POWER_POWER_SAMPLE : JB_POWER_ENERGY_COUNTER;
     d->measured = 1; /* it plays a physical counter, so energy.c treats it as one */
+    d->simulated = 1;
     d->resolution_j = s->kind_power ? 0 : s->resolution_j;
     d->update_period_s = s->period_s;
     d->wrap_j = s->kind_power ? 0 : s->wrap_j;
