@@ -101,7 +101,8 @@ static void run_check(enum jb_llm_dtype dt, int batch, int force_gemm, int conte
                                  .seed = 11,
                                  .use_graph = 1,
                                  .force_gemm = force_gemm,
-                                 .gemv_max_batch = gemv_max,
+                                 .gemv_max_batch = gemv_max > 0 ? gemv_max : 0,
+                                 .no_qmma = gemv_max < 0,
                                  .no_pdl = batch == 3,
                                  .no_xperm = batch == 5,
                                  .xperm_16bit = batch == 1,
@@ -117,6 +118,10 @@ static void run_check(enum jb_llm_dtype dt, int batch, int force_gemm, int conte
     if (rc)
         print_message("%s\n", err);
     assert_int_equal(rc, 0);
+    /* The path the test meant to take. */
+    int quant = dt == JB_LLM_Q8_0 || dt == JB_LLM_Q4_0;
+    assert_int_equal(strstr(jb_cuda_llm_kernel(m), "qmma") != NULL,
+                     quant && !force_gemm && gemv_max == 0 && batch <= 32);
     /* Same step again: identical logits (graph replay, position L again). */
     float *a = malloc(sizeof(float) * (size_t)c->vocab_size),
           *b = malloc(sizeof(float) * (size_t)c->vocab_size);
@@ -146,7 +151,16 @@ static void test_matches_reference(void **state)
         run_check(dts[i], 2, 0, 100, 0); /* GEMV (q) or cuBLAS (bf16/fp16) */
         run_check(dts[i], 5, 0, 100, 8); /* GEMV with 8 columns, 5 used, row-order x */
         run_check(dts[i], 3, 0, 64, 4);  /* GEMV, 4 columns, without PDL */
-        run_check(dts[i], 16, 0, 37, 0); /* cuBLAS; dequantized for q */
+        run_check(dts[i], 16, 0, 37, 0); /* cuBLAS; tensor cores for q */
+    }
+    /* q8_0/q4_0 on the tensor cores: a partly used last tile of sequences
+     * (9, 27), four tiles (32); dequantize + cuBLAS past 32 and on request. */
+    for (int i = 2; i < 4; i++) {
+        run_check(dts[i], 9, 0, 50, 0);
+        run_check(dts[i], 27, 0, 50, 0);
+        run_check(dts[i], 32, 0, 40, 0);
+        run_check(dts[i], 33, 0, 40, 0);
+        run_check(dts[i], 12, 0, 40, -1);
     }
     run_check(JB_LLM_BF16, 1, 1, 255, 0); /* cuBLAS at batch 1 too */
 }

@@ -1,10 +1,11 @@
 /* llm_cuda.cu: the host side of the CUDA LLM decode step (llm_cuda.h):
  * memory planning and the out-of-memory refusal, weight and cache
- * generation, the step as a sequence of launches (captured once into a CUDA
- * graph and replayed), and the downloads the CPU reference needs. */
+ * generation, the choice of kernels, and the step as a sequence of launches
+ * (captured once into a CUDA graph and replayed). */
 #define _Static_assert static_assert /* llm.h is C11; this is C++ */
 #include "platforms/cuda/llm_cuda.h"
 #include "platforms/cuda/llm_cuda_kernels.cuh"
+#include "platforms/cuda/llm_cuda_qmma.cuh"
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -12,54 +13,6 @@
 #include <string.h>
 #include <new>
 #include <vector>
-
-/* One weight matrix on the device: the value plane and, for q8_0/q4_0, the
- * scale plane. Fused matrices (wqkv, w13) hold several llm.h tensors one
- * after another by rows. */
-struct dmat {
-    int rows, cols;
-    uint8_t *w;
-    __half *d;
-};
-
-struct dlayer {
-    float *attn_norm, *ffn_norm;
-    dmat wqkv; /* rows: wq (qd) | wk (kvd) | wv (kvd) */
-    dmat wo;
-    dmat w13; /* rows: w_gate (hid) | w_up (hid) */
-    dmat w2;
-    __half *kc, *vc; /* [batch][L+1][kvd] */
-};
-
-struct jb_cuda_llm {
-    struct jb_llm_config cfg;
-    enum jb_llm_dtype dtype;
-    int dt, batch, L, ctx_alloc, qd, kvd, hs, G, hid;
-    uint64_t seed;
-    int device, use_graph, gemm, h_bf16, gemv_nb, pdl, gemv_max;
-    int P;      /* GEMV activation layout (xperm), 0 on the cuBLAS path */
-    int unroll; /* GEMV chunks in flight per lane: 4 or 8 */
-    std::vector<dlayer> layers;
-    dmat embd, out;
-    float *out_norm;
-    int *tok_d;
-    std::vector<int> tok;
-    /* activations */
-    float *x, *xn, *qkv, *att, *h13, *hh, *logits;
-    void *xn_h, *att_h, *hh_h; /* bf16/fp16 copies for cuBLAS, NULL otherwise */
-    __half *deq;               /* fp16 scratch for q8_0/q4_0 at large batch */
-    float *pm, *pl, *pacc;
-    int CH, nch;
-    void *cublas_ws;
-    cublasHandle_t blas;
-    cudaStream_t stream;
-    cudaGraph_t graph;
-    cudaGraphExec_t gexec;
-    cudaEvent_t ev0, ev1;
-    double weight_bytes, kv_bytes;
-    std::vector<void *> allocs;
-    char kernel[48];
-};
 
 static const size_t CUBLAS_WS_BYTES = 32u << 20;
 
@@ -155,20 +108,75 @@ static void launch(const jb_cuda_llm *m, void (*k)(KArgs...), dim3 grid, dim3 bl
     (void)cudaLaunchKernelEx(&cfg, k, ((KArgs)args)...);
 }
 
-/* y (+)= W x for the whole batch: GEMV or cuBLAS, as planned at open. */
-static int matmul(jb_cuda_llm *m, const dmat *a, const float *x, const void *x_h, float *y,
-                  int accumulate, char *err, size_t errlen)
+/* q8_0/q4_0 on the tensor cores: 32-row blocks where the matrix is large
+ * enough to fill the GPU twice with them, 16-row blocks otherwise. */
+template <int DT, int NT>
+static void qmma(const jb_cuda_llm *m, const dmat *a, const void *x_h, void *y, int accumulate,
+                 int glu)
 {
+    const __half *x = (const __half *)x_h, *D = (const __half *)a->d;
+    dim3 blk(QMMA_WARPS * 32);
+    if (glu)
+        launch(m, k_qmma<DT, 2, NT, true>, dim3(a->rows / 32), blk, (const uint8_t *)a->w, D, x, y,
+               a->rows, a->cols, m->batch, 0);
+    else if (a->rows % 32 == 0 && a->rows / 32 >= 2 * m->sms)
+        launch(m, k_qmma<DT, 2, NT, false>, dim3(a->rows / 32), blk, (const uint8_t *)a->w, D, x,
+               y, a->rows, a->cols, m->batch, accumulate);
+    else
+        launch(m, k_qmma<DT, 1, NT, false>, dim3(a->rows / 16), blk, (const uint8_t *)a->w, D, x,
+               y, a->rows, a->cols, m->batch, accumulate);
+}
+
+template <int DT>
+static void qmma_nt(const jb_cuda_llm *m, const dmat *a, const void *x_h, void *y, int accumulate,
+                    int glu)
+{
+    switch ((m->batch + 7) / 8) {
+    case 1:
+        qmma<DT, 1>(m, a, x_h, y, accumulate, glu);
+        break;
+    case 2:
+        qmma<DT, 2>(m, a, x_h, y, accumulate, glu);
+        break;
+    case 3:
+        qmma<DT, 3>(m, a, x_h, y, accumulate, glu);
+        break;
+    default:
+        qmma<DT, 4>(m, a, x_h, y, accumulate, glu);
+        break;
+    }
+}
+
+/* y (+)= W x for the whole batch: GEMV, tensor-core q8_0/q4_0 or cuBLAS, as
+ * planned at open. glu (w13 only, not on the cuBLAS path): y gets
+ * silu(gate) * up instead, fp32 from the GEMV, fp16 from qmma. */
+static int matmul(jb_cuda_llm *m, const dmat *a, const float *x, const void *x_h, void *y,
+                  int accumulate, int glu, char *err, size_t errlen)
+{
+    if (m->qmma) {
+        if (m->dt == DT_Q8)
+            qmma_nt<DT_Q8>(m, a, x_h, y, accumulate, glu);
+        else
+            qmma_nt<DT_Q4>(m, a, x_h, y, accumulate, glu);
+        return 0;
+    }
     if (!m->gemm) {
-        dim3 grid((a->rows + 7) / 8);
+        dim3 grid(glu ? a->rows / 8 : (a->rows + 7) / 8);
         int nb = m->batch;
-#define GEMV(DT, NB)                                                                               \
-    if (m->unroll == 8)                                                                            \
-        launch(m, k_gemv<DT, NB, 8>, grid, dim3(256), a->w, (const __half *)a->d, x, y, a->rows,   \
-               a->cols, nb, accumulate, m->P != 0);                                                \
+        float *yf = (float *)y;
+#define GEMV_U(DT, NB, U)                                                                          \
+    if (glu)                                                                                       \
+        launch(m, k_gemv<DT, NB, U, true>, grid, dim3(256), a->w, (const __half *)a->d, x, yf,     \
+               a->rows, a->cols, nb, accumulate, m->P != 0);                                       \
     else                                                                                           \
-        launch(m, k_gemv<DT, NB, 4>, grid, dim3(256), a->w, (const __half *)a->d, x, y, a->rows,   \
-               a->cols, nb, accumulate, m->P != 0)
+        launch(m, k_gemv<DT, NB, U, false>, grid, dim3(256), a->w, (const __half *)a->d, x, yf,    \
+               a->rows, a->cols, nb, accumulate, m->P != 0)
+#define GEMV(DT, NB)                                                                               \
+    if (m->unroll == 8) {                                                                          \
+        GEMV_U(DT, NB, 8);                                                                         \
+    } else {                                                                                       \
+        GEMV_U(DT, NB, 4);                                                                         \
+    }
 #define GEMV_NB(DT)                                                                                \
     do {                                                                                           \
         if (m->gemv_nb == 1) {                                                                     \
@@ -197,6 +205,7 @@ static int matmul(jb_cuda_llm *m, const dmat *a, const float *x, const void *x_h
         }
 #undef GEMV_NB
 #undef GEMV
+#undef GEMV_U
         return 0;
     }
     const void *A = a->w;
@@ -235,31 +244,34 @@ static int enqueue_step(jb_cuda_llm *m, char *err, size_t errlen)
         dlayer *Ly = &m->layers[l];
         launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)Ly->attn_norm,
                dim, c->norm_eps, m->xn, m->xn_h, m->h_bf16, m->P);
-        if ((rc = matmul(m, &Ly->wqkv, m->xn, m->xn_h, m->qkv, 0, err, errlen)))
+        if ((rc = matmul(m, &Ly->wqkv, m->xn, m->xn_h, m->qkv, 0, 0, err, errlen)))
             return rc;
-        launch(m, k_rope_store, dim3(B), dim3(256), m->qkv, m->qd, m->kvd, m->hs, m->L,
-               c->rope_theta, Ly->kc, Ly->vc, m->ctx_alloc);
         dim3 g1(m->nch, c->n_kv_heads, B);
         launch(m, k_attn_partial, g1, dim3(256), (const float *)m->qkv, m->qd, m->kvd, m->hs, m->G,
-               (const __half *)Ly->kc, (const __half *)Ly->vc, m->ctx_alloc, m->L + 1, m->CH, m->pm,
-               m->pl, m->pacc);
+               Ly->kc, Ly->vc, m->ctx_alloc, m->L + 1, m->CH, c->rope_theta, m->pm, m->pl,
+               m->pacc);
         dim3 g2(c->n_heads, B);
         launch(m, k_attn_combine, g2, dim3(128), (const float *)m->pm, (const float *)m->pl,
                (const float *)m->pacc, m->nch, m->hs, m->att, m->att_h, m->h_bf16, m->P);
-        if ((rc = matmul(m, &Ly->wo, m->att, m->att_h, m->x, 1, err, errlen)))
+        if ((rc = matmul(m, &Ly->wo, m->att, m->att_h, m->x, 1, 0, err, errlen)))
             return rc;
         launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)Ly->ffn_norm,
                dim, c->norm_eps, m->xn, m->xn_h, m->h_bf16, m->P);
-        if ((rc = matmul(m, &Ly->w13, m->xn, m->xn_h, m->h13, 0, err, errlen)))
-            return rc;
-        launch(m, k_swiglu, dim3((unsigned)((B * (size_t)m->hid + 255) / 256)), dim3(256),
-               (const float *)m->h13, m->hid, B, m->hh, m->hh_h, m->h_bf16, m->P);
-        if ((rc = matmul(m, &Ly->w2, m->hh, m->hh_h, m->x, 1, err, errlen)))
+        if (m->gemm) {
+            if ((rc = matmul(m, &Ly->w13, m->xn, m->xn_h, m->h13, 0, 0, err, errlen)))
+                return rc;
+            launch(m, k_swiglu, dim3((unsigned)((B * (size_t)m->hid + 255) / 256)), dim3(256),
+                   (const float *)m->h13, m->hid, B, m->hh, m->hh_h, m->h_bf16, m->P);
+        } else if ((rc = matmul(m, &Ly->w13, m->xn, m->xn_h, m->qmma ? m->hh_h : (void *)m->hh, 0,
+                                1, err, errlen))) {
+            return rc; /* SwiGLU fused into the GEMV or qmma */
+        }
+        if ((rc = matmul(m, &Ly->w2, m->hh, m->hh_h, m->x, 1, 0, err, errlen)))
             return rc;
     }
     launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)m->out_norm, dim,
            c->norm_eps, m->xn, m->xn_h, m->h_bf16, m->P);
-    if ((rc = matmul(m, &m->out, m->xn, m->xn_h, m->logits, 0, err, errlen)))
+    if ((rc = matmul(m, &m->out, m->xn, m->xn_h, m->logits, 0, 0, err, errlen)))
         return rc;
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess)
@@ -318,12 +330,18 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
     m->gemv_max = o->gemv_max_batch > 0 ? o->gemv_max_batch : m->dt <= DT_F16 ? 1 : 2;
     if (m->gemv_max > 8)
         m->gemv_max = 8;
-    m->gemm = o->force_gemm || o->batch > m->gemv_max;
+    /* q8_0/q4_0 up to batch 32: the tensor-core kernel, unless a test or
+     * an A/B measurement asks for the GEMV (gemv_max) or cuBLAS. Every
+     * matrix has a multiple of 16 rows (32 for w13's gate and up). */
+    m->qmma = m->dt >= DT_Q8 && !o->no_qmma && !o->force_gemm && o->gemv_max_batch <= 0 &&
+              o->batch <= 32 && (m->qd + 2 * m->kvd) % 16 == 0 && c->dim % 16 == 0 &&
+              m->hid % 16 == 0 && c->vocab_size % 16 == 0;
+    m->gemm = !m->qmma && (o->force_gemm || o->batch > m->gemv_max);
     m->pdl = !o->no_pdl;
     /* Chunk-transposed activations pay for q8_0/q4_0 (1.2x and 2x faster
      * at batch 1 on an H100) but not for bf16/fp16, whose row-order loads
      * were 2-3% faster there (platforms/cuda/bench.txt, README). */
-    m->P = m->gemm || o->no_xperm ? 0
+    m->P = m->gemm || m->qmma || o->no_xperm ? 0
            : m->dt == DT_Q8       ? 16
            : m->dt == DT_Q4       ? 32
            : o->xperm_16bit       ? 8
@@ -414,11 +432,14 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
             (rc = dalloc(m, (void **)&m->logits, B * c->vocab_size * 4, "logits", err, errlen)) ||
             (rc = dalloc(m, (void **)&m->tok_d, B * 4, "tokens", err, errlen)))
             goto out;
-        if (m->gemm) {
+        if (m->gemm || m->qmma) {
             if ((rc = dalloc(m, &m->xn_h, B * c->dim * 2, "activations", err, errlen)) ||
                 (rc = dalloc(m, &m->att_h, B * m->qd * 2, "activations", err, errlen)) ||
-                (rc = dalloc(m, &m->hh_h, B * m->hid * 2, "activations", err, errlen)) ||
-                (rc = dalloc(m, &m->cublas_ws, CUBLAS_WS_BYTES, "cuBLAS workspace", err, errlen)))
+                (rc = dalloc(m, &m->hh_h, B * m->hid * 2, "activations", err, errlen)))
+                goto out;
+        }
+        if (m->gemm) {
+            if ((rc = dalloc(m, &m->cublas_ws, CUBLAS_WS_BYTES, "cuBLAS workspace", err, errlen)))
                 goto out;
             if (m->dt >= DT_Q8) {
                 size_t mx = (size_t)c->vocab_size * c->dim;
@@ -441,6 +462,7 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
          * twice over (batch 1 has only n_kv_heads blocks otherwise). */
         cudaDeviceProp p;
         JB_CUDA_GO(cudaGetDeviceProperties(&p, o->device), "cudaGetDeviceProperties");
+        m->sms = p.multiProcessorCount;
         m->CH = ATT_CHMAX;
         while (m->CH > 32 && (long)((m->L + 1 + m->CH - 1) / m->CH) * c->n_kv_heads * m->batch <
                                  2L * p.multiProcessorCount)
@@ -479,7 +501,8 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
         JB_CUDA_GO(cudaGraphInstantiate(&m->gexec, m->graph, 0), "cudaGraphInstantiate");
     }
     snprintf(m->kernel, sizeof(m->kernel), "%s%s%s",
-             !m->gemm         ? "cuda-gemv-warp-rows"
+             m->qmma          ? "cuda-qmma-f16"
+             : !m->gemm       ? "cuda-gemv-warp-rows"
              : m->dt >= DT_Q8 ? "cuda-dequant-f16+cublas"
                               : "cuda-cublas",
              m->use_graph ? "+graph" : "", m->pdl ? "+pdl" : "");
@@ -532,148 +555,3 @@ out:
     return rc;
 }
 
-extern "C" int jb_cuda_llm_logits(struct jb_cuda_llm *m, int seq, float *out, char *err,
-                                  size_t errlen)
-{
-    if (seq < 0 || seq >= m->batch)
-        return jb_err(err, errlen, JB_EINVAL, "cuda llm: sequence %d of %d", seq, m->batch);
-    JB_CUDA_RET(cudaMemcpy(out, m->logits + (size_t)seq * m->cfg.vocab_size,
-                           (size_t)m->cfg.vocab_size * 4, cudaMemcpyDeviceToHost),
-                "cudaMemcpy(logits)");
-    return 0;
-}
-
-extern "C" int jb_cuda_llm_get_rows(struct jb_cuda_llm *m, enum jb_llm_tensor_kind kind, int layer,
-                                    int r0, int n, void *dst, char *err, size_t errlen)
-{
-    const dmat *a;
-    int base = 0, rows;
-    if (layer < 0 || layer >= m->cfg.n_layers)
-        return jb_err(err, errlen, JB_EINVAL, "cuda llm: layer %d", layer);
-    dlayer *Ly = &m->layers[layer];
-    switch (kind) {
-    case JB_LLM_T_TOKEN_EMBD:
-        a = &m->embd;
-        rows = a->rows;
-        break;
-    case JB_LLM_T_OUTPUT:
-        a = &m->out;
-        rows = a->rows;
-        break;
-    case JB_LLM_T_WQ:
-        a = &Ly->wqkv;
-        rows = m->qd;
-        break;
-    case JB_LLM_T_WK:
-        a = &Ly->wqkv;
-        base = m->qd;
-        rows = m->kvd;
-        break;
-    case JB_LLM_T_WV:
-        a = &Ly->wqkv;
-        base = m->qd + m->kvd;
-        rows = m->kvd;
-        break;
-    case JB_LLM_T_WO:
-        a = &Ly->wo;
-        rows = a->rows;
-        break;
-    case JB_LLM_T_W_GATE:
-        a = &Ly->w13;
-        rows = m->hid;
-        break;
-    case JB_LLM_T_W_UP:
-        a = &Ly->w13;
-        base = m->hid;
-        rows = m->hid;
-        break;
-    case JB_LLM_T_W_DOWN:
-        a = &Ly->w2;
-        rows = a->rows;
-        break;
-    default:
-        return jb_err(err, errlen, JB_EINVAL, "cuda llm: tensor kind %d is not a matrix",
-                      (int)kind);
-    }
-    if (r0 < 0 || n < 0 || r0 + n > rows)
-        return jb_err(err, errlen, JB_EINVAL, "cuda llm: rows %d..%d of %d", r0, r0 + n, rows);
-    size_t prb = plane_row_bytes(m->dt, a->cols), nblk = a->cols / 32;
-    size_t R = (size_t)base + r0;
-    if (m->dt <= DT_F16) {
-        JB_CUDA_RET(cudaMemcpy(dst, a->w + R * prb, prb * n, cudaMemcpyDeviceToHost),
-                    "cudaMemcpy(weights)");
-        return 0;
-    }
-    std::vector<uint8_t> w(prb * n);
-    std::vector<uint16_t> d(nblk * n);
-    JB_CUDA_RET(cudaMemcpy(w.data(), a->w + R * prb, prb * n, cudaMemcpyDeviceToHost),
-                "cudaMemcpy(weights)");
-    JB_CUDA_RET(cudaMemcpy(d.data(), a->d + R * nblk, nblk * n * 2, cudaMemcpyDeviceToHost),
-                "cudaMemcpy(scales)");
-    /* Back into ggml's blocks: d, then the block's 32 codes (q8_0) or 16
-     * nibble pairs (q4_0), exactly the bytes of the planes. */
-    size_t qb = m->dt == DT_Q8 ? 32 : 16, bb = 2 + qb;
-    uint8_t *o = (uint8_t *)dst;
-    for (size_t r = 0; r < (size_t)n; r++)
-        for (size_t b = 0; b < nblk; b++) {
-            uint8_t *blk = o + (r * nblk + b) * bb;
-            memcpy(blk, &d[r * nblk + b], 2);
-            memcpy(blk + 2, &w[r * prb + b * qb], qb);
-        }
-    return 0;
-}
-
-extern "C" int jb_cuda_llm_get_kv(struct jb_cuda_llm *m, int layer, int seq, uint16_t *k,
-                                  uint16_t *v, char *err, size_t errlen)
-{
-    if (layer < 0 || layer >= m->cfg.n_layers || seq < 0 || seq >= m->batch)
-        return jb_err(err, errlen, JB_EINVAL, "cuda llm: cache of layer %d sequence %d", layer,
-                      seq);
-    size_t off = (size_t)seq * m->ctx_alloc * m->kvd, n = (size_t)m->L * m->kvd * 2;
-    JB_CUDA_RET(cudaMemcpy(k, m->layers[layer].kc + off, n, cudaMemcpyDeviceToHost),
-                "cudaMemcpy(K cache)");
-    JB_CUDA_RET(cudaMemcpy(v, m->layers[layer].vc + off, n, cudaMemcpyDeviceToHost),
-                "cudaMemcpy(V cache)");
-    return 0;
-}
-
-extern "C" int jb_cuda_llm_token(const struct jb_cuda_llm *m, int seq)
-{
-    return m->tok[seq];
-}
-extern "C" const char *jb_cuda_llm_kernel(const struct jb_cuda_llm *m)
-{
-    return m->kernel;
-}
-extern "C" int jb_cuda_llm_fp32_activations(const struct jb_cuda_llm *m)
-{
-    return !m->gemm;
-}
-extern "C" double jb_cuda_llm_weight_bytes(const struct jb_cuda_llm *m)
-{
-    return m->weight_bytes;
-}
-extern "C" double jb_cuda_llm_kv_bytes(const struct jb_cuda_llm *m)
-{
-    return m->kv_bytes;
-}
-extern "C" const struct jb_llm_config *jb_cuda_llm_config(const struct jb_cuda_llm *m)
-{
-    return &m->cfg;
-}
-extern "C" enum jb_llm_dtype jb_cuda_llm_dtype(const struct jb_cuda_llm *m)
-{
-    return m->dtype;
-}
-extern "C" int jb_cuda_llm_batch(const struct jb_cuda_llm *m)
-{
-    return m->batch;
-}
-extern "C" int jb_cuda_llm_context(const struct jb_cuda_llm *m)
-{
-    return m->L;
-}
-extern "C" uint64_t jb_cuda_llm_seed(const struct jb_cuda_llm *m)
-{
-    return m->seed;
-}

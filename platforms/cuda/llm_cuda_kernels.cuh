@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "platforms/cuda/cuda_util.cuh"
+#include "platforms/cuda/llm_cuda_state.cuh"
 
 /* Programmatic dependent launch (sm_90): each kernel of the step waits for
  * the previous one's results (griddepcontrol.wait) and at once lets the
@@ -28,6 +29,12 @@ __device__ __forceinline__ void pdl_enter()
     asm volatile("griddepcontrol.launch_dependents;" :::);
 #endif
 }
+
+/* The matrix kernels read their weights before waiting: no kernel of the
+ * step writes them, so the first loads are issued while the previous
+ * kernel (a norm, the attention) is still running, and DRAM is busy
+ * through the gap between the two. Only what the previous kernel writes
+ * (activations) is read after pdl_enter. */
 
 /* Integer codes to floats without I2F (a quarter-rate instruction): the
  * byte b placed in the mantissa of 2^23 gives 2^23 + b exactly; subtracting
@@ -52,17 +59,6 @@ __host__ __device__ __forceinline__ size_t xperm(size_t i, int P, size_t cols)
         return i;
     size_t c = i / P, r = i % P;
     return ((r / 4) * (cols / P) + c) * 4 + r % 4;
-}
-
-/* Weight formats on the device (see llm_cuda.h): W is the plane of values
- * (bf16/fp16 elements, or q8_0 int8 codes, or q4_0 nibble pairs in ggml's
- * in-block order); D the plane of fp16 block scales. */
-enum { DT_BF16 = 0, DT_F16 = 1, DT_Q8 = 2, DT_Q4 = 3 };
-
-/* Bytes of one row of the W plane. */
-__host__ __device__ inline size_t plane_row_bytes(int dt, int cols)
-{
-    return dt == DT_Q8 ? (size_t)cols : dt == DT_Q4 ? (size_t)cols / 2 : (size_t)cols * 2;
 }
 
 /* llm.h's synthetic value: offset + scale * u, u from 24 bits of
@@ -369,16 +365,26 @@ __device__ __forceinline__ void gemv_chunk(float (&acc)[NB], uint4 q, const __ha
 
 /* y[b][row] (+)= W[row] . x[b] for nb <= NB vectors. One warp per row,
  * consecutive lanes on consecutive 16-byte chunks (512 contiguous bytes per
- * warp load), U chunks in flight per lane before the first use. */
-template <int DT, int NB, int U>
+ * warp load), U chunks in flight per lane before the first use; the first
+ * U are loaded before pdl_enter (see there).
+ *
+ * GLU (the gate/up matrix w13 = [gate (hid rows) | up (hid rows)]): block c
+ * computes gate rows 4c..4c+3 (warps 0-3) and the same up rows (warps 4-7)
+ * and writes hh[b][j] = silu(gate_j) * up_j itself, so SwiGLU needs no
+ * kernel of its own and h13 never goes through memory. */
+template <int DT, int NB, int U, bool GLU>
 __global__ void __launch_bounds__(256)
     k_gemv(const uint8_t *__restrict__ W, const __half *__restrict__ D, const float *__restrict__ x,
            float *y, int rows, int cols, int nb, int accumulate, bool perm)
 {
-    pdl_enter();
-    int row = blockIdx.x * 8 + threadIdx.x / 32, lane = threadIdx.x & 31;
-    if (row >= rows)
+    int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
+    int hid = rows / 2;
+    int row = GLU ? (warp < 4 ? blockIdx.x * 4 + warp : hid + blockIdx.x * 4 + warp - 4)
+                  : blockIdx.x * 8 + warp;
+    if (!GLU && row >= rows) {
+        pdl_enter();
         return;
+    }
     int nch = (int)(plane_row_bytes(DT, cols) / 16);
     const uint4 *wr = (const uint4 *)(W + (size_t)row * plane_row_bytes(DT, cols));
     const __half *Drow = D ? D + (size_t)row * (cols / 32) : nullptr;
@@ -387,71 +393,81 @@ __global__ void __launch_bounds__(256)
     for (int b = 0; b < NB; b++)
         acc[b] = 0.0f;
     int c = lane;
-    /* U chunks in flight per lane before the first is used. */
-    for (; c + 32 * (U - 1) < nch; c += 32 * U) {
-        uint4 q[U];
+    uint4 q[U];
+    bool full = c + 32 * (U - 1) < nch;
+    if (full) {
 #pragma unroll
         for (int u = 0; u < U; u++)
             q[u] = __ldcs(wr + c + 32 * u);
+    }
+    pdl_enter();
+    /* U chunks in flight per lane before the first is used. */
+    while (full) {
 #pragma unroll
         for (int u = 0; u < U; u++)
             gemv_chunk<DT, NB>(acc, q[u], Drow, c + 32 * u, x, nb, cols, perm);
+        c += 32 * U;
+        full = c + 32 * (U - 1) < nch;
+        if (full) {
+#pragma unroll
+            for (int u = 0; u < U; u++)
+                q[u] = __ldcs(wr + c + 32 * u);
+        }
     }
     for (; c < nch; c += 32)
         gemv_chunk<DT, NB>(acc, __ldcs(wr + c), Drow, c, x, nb, cols, perm);
+    if constexpr (!GLU) {
 #pragma unroll
-    for (int b = 0; b < NB; b++) {
-        float s = warp_sum(acc[b]);
-        if (lane == 0 && b < nb) {
-            float *o = y + (size_t)b * rows + row;
-            *o = accumulate ? *o + s : s;
+        for (int b = 0; b < NB; b++) {
+            float s = warp_sum(acc[b]);
+            if (lane == 0 && b < nb) {
+                float *o = y + (size_t)b * rows + row;
+                *o = accumulate ? *o + s : s;
+            }
+        }
+    } else {
+        __shared__ float part[8][NB];
+#pragma unroll
+        for (int b = 0; b < NB; b++) {
+            float s = warp_sum(acc[b]);
+            if (lane == 0)
+                part[warp][b] = s;
+        }
+        __syncthreads();
+        if (threadIdx.x < 4 * nb) {
+            int j = blockIdx.x * 4 + (threadIdx.x & 3), b = threadIdx.x / 4;
+            float g = part[threadIdx.x & 3][b], u = part[4 + (threadIdx.x & 3)][b];
+            int P = perm ? (DT == DT_Q8 ? 16 : DT == DT_Q4 ? 32 : 8) : 0;
+            y[(size_t)b * hid + xperm(j, P, hid)] = g / (1.0f + expf(-g)) * u;
         }
     }
 }
 
-/* RoPE (llama2.c's pairing of adjacent elements within a head) on q and k
- * of each sequence, then k and v stored at position pos of the fp16 cache.
- * qkv is [batch][qd + 2*kvd]; one block per sequence. */
-__global__ void k_rope_store(float *qkv, int qd, int kvd, int hs, int pos, float theta, __half *kc,
-                             __half *vc, int ctx_alloc)
+/* RoPE (llama2.c's pairing of adjacent elements within a head, frequency
+ * theta^(-hd/hs) for the pair at hd) of the pair (v0, v1) at position pos. */
+__device__ __forceinline__ float2 rope_pair(float v0, float v1, int hd, int hs, int pos,
+                                            float theta)
 {
-    pdl_enter();
-    int b = blockIdx.x, stride = qd + 2 * kvd;
-    float *q = qkv + (size_t)b * stride, *k = q + qd, *v = k + kvd;
-    __half *kd = kc + ((size_t)b * ctx_alloc + pos) * kvd,
-           *vd = vc + ((size_t)b * ctx_alloc + pos) * kvd;
-    for (int i = threadIdx.x * 2; i < qd + kvd; i += blockDim.x * 2) {
-        int local = i < qd ? i : i - qd;
-        int hd = local % hs;
-        float freq = 1.0f / powf(theta, (float)hd / (float)hs);
-        float val = pos * freq, fcr = cosf(val), fci = sinf(val);
-        float *p = i < qd ? q + i : k + (i - qd);
-        float v0 = p[0], v1 = p[1];
-        float r0 = v0 * fcr - v1 * fci, r1 = v0 * fci + v1 * fcr;
-        if (i < qd) {
-            p[0] = r0;
-            p[1] = r1;
-        } else {
-            kd[local] = __float2half_rn(r0);
-            kd[local + 1] = __float2half_rn(r1);
-        }
-    }
-    for (int i = threadIdx.x; i < kvd; i += blockDim.x)
-        vd[i] = __float2half_rn(v[i]);
+    float freq = 1.0f / powf(theta, (float)hd / (float)hs);
+    float val = pos * freq, fcr = cosf(val), fci = sinf(val);
+    return make_float2(v0 * fcr - v1 * fci, v0 * fci + v1 * fcr);
 }
 
 /* Attention, split over positions: block (chunk, kv head, sequence) scores
  * positions [chunk*CH, min((chunk+1)*CH, L+1)) for the G query heads that
  * share the kv head, and writes its partial max, sum of exponentials and
- * weighted sum of V; k_attn_combine merges the chunks. Limits (checked at
- * open): G <= 8 heads per kv head, head size <= 128, CH <= 256. */
+ * weighted sum of V; k_attn_combine merges the chunks. RoPE is applied
+ * here: every block rotates its heads' q, and the block of the last chunk
+ * (the one holding position L = npos - 1) rotates this step's k and stores
+ * k and v at position L of the fp16 cache before scoring it, so no kernel
+ * of its own is needed. Limits (checked at open): G <= 8 heads per kv
+ * head, head size <= 128, CH <= 256. */
 #define ATT_GMAX 8
 #define ATT_HSMAX 128
 #define ATT_CHMAX 256
 __global__ void __launch_bounds__(256)
-    k_attn_partial(const float *qkv, int qd, int kvd, int hs, int G, const __half *kc,
-                   const __half *vc, int ctx_alloc, int npos, int CH, float *pm, float *pl,
-                   float *pacc)
+    k_attn_partial(const float *qkv, int qd, int kvd, int hs, int G, __half *kc, __half *vc,
+                   int ctx_alloc, int npos, int CH, float theta, float *pm, float *pl, float *pacc)
 {
     pdl_enter();
     __shared__ float sq[ATT_GMAX][ATT_HSMAX];
@@ -461,10 +477,27 @@ __global__ void __launch_bounds__(256)
     int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
     int t0 = chunk * CH, t1 = min(t0 + CH, npos);
     int H = qd / hs, h2 = hs / 2;
-    const float *q = qkv + (size_t)b * (qd + 2 * kvd) + (size_t)kvh * G * hs;
+    int pos = npos - 1;
+    const float *qb = qkv + (size_t)b * (qd + 2 * kvd);
+    const float *q = qb + (size_t)kvh * G * hs;
     float scale = 1.0f / sqrtf((float)hs);
-    for (int i = threadIdx.x; i < G * hs; i += blockDim.x)
-        sq[i / hs][i % hs] = q[i] * scale;
+    for (int i = threadIdx.x; i < G * h2; i += blockDim.x) {
+        int g = i / h2, hd = 2 * (i % h2);
+        float2 r = rope_pair(q[g * hs + hd], q[g * hs + hd + 1], hd, hs, pos, theta);
+        sq[g][hd] = r.x * scale;
+        sq[g][hd + 1] = r.y * scale;
+    }
+    if (chunk == nch - 1) {
+        const float *k = qb + qd + (size_t)kvh * hs, *v = k + kvd;
+        size_t at = ((size_t)b * ctx_alloc + pos) * kvd + (size_t)kvh * hs;
+        for (int i = threadIdx.x; i < h2; i += blockDim.x) {
+            float2 r = rope_pair(k[2 * i], k[2 * i + 1], 2 * i, hs, pos, theta);
+            kc[at + 2 * i] = __float2half_rn(r.x);
+            kc[at + 2 * i + 1] = __float2half_rn(r.y);
+        }
+        for (int i = threadIdx.x; i < hs; i += blockDim.x)
+            vc[at + i] = __float2half_rn(v[i]);
+    }
     __syncthreads();
     const __half2 *K = (const __half2 *)(kc + (size_t)b * ctx_alloc * kvd + (size_t)kvh * hs);
     const __half2 *V = (const __half2 *)(vc + (size_t)b * ctx_alloc * kvd + (size_t)kvh * hs);

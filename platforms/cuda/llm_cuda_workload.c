@@ -52,7 +52,9 @@ static int cuda_llm_open(const char *model, const struct jb_workload_params *p, 
     };
     /* Options: graph=0 times the launches one by one and pdl=0 without
      * programmatic dependent launch (to show what each saves); gemv_max=N
-     * uses the GEMV up to batch N (<= 8) instead of cuBLAS; device=N picks
+     * uses the GEMV up to batch N (<= 8) instead of cuBLAS or, for q8_0/q4_0,
+     * the tensor-core kernel; qmma=0 takes q8_0/q4_0 off the tensor-core
+     * kernel (GEMV at batch 1-2, dequantize + cuBLAS above); device=N picks
      * another GPU. */
     if (jb_option_get(p->options, "graph", buf, sizeof(buf)))
         o.use_graph = strcmp(buf, "0") != 0;
@@ -62,6 +64,8 @@ static int cuda_llm_open(const char *model, const struct jb_workload_params *p, 
         o.no_xperm = strcmp(buf, "0") == 0, o.xperm_16bit = strcmp(buf, "1") == 0;
     if (jb_option_get(p->options, "unroll", buf, sizeof(buf)))
         o.gemv_unroll = atoi(buf);
+    if (jb_option_get(p->options, "qmma", buf, sizeof(buf)))
+        o.no_qmma = strcmp(buf, "0") == 0;
     if (jb_option_get(p->options, "gemv_max", buf, sizeof(buf)))
         o.gemv_max_batch = atoi(buf);
     if (jb_option_get(p->options, "device", buf, sizeof(buf)))
