@@ -151,8 +151,18 @@ static void qmma_nt(const jb_cuda_llm *m, const dmat *a, const void *x_h, void *
  * planned at open. glu (w13 only, not on the cuBLAS path): y gets
  * silu(gate) * up instead, fp32 from the GEMV, fp16 from qmma. */
 static int matmul(jb_cuda_llm *m, const dmat *a, const float *x, const void *x_h, void *y,
-                  int accumulate, int glu, char *err, size_t errlen)
+                  int accumulate, int glu, const float *normw, char *err, size_t errlen)
 {
+    /* The fused norm (m->fnorm): normw normalizes the input; a GEMV that
+     * adds into the residual leaves the partials the next one needs. */
+    gemv_norm nm = {};
+    if (m->fnorm) {
+        nm.w = normw;
+        nm.ssq = m->ssq;
+        nm.ssq_out = accumulate ? m->ssq : nullptr;
+        nm.nparts = m->cfg.dim / 8;
+        nm.eps = m->cfg.norm_eps;
+    }
     if (m->qmma) {
         if (m->dt == DT_Q8)
             qmma_nt<DT_Q8>(m, a, x_h, y, accumulate, glu);
@@ -167,10 +177,10 @@ static int matmul(jb_cuda_llm *m, const dmat *a, const float *x, const void *x_h
 #define GEMV_U(DT, NB, U)                                                                          \
     if (glu)                                                                                       \
         launch(m, k_gemv<DT, NB, U, true>, grid, dim3(256), a->w, (const __half *)a->d, x, yf,     \
-               a->rows, a->cols, nb, accumulate, m->P != 0);                                       \
+               a->rows, a->cols, nb, accumulate, m->P != 0, nm);                                   \
     else                                                                                           \
         launch(m, k_gemv<DT, NB, U, false>, grid, dim3(256), a->w, (const __half *)a->d, x, yf,    \
-               a->rows, a->cols, nb, accumulate, m->P != 0)
+               a->rows, a->cols, nb, accumulate, m->P != 0, nm)
 #define GEMV(DT, NB)                                                                               \
     if (m->unroll == 8) {                                                                          \
         GEMV_U(DT, NB, 8);                                                                         \
@@ -238,13 +248,16 @@ static int enqueue_step(jb_cuda_llm *m, char *err, size_t errlen)
     int rc = 0;
     const jb_llm_config *c = &m->cfg;
     int B = m->batch, dim = c->dim;
+    /* With the fused norm the GEMVs read the residual x itself. */
+    const float *xin = m->fnorm ? m->x : m->xn;
     launch(m, k_embed, dim3(B), dim3(256), m->dt, (const uint8_t *)m->embd.w,
-           (const __half *)m->embd.d, dim, (const int *)m->tok_d, m->x);
+           (const __half *)m->embd.d, dim, (const int *)m->tok_d, m->x, m->ssq, dim / 8);
     for (int l = 0; l < c->n_layers; l++) {
         dlayer *Ly = &m->layers[l];
-        launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)Ly->attn_norm,
-               dim, c->norm_eps, m->xn, m->xn_h, m->h_bf16, m->P);
-        if ((rc = matmul(m, &Ly->wqkv, m->xn, m->xn_h, m->qkv, 0, 0, err, errlen)))
+        if (!m->fnorm)
+            launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x,
+                   (const float *)Ly->attn_norm, dim, c->norm_eps, m->xn, m->xn_h, m->h_bf16, m->P);
+        if ((rc = matmul(m, &Ly->wqkv, xin, m->xn_h, m->qkv, 0, 0, Ly->attn_norm, err, errlen)))
             return rc;
         dim3 g1(m->nch, c->n_kv_heads, B);
         launch(m, k_attn_partial, g1, dim3(256), (const float *)m->qkv, m->qd, m->kvd, m->hs, m->G,
@@ -253,25 +266,27 @@ static int enqueue_step(jb_cuda_llm *m, char *err, size_t errlen)
         dim3 g2(c->n_heads, B);
         launch(m, k_attn_combine, g2, dim3(128), (const float *)m->pm, (const float *)m->pl,
                (const float *)m->pacc, m->nch, m->hs, m->att, m->att_h, m->h_bf16, m->P);
-        if ((rc = matmul(m, &Ly->wo, m->att, m->att_h, m->x, 1, 0, err, errlen)))
+        if ((rc = matmul(m, &Ly->wo, m->att, m->att_h, m->x, 1, 0, NULL, err, errlen)))
             return rc;
-        launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)Ly->ffn_norm,
-               dim, c->norm_eps, m->xn, m->xn_h, m->h_bf16, m->P);
+        if (!m->fnorm)
+            launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x,
+                   (const float *)Ly->ffn_norm, dim, c->norm_eps, m->xn, m->xn_h, m->h_bf16, m->P);
         if (m->gemm) {
-            if ((rc = matmul(m, &Ly->w13, m->xn, m->xn_h, m->h13, 0, 0, err, errlen)))
+            if ((rc = matmul(m, &Ly->w13, m->xn, m->xn_h, m->h13, 0, 0, NULL, err, errlen)))
                 return rc;
             launch(m, k_swiglu, dim3((unsigned)((B * (size_t)m->hid + 255) / 256)), dim3(256),
                    (const float *)m->h13, m->hid, B, m->hh, m->hh_h, m->h_bf16, m->P);
-        } else if ((rc = matmul(m, &Ly->w13, m->xn, m->xn_h, m->qmma ? m->hh_h : (void *)m->hh, 0,
-                                1, err, errlen))) {
+        } else if ((rc = matmul(m, &Ly->w13, xin, m->xn_h, m->qmma ? m->hh_h : (void *)m->hh, 0, 1,
+                                Ly->ffn_norm, err, errlen))) {
             return rc; /* SwiGLU fused into the GEMV or qmma */
         }
-        if ((rc = matmul(m, &Ly->w2, m->hh, m->hh_h, m->x, 1, 0, err, errlen)))
+        if ((rc = matmul(m, &Ly->w2, m->hh, m->hh_h, m->x, 1, 0, NULL, err, errlen)))
             return rc;
     }
-    launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)m->out_norm, dim,
-           c->norm_eps, m->xn, m->xn_h, m->h_bf16, m->P);
-    if ((rc = matmul(m, &m->out, m->xn, m->xn_h, m->logits, 0, 0, err, errlen)))
+    if (!m->fnorm)
+        launch(m, k_rmsnorm, dim3(B), dim3(256), (const float *)m->x, (const float *)m->out_norm,
+               dim, c->norm_eps, m->xn, m->xn_h, m->h_bf16, m->P);
+    if ((rc = matmul(m, &m->out, xin, m->xn_h, m->logits, 0, 0, m->out_norm, err, errlen)))
         return rc;
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess)
@@ -347,6 +362,9 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
            : o->xperm_16bit       ? 8
                                   : 0;
     m->unroll = o->gemv_unroll == 8 ? 8 : 4;
+    /* The norm fused into the GEMVs (gemv_norm): row-order activations
+     * only, which is the bf16/fp16 GEMV's layout. */
+    m->fnorm = !m->gemm && !m->qmma && m->P == 0 && !o->no_fuse_norm;
     m->h_bf16 = m->dt == DT_BF16;
     m->gemv_nb = o->batch <= 1 ? 1 : o->batch <= 2 ? 2 : o->batch <= 4 ? 4 : 8;
     JB_CUDA_GO(cudaSetDevice(o->device), "cudaSetDevice");
@@ -430,7 +448,9 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
             (rc = dalloc(m, (void **)&m->h13, B * 2 * m->hid * 4, "activations", err, errlen)) ||
             (rc = dalloc(m, (void **)&m->hh, B * m->hid * 4, "activations", err, errlen)) ||
             (rc = dalloc(m, (void **)&m->logits, B * c->vocab_size * 4, "logits", err, errlen)) ||
-            (rc = dalloc(m, (void **)&m->tok_d, B * 4, "tokens", err, errlen)))
+            (rc = dalloc(m, (void **)&m->tok_d, B * 4, "tokens", err, errlen)) ||
+            (m->fnorm && (rc = dalloc(m, (void **)&m->ssq, B * (c->dim / 8) * 4, "norm partials",
+                                      err, errlen))))
             goto out;
         if (m->gemm || m->qmma) {
             if ((rc = dalloc(m, &m->xn_h, B * c->dim * 2, "activations", err, errlen)) ||
@@ -500,12 +520,12 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
             goto out;
         JB_CUDA_GO(cudaGraphInstantiate(&m->gexec, m->graph, 0), "cudaGraphInstantiate");
     }
-    snprintf(m->kernel, sizeof(m->kernel), "%s%s%s",
+    snprintf(m->kernel, sizeof(m->kernel), "%s%s%s%s",
              m->qmma          ? "cuda-qmma-f16"
              : !m->gemm       ? "cuda-gemv-warp-rows"
              : m->dt >= DT_Q8 ? "cuda-dequant-f16+cublas"
                               : "cuda-cublas",
-             m->use_graph ? "+graph" : "", m->pdl ? "+pdl" : "");
+             m->fnorm ? "+fnorm" : "", m->use_graph ? "+graph" : "", m->pdl ? "+pdl" : "");
     *out = m;
     return 0;
 out:

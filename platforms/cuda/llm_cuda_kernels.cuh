@@ -167,14 +167,48 @@ __device__ __forceinline__ float dequant(int dt, const uint8_t *W, const __half 
     }
 }
 
-/* x[b][:] = row tok[b] of the embedding, dequantized. */
+__device__ __forceinline__ float warp_sum(float v)
+{
+    for (int o = 16; o; o >>= 1)
+        v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v)
+{
+    for (int o = 16; o; o >>= 1)
+        v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+/* x[b][:] = row tok[b] of the embedding, dequantized (one block per
+ * sequence). ssq (fused norm, see gemv_norm): the sum of squares of x[b]
+ * as partial 0 of nparts, the others 0. */
 __global__ void k_embed(int dt, const uint8_t *W, const __half *D, int dim, const int *tok,
-                        float *x)
+                        float *x, float *ssq, int nparts)
 {
     pdl_enter();
+    __shared__ float red[32];
     int b = blockIdx.x;
-    for (int i = threadIdx.x; i < dim; i += blockDim.x)
-        x[(size_t)b * dim + i] = dequant(dt, W, D, dim, (size_t)tok[b], i);
+    float ss = 0.0f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+        float v = dequant(dt, W, D, dim, (size_t)tok[b], i);
+        x[(size_t)b * dim + i] = v;
+        ss += v * v;
+    }
+    if (!ssq)
+        return;
+    ss = warp_sum(ss);
+    if ((threadIdx.x & 31) == 0)
+        red[threadIdx.x / 32] = ss;
+    __syncthreads();
+    for (int i = threadIdx.x; i < nparts; i += blockDim.x) {
+        float t = 0.0f;
+        if (i == 0)
+            for (int w = 0; w < (int)blockDim.x / 32; w++)
+                t += red[w];
+        ssq[(size_t)b * nparts + i] = t;
+    }
 }
 
 /* Whole matrix to fp16 for cuBLAS (q8_0/q4_0 at large batch): one thread
@@ -209,20 +243,6 @@ __global__ void k_dequant_f16(const uint8_t *W, const __half *D, int rows, int c
         for (int j = 0; j < per / 8; j++)
             o[j] = reinterpret_cast<const uint4 *>(h)[j];
     }
-}
-
-__device__ __forceinline__ float warp_sum(float v)
-{
-    for (int o = 16; o; o >>= 1)
-        v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
-__device__ __forceinline__ float warp_max(float v)
-{
-    for (int o = 16; o; o >>= 1)
-        v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
 }
 
 /* RMSNorm of each sequence's x (one block per sequence): out = w * x /
@@ -266,13 +286,24 @@ __global__ void k_rmsnorm(const float *x, const float *w, int dim, float eps, fl
  * `stride` floats further). */
 template <int NB>
 __device__ __forceinline__ void fma8(float (&acc)[NB], const float w[8], const float *x, size_t ga,
-                                     size_t gb, int nb, size_t stride)
+                                     size_t gb, int nb, size_t stride, const float *nw)
 {
+    /* nw: RMSNorm weights folded in (row-order x only); 1 / rms is applied
+     * to the sum at the end of the row. */
+    float4 na = make_float4(1, 1, 1, 1), nc = na;
+    if (nw) {
+        na = __ldg((const float4 *)(nw + ga));
+        nc = __ldg((const float4 *)(nw + gb));
+    }
 #pragma unroll
     for (int b = 0; b < NB; b++) {
         if (b < nb) {
             float4 a = __ldg((const float4 *)(x + b * stride + ga));
             float4 c = __ldg((const float4 *)(x + b * stride + gb));
+            if (nw) {
+                a = make_float4(a.x * na.x, a.y * na.y, a.z * na.z, a.w * na.w);
+                c = make_float4(c.x * nc.x, c.y * nc.y, c.z * nc.z, c.w * nc.w);
+            }
             acc[b] += w[0] * a.x + w[1] * a.y + w[2] * a.z + w[3] * a.w + w[4] * c.x + w[5] * c.y +
                       w[6] * c.z + w[7] * c.w;
         }
@@ -284,7 +315,8 @@ __device__ __forceinline__ void fma8(float (&acc)[NB], const float w[8], const f
  * code * x first and apply the block scale once. */
 template <int DT, int NB>
 __device__ __forceinline__ void gemv_chunk(float (&acc)[NB], uint4 q, const __half *Drow, int c,
-                                           const float *x, int nb, size_t cols, bool perm)
+                                           const float *x, int nb, size_t cols, bool perm,
+                                           const float *nw)
 {
     uint32_t u[4] = {q.x, q.y, q.z, q.w};
     float w[8];
@@ -302,9 +334,9 @@ __device__ __forceinline__ void gemv_chunk(float (&acc)[NB], uint4 q, const __ha
         }
         size_t nc = cols / 8;
         if (perm)
-            fma8<NB>(acc, w, x, (size_t)c * 4, (nc + c) * 4, nb, cols);
+            fma8<NB>(acc, w, x, (size_t)c * 4, (nc + c) * 4, nb, cols, nw);
         else
-            fma8<NB>(acc, w, x, (size_t)c * 8, (size_t)c * 8 + 4, nb, cols);
+            fma8<NB>(acc, w, x, (size_t)c * 8, (size_t)c * 8 + 4, nb, cols, nw);
     } else if (DT == DT_Q8) {
         float d = __half2float(Drow[c >> 1]);
         float part[NB];
@@ -322,9 +354,9 @@ __device__ __forceinline__ void gemv_chunk(float (&acc)[NB], uint4 q, const __ha
             }
             size_t nc = cols / 16;
             if (perm)
-                fma8<NB>(part, w, x, ((2 * k) * nc + c) * 4, ((2 * k + 1) * nc + c) * 4, nb, cols);
+                fma8<NB>(part, w, x, ((2 * k) * nc + c) * 4, ((2 * k + 1) * nc + c) * 4, nb, cols, nw);
             else
-                fma8<NB>(part, w, x, (size_t)c * 16 + k * 8, (size_t)c * 16 + k * 8 + 4, nb, cols);
+                fma8<NB>(part, w, x, (size_t)c * 16 + k * 8, (size_t)c * 16 + k * 8 + 4, nb, cols, nw);
         }
 #pragma unroll
         for (int b = 0; b < NB; b++)
@@ -353,15 +385,29 @@ __device__ __forceinline__ void gemv_chunk(float (&acc)[NB], uint4 q, const __ha
             }
             size_t nc = cols / 32;
             if (perm)
-                fma8<NB>(part, w, x, ((2 * k) * nc + c) * 4, ((2 * k + 1) * nc + c) * 4, nb, cols);
+                fma8<NB>(part, w, x, ((2 * k) * nc + c) * 4, ((2 * k + 1) * nc + c) * 4, nb, cols, nw);
             else
-                fma8<NB>(part, w, x, (size_t)c * 32 + k * 8, (size_t)c * 32 + k * 8 + 4, nb, cols);
+                fma8<NB>(part, w, x, (size_t)c * 32 + k * 8, (size_t)c * 32 + k * 8 + 4, nb, cols, nw);
         }
 #pragma unroll
         for (int b = 0; b < NB; b++)
             acc[b] += d * part[b];
     }
 }
+
+/* The fused RMSNorm of the GEMV path (row-order activations): the GEMVs
+ * that add into the residual x (wo, w2) also leave, per block of 8 rows,
+ * the sum of squares of the 8 new values of x (ssq[b][block]); the next
+ * GEMV (wqkv, w13, the logits) sums those nparts partials into 1 / rms,
+ * multiplies x by the norm weights as it reads it and scales its sums by
+ * 1 / rms. So no norm kernel runs between them. */
+struct gemv_norm {
+    const float *w;   /* norm weights: normalize the input; NULL: plain x */
+    const float *ssq; /* [nb][nparts] partials of the input's squares */
+    float *ssq_out;   /* [nb][rows / 8]: leave the output's partials; NULL: no */
+    int nparts;
+    float eps;
+};
 
 /* y[b][row] (+)= W[row] . x[b] for nb <= NB vectors. One warp per row,
  * consecutive lanes on consecutive 16-byte chunks (512 contiguous bytes per
@@ -375,19 +421,21 @@ __device__ __forceinline__ void gemv_chunk(float (&acc)[NB], uint4 q, const __ha
 template <int DT, int NB, int U, bool GLU>
 __global__ void __launch_bounds__(256)
     k_gemv(const uint8_t *__restrict__ W, const __half *__restrict__ D, const float *__restrict__ x,
-           float *y, int rows, int cols, int nb, int accumulate, bool perm)
+           float *y, int rows, int cols, int nb, int accumulate, bool perm, gemv_norm nm)
 {
+    __shared__ float part[8][NB];
+    __shared__ float inv[NB];
     int warp = threadIdx.x / 32, lane = threadIdx.x & 31;
     int hid = rows / 2;
     int row = GLU ? (warp < 4 ? blockIdx.x * 4 + warp : hid + blockIdx.x * 4 + warp - 4)
                   : blockIdx.x * 8 + warp;
-    if (!GLU && row >= rows) {
-        pdl_enter();
-        return;
-    }
+    bool active = GLU || row < rows; /* idle warps stay for the barriers */
+    if (!active)
+        row = rows - 1;
     int nch = (int)(plane_row_bytes(DT, cols) / 16);
     const uint4 *wr = (const uint4 *)(W + (size_t)row * plane_row_bytes(DT, cols));
     const __half *Drow = D ? D + (size_t)row * (cols / 32) : nullptr;
+    const float *nw = nm.w;
     float acc[NB];
 #pragma unroll
     for (int b = 0; b < NB; b++)
@@ -401,11 +449,29 @@ __global__ void __launch_bounds__(256)
             q[u] = __ldcs(wr + c + 32 * u);
     }
     pdl_enter();
+    if (nw) {
+        for (int b = 0; b < nb; b++) {
+            float v = 0.0f;
+            for (int i = threadIdx.x; i < nm.nparts; i += blockDim.x)
+                v += nm.ssq[(size_t)b * nm.nparts + i];
+            v = warp_sum(v);
+            if (lane == 0)
+                part[warp][0] = v;
+            __syncthreads();
+            if (threadIdx.x == 0) {
+                float t = 0.0f;
+                for (int w = 0; w < 8; w++)
+                    t += part[w][0];
+                inv[b] = 1.0f / sqrtf(t / cols + nm.eps);
+            }
+            __syncthreads();
+        }
+    }
     /* U chunks in flight per lane before the first is used. */
     while (full) {
 #pragma unroll
         for (int u = 0; u < U; u++)
-            gemv_chunk<DT, NB>(acc, q[u], Drow, c + 32 * u, x, nb, cols, perm);
+            gemv_chunk<DT, NB>(acc, q[u], Drow, c + 32 * u, x, nb, cols, perm, nw);
         c += 32 * U;
         full = c + 32 * (U - 1) < nch;
         if (full) {
@@ -415,31 +481,38 @@ __global__ void __launch_bounds__(256)
         }
     }
     for (; c < nch; c += 32)
-        gemv_chunk<DT, NB>(acc, __ldcs(wr + c), Drow, c, x, nb, cols, perm);
-    if constexpr (!GLU) {
+        gemv_chunk<DT, NB>(acc, __ldcs(wr + c), Drow, c, x, nb, cols, perm, nw);
 #pragma unroll
-        for (int b = 0; b < NB; b++) {
-            float s = warp_sum(acc[b]);
-            if (lane == 0 && b < nb) {
+    for (int b = 0; b < NB; b++) {
+        float s = warp_sum(acc[b]);
+        if (nw && b < nb)
+            s *= inv[b];
+        if (lane == 0 && b < nb) {
+            if (!GLU && active) {
                 float *o = y + (size_t)b * rows + row;
-                *o = accumulate ? *o + s : s;
+                s = accumulate ? *o + s : s;
+                *o = s;
             }
+            part[warp][b] = active ? s : 0.0f;
         }
-    } else {
-        __shared__ float part[8][NB];
-#pragma unroll
-        for (int b = 0; b < NB; b++) {
-            float s = warp_sum(acc[b]);
-            if (lane == 0)
-                part[warp][b] = s;
+    }
+    if (!GLU && !nm.ssq_out)
+        return;
+    __syncthreads();
+    if (!GLU) {
+        if (threadIdx.x < nb) {
+            float t = 0.0f;
+            for (int w = 0; w < 8; w++)
+                t += part[w][threadIdx.x] * part[w][threadIdx.x];
+            nm.ssq_out[(size_t)threadIdx.x * gridDim.x + blockIdx.x] = t;
         }
-        __syncthreads();
-        if (threadIdx.x < 4 * nb) {
-            int j = blockIdx.x * 4 + (threadIdx.x & 3), b = threadIdx.x / 4;
-            float g = part[threadIdx.x & 3][b], u = part[4 + (threadIdx.x & 3)][b];
-            int P = perm ? (DT == DT_Q8 ? 16 : DT == DT_Q4 ? 32 : 8) : 0;
-            y[(size_t)b * hid + xperm(j, P, hid)] = g / (1.0f + expf(-g)) * u;
-        }
+        return;
+    }
+    if (threadIdx.x < 4 * nb) {
+        int j = blockIdx.x * 4 + (threadIdx.x & 3), b = threadIdx.x / 4;
+        float g = part[threadIdx.x & 3][b], u = part[4 + (threadIdx.x & 3)][b];
+        int P = perm ? (DT == DT_Q8 ? 16 : DT == DT_Q4 ? 32 : 8) : 0;
+        y[(size_t)b * hid + xperm(j, P, hid)] = g / (1.0f + expf(-g)) * u;
     }
 }
 

@@ -121,15 +121,11 @@ __global__ void __launch_bounds__(QMMA_WARPS * 32)
                 dd[m][h] = ok ? D[(size_t)r[m][h] * nblk + off / vpb] : __float2half_rn(0.0f);
             }
     };
-    int c = warp;
-    load_w(c, q, d);
-    pdl_enter();
-    for (; c < nchunk; c += QMMA_WARPS) {
-        load_w(c + QMMA_WARPS, qn, dn); /* the next chunk in flight */
+    /* Activations of chunk c: sequence 8n + g's S fp16 values of the span,
+     * S / 8 uint4 (zeros past the end and past nb). */
+    auto load_x = [&](int c, uint4 (&xv)[NT][S / 8]) {
         size_t k0 = (size_t)c * 64 * 32 / vpb + (size_t)t * S; /* first value of the span */
-        bool kok = k0 < (size_t)cols;
-        /* Activations of the span: sequence 8n + g, S fp16 = S / 8 uint4. */
-        uint4 xv[NT][S / 8];
+        bool kok = c < nchunk && k0 < (size_t)cols;
 #pragma unroll
         for (int n = 0; n < NT; n++) {
             int bq = 8 * n + g;
@@ -138,6 +134,19 @@ __global__ void __launch_bounds__(QMMA_WARPS * 32)
                 xv[n][j] = kok && bq < nb ? __ldg((const uint4 *)(x + (size_t)bq * cols + k0) + j)
                                           : make_uint4(0, 0, 0, 0);
         }
+    };
+    /* The next chunk's activations are loaded with its weights (so their
+     * L2 latency is off the critical path) where registers allow. */
+    constexpr bool XNEXT = NT * S / 8 <= 8;
+    uint4 xv[NT][S / 8], xn[NT][S / 8];
+    int c = warp;
+    load_w(c, q, d);
+    pdl_enter();
+    load_x(c, xv);
+    for (; c < nchunk; c += QMMA_WARPS) {
+        load_w(c + QMMA_WARPS, qn, dn); /* the next chunk in flight */
+        if constexpr (XNEXT)
+            load_x(c + QMMA_WARPS, xn);
 #pragma unroll
         for (int s = 0; s < KS; s++) {
             uint32_t a[MT][4];
@@ -166,6 +175,15 @@ __global__ void __launch_bounds__(QMMA_WARPS * 32)
                 q[m][h] = qn[m][h];
                 d[m][h] = dn[m][h];
             }
+        if constexpr (XNEXT) {
+#pragma unroll
+            for (int n = 0; n < NT; n++)
+#pragma unroll
+                for (int j = 0; j < S / 8; j++)
+                    xv[n][j] = xn[n][j];
+        } else {
+            load_x(c + QMMA_WARPS, xv);
+        }
     }
 
     /* Partial sums of the 8 warps, [warp][sequence][row of the block]. */

@@ -54,7 +54,8 @@ static int cuda_llm_open(const char *model, const struct jb_workload_params *p, 
      * programmatic dependent launch (to show what each saves); gemv_max=N
      * uses the GEMV up to batch N (<= 8) instead of cuBLAS or, for q8_0/q4_0,
      * the tensor-core kernel; qmma=0 takes q8_0/q4_0 off the tensor-core
-     * kernel (GEMV at batch 1-2, dequantize + cuBLAS above); device=N picks
+     * kernel (GEMV at batch 1-2, dequantize + cuBLAS above); fuse=0 runs
+     * RMSNorm as its own kernel on the GEMV path; device=N picks
      * another GPU. */
     if (jb_option_get(p->options, "graph", buf, sizeof(buf)))
         o.use_graph = strcmp(buf, "0") != 0;
@@ -64,6 +65,8 @@ static int cuda_llm_open(const char *model, const struct jb_workload_params *p, 
         o.no_xperm = strcmp(buf, "0") == 0, o.xperm_16bit = strcmp(buf, "1") == 0;
     if (jb_option_get(p->options, "unroll", buf, sizeof(buf)))
         o.gemv_unroll = atoi(buf);
+    if (jb_option_get(p->options, "fuse", buf, sizeof(buf)))
+        o.no_fuse_norm = strcmp(buf, "0") == 0;
     if (jb_option_get(p->options, "qmma", buf, sizeof(buf)))
         o.no_qmma = strcmp(buf, "0") == 0;
     if (jb_option_get(p->options, "gemv_max", buf, sizeof(buf)))
