@@ -516,6 +516,42 @@ __global__ void __launch_bounds__(256)
     }
 }
 
+/* Where the merged attention goes: att (fp32, in the GEMV's layout P),
+ * att_h (bf16/fp16 copy for cuBLAS and qmma, or NULL), and the per
+ * (sequence, kv head) counters of the fused merge (NULL: k_attn_combine). */
+struct attn_out {
+    float *att;
+    void *att_h;
+    int h_bf16, P;
+    int *cnt;
+};
+
+/* Element e of one head from its nch chunks (partials at base..): the
+ * running maxima rescaled to the overall one. o_idx: row-order index of the
+ * output in att_h; (row, i): sequence row length and element for att. */
+__device__ __forceinline__ void attn_merge(const float *pm, const float *pl, const float *pacc,
+                                           size_t base, int nch, int hs, int e, size_t o_idx,
+                                           int row, int i, const attn_out &cm)
+{
+    float M = -INFINITY;
+    for (int c = 0; c < nch; c++)
+        M = fmaxf(M, __ldcg(pm + base + c));
+    float l = 0, o = 0;
+    for (int c = 0; c < nch; c++) {
+        float f = __expf(__ldcg(pm + base + c) - M);
+        l += f * __ldcg(pl + base + c);
+        o += f * __ldcg(pacc + (base + c) * hs + e);
+    }
+    size_t b = o_idx / row;
+    cm.att[b * row + xperm((size_t)i, cm.P, (size_t)row)] = o / l;
+    if (cm.att_h) {
+        if (cm.h_bf16)
+            ((__nv_bfloat16 *)cm.att_h)[o_idx] = __float2bfloat16_rn(o / l);
+        else
+            ((__half *)cm.att_h)[o_idx] = __float2half_rn(o / l);
+    }
+}
+
 /* RoPE (llama2.c's pairing of adjacent elements within a head, frequency
  * theta^(-hd/hs) for the pair at hd) of the pair (v0, v1) at position pos. */
 __device__ __forceinline__ float2 rope_pair(float v0, float v1, int hd, int hs, int pos,
@@ -540,7 +576,8 @@ __device__ __forceinline__ float2 rope_pair(float v0, float v1, int hd, int hs, 
 #define ATT_CHMAX 256
 __global__ void __launch_bounds__(256)
     k_attn_partial(const float *qkv, int qd, int kvd, int hs, int G, __half *kc, __half *vc,
-                   int ctx_alloc, int npos, int CH, float theta, float *pm, float *pl, float *pacc)
+                   int ctx_alloc, int npos, int CH, float theta, float *pm, float *pl, float *pacc,
+                   attn_out cm)
 {
     pdl_enter();
     __shared__ float sq[ATT_GMAX][ATT_HSMAX];
@@ -660,35 +697,42 @@ __global__ void __launch_bounds__(256)
         pm[((size_t)b * H + h) * nch + chunk] = sm[threadIdx.x];
         pl[((size_t)b * H + h) * nch + chunk] = sl[threadIdx.x];
     }
+    if (!cm.cnt)
+        return;
+    /* The merge (cm.cnt != NULL): the last block of (sequence, kv head) to
+     * finish merges its G heads' chunks, in chunk order as k_attn_combine
+     * does, so no kernel of its own is needed. Each thread's partials are
+     * made visible device-wide before the block is counted; the last block
+     * resets the count for the next step. */
+    __shared__ int last;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int *n = cm.cnt + (size_t)b * gridDim.y + kvh;
+        last = atomicAdd(n, 1) == nch - 1;
+        if (last)
+            *n = 0;
+    }
+    __syncthreads();
+    if (!last)
+        return;
+    __threadfence();
+    for (int i = threadIdx.x; i < G * hs; i += blockDim.x) {
+        int h = kvh * G + i / hs;
+        attn_merge(pm, pl, pacc, ((size_t)b * H + h) * nch, nch, hs, i % hs,
+                   (size_t)b * H * hs + (size_t)h * hs + i % hs, H * hs, h * hs + i % hs, cm);
+    }
 }
 
 /* Merges the chunks of one (head, sequence): block (h, b), hs threads. */
 __global__ void k_attn_combine(const float *pm, const float *pl, const float *pacc, int nch, int hs,
-                               float *att, void *att_h, int h_bf16, int P)
+                               attn_out cm)
 {
     pdl_enter();
     int h = blockIdx.x, b = blockIdx.y, H = gridDim.x, i = threadIdx.x;
-    size_t base = ((size_t)b * H + h) * nch;
-    float M = -INFINITY;
-    for (int c = 0; c < nch; c++)
-        M = fmaxf(M, pm[base + c]);
-    float l = 0, o = 0;
-    for (int c = 0; c < nch; c++) {
-        float f = __expf(pm[base + c] - M);
-        l += f * pl[base + c];
-        if (i < hs)
-            o += f * pacc[(base + c) * hs + i];
-    }
-    if (i < hs) {
-        size_t idx = (size_t)b * H * hs + (size_t)h * hs + i;
-        att[(size_t)b * H * hs + xperm((size_t)h * hs + i, P, (size_t)H * hs)] = o / l;
-        if (att_h) {
-            if (h_bf16)
-                ((__nv_bfloat16 *)att_h)[idx] = __float2bfloat16_rn(o / l);
-            else
-                ((__half *)att_h)[idx] = __float2half_rn(o / l);
-        }
-    }
+    if (i < hs)
+        attn_merge(pm, pl, pacc, ((size_t)b * H + h) * nch, nch, hs, i,
+                   (size_t)b * H * hs + (size_t)h * hs + i, H * hs, h * hs + i, cm);
 }
 
 /* SwiGLU: hh = silu(gate) * up, from h13 = [batch][gate(hid) | up(hid)]. */

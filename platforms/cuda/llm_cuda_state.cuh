@@ -49,7 +49,8 @@ struct jb_cuda_llm {
     uint64_t seed;
     int device, use_graph, gemm, h_bf16, gemv_nb, pdl, gemv_max;
     int qmma; /* q8_0/q4_0 on the tensor cores (llm_cuda_qmma.cuh) */
-    int fnorm; /* RMSNorm fused into the GEMVs (gemv_norm) */
+    int fnorm;  /* RMSNorm fused into the GEMVs (gemv_norm) */
+    int fmerge; /* the attention's chunks merged by its last block (attn_out) */
     int sms;  /* multiprocessors of the device */
     int P;      /* GEMV activation layout (xperm), 0 on the cuBLAS path */
     int unroll; /* GEMV chunks in flight per lane: 4 or 8 */
@@ -61,6 +62,7 @@ struct jb_cuda_llm {
     /* activations */
     float *x, *xn, *qkv, *att, *h13, *hh, *logits;
     float *ssq; /* fused norm: partial sums of squares of x [batch][dim / 8] */
+    int *attn_cnt; /* fused attention merge: blocks done per (sequence, kv head) */
     void *xn_h, *att_h, *hh_h; /* bf16/fp16 copies for cuBLAS, NULL otherwise */
     __half *deq;               /* fp16 scratch for q8_0/q4_0 at large batch */
     float *pm, *pl, *pacc;

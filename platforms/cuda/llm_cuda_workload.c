@@ -55,7 +55,7 @@ static int cuda_llm_open(const char *model, const struct jb_workload_params *p, 
      * uses the GEMV up to batch N (<= 8) instead of cuBLAS or, for q8_0/q4_0,
      * the tensor-core kernel; qmma=0 takes q8_0/q4_0 off the tensor-core
      * kernel (GEMV at batch 1-2, dequantize + cuBLAS above); fuse=0 runs
-     * RMSNorm as its own kernel on the GEMV path; device=N picks
+     * RMSNorm and the attention merge as kernels of their own; device=N picks
      * another GPU. */
     if (jb_option_get(p->options, "graph", buf, sizeof(buf)))
         o.use_graph = strcmp(buf, "0") != 0;
