@@ -14,6 +14,7 @@
 #include "results/commands.h"
 #include "workloads/workload.h"
 #include "build_info.h"
+#include "git_commit.h"
 
 #include <dirent.h>
 #include <getopt.h>
