@@ -6,6 +6,7 @@
 #include "harness/cli.h"
 #include "harness/cli_util.h"
 #include "harness/counters.h"
+#include "harness/datadir.h"
 #include "harness/energy.h"
 #include "harness/error.h"
 #include "harness/power.h"
@@ -13,6 +14,7 @@
 #include "results/commands.h"
 #include "workloads/workload.h"
 #include "build_info.h"
+#include "git_commit.h"
 
 #include <dirent.h>
 #include <getopt.h>
@@ -64,7 +66,8 @@ const char *jb_cli_fmt_time(double s, char *buf, size_t n)
 
 static const char list_usage[] =
     "usage: joulebench list [--format table|json]\n"
-    "Lists the workloads, suites, power sources and back-ends of this build.\n";
+    "Lists the workloads, suites, power sources and back-ends of this build, and\n"
+    "the folders its run-time files (schema, data, plots, platforms, suites) come from.\n";
 
 static int cmd_list(int argc, char **argv)
 {
@@ -92,16 +95,36 @@ static int cmd_list(int argc, char **argv)
                                             w->dtypes, "backends", w->backends, "description",
                                             w->description));
     }
-    char dir[4096];
-    snprintf(dir, sizeof(dir), "%s",
-             getenv("JB_SUITES_DIR") ? getenv("JB_SUITES_DIR") : JB_SOURCE_DIR "/suites");
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (e->d_name[0] != '.')
-            json_array_append_new(su, json_string(e->d_name));
-    if (d)
-        closedir(d);
+    /* Suites: those of $JB_SUITES_DIR and the shipped ones, as `run --suite`
+     * looks for them (suite.c), each name once. */
+    char dirs[2][2048], shown[4200];
+    jb_data_dir(JB_DATA_SUITES, dirs[0], sizeof(dirs[0]));
+    jb_data_dir_shipped(JB_DATA_SUITES, dirs[1], sizeof(dirs[1]));
+    int ndirs = strcmp(dirs[0], dirs[1]) ? 2 : 1;
+    snprintf(shown, sizeof(shown), "%s%s%s", dirs[0], ndirs == 2 ? ", then " : "",
+             ndirs == 2 ? dirs[1] : "");
+    for (int k = 0; k < ndirs; k++) {
+        DIR *d = opendir(dirs[k]);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            int seen = e->d_name[0] == '.';
+            for (size_t j = 0; !seen && j < json_array_size(su); j++)
+                seen = !strcmp(json_string_value(json_array_get(su, j)), e->d_name);
+            if (!seen)
+                json_array_append_new(su, json_string(e->d_name));
+        }
+        if (d)
+            closedir(d);
+    }
+    /* Where each kind of run-time file is read from (datadir.h), so that an
+     * installed binary can be seen to use its own share folder. */
+    json_t *dd = json_object();
+    for (int k = 0; k < JB_DATA_NKINDS; k++) {
+        char p[4096];
+        int found = jb_data_dir((enum jb_data_kind)k, p, sizeof(p)) == JB_OK;
+        json_object_set_new(dd, jb_data_kind_name((enum jb_data_kind)k),
+                            found ? json_string(p) : json_null());
+    }
     for (int i = 0; jb_power_sources[i]; i++)
         json_array_append_new(ps, json_pack("{s:s, s:s, s:b}", "name", jb_power_sources[i]->name,
                                             "description", jb_power_sources[i]->description,
@@ -109,6 +132,7 @@ static int cmd_list(int argc, char **argv)
     json_object_set_new(all, "workloads", wl);
     json_object_set_new(all, "suites", su);
     json_object_set_new(all, "power_sources", ps);
+    json_object_set_new(all, "data_dirs", dd);
 #ifdef JB_HAVE_CUDA
     json_object_set_new(all, "backends", json_pack("[s, s]", "cpu", "cuda"));
 #else
@@ -135,7 +159,7 @@ static int cmd_list(int argc, char **argv)
                json_string_value(json_object_get(v, "backends")),
                json_string_value(json_object_get(v, "description")));
     }
-    printf("Suites (%s):\n ", dir);
+    printf("Suites (%s):\n ", shown);
     json_array_foreach(su, i, v) printf(" %s", json_string_value(v));
     printf("\nPower sources:\n");
     json_array_foreach(ps, i, v)
@@ -148,6 +172,12 @@ static int cmd_list(int argc, char **argv)
 #else
     printf("Back-ends: cpu (CUDA back-end not built: no CUDA compiler found at configure time)\n");
 #endif
+    printf("Run-time files:\n");
+    const char *key;
+    json_object_foreach(dd, key, v)
+    {
+        printf("  %-10s %s\n", key, json_is_string(v) ? json_string_value(v) : "(not found)");
+    }
     json_decref(all);
     return 0;
 }

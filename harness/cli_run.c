@@ -323,14 +323,25 @@ int jb_cli_run(int argc, char **argv)
         ro.suite = suite;
     }
     jb_spec_list_free(&overrides);
-    /* Check every workload name before measuring anything. */
-    for (int i = 0; i < specs.n; i++)
-        if (!jb_workload_find(specs.v[i].workload)) {
-            fprintf(stderr, "joulebench run: %s: unknown workload '%s' (see joulebench list)\n",
-                    specs.v[i].origin, specs.v[i].workload);
-            jb_spec_list_free(&specs);
-            return 2;
-        }
+    /* Plan every run (workload, dtype, back-end, pinning and threads against
+     * this machine's cpus) before opening or measuring anything: input that
+     * cannot run here is a usage error, exit 2, found before the first run
+     * rather than after an hour of them, with no output folder or database
+     * created. A fault of the planning itself (hwloc, memory) exits 1. */
+    struct jb_topo *topo = NULL;
+    int status = 1;
+    rc = jb_topo_open(&topo, err, sizeof(err));
+    for (int i = 0; !rc && i < specs.n; i++) {
+        rc = jb_runner_plan(topo, &specs.v[i], err, sizeof(err));
+        if (rc == JB_EINVAL || rc == JB_ERANGE || rc == JB_ENOENT)
+            status = 2;
+    }
+    jb_topo_close(topo);
+    if (rc) {
+        fprintf(stderr, "joulebench run: %s\n", err);
+        jb_spec_list_free(&specs);
+        return status;
+    }
     ro.progress = isatty(2);
     /* Every record is normalized (derived figures: per-MAC energy, roofline
      * fraction, carbon, water) before it is written, and stored in the

@@ -5,12 +5,13 @@
  * It is always measured = 0 and carries a wide relative uncertainty, so it
  * can never pass for a measurement (CodeCarbon's silent fallback to TDP is
  * the failure this avoids). The figures come from, in order:
- *   estimate:platform=NAME|PATH  a descriptor platforms/descriptors/NAME.json
+ *   estimate:platform=NAME|PATH  descriptor NAME.json (platforms folder, datadir.h)
  *                                (tdp_w, idle_w, active_w_per_core, cores): +-40%
  *   estimate:tdp=W[,idle=W][,cores=N]  active per core = (tdp - idle) / cores,
  *                                idle defaults to 0.3 x tdp: +-50%
  *   nothing                      10 W per busy core, no idle power: +-100%
  * uncertainty_pct=P overrides the stated uncertainty. */
+#include "harness/datadir.h"
 #include "harness/error.h"
 #include "harness/power.h"
 #include "harness/power_opts.h"
@@ -28,10 +29,6 @@
 #define DEFAULT_W_PER_CORE 10.0
 #define DEFAULT_IDLE_FRACTION 0.3
 
-#ifndef JB_SOURCE_DIR
-#define JB_SOURCE_DIR "."
-#endif
-
 struct est {
     double idle_w, active_w_per_core, rel;
     double t0_s;
@@ -43,13 +40,12 @@ static const char *const est_keys[] = {
 
 static int load_platform(const char *name, struct est *s, char *err, size_t n)
 {
-    char path[1024];
+    char dir[512], path[1100];
     if (strchr(name, '/') || strstr(name, ".json"))
         snprintf(path, sizeof(path), "%s", name);
     else {
-        const char *root = getenv("JB_SOURCE_DIR");
-        snprintf(path, sizeof(path), "%s/platforms/descriptors/%s.json",
-                 root && root[0] ? root : JB_SOURCE_DIR, name);
+        jb_data_dir(JB_DATA_PLATFORMS, dir, sizeof(dir));
+        snprintf(path, sizeof(path), "%s/%s.json", dir, name);
     }
     json_error_t je;
     json_t *j = json_load_file(path, 0, &je);

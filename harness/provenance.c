@@ -11,6 +11,7 @@
 #include "harness/provenance.h"
 #include "harness/topology.h"
 #include "build_info.h"
+#include "git_commit.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -386,6 +386,60 @@ static json_t *build_record(struct jb_runner *r, struct bench *b, const char *ru
     return rec;
 }
 
+/* What a spec asks for, checked against this build and machine: its
+ * workload and back-end, and where each worker thread and the sampler go. */
+struct plan {
+    const struct jb_workload_ops *ops;
+    const char *backend;
+    enum jb_pin_policy pol;
+    int *cpus; /* s->threads OS cpus (-1 each when unpinned); owned, free() */
+    int sampler_cpu;
+};
+
+/* Fills p for s, or fails with err naming the spec's origin. Nothing is
+ * opened or measured, so the CLI can plan a whole suite before running any
+ * of it (jb_runner_plan) and jb_runner_run plans the same way. */
+static int plan_spec(const struct jb_topo *t, const struct jb_run_spec *s, struct plan *p,
+                     char *err, size_t errlen)
+{
+    char msg[JB_ERRLEN], cpuset[128] = "";
+    int rc;
+    memset(p, 0, sizeof(*p));
+    p->sampler_cpu = -1;
+    p->ops = s->ops ? s->ops : jb_workload_find(s->workload);
+    if (!p->ops)
+        return jb_err(err, errlen, JB_ENOENT, "%s: unknown workload '%s' (see joulebench list)",
+                      s->origin, s->workload);
+    if (s->dtype[0] && !jb_list_has(p->ops->dtypes, s->dtype))
+        return jb_err(err, errlen, JB_EINVAL, "%s: %s does not support dtype '%s' (it has %s)",
+                      s->origin, s->workload, s->dtype, p->ops->dtypes);
+    p->backend = s->backend[0] ? s->backend : "cpu";
+    if (!jb_list_has(p->ops->backends, p->backend))
+        return jb_err(err, errlen, JB_EINVAL, "%s: %s does not run on back-end '%s' (it has %s)",
+                      s->origin, s->workload, p->backend, p->ops->backends);
+    rc = jb_pin_policy_parse(s->pin, &p->pol, cpuset, sizeof(cpuset), msg, sizeof(msg));
+    if (rc)
+        return jb_err(err, errlen, rc, "%s: %s", s->origin, msg);
+    p->cpus = calloc(s->threads > 0 ? (size_t)s->threads : 1, sizeof(int));
+    if (!p->cpus)
+        return jb_err(err, errlen, JB_ENOMEM, "out of memory");
+    rc = jb_topo_plan(t, p->pol, cpuset, s->threads, p->cpus, &p->sampler_cpu, msg, sizeof(msg));
+    if (rc) {
+        free(p->cpus);
+        p->cpus = NULL;
+        return jb_err(err, errlen, rc, "%s: %s", s->origin, msg);
+    }
+    return JB_OK;
+}
+
+int jb_runner_plan(const struct jb_topo *t, const struct jb_run_spec *s, char *err, size_t errlen)
+{
+    struct plan p;
+    int rc = plan_spec(t, s, &p, err, errlen);
+    free(p.cpus);
+    return rc;
+}
+
 int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **record,
                   char *record_path, size_t pathlen, char *err, size_t errlen)
 {
@@ -395,31 +449,15 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
     b.r = r;
     b.spec = s;
     *record = NULL;
-    int *cpus = NULL, sampler_cpu = -1;
     char run_id[33], base[512], path[1024], tmp_gb[1024], trace[1024], gb_path[1024];
-    b.ops = s->ops ? s->ops : jb_workload_find(s->workload);
-    if (!b.ops)
-        return jb_err(err, errlen, JB_ENOENT, "%s: unknown workload '%s' (see joulebench list)",
-                      s->origin, s->workload);
-    if (s->dtype[0] && !jb_list_has(b.ops->dtypes, s->dtype))
-        return jb_err(err, errlen, JB_EINVAL, "%s: %s does not support dtype '%s' (it has %s)",
-                      s->origin, s->workload, s->dtype, b.ops->dtypes);
-    const char *backend = s->backend[0] ? s->backend : "cpu";
-    if (!jb_list_has(b.ops->backends, backend))
-        return jb_err(err, errlen, JB_EINVAL, "%s: %s does not run on back-end '%s' (it has %s)",
-                      s->origin, s->workload, backend, b.ops->backends);
-
-    enum jb_pin_policy pol;
-    char cpuset[128] = "";
-    rc = jb_pin_policy_parse(s->pin, &pol, cpuset, sizeof(cpuset), err, errlen);
+    struct plan p;
+    rc = plan_spec(r->topo, s, &p, err, errlen);
     if (rc)
         return rc;
-    cpus = calloc((size_t)s->threads, sizeof(int));
-    if (!cpus)
-        return jb_err(err, errlen, JB_ENOMEM, "out of memory");
-    rc = jb_topo_plan(r->topo, pol, cpuset, s->threads, cpus, &sampler_cpu, err, errlen);
-    if (rc)
-        goto out;
+    b.ops = p.ops;
+    const char *backend = p.backend;
+    enum jb_pin_policy pol = p.pol;
+    int *cpus = p.cpus, sampler_cpu = p.sampler_cpu;
     const int *use_cpus = pol == JB_PIN_NONE ? NULL : cpus;
 
     struct jb_energy_opts eo = {.threads = s->threads,

@@ -11,6 +11,7 @@
 #define JB_RUNNER_H
 
 #include "harness/suite.h"
+#include "harness/topology.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -46,6 +47,17 @@ struct jb_runner_opts {
 
 int jb_runner_open(const struct jb_runner_opts *o, struct jb_runner **out, char *err,
                    size_t errlen);
+
+/* Checks one spec on topology t (this machine's, jb_topo_open) without
+ * running it: the workload exists and has the dtype and back-end asked for,
+ * the pin policy parses, and its threads can be placed (every listed cpu
+ * exists and is allowed, no more threads than cpus). Returns 0, or what
+ * jb_runner_run would fail with before measuring, err naming the spec's
+ * origin: JB_ENOENT, JB_EINVAL or JB_ERANGE for input that cannot run here,
+ * JB_ENOMEM or JB_EIO for a fault of joulebench or hwloc. Needs no runner,
+ * so the CLI plans every spec before it opens anything or runs the first,
+ * and bad input costs no measuring and leaves no files. */
+int jb_runner_plan(const struct jb_topo *t, const struct jb_run_spec *s, char *err, size_t errlen);
 
 /* Runs one spec. On success *record is the record (caller owns it) and
  * record_path its file. Returns 0; JB_ECHECK when the output check failed

@@ -1,5 +1,6 @@
 /* suite.c: parsing suite files into run specifications (see suite.h). */
 #include "harness/suite.h"
+#include "harness/datadir.h"
 #include "harness/error.h"
 
 #include <ctype.h>
@@ -232,10 +233,13 @@ int jb_suite_path(const char *name, char *path, size_t n)
         snprintf(path, n, "%s", name);
         return stat(path, &st) == 0 && S_ISREG(st.st_mode) ? JB_OK : JB_ENOENT;
     }
-    const char *dirs[2] = {getenv("JB_SUITES_DIR"), JB_SOURCE_DIR "/suites"};
+    /* $JB_SUITES_DIR adds to the shipped suites: a name is looked for there
+     * first, then among the shipped ones. */
+    char given[1024], shipped[1024];
+    jb_data_dir(JB_DATA_SUITES, given, sizeof(given));
+    jb_data_dir_shipped(JB_DATA_SUITES, shipped, sizeof(shipped));
+    const char *dirs[2] = {given, shipped};
     for (int i = 0; i < 2; i++) {
-        if (!dirs[i])
-            continue;
         snprintf(path, n, "%s/%s", dirs[i], name);
         if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
             return JB_OK;

@@ -4,6 +4,7 @@
  * column is the source text. */
 #include "results/carbon.h"
 
+#include "harness/datadir.h"
 #include "harness/error.h"
 
 #include <stdio.h>
@@ -13,11 +14,7 @@
 
 void jb_carbon_data_dir(char *dst, size_t n)
 {
-    const char *d = getenv("JB_DATA_DIR");
-    if (d && *d)
-        snprintf(dst, n, "%s", d);
-    else
-        snprintf(dst, n, "%s/results/data", JB_SOURCE_DIR);
+    jb_data_dir(JB_DATA_TABLES, dst, n);
 }
 
 /* Splits line into at most nf fields at commas; the last field takes the
@@ -128,11 +125,9 @@ int jb_platform_load(const char *name, json_t **out, char *err, size_t errlen)
         /* A bare name must not walk out of the descriptor folder. */
         if (strstr(name, "..") || !*name)
             return jb_err(err, errlen, JB_EINVAL, "platform name '%.60s' is not valid", name);
-        const char *d = getenv("JB_PLATFORMS_DIR");
-        if (d && *d)
-            snprintf(path, sizeof(path), "%s/%s.json", d, name);
-        else
-            snprintf(path, sizeof(path), "%s/platforms/descriptors/%s.json", JB_SOURCE_DIR, name);
+        char dir[900];
+        jb_data_dir(JB_DATA_PLATFORMS, dir, sizeof(dir));
+        snprintf(path, sizeof(path), "%s/%s.json", dir, name);
     }
     json_t *p = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!p)

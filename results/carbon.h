@@ -22,7 +22,8 @@ struct jb_grid_row {
     char source[256];
 };
 
-/* Folder of the data tables: $JB_DATA_DIR, else <source>/results/data. */
+/* Folder of the data tables (harness/datadir.h: $JB_DATA_DIR, else the
+ * installed share/joulebench/data, else the source tree's results/data). */
 void jb_carbon_data_dir(char *dst, size_t n);
 
 /* Looks a region code up (case-insensitive: "FR", "gcp:europe-west1",
@@ -33,8 +34,10 @@ int jb_grid_lookup(const char *region, struct jb_grid_row *out, char *err, size_
 int jb_facility_defaults(const char *cls, double *pue, double *wue_l_per_kwh, char *source,
                          size_t srclen, char *err, size_t errlen);
 
-/* Loads a platform descriptor by name (platforms/descriptors/NAME.json,
- * folder overridable with $JB_PLATFORMS_DIR) or by path (contains '/').
+/* Loads a platform descriptor by name (NAME.json in the platforms folder of
+ * harness/datadir.h: $JB_PLATFORMS_DIR, else the installed
+ * share/joulebench/platforms, else the source tree's platforms/descriptors)
+ * or by path (contains '/').
  * Checks the required fields. Caller owns *out. */
 int jb_platform_load(const char *name_or_path, json_t **out, char *err, size_t errlen);
 

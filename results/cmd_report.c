@@ -4,6 +4,7 @@
  * history with change points, a power trace) and one provenance page per
  * run, so the source of every number is one click away. Every string from
  * a record is HTML-escaped: a system name in a submission is untrusted. */
+#include "harness/datadir.h"
 #include "harness/error.h"
 #include "results/cmd_util.h"
 #include "results/commands_impl.h"
@@ -46,9 +47,9 @@ static void esc(FILE *f, const char *s)
 
 static void inline_asset(FILE *f, const char *name)
 {
-    char path[1200];
-    const char *d = getenv("JB_PLOTS_DIR");
-    snprintf(path, sizeof(path), "%s/%s", d && *d ? d : JB_SOURCE_DIR "/plots", name);
+    char dir[4096], path[4200];
+    jb_data_dir(JB_DATA_PLOTS, dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
     FILE *a = fopen(path, "r");
     if (!a)
         return;

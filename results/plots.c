@@ -3,6 +3,7 @@
  * argument vector, never through a shell. */
 #include "results/plots.h"
 
+#include "harness/datadir.h"
 #include "harness/error.h"
 #include "results/history.h"
 #include "results/record_util.h"
@@ -27,8 +28,7 @@ static const char *gnuplot_bin(void)
 
 static void plots_dir(char *dst, size_t n)
 {
-    const char *d = getenv("JB_PLOTS_DIR");
-    snprintf(dst, n, "%s", d && *d ? d : JB_SOURCE_DIR "/plots");
+    jb_data_dir(JB_DATA_PLOTS, dst, n);
 }
 
 /* Runs gnuplot with argv; returns its exit status, or -errno when it could

@@ -5,6 +5,7 @@
  * path of the value under test, so an error names exactly where it failed. */
 #include "results/schema_validate.h"
 
+#include "harness/datadir.h"
 #include "harness/error.h"
 
 #include <math.h>
@@ -187,12 +188,9 @@ int jb_schema_validate(const json_t *schema, const json_t *instance, char *err, 
 
 int jb_record_schema_load(json_t **out, char *err, size_t errlen)
 {
-    char path[1024];
-    const char *dir = getenv("JB_SCHEMA_DIR");
-    if (dir && *dir)
-        snprintf(path, sizeof(path), "%s/record.schema.json", dir);
-    else
-        snprintf(path, sizeof(path), "%s/results/schema/record.schema.json", JB_SOURCE_DIR);
+    char dir[4096], path[4200];
+    jb_data_dir(JB_DATA_SCHEMA, dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/record.schema.json", dir);
     json_error_t je;
     *out = json_load_file(path, 0, &je);
     if (!*out)

@@ -21,8 +21,9 @@
  * below the minimum 0"). */
 int jb_schema_validate(const json_t *schema, const json_t *instance, char *err, size_t errlen);
 
-/* Loads the record schema: $JB_SCHEMA_DIR/record.schema.json if set, else
- * the source tree's results/schema/record.schema.json. Caller owns *out. */
+/* Loads record.schema.json from the schema folder (harness/datadir.h:
+ * $JB_SCHEMA_DIR, else the installed share/joulebench/schema, else the
+ * source tree's results/schema). Caller owns *out. */
 int jb_record_schema_load(json_t **out, char *err, size_t errlen);
 
 /* Checks a parsed record: schema_version (JB_EFORMAT for a newer or unknown

@@ -2,7 +2,10 @@
  * probe, run with each output format, and the bad-input cases (unknown
  * workload, suite or flag, malformed suite file, unwritable output directory,
  * SIGINT during a run), each a clear one-line error and a non-zero exit, with
- * nothing already measured lost. */
+ * nothing already measured lost. Exit codes as README.md documents them:
+ * 2 for input that cannot run (including what only the machine's topology
+ * refuses: cpus that do not exist, more threads than cpus), found before
+ * anything runs; 1 for a run or check that failed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char tmp[] = "/tmp/jb_cli_XXXXXX";
 static char out_buf[1 << 16], err_buf[1 << 16];
@@ -165,6 +169,55 @@ static void test_bad_input(void **state)
     assert_non_null(strstr(err_buf, "bogus"));
 }
 
+/* Whether path exists. */
+static int exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+static void test_plan_errors_exit_2(void **state)
+{
+    (void)state;
+    char out[256];
+    snprintf(out, sizeof(out), "%s/plan-out", tmp);
+    /* A cpu that no machine here has (the parser takes up to 65535). */
+    expect_one_line_error(run_cli((const char *[]){"run", "--workload", "triad", "--pin", "0,4000",
+                                                   "--out", out, NULL},
+                                  0),
+                          2, "cpu 4000 does not exist");
+    /* More threads than this machine lets joulebench use. */
+    expect_one_line_error(run_cli((const char *[]){"run", "--workload", "triad", "--threads",
+                                                   "4096", "--out", out, NULL},
+                                  0),
+                          2, "--threads 4096");
+    /* More threads than the pin list names (or than the machine has, on a
+     * one-cpu machine): either way the threads are refused, exit 2. */
+    expect_one_line_error(run_cli((const char *[]){"run", "--workload", "triad", "--threads", "2",
+                                                   "--pin", "0", "--out", out, NULL},
+                                  0),
+                          2, "--threads 2");
+    expect_one_line_error(run_cli((const char *[]){"run", "--workload", "triad", "--pin",
+                                                   "sideways", "--out", out, NULL},
+                                  0),
+                          2, "sideways");
+    expect_one_line_error(run_cli((const char *[]){"run", "--workload", "triad", "--dtype", "int8",
+                                                   "--out", out, NULL},
+                                  0),
+                          2, "int8");
+    /* Nothing was opened for any of them: no output folder. */
+    assert_false(exists(out));
+    /* In a suite, a bad line refuses the whole suite before its first run
+     * (fma, line 1, is not measured), naming the line. */
+    char suite[256];
+    snprintf(suite, sizeof(suite), "%s/bad-pin.suite", tmp);
+    FILE *f = fopen(suite, "w");
+    fputs("fma min_time=0.01 repetitions=1\ntriad pin=0,4000\n", f);
+    fclose(f);
+    expect_one_line_error(run_cli((const char *[]){"run", "--suite", suite, "--out", out, NULL}, 0),
+                          2, "bad-pin.suite:2");
+    assert_false(exists(out));
+}
+
 static void test_run_formats(void **state)
 {
     (void)state;
@@ -277,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_help_and_list),
         cmocka_unit_test(test_probe),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_plan_errors_exit_2),
         cmocka_unit_test(test_run_formats),
         cmocka_unit_test(test_sigint_keeps_finished_runs),
         cmocka_unit_test(test_run_stores_in_database),
