@@ -365,8 +365,8 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
     m->unroll = o->gemv_unroll == 8 ? 8 : 4;
     /* The norm fused into the GEMVs (gemv_norm): row-order activations
      * only, which is the bf16/fp16 GEMV's layout. */
-    m->fnorm = !m->gemm && !m->qmma && m->P == 0 && !o->no_fuse_norm;
-    m->fmerge = !o->no_fuse_norm;
+    m->fnorm = !m->gemm && !m->qmma && m->P == 0 && (o->fuse & 1);
+    m->fmerge = (o->fuse & 2) != 0;
     m->h_bf16 = m->dt == DT_BF16;
     m->gemv_nb = o->batch <= 1 ? 1 : o->batch <= 2 ? 2 : o->batch <= 4 ? 4 : 8;
     JB_CUDA_GO(cudaSetDevice(o->device), "cudaSetDevice");
