@@ -106,6 +106,7 @@ static void run_check(enum jb_llm_dtype dt, int batch, int force_gemm, int conte
                                  .gemv_max_batch = gemv_max > 0 ? gemv_max : 0,
                                  .no_qmma = gemv_max < 0,
                                  .fuse = batch % 2 ? 3 : 0,
+                                 .qmma_pieces = batch == 9 ? 1 : 0,
                                  .no_pdl = batch == 3,
                                  .no_xperm = batch == 5,
                                  .xperm_16bit = batch == 1,

@@ -109,22 +109,37 @@ static void launch(const jb_cuda_llm *m, void (*k)(KArgs...), dim3 grid, dim3 bl
 }
 
 /* q8_0/q4_0 on the tensor cores: 32-row blocks where the matrix is large
- * enough to fill the GPU twice with them, 16-row blocks otherwise. */
-template <int DT, int NT>
-static void qmma(const jb_cuda_llm *m, const dmat *a, const void *x_h, void *y, int accumulate,
-                 int glu)
+ * enough to fill the GPU twice with them, 16-row blocks otherwise; two
+ * 16-byte pieces per lane and row in flight up to 16 sequences (where the
+ * kernel waits on memory), one above (where registers are short). */
+template <int DT, int NT, int V>
+static void qmma_v(const jb_cuda_llm *m, const dmat *a, const void *x_h, void *y, int accumulate,
+                   int glu)
 {
     const __half *x = (const __half *)x_h, *D = (const __half *)a->d;
     dim3 blk(QMMA_WARPS * 32);
     if (glu)
-        launch(m, k_qmma<DT, 2, NT, true>, dim3(a->rows / 32), blk, (const uint8_t *)a->w, D, x, y,
-               a->rows, a->cols, m->batch, 0);
+        launch(m, k_qmma<DT, 2, NT, V, true>, dim3(a->rows / 32), blk, (const uint8_t *)a->w, D, x,
+               y, a->rows, a->cols, m->batch, 0);
     else if (a->rows % 32 == 0 && a->rows / 32 >= 2 * m->sms)
-        launch(m, k_qmma<DT, 2, NT, false>, dim3(a->rows / 32), blk, (const uint8_t *)a->w, D, x,
-               y, a->rows, a->cols, m->batch, accumulate);
+        launch(m, k_qmma<DT, 2, NT, V, false>, dim3(a->rows / 32), blk, (const uint8_t *)a->w, D,
+               x, y, a->rows, a->cols, m->batch, accumulate);
     else
-        launch(m, k_qmma<DT, 1, NT, false>, dim3(a->rows / 16), blk, (const uint8_t *)a->w, D, x,
-               y, a->rows, a->cols, m->batch, accumulate);
+        launch(m, k_qmma<DT, 1, NT, V, false>, dim3(a->rows / 16), blk, (const uint8_t *)a->w, D,
+               x, y, a->rows, a->cols, m->batch, accumulate);
+}
+
+template <int DT, int NT>
+static void qmma(const jb_cuda_llm *m, const dmat *a, const void *x_h, void *y, int accumulate,
+                 int glu)
+{
+    if constexpr (NT <= 2) {
+        if (m->qmma_v != 1) {
+            qmma_v<DT, NT, 2>(m, a, x_h, y, accumulate, glu);
+            return;
+        }
+    }
+    qmma_v<DT, NT, 1>(m, a, x_h, y, accumulate, glu);
 }
 
 template <int DT>
@@ -367,6 +382,7 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
      * only, which is the bf16/fp16 GEMV's layout. */
     m->fnorm = !m->gemm && !m->qmma && m->P == 0 && (o->fuse & 1);
     m->fmerge = (o->fuse & 2) != 0;
+    m->qmma_v = o->qmma_pieces;
     m->h_bf16 = m->dt == DT_BF16;
     m->gemv_nb = o->batch <= 1 ? 1 : o->batch <= 2 ? 2 : o->batch <= 4 ? 4 : 8;
     JB_CUDA_GO(cudaSetDevice(o->device), "cudaSetDevice");

@@ -49,6 +49,8 @@ struct jb_cuda_llm_opts {
                          * path only); bit 1: attention merged by its last
                          * block. 0 (default): both as kernels of their own,
                          * which measured faster for llama3.1-8b on an H100 */
+    int qmma_pieces;    /* 1: qmma reads one 16-byte piece per lane and row (A/B);
+                         * 0: planned (two up to batch 16) */
     int no_qmma;        /* 1: q8_0/q4_0 through the GEMV or dequantize + cuBLAS
                          * instead of the tensor-core kernel (A/B, tests) */
 };

@@ -15,11 +15,11 @@
  * sequences over the chunks of K it owns; the 8 warps of a block split K
  * (chunk c to warp c % 8, so the block reads 8 consecutive chunks of each
  * row at once) and add their partial sums through shared memory. A chunk is
- * 64 bytes of a row (64 q8_0 codes, 128 q4_0 codes); lane (g, t) = (lane /
- * 4, lane % 4) loads bytes [16t, 16t + 16) of the chunk of rows g and g + 8
- * of each row tile (one 16-byte load each; the 4 lanes of a row read 64
- * contiguous bytes), i.e. a span of S = 16 (q8_0) or 32 (q4_0) consecutive
- * values, all in one block, so one scale. The sum over k does not care in
+ * 64 V bytes of a row; lane (g, t) = (lane / 4, lane % 4) loads V 16-byte
+ * pieces, bytes [16 V t, 16 V (t + 1)), of the chunk of rows g and g + 8 of
+ * each row tile (the 4 lanes of a row read 64 V contiguous bytes). A piece
+ * is a span of S = 16 (q8_0) or 32 (q4_0) consecutive values, all in one
+ * block, so one scale. The sum over k does not care in
  * which order k comes, as long as A and B agree: k-step s of the chunk
  * gives the mma the values 4s..4s+3 of every lane's span, (4s, 4s+1) as
  * the fragment's columns (2t, 2t+1) and (4s+2, 4s+3) as (2t+8, 2t+9).
@@ -74,20 +74,24 @@ __device__ __forceinline__ uint32_t step_codes(const uint4 &q, int s)
 }
 
 /* y[b][r] (+)= sum_k W[r][k] x[b][k] for b < nb <= 8 NT, with x fp16 [nb][K].
- * Block: MT * 16 rows, all of K, QMMA_WARPS warps. GLU (w13, MT = 2): the
- * block's first row tile is gate rows 16c.., its second the same up rows
- * (hid + 16c..), and it writes hh[b][j] = silu(gate) * up in fp16 to y. */
-template <int DT, int MT, int NT, bool GLU>
+ * Block: MT * 16 rows, all of K, QMMA_WARPS warps. A lane reads V 16-byte
+ * pieces of each of its rows per chunk (a chunk is 64 V bytes of a row), V
+ * pieces in flight per row, and the next chunk's are loaded before this
+ * one is used. GLU (w13, MT = 2): the block's first row tile is gate rows
+ * 16c.., its second the same up rows (hid + 16c..), and it writes
+ * hh[b][j] = silu(gate) * up in fp16 to y. */
+template <int DT, int MT, int NT, int V, bool GLU>
 __global__ void __launch_bounds__(QMMA_WARPS * 32)
     k_qmma(const uint8_t *__restrict__ W, const __half *__restrict__ D,
            const __half *__restrict__ x, void *y, int rows, int cols, int nb, int accumulate)
 {
-    const int S = DT == DT_Q8 ? 16 : 32; /* values per lane per chunk */
-    const int KS = S / 4;                /* k-steps per chunk */
+    const int S = DT == DT_Q8 ? 16 : 32;   /* values per 16-byte piece */
+    const int KS = S / 4;                  /* k-steps per piece */
     const int vpb = DT == DT_Q8 ? 32 : 16; /* bytes of the W plane per block */
+    const int CB = 64 * V;                 /* bytes of a row per chunk */
     int warp = threadIdx.x / 32, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     size_t rb = plane_row_bytes(DT, cols);
-    int nblk = cols / 32, nchunk = (int)((rb + 63) / 64);
+    int nblk = cols / 32, nchunk = (int)((rb + CB - 1) / CB);
     int hid = rows / 2;
     /* Rows of this lane: tile m, half h (row g or g + 8). */
     int r[MT][2];
@@ -106,39 +110,50 @@ __global__ void __launch_bounds__(QMMA_WARPS * 32)
         for (int n = 0; n < NT; n++)
             acc[m][n][0] = acc[m][n][1] = acc[m][n][2] = acc[m][n][3] = 0.0f;
 
-    /* Weights and scales of chunk c (zeros past the end of the row). */
-    uint4 q[MT][2], qn[MT][2];
-    __half d[MT][2], dn[MT][2];
-    auto load_w = [&](int c, uint4 (&qq)[MT][2], __half (&dd)[MT][2]) {
-        size_t off = (size_t)c * 64 + 16 * t;
-        bool ok = c < nchunk && off < rb;
+    /* Lane t's piece v of chunk c: bytes [CB c + 16 (V t + v), +16) of the
+     * row, a span of S values starting at that offset times the values per
+     * byte (zeros past the end of the row). */
+    auto piece = [&](int c, int v) { return (size_t)c * CB + 16 * (V * t + v); };
+    uint4 q[MT][2][V], qn[MT][2][V];
+    __half d[MT][2][V], dn[MT][2][V];
+    auto load_w = [&](int c, uint4 (&qq)[MT][2][V], __half (&dd)[MT][2][V]) {
 #pragma unroll
-        for (int m = 0; m < MT; m++)
+        for (int v = 0; v < V; v++) {
+            size_t off = piece(c, v);
+            bool ok = c < nchunk && off < rb;
 #pragma unroll
-            for (int h = 0; h < 2; h++) {
-                qq[m][h] = ok ? __ldcs((const uint4 *)(W + (size_t)r[m][h] * rb + off))
-                              : make_uint4(0, 0, 0, 0);
-                dd[m][h] = ok ? D[(size_t)r[m][h] * nblk + off / vpb] : __float2half_rn(0.0f);
-            }
-    };
-    /* Activations of chunk c: sequence 8n + g's S fp16 values of the span,
-     * S / 8 uint4 (zeros past the end and past nb). */
-    auto load_x = [&](int c, uint4 (&xv)[NT][S / 8]) {
-        size_t k0 = (size_t)c * 64 * 32 / vpb + (size_t)t * S; /* first value of the span */
-        bool kok = c < nchunk && k0 < (size_t)cols;
+            for (int m = 0; m < MT; m++)
 #pragma unroll
-        for (int n = 0; n < NT; n++) {
-            int bq = 8 * n + g;
-#pragma unroll
-            for (int j = 0; j < S / 8; j++)
-                xv[n][j] = kok && bq < nb ? __ldg((const uint4 *)(x + (size_t)bq * cols + k0) + j)
-                                          : make_uint4(0, 0, 0, 0);
+                for (int h = 0; h < 2; h++) {
+                    qq[m][h][v] = ok ? __ldcs((const uint4 *)(W + (size_t)r[m][h] * rb + off))
+                                     : make_uint4(0, 0, 0, 0);
+                    dd[m][h][v] =
+                        ok ? D[(size_t)r[m][h] * nblk + off / vpb] : __float2half_rn(0.0f);
+                }
         }
     };
-    /* The next chunk's activations are loaded with its weights (so their
-     * L2 latency is off the critical path) where registers allow. */
-    constexpr bool XNEXT = NT * S / 8 <= 8;
-    uint4 xv[NT][S / 8], xn[NT][S / 8];
+    /* Activations of chunk c: sequence 8n + g's values of each span, S / 8
+     * uint4 per piece (zeros past the end and past nb). */
+    auto load_x = [&](int c, uint4 (&xv)[NT][V][S / 8]) {
+#pragma unroll
+        for (int v = 0; v < V; v++) {
+            size_t k0 = piece(c, v) * 32 / vpb;
+            bool kok = c < nchunk && k0 < (size_t)cols;
+#pragma unroll
+            for (int n = 0; n < NT; n++) {
+                int bq = 8 * n + g;
+#pragma unroll
+                for (int j = 0; j < S / 8; j++)
+                    xv[n][v][j] = kok && bq < nb
+                                      ? __ldg((const uint4 *)(x + (size_t)bq * cols + k0) + j)
+                                      : make_uint4(0, 0, 0, 0);
+            }
+        }
+    };
+    /* The next chunk's activations are loaded with its weights (their L2
+     * latency off the critical path) where registers allow. */
+    constexpr bool XNEXT = NT * V * S / 8 <= 8;
+    uint4 xv[NT][V][S / 8], xn[NT][V][S / 8];
     int c = warp;
     load_w(c, q, d);
     pdl_enter();
@@ -148,39 +163,45 @@ __global__ void __launch_bounds__(QMMA_WARPS * 32)
         if constexpr (XNEXT)
             load_x(c + QMMA_WARPS, xn);
 #pragma unroll
-        for (int s = 0; s < KS; s++) {
-            uint32_t a[MT][4];
+        for (int v = 0; v < V; v++)
 #pragma unroll
-            for (int m = 0; m < MT; m++) {
-                __half2 d0 = __half2half2(d[m][0]), d1 = __half2half2(d[m][1]);
-                /* a0: row g, columns (2t, 2t+1); a1: row g+8; a2, a3: the
-                 * same rows, columns (2t+8, 2t+9). */
-                codes_to_h2(step_codes<DT>(q[m][0], s), bias, d0, &a[m][0], &a[m][2]);
-                codes_to_h2(step_codes<DT>(q[m][1], s), bias, d1, &a[m][1], &a[m][3]);
+            for (int s = 0; s < KS; s++) {
+                uint32_t a[MT][4];
+#pragma unroll
+                for (int m = 0; m < MT; m++) {
+                    __half2 d0 = __half2half2(d[m][0][v]), d1 = __half2half2(d[m][1][v]);
+                    /* a0: row g, columns (2t, 2t+1); a1: row g+8; a2, a3:
+                     * the same rows, columns (2t+8, 2t+9). */
+                    codes_to_h2(step_codes<DT>(q[m][0][v], s), bias, d0, &a[m][0], &a[m][2]);
+                    codes_to_h2(step_codes<DT>(q[m][1][v], s), bias, d1, &a[m][1], &a[m][3]);
+                }
+#pragma unroll
+                for (int n = 0; n < NT; n++) {
+                    /* Values 4s..4s+3 of the span: words 2s and 2s + 1. */
+                    const uint32_t *xw = reinterpret_cast<const uint32_t *>(&xv[n][v][0]);
+                    uint32_t b0 = xw[2 * s], b1 = xw[2 * s + 1];
+#pragma unroll
+                    for (int m = 0; m < MT; m++)
+                        mma_f16(acc[m][n], a[m], b0, b1);
+                }
             }
-#pragma unroll
-            for (int n = 0; n < NT; n++) {
-                /* Values 4s..4s+3 of the span: words 2s and 2s + 1. */
-                const uint32_t *xw = reinterpret_cast<const uint32_t *>(&xv[n][0]);
-                uint32_t b0 = xw[2 * s], b1 = xw[2 * s + 1];
-#pragma unroll
-                for (int m = 0; m < MT; m++)
-                    mma_f16(acc[m][n], a[m], b0, b1);
-            }
-        }
 #pragma unroll
         for (int m = 0; m < MT; m++)
 #pragma unroll
-            for (int h = 0; h < 2; h++) {
-                q[m][h] = qn[m][h];
-                d[m][h] = dn[m][h];
-            }
+            for (int h = 0; h < 2; h++)
+#pragma unroll
+                for (int v = 0; v < V; v++) {
+                    q[m][h][v] = qn[m][h][v];
+                    d[m][h][v] = dn[m][h][v];
+                }
         if constexpr (XNEXT) {
 #pragma unroll
             for (int n = 0; n < NT; n++)
 #pragma unroll
-                for (int j = 0; j < S / 8; j++)
-                    xv[n][j] = xn[n][j];
+                for (int v = 0; v < V; v++)
+#pragma unroll
+                    for (int j = 0; j < S / 8; j++)
+                        xv[n][v][j] = xn[n][v][j];
         } else {
             load_x(c + QMMA_WARPS, xv);
         }

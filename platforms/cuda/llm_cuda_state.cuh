@@ -48,7 +48,8 @@ struct jb_cuda_llm {
     int dt, batch, L, ctx_alloc, qd, kvd, hs, G, hid;
     uint64_t seed;
     int device, use_graph, gemm, h_bf16, gemv_nb, pdl, gemv_max;
-    int qmma; /* q8_0/q4_0 on the tensor cores (llm_cuda_qmma.cuh) */
+    int qmma;   /* q8_0/q4_0 on the tensor cores (llm_cuda_qmma.cuh) */
+    int qmma_v; /* 1: one 16-byte piece per lane and row (A/B); 0: planned */
     int fnorm;  /* RMSNorm fused into the GEMVs (gemv_norm) */
     int fmerge; /* the attention's chunks merged by its last block (attn_out) */
     int sms;  /* multiprocessors of the device */
