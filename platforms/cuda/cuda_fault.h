@@ -49,7 +49,7 @@ struct jb_cuda_fault {
     long runs;     /* run() calls started */
     long checks;   /* output checks passed */
     int fired;     /* the fault was injected */
-    char spec[48]; /* the variable's value, for messages */
+    char spec[48]; /* the value parsed, as given */
 };
 
 /* Parses a JB_CUDA_FAULT value into *f (progress zeroed). NULL or "" is no
