@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -38,10 +39,13 @@ static const char sweep_usage[] =
     "  --options K=V,...     the workload's configuration, as for run (one value each)\n"
     "  --min-time S          seconds measured per setting (default 1)\n"
     "  --repetitions N       measurements per setting; the median one is kept (default 1)\n"
-    "  --dry-run             list the settings that would be applied; change nothing\n"
-    "  --out DIR             where the files go\n"
-    "Exit status: 0 done, 1 failed (no NVIDIA driver, refused, restore failed),\n"
-    "2 bad input, 130 interrupted (the points measured are written).\n";
+    "  --dry-run             read the GPU's limits and print the plan: each setting,\n"
+    "                        whether it is within them, what would be restored;\n"
+    "                        sets nothing, runs no workload, writes no file\n"
+    "  --out DIR             where the files go (not needed with --dry-run)\n"
+    "Exit status: 0 done, 1 failed (no NVIDIA driver, refused, restore failed; for\n"
+    "--dry-run: no setting within the GPU's limits), 2 bad input, 130 interrupted\n"
+    "(the points measured are written).\n";
 
 /* Measures one setting `reps` times through jb_sweep_measure_workload and
  * keeps the repetition of median energy, with its own latency and bound. */
@@ -110,6 +114,68 @@ static void sweep_plot(const char *gp, const char *svg)
                 gp, svg);
     else
         fprintf(stderr, "joulebench sweep: gnuplot %s failed; no plot\n", gp);
+}
+
+/* A dry run's plan: the GPU, what it allows and is set to now, each
+ * setting's verdict, and what the end of a real sweep would put back. */
+static void sweep_print_plan(const struct jb_sweep_spec *sp, const struct jb_sweep_result *r,
+                             const char *workload)
+{
+    const struct jb_sweep_limits *l = &r->limits;
+    int power = sp->kind == JB_SWEEP_POWER_LIMIT;
+    const char *unit = power ? "W" : "MHz";
+    printf("dry run: nothing is set through NVML and %s is not run\n", workload);
+    printf("GPU %d: %s, driver %s\n", sp->gpu, l->name, l->driver[0] ? l->driver : "unknown");
+    if (l->have_power) {
+        printf("power limit: %g W now", l->power_w);
+        if (l->power_default_w > 0)
+            printf(" (default %g W)", l->power_default_w);
+        printf(", settable from %g to %g W\n", l->power_min_w, l->power_max_w);
+    } else {
+        printf("power limit: not readable\n");
+    }
+    if (l->have_clocks)
+        printf("GPU clocks: %d supported from %g to %g MHz (memory at %g MHz)\n", l->nclocks,
+               l->clock_min_mhz, l->clock_max_mhz, l->mem_mhz);
+    else
+        printf("GPU clocks: supported clocks not readable\n");
+    if (l->app_mhz > 0)
+        printf("application clocks: %g MHz now, default %g MHz\n", l->app_mhz, l->app_default_mhz);
+    printf("locked clocks: NVML cannot read them back; clocks held by a setting now: %s\n",
+           l->clocks_held < 0 ? "unknown"
+           : l->clocks_held   ? "yes (reason applications_clocks_setting: application or locked "
+                                "clocks)"
+                              : "no");
+    printf("permission: %s; NVML cannot be asked without trying\n",
+           l->root ? "running as root, which NVML's set functions need"
+                   : "not root: NVML would refuse every setting (its set functions need root)");
+    if (l->unread[0])
+        printf("not read: %s\n", l->unread);
+    printf("plan: %s %g:%g:%g %s, %d setting(s), %d within the GPU's limits%s\n",
+           power ? "power limit" : "GPU clock", sp->from, sp->to, sp->step, unit, r->n,
+           r->n_in_range, (power ? l->have_power : l->have_clocks) ? "" : " (limits unknown)");
+    for (int i = 0; i < r->n; i++) {
+        const struct jb_sweep_point *p = &r->pts[i];
+        char set[24];
+        snprintf(set, sizeof(set), "%g %s", p->setting, unit);
+        printf("  %-10s %-8s %s\n", set,
+               p->in_range == 1   ? "ok"
+               : p->in_range == 0 ? "REFUSED"
+                                  : "?",
+               p->note);
+    }
+    if (power && l->have_power)
+        printf("afterwards: the power limit would be restored to %g W, the limit now%s\n",
+               r->original,
+               l->power_default_w > 0 && fabs(l->power_default_w - l->power_w) > 1e-3
+                   ? " (not the default)"
+                   : "");
+    else if (!power)
+        printf("afterwards: the GPU clocks would be unlocked (nvmlDeviceResetGpuLockedClocks)%s\n",
+               l->clocks_held == 1 ? "; if a lock set before the sweep holds the clocks now, it "
+                                     "would NOT come back (NVML cannot read it)"
+                                   : "");
+    fflush(stdout); /* before the messages on stderr that follow */
 }
 
 static void sweep_print(const struct jb_sweep_spec *sp, const struct jb_sweep_result *r)
@@ -202,7 +268,7 @@ int jb_cli_sweep(int argc, char **argv)
             }
         }
     }
-    if (optind < argc || !workload || !range || !out) {
+    if (optind < argc || !workload || !range || (!out && !dry)) {
         fprintf(stderr, "joulebench sweep: %s\n",
                 optind < argc ? "unexpected argument"
                 : !workload   ? "--workload is required"
@@ -269,7 +335,9 @@ int jb_cli_sweep(int argc, char **argv)
      * the point in flight and restores the GPU; the CLI installs no handler
      * of its own here, so that nothing else takes the signal. */
     rc = jb_sweep_run(&sp, nv, sweep_measure_reps, &m, &res, err, sizeof(err));
-    if (res.pts)
+    if (res.pts && dry)
+        sweep_print_plan(&sp, &res, workload);
+    else if (res.pts)
         sweep_print(&sp, &res);
     if (!dry && res.pts) {
         int wrc;

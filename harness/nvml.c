@@ -22,6 +22,7 @@ enum {
     NVML_SUCCESS = 0,
     NVML_ERROR_NOT_SUPPORTED = 3,
     NVML_ERROR_NO_PERMISSION = 4,
+    NVML_ERROR_INSUFFICIENT_SIZE = 7,
     NVML_ERROR_GPU_IS_LOST = 15,
 };
 enum { NVML_CLOCK_GRAPHICS = 0, NVML_CLOCK_SM = 1, NVML_CLOCK_MEM = 2, NVML_TEMPERATURE_GPU = 0 };
@@ -47,6 +48,11 @@ struct jb_nvml {
     nvml_ret (*get_reasons)(nvml_dev, unsigned long long *);
     nvml_ret (*get_pm_limit)(nvml_dev, unsigned *);
     nvml_ret (*get_pm_constraints)(nvml_dev, unsigned *, unsigned *);
+    nvml_ret (*get_pm_default)(nvml_dev, unsigned *);
+    nvml_ret (*get_mem_clocks)(nvml_dev, unsigned *, unsigned *);
+    nvml_ret (*get_gfx_clocks)(nvml_dev, unsigned, unsigned *, unsigned *);
+    nvml_ret (*get_app_clock)(nvml_dev, int, unsigned *);
+    nvml_ret (*get_app_clock_default)(nvml_dev, int, unsigned *);
     nvml_ret (*set_pm_limit)(nvml_dev, unsigned);
     nvml_ret (*lock_clocks)(nvml_dev, unsigned, unsigned);
     nvml_ret (*reset_clocks)(nvml_dev);
@@ -113,6 +119,11 @@ int jb_nvml_open(const char *lib, struct jb_nvml **out, char *err, size_t errlen
         SYM(get_reasons, "nvmlDeviceGetCurrentClocksThrottleReasons");
     SYM(get_pm_limit, "nvmlDeviceGetPowerManagementLimit");
     SYM(get_pm_constraints, "nvmlDeviceGetPowerManagementLimitConstraints");
+    SYM(get_pm_default, "nvmlDeviceGetPowerManagementDefaultLimit");
+    SYM(get_mem_clocks, "nvmlDeviceGetSupportedMemoryClocks");
+    SYM(get_gfx_clocks, "nvmlDeviceGetSupportedGraphicsClocks");
+    SYM(get_app_clock, "nvmlDeviceGetApplicationsClock");
+    SYM(get_app_clock_default, "nvmlDeviceGetDefaultApplicationsClock");
     SYM(set_pm_limit, "nvmlDeviceSetPowerManagementLimit");
     SYM(lock_clocks, "nvmlDeviceSetGpuLockedClocks");
     SYM(reset_clocks, "nvmlDeviceResetGpuLockedClocks");
@@ -315,6 +326,55 @@ int jb_nvml_power_limit(struct jb_nvml *n, int gpu, unsigned *cur_mw, unsigned *
     CALL(get_pm_limit, "nvmlDeviceGetPowerManagementLimit", n->dev[gpu], cur_mw);
     CALL(get_pm_constraints, "nvmlDeviceGetPowerManagementLimitConstraints", n->dev[gpu], min_mw,
          max_mw);
+    return 0;
+}
+
+int jb_nvml_power_limit_default(struct jb_nvml *n, int gpu, unsigned *mw, char *err, size_t errlen)
+{
+    CHECK_GPU(n, gpu);
+    CALL(get_pm_default, "nvmlDeviceGetPowerManagementDefaultLimit", n->dev[gpu], mw);
+    return 0;
+}
+
+/* NVML lists the supported clocks per memory clock; the graphics clocks at
+ * the highest memory clock are the ones a GPU-clock lock chooses from (a
+ * lock of the GPU clock leaves the memory clock alone). */
+int jb_nvml_supported_gpu_clocks(struct jb_nvml *n, int gpu, unsigned *mem_mhz, unsigned *mhz,
+                                 int max, int *count, char *err, size_t errlen)
+{
+    unsigned mem[64], nmem = 64, ngfx = (unsigned)max;
+    CHECK_GPU(n, gpu);
+    CALL(get_mem_clocks, "nvmlDeviceGetSupportedMemoryClocks", n->dev[gpu], &nmem, mem);
+    if (nmem == 0)
+        return jb_err(err, errlen, JB_ENOTSUP,
+                      "nvml: nvmlDeviceGetSupportedMemoryClocks: no clocks listed on GPU %d", gpu);
+    *mem_mhz = mem[0];
+    for (unsigned i = 1; i < nmem && i < 64; i++)
+        if (mem[i] > *mem_mhz)
+            *mem_mhz = mem[i];
+    if (!n->get_gfx_clocks)
+        return jb_err(err, errlen, JB_ENOTSUP,
+                      "nvml: nvmlDeviceGetSupportedGraphicsClocks missing from the library");
+    nvml_ret r = n->get_gfx_clocks(n->dev[gpu], *mem_mhz, &ngfx, mhz);
+    /* More clocks than room: NVML says how many there are and lists none. */
+    if (r == NVML_ERROR_INSUFFICIENT_SIZE)
+        return jb_err(err, errlen, JB_ERANGE,
+                      "nvml: nvmlDeviceGetSupportedGraphicsClocks: %u clocks, room for %d", ngfx,
+                      max);
+    if (r != NVML_SUCCESS)
+        return nv_fail(n, r, "nvmlDeviceGetSupportedGraphicsClocks", gpu, err, errlen);
+    *count = (int)ngfx;
+    return 0;
+}
+
+int jb_nvml_app_clocks(struct jb_nvml *n, int gpu, unsigned *cur_mhz, unsigned *default_mhz,
+                       char *err, size_t errlen)
+{
+    CHECK_GPU(n, gpu);
+    CALL(get_app_clock, "nvmlDeviceGetApplicationsClock", n->dev[gpu], NVML_CLOCK_GRAPHICS,
+         cur_mhz);
+    CALL(get_app_clock_default, "nvmlDeviceGetDefaultApplicationsClock", n->dev[gpu],
+         NVML_CLOCK_GRAPHICS, default_mhz);
     return 0;
 }
 

@@ -73,9 +73,21 @@ const char *jb_nvml_reasons_str(unsigned long long reasons, char *buf, size_t le
 int jb_nvml_throttled(unsigned long long reasons);
 
 /* Control, for sweeps. Each returns JB_EPERM when NVML refuses for lack of
- * permission, JB_ENOTSUP when the GPU does not support it. */
+ * permission, JB_ENOTSUP when the GPU does not support it. The readers
+ * (power limits, clocks) change nothing: a sweep's dry run uses only them. */
 int jb_nvml_power_limit(struct jb_nvml *n, int gpu, unsigned *cur_mw, unsigned *min_mw,
                         unsigned *max_mw, char *err, size_t errlen);
+/* The power limit the GPU boots with. */
+int jb_nvml_power_limit_default(struct jb_nvml *n, int gpu, unsigned *mw, char *err, size_t errlen);
+/* The graphics clocks the GPU supports at its highest memory clock (in
+ * *mem_mhz): up to max of them into mhz (in NVML's order), their number in
+ * *count. JB_ERANGE when there are more than max. */
+int jb_nvml_supported_gpu_clocks(struct jb_nvml *n, int gpu, unsigned *mem_mhz, unsigned *mhz,
+                                 int max, int *count, char *err, size_t errlen);
+/* The graphics application clock now and its default. Locked clocks
+ * (nvmlDeviceSetGpuLockedClocks) have no reader in NVML. */
+int jb_nvml_app_clocks(struct jb_nvml *n, int gpu, unsigned *cur_mhz, unsigned *default_mhz,
+                       char *err, size_t errlen);
 int jb_nvml_set_power_limit(struct jb_nvml *n, int gpu, unsigned mw, char *err, size_t errlen);
 int jb_nvml_lock_clocks(struct jb_nvml *n, int gpu, unsigned min_mhz, unsigned max_mhz, char *err,
                         size_t errlen);

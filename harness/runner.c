@@ -40,6 +40,7 @@ struct invocation {
     double wall_s, cpu_s, timed_s;
     int ran;          /* entered the loop and touched energy and counters */
     int failed;       /* run() failed or interrupted */
+    int run_error;    /* run() failed in it: a partial repetition, never kept */
     int checked;      /* output checked after it */
     int check_failed;
 };
@@ -166,6 +167,7 @@ static void bench_fn(struct jb_gb_state *st, void *arg)
             snprintf(b->run_err, sizeof(b->run_err), "%s", err);
             b->run_failed = 1;
             iv->failed = 1;
+            iv->run_error = 1;
             jb_gb_skip_with_error(st, err);
             continue; /* keep_running now returns false and stops the timer */
         }
@@ -187,8 +189,13 @@ static void bench_fn(struct jb_gb_state *st, void *arg)
         .cpu_s = iv->cpu_s,
         .units = (double)iv->iterations * b->info.units_per_iteration,
     };
-    jb_energy_rep_end(b->energy, &rs);
-    jb_counters_rep_end(b->counters, rs.units);
+    /* A repetition cut short by a failed run() is not one: energy and
+     * counters keep the last repetitions, which must be the complete ones
+     * before it (a GPU lost between repetitions leaves those as the record). */
+    if (!iv->run_error) {
+        jb_energy_rep_end(b->energy, &rs);
+        jb_counters_rep_end(b->counters, rs.units);
+    }
     /* Check the repetitions (calls long enough to be reported), not every
      * iteration-count probe: a check can cost far more than one iteration. */
     if (iv->iterations > 0 && iv->timed_s >= 0.5 * b->min_time_s && !iv->failed) {
@@ -546,10 +553,11 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
         goto out;
     collect_gbench(r, tmp_gb, gb_path);
 
-    /* Repetitions that ran: the reported ones, less any skipped at entry. */
+    /* Repetitions that ran: the reported ones, less any skipped at entry
+     * and the one a failed run() cut short. */
     int reported = b.reported < b.ninv ? b.reported : b.ninv;
     for (int i = b.ninv - reported; i < b.ninv; i++)
-        if (b.inv[i].ran && b.inv[i].iterations > 0)
+        if (b.inv[i].ran && b.inv[i].iterations > 0 && !b.inv[i].run_error)
             b.keep++;
     if (b.keep == 0) {
         rc = jb_err(err, errlen, b.run_failed ? JB_EIO : JB_EINTR, "%s: %s: %s", s->origin,
@@ -558,9 +566,10 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
                                  : (b.gb_error[0] ? b.gb_error : "no repetition completed"));
         goto out;
     }
-    /* Skipped-at-entry calls are last, so the ones that ran are contiguous at
-     * the end once they are dropped from the count. */
-    while (b.ninv > 0 && !b.inv[b.ninv - 1].ran)
+    /* Skipped-at-entry calls are last, after the one a failed run() cut
+     * short (a failure ends the run), so the repetitions kept are contiguous
+     * at the end once those are dropped from the count. */
+    while (b.ninv > 0 && (!b.inv[b.ninv - 1].ran || b.inv[b.ninv - 1].run_error))
         b.ninv--;
     char e2[JB_ERRLEN];
     if (jb_energy_finish_run(b.energy, b.keep, b.energy_list, b.warnings, trace, e2,

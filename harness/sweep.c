@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Set by the SIGINT handler while a sweep runs. A handler can only reach
  * global state; this flag is the one piece of mutable global state. */
@@ -120,6 +121,121 @@ int jb_sweep_measure_workload(void *ctx, struct jb_sweep_point *pt, char *err, s
     return 0;
 }
 
+/* Appends "what: why" to l->unread. */
+static void unread(struct jb_sweep_limits *l, const char *what, const char *why)
+{
+    size_t k = strlen(l->unread);
+    snprintf(l->unread + k, sizeof(l->unread) - k, "%s%s: %s", k ? "; " : "", what, why);
+}
+
+int jb_sweep_read_limits(struct jb_nvml *nv, int gpu, struct jb_sweep_limits *l, char *err,
+                         size_t errlen)
+{
+    char why[JB_ERRLEN];
+    unsigned cur = 0, mn = 0, mx = 0, def = 0, mem = 0, app = 0, app_def = 0;
+    struct jb_gpu_state st;
+    memset(l, 0, sizeof(*l));
+    l->clocks_held = -1;
+    if (gpu < 0 || gpu >= jb_nvml_count(nv))
+        return jb_err(err, errlen, JB_ENOENT, "sweep: --gpu %d: the driver sees %d GPU(s)", gpu,
+                      jb_nvml_count(nv));
+    snprintf(l->driver, sizeof(l->driver), "%s", jb_nvml_driver(nv));
+    l->root = geteuid() == 0;
+    if (jb_nvml_name(nv, gpu, l->name, sizeof(l->name), why, sizeof(why)))
+        snprintf(l->name, sizeof(l->name), "(name unknown: %.70s)", why);
+    if (!jb_nvml_power_limit(nv, gpu, &cur, &mn, &mx, why, sizeof(why))) {
+        l->have_power = 1;
+        l->power_w = cur / 1000.0;
+        l->power_min_w = mn / 1000.0;
+        l->power_max_w = mx / 1000.0;
+    } else {
+        unread(l, "power limit", why);
+    }
+    if (!jb_nvml_power_limit_default(nv, gpu, &def, why, sizeof(why)))
+        l->power_default_w = def / 1000.0;
+    else
+        unread(l, "default power limit", why);
+    int crc = jb_nvml_supported_gpu_clocks(nv, gpu, &mem, l->clocks_mhz, JB_SWEEP_MAX_CLOCKS,
+                                           &l->nclocks, why, sizeof(why));
+    if (!crc && l->nclocks > 0) {
+        l->have_clocks = 1;
+        l->mem_mhz = mem;
+        l->clock_min_mhz = l->clock_max_mhz = l->clocks_mhz[0];
+        for (int i = 1; i < l->nclocks; i++) {
+            if (l->clocks_mhz[i] < l->clock_min_mhz)
+                l->clock_min_mhz = l->clocks_mhz[i];
+            if (l->clocks_mhz[i] > l->clock_max_mhz)
+                l->clock_max_mhz = l->clocks_mhz[i];
+        }
+    } else {
+        unread(l, "supported clocks", crc ? why : "none listed");
+        l->nclocks = 0;
+    }
+    if (!jb_nvml_app_clocks(nv, gpu, &app, &app_def, why, sizeof(why))) {
+        l->app_mhz = app;
+        l->app_default_mhz = app_def;
+    } else {
+        unread(l, "application clocks", why);
+    }
+    /* The state reader keeps going past fields it cannot read. */
+    jb_nvml_state(nv, gpu, &st, why, sizeof(why));
+    if (st.have & JB_GPU_REASONS)
+        l->clocks_held = (st.reasons & 0x2ull) != 0; /* applications_clocks_setting */
+    else
+        unread(l, "clocks event reasons", "not read");
+    return 0;
+}
+
+/* A dry run: the plan from the GPU's limits; nothing is set or measured. */
+static int plan(const struct jb_sweep_spec *spec, struct jb_nvml *nv, struct jb_sweep_result *out,
+                char *err, size_t errlen)
+{
+    const struct jb_sweep_limits *l = &out->limits;
+    int power = spec->kind == JB_SWEEP_POWER_LIMIT, rc;
+    const char *unit = power ? "W" : "MHz";
+    if ((rc = jb_sweep_read_limits(nv, spec->gpu, &out->limits, err, errlen)))
+        return rc;
+    double lo = power ? l->power_min_w : l->clock_min_mhz;
+    double hi = power ? l->power_max_w : l->clock_max_mhz;
+    int known = power ? l->have_power : l->have_clocks;
+    for (int i = 0; i < out->n; i++) {
+        struct jb_sweep_point *p = &out->pts[i];
+        p->in_range = !known ? -1 : p->setting >= lo - 1e-9 && p->setting <= hi + 1e-9;
+        out->n_in_range += p->in_range == 1;
+        if (p->in_range == 0) {
+            snprintf(p->note, sizeof(p->note),
+                     "dry run: %g %s is outside the GPU's %g..%g %s: NVML would refuse it",
+                     p->setting, unit, lo, hi, unit);
+            continue;
+        }
+        char extra[80] = "";
+        if (!known) {
+            snprintf(extra, sizeof(extra), " (the GPU's range could not be read)");
+        } else if (!power) {
+            /* A lock between two supported clocks: say which is nearest. */
+            unsigned near = l->clocks_mhz[0];
+            for (int k = 1; k < l->nclocks; k++)
+                if (fabs(l->clocks_mhz[k] - p->setting) < fabs(near - p->setting))
+                    near = l->clocks_mhz[k];
+            if (fabs(near - p->setting) > 0.5)
+                snprintf(extra, sizeof(extra), " (not a supported clock; nearest %u MHz)", near);
+        }
+        snprintf(p->note, sizeof(p->note), "dry run: would set %g %s%s", p->setting, unit, extra);
+    }
+    out->original = power ? l->power_w : 0;
+    out->restored = 1; /* nothing was changed */
+    if (power && !l->have_power)
+        return jb_err(err, errlen, JB_ENOTSUP,
+                      "sweep: GPU %d's power limit cannot be read (%s): a power-limit sweep "
+                      "could not start",
+                      spec->gpu, l->unread);
+    if (known && out->n_in_range == 0)
+        return jb_err(err, errlen, JB_ERANGE,
+                      "sweep: no setting of %g..%g %s is within GPU %d's %g..%g %s", spec->from,
+                      spec->to, unit, spec->gpu, lo, hi, unit);
+    return 0;
+}
+
 static int apply(const struct jb_sweep_spec *s, struct jb_nvml *nv, double v, char *err,
                  size_t errlen)
 {
@@ -143,6 +259,8 @@ int jb_sweep_run(const struct jb_sweep_spec *spec, struct jb_nvml *nv, jb_sweep_
     out->n = n;
     for (int i = 0; i < n; i++)
         out->pts[i].setting = spec->from + i * spec->step;
+    if (spec->dry_run)
+        return plan(spec, nv, out, err, errlen);
     /* The original setting, read before anything changes. Locked clocks
      * cannot be read back through NVML; a sweep of clocks restores the
      * default (unlocked) state, which is what a GPU not being swept has. */
@@ -152,20 +270,6 @@ int jb_sweep_run(const struct jb_sweep_spec *spec, struct jb_nvml *nv, jb_sweep_
         out->original = cur_mw / 1000.0;
     }
     out->restored = 1;
-    if (spec->dry_run) {
-        for (int i = 0; i < n; i++) {
-            struct jb_sweep_point *p = &out->pts[i];
-            if (spec->kind == JB_SWEEP_POWER_LIMIT &&
-                (p->setting * 1000.0 < min_mw || p->setting * 1000.0 > max_mw))
-                snprintf(p->note, sizeof(p->note),
-                         "dry run: %.0f W is outside the GPU's %.0f..%.0f W", p->setting,
-                         min_mw / 1000.0, max_mw / 1000.0);
-            else
-                snprintf(p->note, sizeof(p->note), "dry run: would set %.0f %s", p->setting,
-                         spec->kind == JB_SWEEP_POWER_LIMIT ? "W" : "MHz");
-        }
-        return 0;
-    }
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = sweep_on_sigint;
     sigemptyset(&sa.sa_mask);

@@ -27,14 +27,42 @@ struct jb_sweep_spec {
     enum jb_sweep_kind kind;
     double from, to, step; /* inclusive range, in W or MHz; step > 0 */
     int gpu;               /* NVML index */
-    int dry_run;           /* 1: apply nothing, list what would be applied */
+    int dry_run;           /* 1: read the GPU's limits and plan; set nothing, measure nothing */
+};
+
+/* Supported graphics clocks kept for a plan (an H100 lists about 120). */
+#define JB_SWEEP_MAX_CLOCKS 512
+
+/* What the GPU allows and is set to now, read through NVML without changing
+ * anything: the basis of a dry run's plan. What NVML could not give is
+ * flagged off, with NVML's reason in `unread`. */
+struct jb_sweep_limits {
+    char name[96];
+    char driver[80];
+    /* Running as root: NVML's set functions need it, and NVML has no query
+     * that answers "may I?" short of trying. */
+    int root;
+    int have_power; /* power_w, power_min_w, power_max_w were read */
+    double power_w, power_min_w, power_max_w;
+    double power_default_w; /* 0: not read */
+    int have_clocks;        /* clocks_mhz were read */
+    int nclocks;
+    unsigned clocks_mhz[JB_SWEEP_MAX_CLOCKS]; /* supported GPU clocks at mem_mhz */
+    double clock_min_mhz, clock_max_mhz, mem_mhz;
+    double app_mhz, app_default_mhz; /* graphics application clocks; 0: not read */
+    /* 1: NVML gives "applications_clocks_setting" as a reason the clocks
+     * are where they are (application or locked clocks set by someone);
+     * 0: it does not; -1: unknown. */
+    int clocks_held;
+    char unread[256]; /* what could not be read: "default power limit: ...; ..." */
 };
 
 /* One setting of the sweep. */
 struct jb_sweep_point {
     double setting;      /* W or MHz */
     int applied;         /* 1: set and measured; 0: refused or dry run */
-    char note[160];      /* why not applied, or the measurement's error */
+    int in_range;        /* dry run: 1 within the GPU's limits, 0 outside, -1 unknown */
+    char note[160];      /* why not applied, or the measurement's error; a dry run's verdict */
     double latency_s;    /* per unit, from the measure callback */
     double energy_j;     /* per unit */
     double energy_unc_j; /* its uncertainty */
@@ -44,10 +72,12 @@ struct jb_sweep_point {
 struct jb_sweep_result {
     struct jb_sweep_point *pts; /* owned; jb_sweep_result_free */
     int n;
-    int best_energy; /* index of the energy-optimal point, -1 if none */
-    int interrupted; /* SIGINT arrived (the rest was skipped) */
-    double original; /* the setting found and restored (W; 0 = clocks unlocked) */
-    int restored;    /* 1: the original setting is back */
+    int best_energy;               /* index of the energy-optimal point, -1 if none */
+    int interrupted;               /* SIGINT arrived (the rest was skipped) */
+    double original;               /* the setting found and restored (W; 0 = clocks unlocked) */
+    int restored;                  /* 1: the original setting is back */
+    int n_in_range;                /* dry run: settings within the GPU's limits */
+    struct jb_sweep_limits limits; /* dry run: what the plan was made from */
 };
 
 /* Measures the workload at the setting now applied; fills latency_s,
@@ -75,12 +105,24 @@ int jb_sweep_measure_workload(void *ctx, struct jb_sweep_point *pt, char *err, s
 int jb_sweep_parse(const char *range, enum jb_sweep_kind kind, struct jb_sweep_spec *spec,
                    char *err, size_t errlen);
 
+/* Reads l for GPU `gpu` through NVML's readers only. Returns JB_ENOENT for
+ * no such GPU; anything else it cannot read is noted in l->unread. */
+int jb_sweep_read_limits(struct jb_nvml *nv, int gpu, struct jb_sweep_limits *l, char *err,
+                         size_t errlen);
+
 /* Runs the sweep. SIGINT during it is caught (the previous handler is put
  * back afterwards), ends the sweep after the current point, and the
  * original setting is restored; the return is then JB_EINTR. Returns
  * JB_EPERM when no setting could be applied for lack of permission (each
  * refusal is in its point's note). On every return where *out was filled
- * the caller frees it. */
+ * the caller frees it.
+ *
+ * With spec->dry_run it only plans: it reads the GPU's limits into
+ * out->limits, says of each setting whether it is within them (in_range,
+ * note) and what would be restored (out->original), and calls neither an
+ * NVML set function nor fn. It returns JB_ENOTSUP when a power-limit sweep
+ * could not start (the limit cannot be read), JB_ERANGE when no setting is
+ * within the GPU's limits. */
 int jb_sweep_run(const struct jb_sweep_spec *spec, struct jb_nvml *nv, jb_sweep_measure_fn fn,
                  void *ctx, struct jb_sweep_result *out, char *err, size_t errlen);
 

@@ -13,11 +13,22 @@
  *                             power reads fail with GPU_IS_LOST from N ms
  *                             after nvmlInit_v2 on (a GPU lost mid-run)
  *   FAKE_NVML_LIMIT_W=W       power limit when the library loads (default
- *                             700; settable from 100 to 700 W)
+ *                             700; settable from 100 to 700 W; the default
+ *                             limit is 700 W)
+ *   FAKE_NVML_UNSUPPORTED=F,G the NVML functions named return Not Supported
+ *                             (the readers of limits and clocks a sweep's
+ *                             dry run uses; read at each call)
+ *   FAKE_NVML_REASONS=N       clocks event reasons, NVML's bits (default 4:
+ *                             sw_power_cap; 2 is applications_clocks_setting)
  *   FAKE_NVML_STATE_FILE=PATH rewritten at init and after every change of
  *                             limit or clocks: "power_limit_mw=N
- *                             locked_mhz=N sets=N", so that a test can see
- *                             what another process (the CLI) left behind
+ *                             locked_mhz=N sets=N resets=N", so that a test
+ *                             can see what another process (the CLI) left
+ *                             behind; sets counts the set calls (limit,
+ *                             lock), resets the unlocks: together, every
+ *                             call that changes the GPU
+ * Clocks: memory 2619 MHz; supported GPU clocks 210 to 1980 MHz in steps of
+ * 15 MHz (as an H100's), application clocks 1755 MHz (the default).
  * The power limit and locked clocks are shared by all fake GPUs. The
  * fake_nvml_* hooks let a test in the same process read and script them.
  * Global state is inherent here: it plays a C library with global state. */
@@ -30,7 +41,14 @@
 #define FAKE_MAX 8
 #define API __attribute__((visibility("default")))
 
-enum { OK = 0, UNINITIALIZED = 1, INVALID_ARGUMENT = 2, NOT_SUPPORTED = 3, NO_PERMISSION = 4 };
+enum {
+    OK = 0,
+    UNINITIALIZED = 1,
+    INVALID_ARGUMENT = 2,
+    NOT_SUPPORTED = 3,
+    NO_PERMISSION = 4,
+    INSUFFICIENT_SIZE = 7
+};
 
 struct fake_dev {
     int index;
@@ -40,7 +58,7 @@ static struct fake_dev devs[FAKE_MAX];
 static int refcount, ngpus = 1, no_energy = -1, fail_gpu = -1, init_fail, deny;
 static double fail_after_s = -1;
 static double watts = 200, step_s = 0.1, t0;
-static unsigned limit_mw, locked_mhz, nsets;
+static unsigned limit_mw, locked_mhz, nsets, nresets;
 /* Energy counted up to t_change_s (a counter update), at the power drawn
  * before the last change of limit. */
 static double acc_mj, t_change_s;
@@ -83,14 +101,15 @@ static void save_state(void)
     FILE *f = path && path[0] ? fopen(path, "w") : NULL;
     if (!f)
         return;
-    fprintf(f, "power_limit_mw=%u locked_mhz=%u sets=%u\n", limit_mw, locked_mhz, nsets);
+    fprintf(f, "power_limit_mw=%u locked_mhz=%u sets=%u resets=%u\n", limit_mw, locked_mhz, nsets,
+            nresets);
     fclose(f);
 }
 
 API void fake_nvml_reset(void)
 {
     limit_mw = (unsigned)env_long("FAKE_NVML_LIMIT_W", 700) * 1000u;
-    locked_mhz = nsets = 0;
+    locked_mhz = nsets = nresets = 0;
     deny = 0;
 }
 
@@ -228,13 +247,28 @@ API int nvmlDeviceGetEnforcedPowerLimit(struct fake_dev *d, unsigned *mw)
 API int nvmlDeviceGetCurrentClocksThrottleReasons(struct fake_dev *d, unsigned long long *r)
 {
     (void)d;
-    *r = 0x4; /* sw_power_cap */
+    *r = (unsigned long long)env_long("FAKE_NVML_REASONS", 0x4); /* sw_power_cap */
+    return 0;
+}
+
+/* 1 when FAKE_NVML_UNSUPPORTED names fn. */
+static int unsupported(const char *fn)
+{
+    const char *v = getenv("FAKE_NVML_UNSUPPORTED"), *p = v;
+    size_t n = strlen(fn);
+    while (p && (p = strstr(p, fn))) {
+        if ((p == v || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+        p += n;
+    }
     return 0;
 }
 
 API int nvmlDeviceGetPowerManagementLimit(struct fake_dev *d, unsigned *mw)
 {
     (void)d;
+    if (unsupported("nvmlDeviceGetPowerManagementLimit"))
+        return NOT_SUPPORTED;
     *mw = limit_mw;
     return 0;
 }
@@ -281,7 +315,71 @@ API int nvmlDeviceResetGpuLockedClocks(struct fake_dev *d)
     if (deny)
         return NO_PERMISSION;
     locked_mhz = 0;
+    nresets++;
     save_state();
+    return 0;
+}
+
+enum { MEM_MHZ = 2619, GFX_MIN_MHZ = 210, GFX_MAX_MHZ = 1980, GFX_STEP_MHZ = 15, APP_MHZ = 1755 };
+
+API int nvmlDeviceGetPowerManagementDefaultLimit(struct fake_dev *d, unsigned *mw)
+{
+    (void)d;
+    if (unsupported("nvmlDeviceGetPowerManagementDefaultLimit"))
+        return NOT_SUPPORTED;
+    *mw = 700000;
+    return 0;
+}
+
+API int nvmlDeviceGetSupportedMemoryClocks(struct fake_dev *d, unsigned *count, unsigned *mhz)
+{
+    (void)d;
+    if (unsupported("nvmlDeviceGetSupportedMemoryClocks"))
+        return NOT_SUPPORTED;
+    if (*count < 1) {
+        *count = 1;
+        return INSUFFICIENT_SIZE;
+    }
+    *count = 1;
+    mhz[0] = MEM_MHZ;
+    return 0;
+}
+
+/* Highest first, as NVML lists them. */
+API int nvmlDeviceGetSupportedGraphicsClocks(struct fake_dev *d, unsigned mem, unsigned *count,
+                                             unsigned *mhz)
+{
+    (void)d;
+    unsigned n = (GFX_MAX_MHZ - GFX_MIN_MHZ) / GFX_STEP_MHZ + 1;
+    if (unsupported("nvmlDeviceGetSupportedGraphicsClocks"))
+        return NOT_SUPPORTED;
+    if (mem != MEM_MHZ)
+        return INVALID_ARGUMENT;
+    if (*count < n) {
+        *count = n;
+        return INSUFFICIENT_SIZE;
+    }
+    *count = n;
+    for (unsigned i = 0; i < n; i++)
+        mhz[i] = GFX_MAX_MHZ - i * GFX_STEP_MHZ;
+    return 0;
+}
+
+API int nvmlDeviceGetApplicationsClock(struct fake_dev *d, int type, unsigned *mhz)
+{
+    (void)d;
+    if (unsupported("nvmlDeviceGetApplicationsClock"))
+        return NOT_SUPPORTED;
+    *mhz = type == 2 ? MEM_MHZ : APP_MHZ;
+    return 0;
+}
+
+API int nvmlDeviceGetDefaultApplicationsClock(struct fake_dev *d, int type, unsigned *mhz)
+{
+    (void)d;
+    if (unsupported("nvmlDeviceGetDefaultApplicationsClock"))
+        return NOT_SUPPORTED;
+    *mhz = type == 2 ? MEM_MHZ : APP_MHZ;
     return 0;
 }
 
@@ -299,6 +397,11 @@ API unsigned fake_nvml_locked_mhz(void)
 API unsigned fake_nvml_sets(void)
 {
     return nsets;
+}
+
+API unsigned fake_nvml_resets(void)
+{
+    return nresets;
 }
 
 API void fake_nvml_deny(int d)

@@ -2,9 +2,11 @@
  * NVML (tests/fake_nvml.c, through JB_NVML_LIB) with the fma workload: the
  * Pareto CSV and the gnuplot files are written, the front is not empty, and
  * the fake GPU's original power limit (or unlocked clocks) is back at the
- * end, also after SIGINT; a dry run changes nothing; no driver and a bad
- * range are one-line errors with exit 1 and 2. What the fake GPU was left
- * at comes from its FAKE_NVML_STATE_FILE, since the CLI is another process. */
+ * end, also after SIGINT; a dry run prints the GPU's limits and the plan and
+ * makes no set or reset call, runs nothing and writes nothing; no driver and
+ * a bad range are one-line errors with exit 1 and 2. What the fake GPU was
+ * left at, and how many set and reset calls it took, comes from its
+ * FAKE_NVML_STATE_FILE, since the CLI is another process. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +33,17 @@ static int fake_state(unsigned *limit_mw, unsigned *locked_mhz, unsigned *sets)
     char buf[256];
     jb_test_slurp(state_path, buf, sizeof(buf));
     return sscanf(buf, "power_limit_mw=%u locked_mhz=%u sets=%u", limit_mw, locked_mhz, sets);
+}
+
+/* How many times the fake GPU's clocks were unlocked (-1: no state). */
+static int fake_resets(void)
+{
+    char buf[256];
+    unsigned a, b, c, r;
+    jb_test_slurp(state_path, buf, sizeof(buf));
+    return sscanf(buf, "power_limit_mw=%u locked_mhz=%u sets=%u resets=%u", &a, &b, &c, &r) == 4
+               ? (int)r
+               : -1;
 }
 
 /* Runs `joulebench sweep ARGS...` with stdout and stderr into files and
@@ -170,6 +183,18 @@ static void clock_sweep_unlocks_and_says_gnuplot_missing(void **state)
     assert_int_equal(sets, 2);
 }
 
+/* Neither a set nor a reset call reached the fake GPU, and its limit is the
+ * one it started with. */
+static void assert_untouched(void)
+{
+    unsigned limit, locked, sets;
+    assert_int_equal(fake_state(&limit, &locked, &sets), 3);
+    assert_int_equal(sets, 0);
+    assert_int_equal(fake_resets(), 0);
+    assert_int_equal(limit, 650000);
+    assert_int_equal(locked, 0);
+}
+
 static void dry_run_changes_nothing(void **state)
 {
     (void)state;
@@ -179,11 +204,44 @@ static void dry_run_changes_nothing(void **state)
                                             "--dry-run", "--out", out, NULL},
                            0),
                      0);
-    assert_non_null(strstr(out_txt, "would set 150 W"));
-    assert_non_null(strstr(out_txt, "outside"));
-    unsigned limit, locked, sets;
-    assert_int_equal(fake_state(&limit, &locked, &sets), 3);
-    assert_int_equal(sets, 0);
+    assert_untouched();
+    assert_int_equal(access(out, F_OK), -1); /* nothing written, not even the folder */
+    /* The GPU, what it allows, each verdict, what would come back. */
+    static const char *const says[] = {
+        "dry run: nothing is set through NVML and fma is not run",
+        "GPU 0: Fake H100 0, driver 999.99-fake",
+        "power limit: 650 W now (default 700 W), settable from 100 to 700 W",
+        "GPU clocks: 119 supported from 210 to 1980 MHz (memory at 2619 MHz)",
+        "application clocks: 1755 MHz now, default 1755 MHz",
+        "permission: ",
+        "plan: power limit 50:250:100 W, 3 setting(s), 2 within the GPU's limits",
+        "REFUSED  dry run: 50 W is outside the GPU's 100..700 W",
+        "ok       dry run: would set 150 W",
+        "afterwards: the power limit would be restored to 650 W, the limit now (not the default)",
+    };
+    for (size_t i = 0; i < sizeof(says) / sizeof(says[0]); i++)
+        if (!strstr(out_txt, says[i]))
+            fail_msg("the dry run does not say \"%s\":\n%s", says[i], out_txt);
+
+    /* Clocks, without --out: the range checked against the supported
+     * clocks, and the unlock at the end. */
+    assert_int_equal(sweep((const char *[]){"--workload", "fma", "--gpu-clock", "1200:2100:300",
+                                            "--dry-run", NULL},
+                           0),
+                     0);
+    assert_untouched();
+    assert_non_null(strstr(out_txt, "REFUSED  dry run: 2100 MHz is outside the GPU's 210..1980"));
+    assert_non_null(strstr(out_txt, "ok       dry run: would set 1500 MHz"));
+    assert_non_null(strstr(out_txt, "afterwards: the GPU clocks would be unlocked"));
+
+    /* Nothing within the limits: exit 1, the plan still printed. */
+    assert_int_equal(sweep((const char *[]){"--workload", "fma", "--power-limit", "750:800:50",
+                                            "--dry-run", NULL},
+                           0),
+                     1);
+    assert_untouched();
+    assert_non_null(strstr(out_txt, "0 within the GPU's limits"));
+    assert_non_null(strstr(err_txt, "no setting of 750..800 W is within GPU 0's 100..700 W"));
 }
 
 static void errors_and_help(void **state)

@@ -1,8 +1,10 @@
 /* test_runner.c: the runner, through a scripted workload: every repetition is
  * timed and recorded, latency statistics are consistent with the samples,
  * a failed output check marks the record failed (and is reported), a run()
- * failure produces no record, records are written atomically and carry the
- * required fields, and the energy entry is labelled. */
+ * failure keeps the repetitions completed before it (never the cut-short
+ * one) in a record marked incomplete, or none if there are none, records
+ * are written atomically and carry the required fields, and the energy
+ * entry is labelled. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,9 +23,10 @@
 #include <unistd.h>
 
 struct fake {
-    int runs;
+    int runs, checks;
     int fail_check;
     int fail_run_after;
+    int fail_after_checks; /* run() fails from the first run after this many checks */
     double sleep_s;
 };
 
@@ -37,6 +40,8 @@ static int fake_open(const struct jb_workload_params *p, void **st, char *err, s
         f->fail_check = atoi(buf);
     if (jb_option_get(p->options, "fail_run_after", buf, sizeof(buf)))
         f->fail_run_after = atoi(buf);
+    if (jb_option_get(p->options, "fail_after_checks", buf, sizeof(buf)))
+        f->fail_after_checks = atoi(buf);
     f->sleep_s = 2e-4;
     if (jb_option_get(p->options, "refuse", buf, sizeof(buf))) {
         free(f);
@@ -50,7 +55,8 @@ static int fake_run(void *st, char *err, size_t n)
 {
     struct fake *f = st;
     f->runs++;
-    if (f->fail_run_after && f->runs > f->fail_run_after)
+    if ((f->fail_run_after && f->runs > f->fail_run_after) ||
+        (f->fail_after_checks && f->checks >= f->fail_after_checks))
         return jb_err(err, n, JB_EIO, "fake: device lost");
     struct timespec ts = {0, (long)(f->sleep_s * 1e9)};
     nanosleep(&ts, NULL);
@@ -60,6 +66,7 @@ static int fake_run(void *st, char *err, size_t n)
 static int fake_check(void *st, char *err, size_t n)
 {
     struct fake *f = st;
+    f->checks++;
     if (f->fail_check)
         return jb_err(err, n, JB_ECHECK, "fake: logits differ by 0.5 at index 3");
     return JB_OK;
@@ -237,6 +244,49 @@ static void test_run_failure_mid_way(void **state)
     jb_runner_close(r, NULL, 0);
 }
 
+/* A device lost between repetitions (as JB_CUDA_FAULT=after-checks:N makes
+ * a GPU do): the repetitions before it are the record, all of them and
+ * nothing of the failed one, and the record says why it is incomplete. */
+static void test_run_failure_after_repetitions(void **state)
+{
+    (void)state;
+    struct jb_runner *r = open_runner();
+    struct jb_run_spec s = fake_spec("fail_after_checks=2");
+    s.repetitions = 4;
+    json_t *rec = NULL;
+    char path[1024], err[256] = "";
+    int rc = 0;
+    /* A first iteration stalled for a tenth of the minimum time (a loaded
+     * machine) makes Google Benchmark size the repetitions from it, too
+     * short to be checked, and the second check never comes: try again. */
+    for (int attempt = 0; attempt < 3 && rc == 0; attempt++) {
+        json_decref(rec);
+        rec = NULL;
+        rc = jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err));
+    }
+    assert_int_equal(rc, JB_EIO);
+    assert_non_null(strstr(err, "device lost"));
+    assert_non_null(rec);
+    assert_true(json_is_false(json_object_get(rec, "complete")));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(rec, "validity"), "run_error")),
+               "device lost"));
+    json_t *m = json_object_get(rec, "measurements");
+    json_t *lat = json_object_get(m, "latency_s");
+    json_int_t done = json_integer_value(json_object_get(m, "repetitions_completed"));
+    /* Two checks passed: one or two repetitions (a probe of the iteration
+     * count that comes near the minimum time is checked too). */
+    assert_true(done == 1 || done == 2);
+    assert_int_equal(json_array_size(json_object_get(lat, "samples")), done);
+    assert_true(json_integer_value(json_object_get(m, "iterations")) > 0);
+    assert_true(json_integer_value(json_object_get(lat, "n")) ==
+                json_integer_value(json_object_get(m, "iterations")));
+    /* Every repetition kept lasted the minimum time: none is the failed one. */
+    assert_true(json_number_value(json_object_get(m, "duration_s")) >= done * s.min_time_s);
+    json_decref(rec);
+    jb_runner_close(r, NULL, 0);
+}
+
 static void test_unknown_dtype_and_backend(void **state)
 {
     (void)state;
@@ -263,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_check_failure_is_recorded),
         cmocka_unit_test(test_open_failure_names_reason),
         cmocka_unit_test(test_run_failure_mid_way),
+        cmocka_unit_test(test_run_failure_after_repetitions),
         cmocka_unit_test(test_unknown_dtype_and_backend),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

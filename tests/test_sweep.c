@@ -5,7 +5,9 @@
  * front and the energy-optimal setting are right; the original setting is
  * back afterwards whether the sweep ends, a measurement fails or SIGINT
  * arrives; refused settings are listed with the reason and nothing is
- * changed; a dry run changes nothing; bad ranges are refused. */
+ * changed; a dry run reads the GPU's limits, says which settings are within
+ * them and what would be restored, and changes nothing (the fake counts
+ * every set and reset call); bad ranges are refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +33,7 @@ struct fake {
     unsigned (*limit_mw)(void);
     unsigned (*locked_max)(void);
     unsigned (*sets)(void);
+    unsigned (*resets)(void);
     void (*deny)(int);
     void (*reset)(void);
     struct jb_nvml *nv;
@@ -52,6 +55,7 @@ static int setup(void **state)
     *(void **)(&f.limit_mw) = dlsym(f.lib, "fake_nvml_limit_mw");
     *(void **)(&f.locked_max) = dlsym(f.lib, "fake_nvml_locked_mhz");
     *(void **)(&f.sets) = dlsym(f.lib, "fake_nvml_sets");
+    *(void **)(&f.resets) = dlsym(f.lib, "fake_nvml_resets");
     *(void **)(&f.deny) = dlsym(f.lib, "fake_nvml_deny");
     *(void **)(&f.reset) = dlsym(f.lib, "fake_nvml_reset");
     if (jb_nvml_open(path, &f.nv, err, sizeof(err)))
@@ -226,21 +230,104 @@ static void test_refused_settings_are_listed(void **state)
     jb_sweep_result_free(&r);
 }
 
+/* A dry run of `range` (kind) on the fake: no measurement, no change. */
+static int dry_run(struct fake *f, const char *range, enum jb_sweep_kind kind,
+                   struct jb_sweep_result *r, char *err, size_t errlen)
+{
+    struct jb_sweep_spec s;
+    struct model m = {.f = f};
+    assert_int_equal(jb_sweep_parse(range, kind, &s, err, errlen), 0);
+    s.dry_run = 1;
+    int rc = jb_sweep_run(&s, f->nv, measure, &m, r, err, errlen);
+    assert_int_equal(m.calls, 0);
+    assert_int_equal(f->sets(), 0);
+    assert_int_equal(f->resets(), 0);
+    assert_int_equal(f->limit_mw(), 650000);
+    return rc;
+}
+
 static void test_dry_run_changes_nothing(void **state)
 {
     struct fake *f = *state;
+    setenv("FAKE_NVML_LIMIT_W", "650", 1); /* not the default: restoring means this */
     f->reset();
-    struct jb_sweep_spec s;
+    unsetenv("FAKE_NVML_LIMIT_W");
     struct jb_sweep_result r;
-    struct model m = {.f = f};
     char err[JB_ERRLEN] = "";
-    jb_sweep_parse("50:250:100", JB_SWEEP_POWER_LIMIT, &s, err, sizeof(err));
-    s.dry_run = 1;
-    assert_int_equal(jb_sweep_run(&s, f->nv, measure, &m, &r, err, sizeof(err)), 0);
-    assert_int_equal(m.calls, 0);
-    assert_int_equal(f->sets(), 0);
-    assert_non_null(strstr(r.pts[0].note, "outside")); /* 50 W < 100 W minimum */
+    assert_int_equal(dry_run(f, "50:250:100", JB_SWEEP_POWER_LIMIT, &r, err, sizeof(err)), 0);
+    const struct jb_sweep_limits *l = &r.limits;
+    /* What the GPU allows and is set to, as NVML says. */
+    assert_string_equal(l->name, "Fake H100 0");
+    assert_true(l->have_power && l->power_w == 650 && l->power_min_w == 100 &&
+                l->power_max_w == 700 && l->power_default_w == 700);
+    assert_true(l->have_clocks && l->nclocks == 119 && l->clock_min_mhz == 210 &&
+                l->clock_max_mhz == 1980 && l->mem_mhz == 2619);
+    assert_true(l->app_mhz == 1755 && l->app_default_mhz == 1755);
+    assert_int_equal(l->clocks_held, 0); /* the fake's reason is sw_power_cap */
+    assert_string_equal(l->unread, "");
+    /* Each setting's verdict; the limit now is what would come back. */
+    assert_int_equal(r.pts[0].in_range, 0); /* 50 W < 100 W minimum */
+    assert_non_null(strstr(r.pts[0].note, "outside the GPU's 100..700 W"));
+    assert_int_equal(r.pts[1].in_range, 1);
     assert_non_null(strstr(r.pts[1].note, "would set 150 W"));
+    assert_int_equal(r.n_in_range, 2);
+    assert_true(r.original == 650);
+    assert_false(r.pts[1].applied);
+    jb_sweep_result_free(&r);
+    /* Nothing in range: said, and an error, still without a change. */
+    assert_int_equal(dry_run(f, "750:900:50", JB_SWEEP_POWER_LIMIT, &r, err, sizeof(err)),
+                     JB_ERANGE);
+    assert_non_null(strstr(err, "no setting of 750..900 W is within GPU 0's 100..700 W"));
+    jb_sweep_result_free(&r);
+}
+
+static void test_dry_run_of_clocks(void **state)
+{
+    struct fake *f = *state;
+    setenv("FAKE_NVML_LIMIT_W", "650", 1);
+    f->reset();
+    unsetenv("FAKE_NVML_LIMIT_W");
+    struct jb_sweep_result r;
+    char err[JB_ERRLEN] = "";
+    assert_int_equal(dry_run(f, "1200:2100:300", JB_SWEEP_GPU_CLOCK, &r, err, sizeof(err)), 0);
+    assert_int_equal(r.n, 4);
+    assert_true(r.pts[0].in_range == 1 && r.pts[1].in_range == 1 && r.pts[2].in_range == 1);
+    assert_int_equal(r.pts[3].in_range, 0); /* 2100 MHz > 1980 */
+    assert_non_null(strstr(r.pts[3].note, "outside the GPU's 210..1980 MHz"));
+    assert_non_null(strstr(r.pts[1].note, "would set 1500 MHz"));
+    assert_null(strstr(r.pts[1].note, "nearest")); /* 1500 is a supported clock */
+    assert_true(r.original == 0);                  /* clocks end unlocked */
+    jb_sweep_result_free(&r);
+    /* Between two supported clocks: the nearest is named. */
+    assert_int_equal(dry_run(f, "1203:1203:1", JB_SWEEP_GPU_CLOCK, &r, err, sizeof(err)), 0);
+    assert_non_null(strstr(r.pts[0].note, "nearest 1200 MHz"));
+    jb_sweep_result_free(&r);
+    /* Clocks held by a setting now: a reset would drop it, so it is said. */
+    setenv("FAKE_NVML_REASONS", "2", 1);
+    assert_int_equal(dry_run(f, "1200:1200:100", JB_SWEEP_GPU_CLOCK, &r, err, sizeof(err)), 0);
+    unsetenv("FAKE_NVML_REASONS");
+    assert_int_equal(r.limits.clocks_held, 1);
+    jb_sweep_result_free(&r);
+    /* A GPU that does not list its clocks: the plan says the range is
+     * unknown rather than guessing, and is not an error (a real clock sweep
+     * reads nothing first either). */
+    setenv("FAKE_NVML_UNSUPPORTED",
+           "nvmlDeviceGetSupportedMemoryClocks,nvmlDeviceGetApplicationsClock", 1);
+    assert_int_equal(dry_run(f, "1200:1500:300", JB_SWEEP_GPU_CLOCK, &r, err, sizeof(err)), 0);
+    assert_false(r.limits.have_clocks);
+    assert_true(r.limits.app_mhz == 0);
+    assert_int_equal(r.pts[0].in_range, -1);
+    assert_non_null(strstr(r.pts[0].note, "could not be read"));
+    assert_non_null(strstr(r.limits.unread, "supported clocks: nvml: "
+                                            "nvmlDeviceGetSupportedMemoryClocks: Not Supported"));
+    assert_non_null(strstr(r.limits.unread, "application clocks: "));
+    jb_sweep_result_free(&r);
+    /* A power limit that cannot be read: a real sweep could not start. */
+    setenv("FAKE_NVML_UNSUPPORTED", "nvmlDeviceGetPowerManagementLimit", 1);
+    assert_int_equal(dry_run(f, "200:300:100", JB_SWEEP_POWER_LIMIT, &r, err, sizeof(err)),
+                     JB_ENOTSUP);
+    unsetenv("FAKE_NVML_UNSUPPORTED");
+    assert_non_null(strstr(err, "power limit cannot be read"));
     jb_sweep_result_free(&r);
 }
 
@@ -298,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_sigint_stops_and_restores),
         cmocka_unit_test(test_refused_settings_are_listed),
         cmocka_unit_test(test_dry_run_changes_nothing),
+        cmocka_unit_test(test_dry_run_of_clocks),
         cmocka_unit_test(test_measure_workload_with_counter),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

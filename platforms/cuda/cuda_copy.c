@@ -14,6 +14,7 @@
 #define CUDA_COPY_DEFAULT_MIB 1024
 
 struct cuda_copy_state {
+    struct jb_cuda_guard guard; /* a lost GPU, and the JB_CUDA_FAULT hook (cuda_rt.h) */
     struct jb_cuda_copy *copy;
     size_t bytes;
     double last_gpu_s;
@@ -40,7 +41,11 @@ static int cuda_copy_open(const struct jb_workload_params *p, void **st, char *e
     if (!s)
         return jb_err(err, errlen, JB_ENOMEM, "cuda-copy: out of memory");
     s->bytes = (size_t)mib << 20;
-    rc = jb_cuda_copy_open(0, s->bytes, p->seed, &s->copy, err, errlen);
+    rc = jb_cuda_guard_open(&s->guard, 0, "cuda-copy", err, errlen);
+    if (!rc) {
+        rc = jb_cuda_copy_open(0, s->bytes, p->seed, &s->copy, err, errlen);
+        rc = jb_cuda_guard_end(&s->guard, rc, err, errlen);
+    }
     if (rc) {
         free(s);
         return rc;
@@ -52,13 +57,16 @@ static int cuda_copy_open(const struct jb_workload_params *p, void **st, char *e
 static int cuda_copy_run(void *st, char *err, size_t errlen)
 {
     struct cuda_copy_state *s = st;
-    return jb_cuda_copy_run(s->copy, &s->last_gpu_s, err, errlen);
+    jb_cuda_guard_begin_run(&s->guard);
+    int rc = jb_cuda_copy_run(s->copy, &s->last_gpu_s, err, errlen);
+    return jb_cuda_guard_end(&s->guard, rc, err, errlen);
 }
 
 static int cuda_copy_check(void *st, char *err, size_t errlen)
 {
     struct cuda_copy_state *s = st;
-    return jb_cuda_copy_check(s->copy, err, errlen);
+    int rc = jb_cuda_copy_check(s->copy, err, errlen);
+    return jb_cuda_guard_end_check(&s->guard, rc, err, errlen);
 }
 
 static void cuda_copy_info(const void *st, struct jb_workload_info *o)

@@ -31,8 +31,13 @@ extern "C" int jb_cuda_status_code(int status)
     case cudaErrorLaunchFailure:
     case cudaErrorIllegalAddress:
     case cudaErrorECCUncorrectable:
+    case cudaErrorNvlinkUncorrectable:
     case cudaErrorHardwareStackError:
     case cudaErrorIllegalInstruction:
+    case cudaErrorMisalignedAddress:
+    case cudaErrorInvalidAddressSpace:
+    case cudaErrorInvalidPc:
+    case cudaErrorAssert:
     case cudaErrorLaunchTimeout:
     case cudaErrorUnknown:
         return JB_EUNAVAIL;
@@ -43,7 +48,12 @@ extern "C" int jb_cuda_status_code(int status)
 
 extern "C" int jb_cuda_probe(int device, struct jb_cuda_device_info *out, char *err, size_t errlen)
 {
-    int n = 0, drv = 0, rtv = 0;
+    int n = 0, drv = 0, rtv = 0, rc;
+    /* A GPU whose context this process lost is refused before any CUDA
+     * call: every call would fail with the sticky error, somewhere less
+     * telling than here. */
+    if ((rc = jb_cuda_lost_check(device, err, errlen)))
+        return rc;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
         /* Clear the sticky "no device" state so later calls report afresh. */
@@ -236,4 +246,86 @@ extern "C" void jb_cuda_copy_close(struct jb_cuda_copy *c)
     if (c->stream)
         cudaStreamDestroy(c->stream);
     free(c);
+}
+
+/* ---- a GPU lost mid-run (see cuda_rt.h) ---------------------------------- */
+
+/* The injected fault. `bad` comes from the host so that the compiler cannot
+ * see the store is invalid; nothing is mapped at it, so the store is an MMU
+ * fault (Xid 31), the commonest way a real kernel loses its context. The
+ * trap is an exception on the SM instead (Xid 13). */
+__global__ void fault_kernel(volatile int *bad, int trap)
+{
+    if (trap)
+        __trap();
+    *bad = 1;
+}
+
+extern "C" int jb_cuda_inject_fault(int device, int trap)
+{
+    (void)cudaSetDevice(device);
+    /* The lowest page of the address space is never mapped. */
+    fault_kernel<<<1, 1>>>((volatile int *)(uintptr_t)0x10, trap);
+    cudaError_t e = cudaGetLastError();
+    if (e == cudaSuccess)
+        e = cudaDeviceSynchronize();
+    return (int)e;
+}
+
+extern "C" int jb_cuda_context_error(int device)
+{
+    (void)cudaSetDevice(device);
+    /* A non-sticky error (a refused launch) is reported once and cleared
+     * by reading it; a sticky one comes back on every call. */
+    (void)cudaGetLastError();
+    if (cudaDeviceSynchronize() == cudaSuccess)
+        return 0;
+    (void)cudaGetLastError();
+    return (int)cudaDeviceSynchronize();
+}
+
+extern "C" int jb_cuda_guard_open(struct jb_cuda_guard *g, int device, const char *what, char *err,
+                                  size_t errlen)
+{
+    memset(g, 0, sizeof(*g));
+    g->device = device;
+    snprintf(g->what, sizeof(g->what), "%s", what);
+    return jb_cuda_fault_parse(getenv("JB_CUDA_FAULT"), &g->fault, err, errlen);
+}
+
+extern "C" void jb_cuda_guard_begin_run(struct jb_cuda_guard *g)
+{
+    if (jb_cuda_fault_due(&g->fault))
+        (void)jb_cuda_inject_fault(g->device, g->fault.trap);
+}
+
+extern "C" int jb_cuda_guard_end(struct jb_cuda_guard *g, int rc, char *err, size_t errlen)
+{
+    /* Only what may be a device error is looked into (no GPU, out of memory
+     * and bad parameters are not), and only once per device: after the
+     * latch, the message already says it. */
+    if (!(rc == JB_EUNAVAIL || rc == JB_EIO || g->fault.fired))
+        return rc;
+    if (jb_cuda_lost_check(g->device, NULL, 0))
+        return rc ? rc : JB_EUNAVAIL;
+    cudaError_t e = (cudaError_t)jb_cuda_context_error(g->device);
+    if (e == cudaSuccess)
+        return rc;
+    const char *inj = g->fault.fired ? ", injected by JB_CUDA_FAULT" : "";
+    char cause[160], said[JB_ERRLEN];
+    snprintf(cause, sizeof(cause), "%s: %s%s", cudaGetErrorName(e), cudaGetErrorString(e), inj);
+    jb_cuda_lost_set(g->device, g->what, cause);
+    /* rc 0: the call after an injected fault did not notice it (no call
+     * of its own failed); the context is lost all the same. */
+    snprintf(said, sizeof(said), "%s", rc && err && errlen ? err : "cuda: fault injected");
+    return jb_err(err, errlen, JB_EUNAVAIL,
+                  "%s; GPU %d context lost (sticky %s%s): no more CUDA work in this process", said,
+                  g->device, cudaGetErrorName(e), inj);
+}
+
+extern "C" int jb_cuda_guard_end_check(struct jb_cuda_guard *g, int rc, char *err, size_t errlen)
+{
+    if (rc == 0)
+        jb_cuda_fault_checked(&g->fault);
+    return jb_cuda_guard_end(g, rc, err, errlen);
 }

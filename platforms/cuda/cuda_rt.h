@@ -1,6 +1,6 @@
 /* cuda_rt.h: the C face of the CUDA back-end's run-time layer: is there a
- * usable NVIDIA GPU here, what is it, and the device-to-device copy that is
- * its bandwidth roof.
+ * usable NVIDIA GPU here, what is it, the device-to-device copy that is its
+ * bandwidth roof, and the guard that notices a GPU lost mid-run.
  *
  * Everything is callable from C whether or not a GPU exists: without a
  * driver or device, jb_cuda_probe returns JB_ENOTSUP with the CUDA runtime's
@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "platforms/cuda/cuda_fault.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,6 +59,57 @@ void jb_cuda_copy_close(struct jb_cuda_copy *c);
  * device or driver -> JB_ENOTSUP; a lost or faulted device -> JB_EUNAVAIL;
  * anything else -> JB_EIO. `status` is a cudaError_t. */
 int jb_cuda_status_code(int status);
+
+/* ---- a GPU lost mid-run ----------------------------------------------------
+ * Every CUDA workload keeps a guard (by value in its state) and passes each
+ * open, run and check through it:
+ *
+ *     jb_cuda_guard_open(&s->guard, device, "cuda-kws-dscnn", err, errlen);
+ *     ...open...   rc = jb_cuda_guard_end(&s->guard, rc, err, errlen);
+ *     run:         jb_cuda_guard_begin_run(&s->guard);
+ *                  rc = ...step...;
+ *                  return jb_cuda_guard_end(&s->guard, rc, err, errlen);
+ *     check:       return jb_cuda_guard_end_check(&s->guard, ...check..., err, errlen);
+ *
+ * When a call fails with what may be a device error (JB_EUNAVAIL, JB_EIO),
+ * end asks the runtime whether the context is poisoned (a sticky error: it
+ * persists across two synchronizations); if so it marks the GPU lost for
+ * the process (cuda_fault.h's latch), returns JB_EUNAVAIL and says so after
+ * the call's own message: "...; GPU 0 context lost (sticky
+ * cudaErrorIllegalAddress): no more CUDA work in this process". From then
+ * on jb_cuda_probe, which every CUDA workload's open calls first, refuses
+ * that GPU with "GPU 0 unusable since <workload> lost its context (<error>)".
+ * The guard also carries the JB_CUDA_FAULT test hook (cuda_fault.h), whose
+ * faults take exactly this path. */
+
+struct jb_cuda_guard {
+    int device;
+    char what[48];              /* the workload's name, for the latch */
+    struct jb_cuda_fault fault; /* JB_CUDA_FAULT's plan, if set */
+};
+
+/* Fills g; reads JB_CUDA_FAULT (the one place it is read). JB_EINVAL when
+ * the variable is malformed; touches no GPU. */
+int jb_cuda_guard_open(struct jb_cuda_guard *g, int device, const char *what, char *err,
+                       size_t errlen);
+/* Before each run(): injects the planned fault when it is due. */
+void jb_cuda_guard_begin_run(struct jb_cuda_guard *g);
+/* After open or run: returns rc, or JB_EUNAVAIL with err extended when the
+ * GPU's context turned out to be lost. */
+int jb_cuda_guard_end(struct jb_cuda_guard *g, int rc, char *err, size_t errlen);
+/* After check: the same, and counts a passed check for after-checks:N. */
+int jb_cuda_guard_end_check(struct jb_cuda_guard *g, int rc, char *err, size_t errlen);
+
+/* The injection itself: on `device`, a one-thread kernel stores to an
+ * unmapped address (trap: executes a trap instruction), synchronously.
+ * Returns the cudaError_t it ended with (cudaErrorIllegalAddress or
+ * cudaErrorLaunchFailure; cudaSuccess would mean the fault did not
+ * happen). Afterwards the process cannot use the GPU. */
+int jb_cuda_inject_fault(int device, int trap);
+
+/* 0 when the context of `device` accepts work; otherwise the sticky
+ * cudaError_t that poisons it. Synchronizes the device. */
+int jb_cuda_context_error(int device);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,7 @@
  * Compiled to nothing without CUDA. */
 #ifdef JB_HAVE_CUDA
 #include "harness/error.h"
+#include "platforms/cuda/cuda_rt.h"
 #include "platforms/cuda/llm_cuda.h"
 #include "workloads/llm/llm.h"
 #include "workloads/workload.h"
@@ -20,6 +21,7 @@
 #define CUDA_LLM_DEFAULT_CONTEXT 128
 
 struct cuda_llm_state {
+    struct jb_cuda_guard guard; /* a lost GPU, and the JB_CUDA_FAULT hook (cuda_rt.h) */
     struct jb_cuda_llm *m;
     const struct jb_llm_config *cfg;
     enum jb_llm_dtype dtype;
@@ -82,7 +84,13 @@ static int cuda_llm_open(const char *model, const struct jb_workload_params *p, 
     s->dtype = o.dtype;
     s->batch = o.batch;
     s->context = o.context;
-    int rc = jb_cuda_llm_open(&o, &s->m, err, errlen);
+    char name[64];
+    snprintf(name, sizeof(name), "cuda-%s", model);
+    int rc = jb_cuda_guard_open(&s->guard, o.device, name, err, errlen);
+    if (!rc) {
+        rc = jb_cuda_llm_open(&o, &s->m, err, errlen);
+        rc = jb_cuda_guard_end(&s->guard, rc, err, errlen);
+    }
     if (rc) {
         free(s);
         return rc;
@@ -94,13 +102,16 @@ static int cuda_llm_open(const char *model, const struct jb_workload_params *p, 
 static int cuda_llm_run(void *st, char *err, size_t errlen)
 {
     struct cuda_llm_state *s = st;
-    return jb_cuda_llm_step(s->m, &s->last_gpu_s, err, errlen);
+    jb_cuda_guard_begin_run(&s->guard);
+    int rc = jb_cuda_llm_step(s->m, &s->last_gpu_s, err, errlen);
+    return jb_cuda_guard_end(&s->guard, rc, err, errlen);
 }
 
 static int cuda_llm_check(void *st, char *err, size_t errlen)
 {
     struct cuda_llm_state *s = st;
-    return jb_cuda_llm_check(s->m, &s->ref_logits, &s->rel_err, &s->tol, err, errlen);
+    int rc = jb_cuda_llm_check(s->m, &s->ref_logits, &s->rel_err, &s->tol, err, errlen);
+    return jb_cuda_guard_end_check(&s->guard, rc, err, errlen);
 }
 
 static void cuda_llm_info(const void *st, struct jb_workload_info *o)

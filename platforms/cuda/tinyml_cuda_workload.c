@@ -26,6 +26,7 @@
 #include <string.h>
 
 struct cuda_tm_state {
+    struct jb_cuda_guard guard; /* a lost GPU, and the JB_CUDA_FAULT hook (cuda_rt.h) */
     const struct jb_tm_model_def *def;
     struct jb_tm_model *m; /* the CPU model: the GPU's source and the check's oracle */
     struct jb_cuda_tinyml *g;
@@ -68,12 +69,14 @@ static int cuda_tm_open(const struct jb_tm_model_def *def, const struct jb_workl
     if (jb_option_get(p->options, "device", opt, sizeof(opt)))
         o.device = atoi(opt);
     o.batch = p->scenario == JB_SCENARIO_OFFLINE && p->batch > 0 ? p->batch : 1;
-    /* before building the model: without a GPU, say so at once */
-    if ((rc = jb_cuda_probe(o.device, NULL, err, errlen)))
-        return rc;
     s = calloc(1, sizeof(*s));
     if (!s)
         return jb_err(err, errlen, JB_ENOMEM, "cuda-%s: out of memory", def->name);
+    /* before building the model: without a GPU, or with one this process
+     * has lost, say so at once */
+    if ((rc = jb_cuda_guard_open(&s->guard, o.device, name, err, errlen)) ||
+        (rc = jb_cuda_probe(o.device, NULL, err, errlen)))
+        goto out;
     s->def = def;
     s->dtype = dtype;
     s->batch = o.batch;
@@ -99,7 +102,8 @@ static int cuda_tm_open(const struct jb_tm_model_def *def, const struct jb_workl
             rc = jb_err(err, errlen, JB_ENOMEM, "cuda-%s: out of memory drawing inputs", def->name);
             goto out;
         }
-    if ((rc = jb_cuda_tinyml_open(s->m, &o, s->inputs, &s->g, err, errlen)))
+    rc = jb_cuda_tinyml_open(s->m, &o, s->inputs, &s->g, err, errlen);
+    if ((rc = jb_cuda_guard_end(&s->guard, rc, err, errlen)))
         goto out;
     *st = s;
     return 0;
@@ -111,7 +115,9 @@ out:
 static int cuda_tm_run(void *st, char *err, size_t errlen)
 {
     struct cuda_tm_state *s = st;
-    return jb_cuda_tinyml_run(s->g, &s->last_gpu_s, err, errlen);
+    jb_cuda_guard_begin_run(&s->guard);
+    int rc = jb_cuda_tinyml_run(s->g, &s->last_gpu_s, err, errlen);
+    return jb_cuda_guard_end(&s->guard, rc, err, errlen);
 }
 
 static int cuda_tm_check(void *st, char *err, size_t errlen)
@@ -121,12 +127,13 @@ static int cuda_tm_check(void *st, char *err, size_t errlen)
     int item = (int)((s->checks++ * 7919u) % (uint64_t)s->batch);
     int rc = jb_cuda_tinyml_output(s->g, item, s->got, err, errlen);
     if (rc)
-        return rc;
+        return jb_cuda_guard_end_check(&s->guard, rc, err, errlen);
     jb_tm_model_run(s->m, 1, s->inputs + s->in_bytes * (size_t)item, s->ref, s->arena);
     char name[64];
     snprintf(name, sizeof(name), "cuda-%s", s->def->name);
-    return jb_tm_workload_compare(name, s->dtype, (size_t)item, s->got, s->ref,
-                                  jb_tm_model_output_elems(s->m), err, errlen);
+    rc = jb_tm_workload_compare(name, s->dtype, (size_t)item, s->got, s->ref,
+                                jb_tm_model_output_elems(s->m), err, errlen);
+    return jb_cuda_guard_end_check(&s->guard, rc, err, errlen);
 }
 
 static void cuda_tm_info(const void *st, struct jb_workload_info *o)
