@@ -7,12 +7,15 @@
  * start, which also handles sources whose readings carry their own, lagging
  * timestamps (an external meter). The rules that keep the figures honest
  * (METHODOLOGY.md section 5): a counter that never moved, or a source that
- * failed, is reported unavailable, never as 0 J; the counter's update period
- * sets a minimum repetition length and the start of each repetition is
- * aligned to a counter update; every figure carries an uncertainty that
- * combines resolution, quantization, stated calibration and run-to-run
- * spread. The per-run arithmetic and the record entries are in
- * energy_report.c. */
+ * failed, is reported unavailable, never as 0 J; each repetition starts
+ * right after an update of the slowest counter and, unless align=start,
+ * ends right after one too (the runner runs whole iterations until
+ * jb_energy_rep_more has seen it), so that its update period costs no
+ * quantization, only the latency with which the updates were seen; the
+ * other counters' periods set a minimum repetition length; every figure
+ * carries an uncertainty that combines resolution, quantization, stated
+ * calibration and run-to-run spread. The per-run arithmetic and the record
+ * entries are in energy_report.c. */
 #include "harness/energy.h"
 #include "harness/energy_internal.h"
 #include "harness/error.h"
@@ -148,13 +151,52 @@ static void sampler_tick(void *arg)
     pthread_mutex_unlock(&e->mu);
 }
 
+/* Takes align=start|end, which every source accepts, out of a source's
+ * options into *align_end, and copies the others (which the source parses
+ * itself) into rest. */
+static int take_align(const char *src, const char *opts, char *rest, size_t n, int *align_end,
+                      char *err, size_t errlen)
+{
+    size_t len = 0;
+    *align_end = 1;
+    rest[0] = 0;
+    for (const char *p = opts; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t l = end ? (size_t)(end - p) : strlen(p);
+        if (l >= 6 && !strncmp(p, "align=", 6)) {
+            const char *v = p + 6;
+            size_t vl = l - 6;
+            if (vl == 5 && !strncmp(v, "start", 5))
+                *align_end = 0;
+            else if (!(vl == 3 && !strncmp(v, "end", 3)))
+                return jb_err(err, errlen, JB_EINVAL, "%s: align=%.*s, expected start or end", src,
+                              (int)vl, v);
+        } else {
+            if (len + l + 2 > n)
+                return jb_err(err, errlen, JB_EINVAL, "%s: options too long", src);
+            if (len)
+                rest[len++] = ',';
+            memcpy(rest + len, p, l);
+            len += l;
+            rest[len] = 0;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return JB_OK;
+}
+
 static int add_source(struct jb_energy *e, const struct jb_power_source_ops *ops, const char *opts,
                       const struct jb_power_context *ctx, char *err, size_t errlen)
 {
     if (e->nsrc == JB_ENERGY_MAX_SRC)
         return jb_err(err, errlen, JB_ERANGE, "--power: more than %d sources", JB_ENERGY_MAX_SRC);
+    char own[sizeof(e->src[0].opts)];
+    int align_end;
+    int rc = take_align(ops->name, opts, own, sizeof(own), &align_end, err, errlen);
+    if (rc)
+        return rc;
     void *st = NULL;
-    int rc = ops->open(opts, ctx, &st, err, errlen);
+    rc = ops->open(opts ? own : NULL, ctx, &st, err, errlen);
     if (rc)
         return rc;
     int n = ops->ndomains(st);
@@ -167,7 +209,8 @@ static int add_source(struct jb_energy *e, const struct jb_power_source_ops *ops
     struct jb_esrc *s = &e->src[e->nsrc];
     s->ops = ops;
     s->state = st;
-    snprintf(s->opts, sizeof(s->opts), "%s", opts ? opts : "");
+    snprintf(s->opts, sizeof(s->opts), "%s", own);
+    s->align_end = align_end;
     for (int i = 0; i < n; i++) {
         struct jb_edom *d = &e->dom[e->ndom + i];
         memset(d, 0, sizeof(*d));
@@ -342,7 +385,7 @@ int jb_energy_open(const char *spec, const struct jb_energy_opts *o, struct jb_e
         !strcmp(s, "auto") ? open_auto(e, &ctx, err, errlen) : open_spec(e, s, &ctx, err, errlen);
     if (rc)
         goto fail;
-    /* align repetition starts to the coarsest counter that updates slowly
+    /* align repetitions to the coarsest counter that updates slowly
      * enough for the wait to matter (NVML: ~100 ms) */
     for (int i = 0; i < e->ndom; i++) {
         const struct jb_edom *d = &e->dom[i];
@@ -351,6 +394,8 @@ int jb_energy_open(const char *spec, const struct jb_energy_opts *o, struct jb_e
             (e->align_dom < 0 || d->period_s > e->dom[e->align_dom].period_s))
             e->align_dom = i;
     }
+    if (e->align_dom >= 0)
+        e->align_end = e->src[e->dom[e->align_dom].src].align_end;
     int need_sampler = 0;
     for (int i = 0; i < e->ndom; i++)
         need_sampler |= !e->dom[i].dropped && e->dom[i].info.measured;
@@ -390,25 +435,20 @@ void jb_energy_close(struct jb_energy *e)
     free(e);
 }
 
-double jb_energy_min_duration_s(const struct jb_energy *e)
-{
-    /* the sampler may be marking a domain failed right now */
-    pthread_mutex_t *mu = (pthread_mutex_t *)&e->mu;
-    pthread_mutex_lock(mu);
-    double m = jb_energy_min_duration_locked(e);
-    pthread_mutex_unlock(mu);
-    return m;
-}
-
-double jb_energy_min_duration_locked(const struct jb_energy *e)
+static double min_duration_locked(const struct jb_energy *e)
 {
     double m = 0;
     for (int i = 0; i < e->ndom; i++) {
         const struct jb_edom *d = &e->dom[i];
         if (d->failed || !d->info.measured)
             continue;
-        double need =
-            jb_energy_quant_period_s(e, i) * (i == e->align_dom ? 1 : 2) / JB_ENERGY_QUANT_TARGET;
+        /* an end-aligned counter's need depends on the iteration time:
+         * jb_energy_rep_more enforces it; a start-aligned one lags by up to
+         * one period at the end; any other at both ends */
+        double need = 0;
+        if (i != e->align_dom || !e->align_end)
+            need = jb_energy_quant_period_s(e, i) * (i == e->align_dom ? 1 : 2) /
+                   JB_ENERGY_QUANT_TARGET;
         if (d->info.kind == JB_POWER_ENERGY_COUNTER && d->info.resolution_j > 0 &&
             d->power_est_w > 0) {
             double r = d->info.resolution_j / (JB_ENERGY_QUANT_TARGET * d->power_est_w);
@@ -418,6 +458,16 @@ double jb_energy_min_duration_locked(const struct jb_energy *e)
         if (need > m)
             m = need;
     }
+    return m;
+}
+
+double jb_energy_min_duration_s(const struct jb_energy *e)
+{
+    /* the sampler may be marking a domain failed right now */
+    pthread_mutex_t *mu = (pthread_mutex_t *)&e->mu;
+    pthread_mutex_lock(mu);
+    double m = min_duration_locked(e);
+    pthread_mutex_unlock(mu);
     return m;
 }
 
@@ -484,34 +534,162 @@ void jb_energy_begin_run(struct jb_energy *e)
     pthread_mutex_unlock(&e->mu);
 }
 
+/* The latest history point of a counter and the latency with which the
+ * update it shows was seen: the time since the last read (ours or the
+ * sampler's) that still had the previous value, the update being somewhere
+ * in between; one period when the history holds no earlier value. */
+static double update_seen_locked(const struct jb_edom *d, double *lag_s)
+{
+    size_t i = d->npts - 1;
+    double e_new = d->pts[i].e_j, t_new = d->pts[i].t_s;
+    while (i > 0 && d->pts[i - 1].e_j == e_new)
+        i--;
+    *lag_s = i > 0 ? t_new - d->pts[i - 1].t_s : d->period_s;
+    return t_new;
+}
+
 int jb_energy_rep_begin(struct jb_energy *e)
 {
     pthread_mutex_lock(&e->mu);
     e->rep_aligned = 0;
+    e->rep_end = JB_REP_END_OPEN;
+    e->rep_lag0_s = e->rep_lag1_s = e->rep_iteration_s = 0;
+    double t0 = -1;
     if (e->align_dom >= 0 && !e->dom[e->align_dom].failed) {
         /* wait (outside the timed region) for the counter to step, so the
-         * repetition starts right at an update and only its end quantizes */
+         * repetition starts right at an update */
         struct jb_edom *d = &e->dom[e->align_dom];
         jb_energy_poll_dom_locked(e, d);
-        double raw0 = d->last_raw, deadline = jb_power_now_s() + 3 * d->period_s;
-        while (!d->failed && d->last_raw == raw0 && jb_power_now_s() < deadline) {
+        long n0 = d->nchanges;
+        double deadline = jb_power_now_s() + JB_ENERGY_ALIGN_DEADLINE_PERIODS * d->period_s;
+        while (!d->failed && d->nchanges == n0 && jb_power_now_s() < deadline) {
             jb_power_sleep_s(JB_ENERGY_ALIGN_POLL_S);
+            double r0 = jb_power_now_s();
             jb_energy_poll_dom_locked(e, d);
+            double rd = jb_power_now_s() - r0;
+            if (e->align_read_s <= 0 || rd < e->align_read_s)
+                e->align_read_s = rd;
         }
-        e->rep_aligned = !d->failed && d->last_raw != raw0;
+        if (!d->failed && d->nchanges != n0 && d->npts) {
+            e->rep_aligned = 1;
+            t0 = update_seen_locked(d, &e->rep_lag0_s);
+        }
     }
     for (int i = 0; i < e->ndom; i++)
         if (i != e->align_dom)
             jb_energy_poll_dom_locked(e, &e->dom[i]);
-    e->rep_t0_s = jb_power_now_s();
+    e->rep_t0_s = t0 >= 0 ? t0 : jb_power_now_s();
     pthread_mutex_unlock(&e->mu);
     return JB_OK;
 }
 
+/* The repetition length that keeps lag_s of boundary lag within the 1%
+ * target: the bound is P lag with P = E / (t - lag) (energy_report.c), so
+ * lag / (t - lag) <= 1%. */
+static double need_for_lag_s(double lag_s)
+{
+    return lag_s * (1 + 1 / JB_ENERGY_QUANT_TARGET);
+}
+
+/* The end of a repetition (METHODOLOGY.md 5.3, rule 4). Its energy for the
+ * aligned counter is the difference of two values each read right after an
+ * update, so the period does not enter; what does is the latency with which
+ * each update was seen: at the start one 0.2 ms poll and a read, at the end
+ * the spacing of the polls, rounded up to a whole iteration, and a read.
+ * The repetition runs until that can be within 1% and then until the next
+ * update; an update seen so late that the bound would exceed 1% does not
+ * end it, the next one does. Where the need exceeds the start-aligned
+ * rule's (one period at the end: iterations about as long as the period),
+ * or the counter stalls, that rule applies instead. */
+/* A poll of the end, past the repetition's minimum: 1 to go on. */
+static int poll_end_locked(struct jb_energy *e, struct jb_edom *d, double now, double el,
+                           double need_start)
+{
+    jb_energy_poll_dom_locked(e, d);
+    e->rep_last_poll_s = now;
+    if (d->failed)
+        return 0;
+    if (d->nchanges == e->rep_ref_changes) {
+        if (now - e->rep_poll0_s <= JB_ENERGY_ALIGN_DEADLINE_PERIODS * d->period_s)
+            return 1;
+        e->rep_end = JB_REP_END_STALLED;
+        return el < need_start;
+    }
+    double lag1, t1 = update_seen_locked(d, &lag1);
+    if (t1 - e->rep_t0_s >= need_for_lag_s(e->rep_lag0_s + lag1)) {
+        e->rep_t1_s = t1;
+        e->rep_lag1_s = lag1;
+        e->rep_end = JB_REP_END_ALIGNED;
+        return 0;
+    }
+    /* seen too late for 1% (a long last iteration): the next update, unless
+     * the repetition is long enough for the start-aligned rule already */
+    if (el >= need_start) {
+        e->rep_end = JB_REP_END_LONG_ITER;
+        return 0;
+    }
+    e->rep_ref_changes = d->nchanges;
+    e->rep_poll0_s = now;
+    return 1;
+}
+
+int jb_energy_rep_more(struct jb_energy *e, double iteration_s)
+{
+    if (e->align_dom < 0)
+        return 0;
+    pthread_mutex_lock(&e->mu);
+    struct jb_edom *d = &e->dom[e->align_dom];
+    const double T = d->period_s;
+    double now = jb_power_now_s(), el = now - e->rep_t0_s;
+    double gap = e->align_read_s / JB_ENERGY_END_POLL_COST_MAX;
+    if (gap > T / JB_ENERGY_END_POLLS_PER_PERIOD)
+        gap = T / JB_ENERGY_END_POLLS_PER_PERIOD;
+    if (gap < JB_ENERGY_ALIGN_POLL_S)
+        gap = JB_ENERGY_ALIGN_POLL_S;
+    double need_start = need_for_lag_s(e->rep_lag0_s + T),
+           need_end = need_for_lag_s(e->rep_lag0_s + gap + iteration_s + e->align_read_s);
+    int more;
+    e->rep_iteration_s = iteration_s;
+    if (d->failed || e->rep_end == JB_REP_END_ALIGNED) {
+        more = 0;
+    } else if (!e->rep_aligned) {
+        /* no update to start from: as long as before end alignment, when
+         * the start-aligned rule was the only one */
+        e->rep_end = JB_REP_END_START_ONLY;
+        more = el < T / JB_ENERGY_QUANT_TARGET;
+    } else if (!e->align_end) {
+        e->rep_end = JB_REP_END_START_ONLY;
+        more = el < need_start;
+    } else if (e->rep_end == JB_REP_END_STALLED || e->rep_end == JB_REP_END_LONG_ITER) {
+        more = el < need_start;
+    } else if (need_end >= need_start) {
+        e->rep_end = JB_REP_END_LONG_ITER;
+        more = el < need_start;
+    } else if (el < need_end) {
+        e->rep_end = JB_REP_END_OPEN; /* (the mean iteration may have grown) */
+        more = 1;
+    } else if (e->rep_end != JB_REP_END_POLLING) {
+        /* the reference read: an update it shows may have happened anywhere
+         * in the iterations before it */
+        jb_energy_poll_dom_locked(e, d);
+        e->rep_ref_changes = d->nchanges;
+        e->rep_poll0_s = e->rep_last_poll_s = now;
+        e->rep_end = JB_REP_END_POLLING;
+        more = !d->failed;
+    } else if (now - e->rep_last_poll_s < gap) {
+        more = 1; /* not yet: reads are spaced by `gap` */
+    } else {
+        more = poll_end_locked(e, d, now, el, need_start);
+    }
+    pthread_mutex_unlock(&e->mu);
+    return more;
+}
+
 int jb_energy_rep_end(struct jb_energy *e, const struct jb_rep_stats *r)
 {
-    double t1 = jb_power_now_s();
+    double now = jb_power_now_s();
     pthread_mutex_lock(&e->mu);
+    double t1 = e->rep_end == JB_REP_END_ALIGNED ? e->rep_t1_s : now;
     jb_energy_poll_all_locked(e);
     if (e->nreps == e->capreps) {
         int cap = e->capreps ? e->capreps * 2 : 64;
@@ -523,9 +701,24 @@ int jb_energy_rep_end(struct jb_energy *e, const struct jb_rep_stats *r)
         e->reps = p;
         e->capreps = cap;
     }
-    e->reps[e->nreps++] = (struct jb_erep){e->rep_t0_s, t1, e->rep_aligned, *r};
+    e->reps[e->nreps++] = (struct jb_erep){.t0_s = e->rep_t0_s,
+                                           .t1_s = t1,
+                                           .aligned = e->rep_aligned,
+                                           .end = e->rep_end,
+                                           .lag0_s = e->rep_lag0_s,
+                                           .lag1_s = e->rep_lag1_s,
+                                           .iteration_s = e->rep_iteration_s,
+                                           .st = *r};
     pthread_mutex_unlock(&e->mu);
     return JB_OK;
+}
+
+double jb_energy_rep_lag_s(const struct jb_energy *e, int i, const struct jb_erep *r)
+{
+    double T = jb_energy_quant_period_s(e, i);
+    if (i != e->align_dom || !r->aligned)
+        return 2 * T;
+    return r->lag0_s + (r->end == JB_REP_END_ALIGNED ? r->lag1_s : T);
 }
 
 int jb_energy_interp(const struct jb_edom *d, double t, double *e_j)

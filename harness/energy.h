@@ -2,10 +2,13 @@
  *
  * The runner opens one jb_energy for a whole invocation with the --power
  * spec, then for each workload run: begin_run, then rep_begin / rep_end
- * around every repetition (outside of nothing: these bracket the timed loop),
- * then finish_run, which turns the kept repetitions into the record's
- * `measurements.energy` list (one entry per domain, measured or labelled
- * estimate, with uncertainty) and warnings. It owns any sampler thread. */
+ * around every repetition (outside of nothing: these bracket the timed loop;
+ * rep_more, asked between iterations once the loop has run its minimum
+ * time, can have it run whole iterations more so that it ends right after
+ * a counter update), then finish_run, which turns the kept repetitions into
+ * the record's `measurements.energy` list (one entry per domain, measured or
+ * labelled estimate, with uncertainty) and warnings. It owns any sampler
+ * thread. */
 #ifndef JB_ENERGY_H
 #define JB_ENERGY_H
 
@@ -28,13 +31,20 @@ struct jb_rep_stats {
     double units;  /* units (inferences, tokens...) completed in it */
 };
 
-/* spec: "auto", or "NAME[:options][,NAME[:options]...]" (see --power). */
+/* spec: "auto", or "NAME[:options][+NAME[:options]...]" (see --power).
+ * Besides its own options, every source takes align=end (the default) or
+ * align=start: whether repetitions aligned to its counter's updates are
+ * aligned at both ends or, as before end alignment existed, at the start
+ * only with the minimum repetition raised instead (METHODOLOGY.md 5.3). */
 int jb_energy_open(const char *spec, const struct jb_energy_opts *o, struct jb_energy **out,
                    char *err, size_t errlen);
 void jb_energy_close(struct jb_energy *e);
 
 /* Shortest repetition, in seconds, for which every domain's quantization
- * error stays under 1% (counter update period, resolution); 0 if none. */
+ * error stays under 1% (counter update period, resolution), as far as it is
+ * known before the run; 0 if none. A counter whose repetition ends are
+ * aligned asks nothing here: what it needs depends on the iteration time
+ * and is asked for by jb_energy_rep_more. */
 double jb_energy_min_duration_s(const struct jb_energy *e);
 
 /* Measures idle power for `seconds` before the runs (--idle S). */
@@ -42,6 +52,22 @@ int jb_energy_idle(struct jb_energy *e, double seconds, char *err, size_t errlen
 
 void jb_energy_begin_run(struct jb_energy *e);
 int jb_energy_rep_begin(struct jb_energy *e);
+
+/* Asked by the runner after each whole iteration once the repetition has
+ * run its minimum time: 1 to run one more iteration, 0 to end it now.
+ * iteration_s is the iteration time so far (mean). While it says 1 the
+ * repetition is too short for the aligned counter's 1% rule, or it is
+ * waiting for that counter to update (it reads it between iterations,
+ * spaced so that the reads take about 1% of the time), so that the
+ * repetition ends right after an update; past a deadline of 3 update
+ * periods, or when iterations are too long for that to pay, it asks for the
+ * start-aligned rule's length instead and the record says so. Returns 0 at
+ * once when no counter is aligned to. */
+int jb_energy_rep_more(struct jb_energy *e, double iteration_s);
+
+/* Ends the repetition: at the update jb_energy_rep_more saw, or now. r
+ * describes the whole repetition, the iterations asked for by
+ * jb_energy_rep_more included. */
 int jb_energy_rep_end(struct jb_energy *e, const struct jb_rep_stats *r);
 
 /* Turns the last `keep_last` repetitions of this run into energy entries

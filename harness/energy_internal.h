@@ -22,6 +22,16 @@
 #define JB_ENERGY_MEASURE_WINDOW_S 0.5     /* NVML steps ~ every 100 ms: 4-5 steps fit */
 #define JB_ENERGY_ALIGN_MIN_PERIOD_S 0.002 /* below this, waiting for an update buys nothing */
 #define JB_ENERGY_ALIGN_POLL_S 0.0002
+/* An aligned counter that has not updated this many periods after the
+ * wait for it began is stalled: the repetition falls back (start, end). */
+#define JB_ENERGY_ALIGN_DEADLINE_PERIODS 3
+/* The end's polls between iterations are spaced so that reading the
+ * counter takes at most 1% of the time they cover, so that the iterations
+ * of the repetition's tail run about as densely as the others; but at
+ * least 10 times a period, or a slow read would make the end's detection
+ * latency, and with it the repetition, as long as without end alignment. */
+#define JB_ENERGY_END_POLL_COST_MAX 0.01
+#define JB_ENERGY_END_POLLS_PER_PERIOD 10
 #define JB_ENERGY_MAX_BACKLOG 1000000 /* readings taken from a source in one poll */
 
 struct jb_epoint {
@@ -50,12 +60,28 @@ struct jb_edom {
 struct jb_esrc {
     const struct jb_power_source_ops *ops;
     void *state;
-    char opts[256];
+    char opts[256]; /* the source's own options (align= taken out) */
+    int align_end;  /* align=end (default): align repetition ends too; 0: align=start */
+};
+
+/* How a repetition's end relates to the aligning counter's updates. */
+enum jb_rep_end {
+    JB_REP_END_OPEN = 0,  /* not aligned: jb_energy_rep_more was not asked, or not yet */
+    JB_REP_END_POLLING,   /* past its minimum, waiting between iterations for an update */
+    JB_REP_END_ALIGNED,   /* ended at the first read that saw an update */
+    JB_REP_END_STALLED,   /* no update within the deadline: start-aligned rule instead */
+    JB_REP_END_LONG_ITER, /* iterations too long (or the update seen too late) for 1%:
+                           * the start-aligned rule instead */
+    JB_REP_END_START_ONLY /* align=start, or the start itself could not be aligned */
 };
 
 struct jb_erep {
     double t0_s, t1_s;
-    int aligned; /* the start was aligned to an update of the align domain */
+    int aligned;           /* the start was aligned to an update of the align domain */
+    enum jb_rep_end end;   /* and the end (aligned when JB_REP_END_ALIGNED) */
+    double lag0_s, lag1_s; /* detection latency of the aligned start, end: time from the last
+                            * read that still saw the old value to the one that saw the update */
+    double iteration_s;    /* the iteration time the end was planned with */
     struct jb_rep_stats st;
 };
 
@@ -66,10 +92,17 @@ struct jb_energy {
     int ndom;
     struct jb_erep *reps;
     int nreps, capreps;
-    double rep_t0_s;
+    /* the repetition in progress */
+    double rep_t0_s, rep_t1_s, rep_lag0_s, rep_lag1_s, rep_iteration_s;
     int rep_aligned;
-    int align_dom;      /* domain whose updates repetition starts wait for; -1: none */
-    pthread_mutex_t mu; /* guards sources, histories and reps against the sampler */
+    enum jb_rep_end rep_end;
+    long rep_ref_changes;   /* the align domain's nchanges at the end's first poll */
+    double rep_poll0_s;     /* when the end's polling began */
+    double rep_last_poll_s; /* the end's latest poll */
+    int align_dom;          /* domain whose updates repetitions are aligned to; -1: none */
+    int align_end;          /* its source's align=: 1 end (and start), 0 start only */
+    double align_read_s;    /* cost of one read of it (fastest seen while waiting at a start) */
+    pthread_mutex_t mu;     /* guards sources, histories and reps against the sampler */
     struct jb_sampler *sampler;
     double sampler_interval_s;
     int sampler_cpu, sampler_pinned;
@@ -81,6 +114,10 @@ void jb_energy_poll_all_locked(struct jb_energy *e);
 /* The cumulative energy at time t, interpolated; -1 if t is outside the history. */
 int jb_energy_interp(const struct jb_edom *d, double t, double *e_j);
 double jb_energy_quant_period_s(const struct jb_energy *e, int i);
-double jb_energy_min_duration_locked(const struct jb_energy *e);
+/* The time by which repetition r's boundaries can lag the energy that
+ * domain i's counter reports (METHODOLOGY.md 5.4): the measured detection
+ * latency at an aligned boundary, the quantization period at an unaligned
+ * one. */
+double jb_energy_rep_lag_s(const struct jb_energy *e, int i, const struct jb_erep *r);
 
 #endif

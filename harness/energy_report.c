@@ -19,10 +19,13 @@
 #define METER_LAG_WAIT_S 3.0
 
 static const char *const uncertainty_method =
-    "U = sqrt(u_inst^2 + (2 s / sqrt(k))^2), u_inst = sum_i sqrt(res^2 + (P_i T nb)^2 + "
-    "(a_rel E_i + a_w t_i)^2) / sum_i n_i; res: counter resolution, T: update period, "
-    "nb: unaligned boundaries (1 or 2), P_i: E_i / (t_i - nb T) for counters, a_rel/a_w: "
-    "stated calibration accuracy, s: stddev of per-repetition J/unit over k repetitions";
+    "U = sqrt(u_inst^2 + (2 s / sqrt(k))^2), u_inst = sum_i sqrt(res^2 + (P_i L_i)^2 + "
+    "(a_rel E_i + a_w t_i)^2) / sum_i n_i; res: counter resolution, L_i: time by which the "
+    "repetition's two boundaries can lag the counter, the update period T for an unaligned "
+    "boundary and, for one aligned to a counter update, the time between the last read "
+    "before the update and the read that saw it; P_i: E_i / (t_i - L_i) for counters; "
+    "a_rel/a_w: stated calibration accuracy, s: stddev of per-repetition J/unit over k "
+    "repetitions";
 
 /* Waits, unlocked, for sources with lagging timestamps to deliver readings
  * past the run's end. Called with the lock held; returns with it held. */
@@ -83,7 +86,9 @@ static json_t *domain_entry(struct jb_energy *e, int di, int first, json_t *warn
     char why[JB_ERRLEN + 64] = "";
     int k = e->nreps - first;
     double *jpu = calloc((size_t)k, sizeof(double));
-    double sum_e = 0, sum_n = 0, sum_t = 0, sum_u = 0, sum_q = 0;
+    double sum_e = 0, sum_n = 0, sum_t = 0, sum_u = 0, sum_q = 0, sum_lag = 0;
+    int n_start = 0, n_end = 0, n_stalled = 0, n_long = 0;
+    double long_iter_s = 0, long_rep_s = 0, stalled_rep_s = 0;
     if (!jpu) {
         snprintf(why, sizeof(why), "out of memory");
         goto unavailable;
@@ -92,7 +97,6 @@ static json_t *domain_entry(struct jb_energy *e, int di, int first, json_t *warn
         snprintf(why, sizeof(why), "%s", d->reason);
         goto unavailable;
     }
-    double T = jb_energy_quant_period_s(e, di);
     for (int i = 0; i < k; i++) {
         const struct jb_erep *r = &e->reps[first + i];
         double e0, e1;
@@ -102,19 +106,34 @@ static json_t *domain_entry(struct jb_energy *e, int di, int first, json_t *warn
         }
         double ej = e1 - e0, dur = r->t1_s - r->t0_s, n = r->st.units > 0 ? r->st.units : 1;
         double p = dur > 0 ? ej / dur : 0;
-        int nb = (r->aligned && di == e->align_dom) ? 1 : 2;
+        double lag = jb_energy_rep_lag_s(e, di, r);
         double u_res = d->info.kind == JB_POWER_ENERGY_COUNTER ? d->info.resolution_j : 0;
-        /* a counter read at a boundary lags by up to T; the energy missed
-         * is bounded with the power it could have had: measured over the
-         * part of the repetition the counter did cover */
+        /* a counter read at a boundary shows the energy up to an update up
+         * to `lag` before it (summed over both boundaries); the energy
+         * missed is bounded with the power it could have had: measured over
+         * the part of the repetition the counter did cover */
         double p_up = p;
         if (d->info.kind == JB_POWER_ENERGY_COUNTER) {
-            if (dur > 1.5 * nb * T)
-                p_up = ej / (dur - nb * T);
+            if (dur > 1.5 * lag)
+                p_up = ej / (dur - lag);
             else if (d->power_est_w > p_up || d->info.max_power_w > p_up)
                 p_up = d->power_est_w > d->info.max_power_w ? d->power_est_w : d->info.max_power_w;
         }
-        double u_q = p_up * T * nb;
+        double u_q = p_up * lag;
+        sum_lag += lag;
+        if (di == e->align_dom) {
+            n_start += r->aligned;
+            n_end += r->aligned && r->end == JB_REP_END_ALIGNED;
+            if (r->end == JB_REP_END_STALLED) {
+                n_stalled++;
+                stalled_rep_s = dur > stalled_rep_s ? dur : stalled_rep_s;
+            }
+            if (r->end == JB_REP_END_LONG_ITER) {
+                n_long++;
+                long_iter_s = r->iteration_s > long_iter_s ? r->iteration_s : long_iter_s;
+                long_rep_s = dur > long_rep_s ? dur : long_rep_s;
+            }
+        }
         double u_cal = d->info.accuracy_rel * ej + d->info.accuracy_w * dur;
         sum_u += sqrt(u_res * u_res + u_q * u_q + u_cal * u_cal);
         sum_q += u_q;
@@ -151,12 +170,36 @@ static json_t *domain_entry(struct jb_energy *e, int di, int first, json_t *warn
     }
     double qrel = sum_e > 0 ? sum_q / sum_e : 0;
     set_num(o, "quantization_bound_rel", qrel);
+    if (di == e->align_dom) {
+        json_object_set_new(o, "repetitions_start_aligned", json_integer(n_start));
+        json_object_set_new(o, "repetitions_end_aligned", json_integer(n_end));
+    }
     if (d->info.measured && qrel > JB_ENERGY_QUANT_TARGET) {
         char w[256];
         snprintf(w, sizeof(w),
                  "%s %s: update-period quantization up to %.1f%% (repetitions of %.3f s; "
                  "%.3f s needed for 1%%)",
-                 src, d->info.name, 100 * qrel, sum_t / k, jb_energy_min_duration_locked(e));
+                 src, d->info.name, 100 * qrel, sum_t / k, sum_lag / k / JB_ENERGY_QUANT_TARGET);
+        json_array_append_new(warnings, json_string(w));
+    }
+    if (n_stalled) {
+        char w[320];
+        snprintf(w, sizeof(w),
+                 "%s %s: the counter did not update within %d periods (%.3f s) after the "
+                 "minimum time in %d of %d repetitions: their ends are not aligned (the "
+                 "start-aligned rule instead: repetitions of up to %.3f s, one period of "
+                 "quantization at the end)",
+                 src, d->info.name, JB_ENERGY_ALIGN_DEADLINE_PERIODS,
+                 JB_ENERGY_ALIGN_DEADLINE_PERIODS * d->period_s, n_stalled, k, stalled_rep_s);
+        json_array_append_new(warnings, json_string(w));
+    }
+    if (n_long) {
+        char w[320];
+        snprintf(w, sizeof(w),
+                 "%s %s: %d of %d repetitions could not end at a counter update within 1%% "
+                 "(mean iteration %.3g s against the counter's %.3g s period): they have only "
+                 "their start aligned and last up to %.3f s",
+                 src, d->info.name, n_long, k, long_iter_s, d->period_s, long_rep_s);
         json_array_append_new(warnings, json_string(w));
     }
     if (!d->info.measured) {
@@ -179,13 +222,15 @@ details:
     set_num(o, "resolution_j", d->info.resolution_j);
     set_num(o, "wrap_j", d->info.wrap_j);
     json_object_set_new(o, "uncertainty_method", json_string(uncertainty_method));
-    json_object_set_new(o, "quantization",
-                        json_string(di == e->align_dom
-                                        ? "repetition starts aligned to counter updates; "
-                                          "minimum repetition raised to keep the end's error "
-                                          "under 1%"
-                                        : "minimum repetition raised to keep both boundaries' "
-                                          "error under 1%"));
+    const char *quant = "minimum repetition raised to keep both boundaries' error under 1%";
+    if (di == e->align_dom && e->align_end)
+        quant = "repetition starts and ends aligned to counter updates (the end: the first "
+                "update after the minimum time, read between iterations); repetition long "
+                "enough that the latency of seeing the updates stays under 1%";
+    else if (di == e->align_dom)
+        quant = "repetition starts aligned to counter updates (align=start); minimum "
+                "repetition raised to keep the end's error under 1%";
+    json_object_set_new(o, "quantization", json_string(quant));
     return o;
 }
 

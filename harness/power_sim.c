@@ -8,6 +8,8 @@
  * wrap_j    range at which the counter wraps to 0 (powercap's max_energy_range);
  * start_j   initial counter value (to put a wrap early in a run);
  * freeze=1  the counter never advances (the VM psys case);
+ * freeze_at_ms=N  the counter stops advancing N ms after open (a stall),
+ * freeze_for_ms=D  for D ms, then jumps to what it missed (0: for good);
  * fail_after=N  every read after the first N fails (a device lost mid-run);
  * kind=power    report instantaneous watts instead of a counter;
  * name=NAME     the domain's name (default "sim"), to run several side by side.
@@ -26,16 +28,16 @@
 struct sim {
     double watts[SIM_MAX_STEPS];
     int nwatts;
-    double step_s, period_s, resolution_j, wrap_j, start_j;
+    double step_s, period_s, resolution_j, wrap_j, start_j, freeze_at_s, freeze_for_s;
     int freeze, kind_power;
     long fail_after, nreads;
     double t0_s;
     char name[48];
 };
 
-static const char *const sim_keys[] = {"watts",  "step_ms", "period_ms", "resolution_uj",
-                                       "wrap_j", "start_j", "freeze",    "fail_after",
-                                       "kind",   "name",    NULL};
+static const char *const sim_keys[] = {
+    "watts",        "step_ms",       "period_ms",  "resolution_uj", "wrap_j", "start_j", "freeze",
+    "freeze_at_ms", "freeze_for_ms", "fail_after", "kind",          "name",   NULL};
 
 static int sim_parse(const char *o, struct sim *s, char *err, size_t n)
 {
@@ -56,17 +58,22 @@ static int sim_parse(const char *o, struct sim *s, char *err, size_t n)
     }
     if (!s->nwatts)
         return jb_err(err, n, JB_EINVAL, "sim: watts is empty");
-    double step_ms, period_ms, res_uj, freeze, fail;
+    double step_ms, period_ms, res_uj, freeze, fail, freeze_at_ms, freeze_for_ms;
     if ((rc = jb_power_opt_double("sim", o, "step_ms", 100, &step_ms, err, n)) ||
         (rc = jb_power_opt_double("sim", o, "period_ms", 0, &period_ms, err, n)) ||
         (rc = jb_power_opt_double("sim", o, "resolution_uj", 0, &res_uj, err, n)) ||
         (rc = jb_power_opt_double("sim", o, "wrap_j", 0, &s->wrap_j, err, n)) ||
         (rc = jb_power_opt_double("sim", o, "start_j", 0, &s->start_j, err, n)) ||
         (rc = jb_power_opt_double("sim", o, "freeze", 0, &freeze, err, n)) ||
+        (rc = jb_power_opt_double("sim", o, "freeze_at_ms", 0, &freeze_at_ms, err, n)) ||
+        (rc = jb_power_opt_double("sim", o, "freeze_for_ms", 0, &freeze_for_ms, err, n)) ||
         (rc = jb_power_opt_double("sim", o, "fail_after", 0, &fail, err, n)))
         return rc;
-    if (step_ms <= 0 || period_ms < 0 || res_uj < 0 || s->wrap_j < 0 || s->start_j < 0 || fail < 0)
+    if (step_ms <= 0 || period_ms < 0 || res_uj < 0 || s->wrap_j < 0 || s->start_j < 0 ||
+        fail < 0 || freeze_at_ms < 0 || freeze_for_ms < 0)
         return jb_err(err, n, JB_EINVAL, "sim: negative or zero option value");
+    s->freeze_at_s = freeze_at_ms * 1e-3;
+    s->freeze_for_s = freeze_for_ms * 1e-3;
     s->step_s = step_ms * 1e-3;
     s->period_s = period_ms * 1e-3;
     s->resolution_j = res_uj * 1e-6;
@@ -165,6 +172,9 @@ static int sim_read(void *st, int dom, struct jb_power_reading *r, char *err, si
     s->nreads++;
     double now = jb_power_now_s(), el = now - s->t0_s;
     r->t_s = now;
+    if (s->freeze_at_s > 0 && el >= s->freeze_at_s &&
+        (s->freeze_for_s <= 0 || el < s->freeze_at_s + s->freeze_for_s))
+        el = s->freeze_at_s; /* stalled; after the stall, time catches up */
     if (s->period_s > 0)
         el = floor(el / s->period_s) * s->period_s;
     if (s->kind_power) {

@@ -131,10 +131,36 @@ static void progress(struct bench *b, const struct invocation *iv)
     fflush(stderr);
 }
 
+/* One iteration, timed with CLOCK_MONOTONIC and counted. Returns run()'s
+ * status; on failure the run is marked failed with its message. */
+static int one_iteration(struct bench *b, struct invocation *iv, double *dt_s, char *err,
+                         size_t errlen)
+{
+    double t0 = now_s();
+    int rc = b->ops->run(b->state, err, errlen);
+    double t1 = now_s();
+    if (rc) {
+        snprintf(b->run_err, sizeof(b->run_err), "%s", err);
+        b->run_failed = 1;
+        iv->failed = 1;
+        iv->run_error = 1;
+        return rc;
+    }
+    *dt_s = t1 - t0;
+    iv->iterations++;
+    iv->timed_s += t1 - t0;
+    if (push_sample(b, t1 - t0))
+        iv->nsamples++;
+    return JB_OK;
+}
+
 /* The measured loop. Energy and counters bracket the timed region; each
  * iteration is timed with CLOCK_MONOTONIC and handed to Google Benchmark as
- * manual time, so both see the same latencies. The output check runs after
- * the timed region. */
+ * manual time, so both see the same latencies. A repetition then goes on,
+ * whole iterations at a time, for as long as the energy accounting asks
+ * (jb_energy_rep_more: until the counter it aligns to has updated, so that
+ * the repetition ends at an update). The output check runs after the timed
+ * region. */
 static void bench_fn(struct jb_gb_state *st, void *arg)
 {
     struct bench *b = arg;
@@ -158,27 +184,34 @@ static void bench_fn(struct jb_gb_state *st, void *arg)
     iv->ran = 1;
     jb_counters_rep_begin(b->counters);
     jb_energy_rep_begin(b->energy);
-    double w0 = now_s(), c0 = cpu_now_s();
+    double w0 = now_s(), c0 = cpu_now_s(), dt;
     while (jb_gb_keep_running(st)) {
-        double t0 = now_s();
-        int rc = b->ops->run(b->state, err, sizeof(err));
-        double t1 = now_s();
-        if (rc) {
-            snprintf(b->run_err, sizeof(b->run_err), "%s", err);
-            b->run_failed = 1;
-            iv->failed = 1;
-            iv->run_error = 1;
+        if (one_iteration(b, iv, &dt, err, sizeof(err))) {
             jb_gb_skip_with_error(st, err);
             continue; /* keep_running now returns false and stops the timer */
         }
-        jb_gb_set_iteration_time(st, t1 - t0);
-        iv->iterations++;
-        iv->timed_s += t1 - t0;
-        if (push_sample(b, t1 - t0))
-            iv->nsamples++;
+        jb_gb_set_iteration_time(st, dt);
         if (intr && *intr) {
             iv->failed = 1;
             jb_gb_skip_with_error(st, "interrupted");
+        }
+    }
+    /* The tail that ends the repetition at a counter update. Google
+     * Benchmark's loop is over, so its own output does not count these
+     * iterations; the record does (iterations, latencies, energy, counters
+     * all cover the whole repetition). Iteration-count probes (calls shorter
+     * than half the minimum time, whose energy is discarded) get none. */
+    if (!iv->failed && iv->iterations > 0 && iv->timed_s >= 0.5 * b->min_time_s) {
+        while (jb_energy_rep_more(b->energy, iv->timed_s / (double)iv->iterations)) {
+            if (one_iteration(b, iv, &dt, err, sizeof(err))) {
+                jb_gb_skip_with_error(st, err);
+                break;
+            }
+            if (intr && *intr) {
+                iv->failed = 1;
+                jb_gb_skip_with_error(st, "interrupted");
+                break;
+            }
         }
     }
     double w1 = now_s(), c1 = cpu_now_s();

@@ -5,8 +5,10 @@
  * workload, so its threads inherit them), open the energy sources, open the
  * workload (weights, inputs, thread pool), then let Google Benchmark run
  * warm-up and repetitions while the runner times every iteration, reads
- * energy and counters around every repetition and checks the output after
- * each, and finally build and write the record atomically. */
+ * energy and counters around every repetition (extending it by whole
+ * iterations until a slow energy counter updates, so that it ends at an
+ * update) and checks the output after each, and finally build and write
+ * the record atomically. */
 #ifndef JB_RUNNER_H
 #define JB_RUNNER_H
 

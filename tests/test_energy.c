@@ -1,9 +1,11 @@
 /* test_energy.c: energy accounting through the sim source, driven exactly
  * as the runner drives it (open, begin_run, rep_begin/rep_end around real
- * sleeps, finish_run): energy per unit against the scripted power, update
- * period quantization and alignment, wraparound, frozen counters, a source
- * failing mid-run, stepped and sampled power, idle baseline, the power
- * trace, and spec errors. */
+ * sleeps, with or without the iterations rep_more asks for, finish_run):
+ * energy per unit against the scripted power, update period quantization
+ * and alignment (start only, both ends, a stalled counter, iterations too
+ * long to align the end), wraparound, frozen counters, a source failing
+ * mid-run, stepped and sampled power, idle baseline, the power trace, and
+ * spec errors. */
 #include "tests/power_test_util.h"
 
 #include <math.h>
@@ -55,13 +57,15 @@ static void sim_50w_matches_latency(void **st)
     jb_energy_close(e);
 }
 
-/* A counter stepping every 20 ms with RAPL's 15.3 uJ resolution: the
- * figure stays within its (now much wider) uncertainty, the quantization
- * is flagged, and the minimum repetition is what keeps it under 1%. */
+/* A counter stepping every 20 ms with RAPL's 15.3 uJ resolution, with
+ * repetitions aligned at the start only (align=start, the rule before end
+ * alignment): the figure stays within its (now much wider) uncertainty,
+ * the quantization is flagged, and the minimum repetition is what keeps it
+ * under 1%. */
 static void sim_quantized_counter(void **st)
 {
     (void)st;
-    struct jb_energy *e = open_ok("sim:watts=50,period_ms=20,resolution_uj=15.3");
+    struct jb_energy *e = open_ok("sim:watts=50,period_ms=20,resolution_uj=15.3,align=start");
     /* start aligned to updates: only the end quantizes: 100 x 20 ms */
     assert_true(fabs(jb_energy_min_duration_s(e) - 2.0) < 1e-6);
     struct jb_test_run r;
@@ -76,13 +80,142 @@ static void sim_quantized_counter(void **st)
     assert_true(fabs(jb_test_num(d, "update_period_s") - 0.02) < 1e-9);
     assert_true(fabs(jb_test_num(d, "resolution_j") - 15.3e-6) < 1e-12);
     jb_test_run_free(&r);
-    /* long enough repetitions: no warning, tight figure */
-    jb_test_reps(e, 1, 1, 2.05, 1, 0, NULL, &r);
+    /* long enough repetitions: no warning, tight figure (the start's
+     * detection latency counts too: a poll of 0.2 ms, or a few ms when a
+     * loaded machine wakes the poller late) */
+    jb_test_reps(e, 1, 1, 2.5, 1, 0, NULL, &r);
     d = jb_test_entry(&r, "sim");
     assert_false(jb_test_warned(&r, "quantization"));
     assert_true(jb_test_num(d, "quantization_bound_rel") <= 0.0101);
     assert_true(fabs(jb_test_num(d, "joules_per_unit") - 50 * r.wall_s) <=
                 jb_test_num(d, "uncertainty_joules_per_unit"));
+    jb_test_run_free(&r);
+    jb_energy_close(e);
+}
+
+/* A counter stepping every 100 ms (NVML's), both ends of every repetition
+ * aligned to its updates (the default): the minimum repetition is no longer
+ * raised to 10 s; repetitions of about half a second (iterations of 2 ms
+ * until 0.5 s, then until the next update) give J/unit within the stated
+ * uncertainty of 50 W x the time per unit, and the quantization part of that
+ * uncertainty is small. The energy and the time cover the same interval. */
+static void sim_end_aligned_100ms(void **st)
+{
+    (void)st;
+    struct jb_energy *e = open_ok("sim:watts=50,period_ms=100");
+    assert_true(jb_energy_min_duration_s(e) < 0.01);
+    struct jb_test_run r;
+    jb_test_reps_more(e, 3, 0.5, 0.002, 1, &r);
+    assert_int_equal(r.rc, 0);
+    json_t *d = jb_test_entry(&r, "sim");
+    assert_true(json_is_true(json_object_get(d, "available")));
+    assert_int_equal(json_integer_value(json_object_get(d, "repetitions_start_aligned")), 3);
+    assert_int_equal(json_integer_value(json_object_get(d, "repetitions_end_aligned")), 3);
+    assert_non_null(strstr(json_string_value(json_object_get(d, "quantization")), "ends aligned"));
+    /* at least 0.5 s, then up to one period and an iteration more; a
+     * loaded machine's late wake-ups can add some, never 10 s */
+    assert_true(r.max_rep_s >= 0.5 && r.max_rep_s < 3.0);
+    /* the same interval: the energy's time is the repetitions' (each of
+     * its boundaries is a read microseconds from the caller's clock, unless
+     * a loaded machine preempts the caller in between), its units theirs */
+    double dur = jb_test_num(d, "duration_s");
+    assert_true(fabs(dur - r.wall_s) < 3 * 0.02);
+    assert_true(fabs(jb_test_num(d, "energy_j") / jb_test_num(d, "joules_per_unit") - r.units) <
+                1e-6 * r.units);
+    /* the truth: 50 W over that interval, per unit */
+    double jpu = jb_test_num(d, "joules_per_unit"),
+           u = jb_test_num(d, "uncertainty_joules_per_unit"),
+           q = jb_test_num(d, "quantization_bound_rel");
+    double expect = 50.0 * dur / r.units;
+    if (!(fabs(jpu - expect) <= u) || !(q <= 0.0101))
+        jb_test_dump(&r);
+    assert_true(fabs(jpu - expect) <= u);
+    /* the 1% rule holds by construction (an update seen too late to keep
+     * it does not end the repetition), against 100 ms / 0.5 s = 20% for an
+     * unaligned end; and the figure is within that bound alone */
+    assert_true(q > 0 && q <= 0.0101);
+    assert_false(jb_test_warned(&r, "quantization"));
+    assert_true(fabs(jpu - expect) <= q * jpu * (1 + 1e-9));
+    assert_true(fabs(jb_test_num(d, "average_power_w") - 50) <= 50 * q + 0.01);
+    jb_test_run_free(&r);
+    jb_energy_close(e);
+}
+
+/* align=start restores the start-aligned rule: 100 x the period before the
+ * run (10 s for 100 ms), and jb_energy_rep_more holds the repetition to it
+ * (here 20 ms: about 2 s) without waiting for the end's update. */
+static void sim_align_start_option(void **st)
+{
+    (void)st;
+    struct jb_energy *e = open_ok("sim:watts=50,period_ms=100,align=start");
+    assert_true(fabs(jb_energy_min_duration_s(e) - 10.0) < 1e-6);
+    jb_energy_close(e);
+    e = open_ok("sim:align=start,watts=50,period_ms=20");
+    struct jb_test_run r;
+    jb_test_reps_more(e, 1, 0.2, 0.002, 1, &r);
+    json_t *d = jb_test_entry(&r, "sim");
+    assert_true(json_is_true(json_object_get(d, "available")));
+    assert_int_equal(json_integer_value(json_object_get(d, "repetitions_start_aligned")), 1);
+    assert_int_equal(json_integer_value(json_object_get(d, "repetitions_end_aligned")), 0);
+    assert_non_null(strstr(json_string_value(json_object_get(d, "quantization")), "align=start"));
+    /* 101 x (the start's detection latency + 20 ms): 2.02 s, more when a
+     * loaded machine woke the start's poller late */
+    assert_true(r.max_rep_s >= 1.95 && r.max_rep_s < 6);
+    double q = jb_test_num(d, "quantization_bound_rel");
+    assert_true(q > 0.005 && q <= 0.0101);
+    assert_true(
+        fabs(jb_test_num(d, "joules_per_unit") - 50 * jb_test_num(d, "duration_s") / r.units) <=
+        jb_test_num(d, "uncertainty_joules_per_unit"));
+    jb_test_run_free(&r);
+    jb_energy_close(e);
+}
+
+/* The counter stalls after the repetition's start (from 0.4 s to 1.4 s
+ * after open; the repetition starts at the first update, 20 ms after open)
+ * and so does not update within 3 periods of the end's first poll (after
+ * the minimum of 0.6 s): that repetition falls back to the start-aligned
+ * rule (about 2 s for 20 ms, its end one period of quantization), says so,
+ * and its figure (the counter has caught up by then) is within the
+ * uncertainty. */
+static void sim_end_stalled_falls_back(void **st)
+{
+    (void)st;
+    struct jb_energy *e = open_ok("sim:watts=50,period_ms=20,freeze_at_ms=400,freeze_for_ms=1000");
+    struct jb_test_run r;
+    jb_test_reps_more(e, 1, 0.6, 0.002, 1, &r);
+    json_t *d = jb_test_entry(&r, "sim");
+    if (!jb_test_warned(&r, "did not update within 3 periods"))
+        jb_test_dump(&r);
+    assert_true(jb_test_warned(&r, "did not update within 3 periods"));
+    assert_true(json_is_true(json_object_get(d, "available")));
+    assert_int_equal(json_integer_value(json_object_get(d, "repetitions_start_aligned")), 1);
+    assert_int_equal(json_integer_value(json_object_get(d, "repetitions_end_aligned")), 0);
+    assert_true(r.max_rep_s >= 1.95 && r.max_rep_s < 6);
+    double q = jb_test_num(d, "quantization_bound_rel");
+    assert_true(q > 0.005 && q <= 0.0101);
+    assert_true(
+        fabs(jb_test_num(d, "joules_per_unit") - 50 * jb_test_num(d, "duration_s") / r.units) <=
+        jb_test_num(d, "uncertainty_joules_per_unit"));
+    jb_test_run_free(&r);
+    jb_energy_close(e);
+}
+
+/* Iterations as long as the period (25 ms against 20 ms): seeing the end's
+ * update can lag by an iteration, which is worse than the period, so the
+ * start-aligned rule applies, with a warning naming the iteration time. */
+static void sim_end_long_iterations(void **st)
+{
+    (void)st;
+    struct jb_energy *e = open_ok("sim:watts=50,period_ms=20");
+    struct jb_test_run r;
+    jb_test_reps_more(e, 1, 0.1, 0.025, 1, &r);
+    json_t *d = jb_test_entry(&r, "sim");
+    assert_true(jb_test_warned(&r, "could not end at a counter update"));
+    assert_int_equal(json_integer_value(json_object_get(d, "repetitions_end_aligned")), 0);
+    assert_true(r.max_rep_s >= 1.95 && r.max_rep_s < 6);
+    assert_true(
+        fabs(jb_test_num(d, "joules_per_unit") - 50 * jb_test_num(d, "duration_s") / r.units) <=
+        jb_test_num(d, "uncertainty_joules_per_unit"));
     jb_test_run_free(&r);
     jb_energy_close(e);
 }
@@ -301,6 +434,10 @@ static void spec_errors(void **st)
     assert_int_equal(jb_energy_open("sim:watts=abc", &o, &e, err, sizeof(err)), JB_EINVAL);
     /* commas belong to options: a comma-separated list of sources is an error */
     assert_int_equal(jb_energy_open("sim,estimate", &o, &e, err, sizeof(err)), JB_ENOENT);
+    /* align= is taken by energy.c for every source; only start or end */
+    assert_int_equal(jb_energy_open("sim:watts=5,align=middle", &o, &e, err, sizeof(err)),
+                     JB_EINVAL);
+    assert_non_null(strstr(err, "align=middle"));
     assert_null(e);
 }
 
@@ -332,6 +469,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sim_50w_matches_latency),
         cmocka_unit_test(sim_quantized_counter),
+        cmocka_unit_test(sim_end_aligned_100ms),
+        cmocka_unit_test(sim_align_start_option),
+        cmocka_unit_test(sim_end_stalled_falls_back),
+        cmocka_unit_test(sim_end_long_iterations),
         cmocka_unit_test(sim_min_duration_unaligned),
         cmocka_unit_test(sim_wrap_unwrapped),
         cmocka_unit_test(sim_frozen_at_open),

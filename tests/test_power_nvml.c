@@ -1,7 +1,8 @@
 /* test_power_nvml.c: the nvml source against tests/fake_nvml.c, a shared
  * library loaded through the same dlopen path as the real libnvidia-ml.so.1
  * (nvml:lib=PATH and JB_NVML_LIB): the energy counter stepping every 100 ms
- * (period measured, start aligned, figure within its uncertainty), a GPU
+ * (period measured; repetitions aligned at both ends: short repetitions,
+ * figure within a small uncertainty; align=start: the 10 s rule), a GPU
  * without the counter (integrated power), an error mid-run (that GPU
  * unavailable, the other kept), the GPU state at start and end, and the
  * reasons given when there is no driver. */
@@ -47,12 +48,13 @@ static struct jb_energy *open_nvml(const char *extra)
     return e;
 }
 
-/* 200 W, counter stepping every 100 ms as on H100. */
+/* 200 W, counter stepping every 100 ms as on H100, repetitions aligned at
+ * the start only (align=start, the rule before end alignment). */
 static void energy_counter_100ms(void **st)
 {
     (void)st;
     clear_env();
-    struct jb_energy *e = open_nvml("");
+    struct jb_energy *e = open_nvml(",align=start");
     /* the period was measured at open; aligned start: 100 x 100 ms */
     double md = jb_energy_min_duration_s(e);
     assert_true(md > 8 && md < 12);
@@ -88,6 +90,43 @@ static void energy_counter_100ms(void **st)
     assert_string_equal(json_string_value(json_object_get(s0, "counter")), "total_energy");
     assert_true(json_integer_value(json_object_get(s1, "temperature_c")) >=
                 json_integer_value(json_object_get(s0, "temperature_c")));
+    jb_test_run_free(&r);
+    jb_energy_close(e);
+}
+
+/* The same counter with both ends of every repetition aligned to its
+ * updates (the default): no 10 s minimum, repetitions of about 0.5 s, and a
+ * figure within an uncertainty whose quantization part is under 1% (the
+ * rest is NVML's stated +-5 W). */
+static void energy_counter_100ms_end_aligned(void **st)
+{
+    (void)st;
+    clear_env();
+    struct jb_energy *e = open_nvml("");
+    /* only the 1 mJ resolution at the power measured at open: < 1 ms */
+    assert_true(jb_energy_min_duration_s(e) < 0.01);
+    struct jb_test_run r;
+    jb_test_reps_more(e, 2, 0.5, 0.002, 3, &r);
+    assert_int_equal(r.rc, 0);
+    json_t *d = jb_test_entry(&r, "gpu-0");
+    assert_non_null(d);
+    assert_true(json_is_true(json_object_get(d, "available")));
+    assert_true(json_is_true(json_object_get(d, "measured")));
+    assert_int_equal(json_integer_value(json_object_get(d, "repetitions_end_aligned")), 2);
+    assert_true(r.max_rep_s >= 0.5 && r.max_rep_s < 3.0);
+    /* the truth: 200 W over the repetitions' interval, per unit */
+    double jpu = jb_test_num(d, "joules_per_unit"),
+           u = jb_test_num(d, "uncertainty_joules_per_unit"),
+           q = jb_test_num(d, "quantization_bound_rel");
+    double expect = 200 * jb_test_num(d, "duration_s") / r.units;
+    if (!(fabs(jpu - expect) <= u) || !(q <= 0.0101))
+        jb_test_dump(&r);
+    assert_true(fabs(jpu - expect) <= u);
+    assert_true(q > 0 && q <= 0.0101);
+    assert_false(jb_test_warned(&r, "quantization"));
+    /* whole mJ of 200 W: the figure is within the quantization bound alone
+     * (and the counter's 1 mJ steps), the +-5 W calibration term aside */
+    assert_true(fabs(jpu - expect) <= q * jpu + 2e-3 / r.units);
     jb_test_run_free(&r);
     jb_energy_close(e);
 }
@@ -173,6 +212,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(energy_counter_100ms),
+        cmocka_unit_test(energy_counter_100ms_end_aligned),
         cmocka_unit_test(no_counter_and_error_mid_run),
         cmocka_unit_test(absent_reasons),
     };

@@ -3,8 +3,10 @@
  * a failed output check marks the record failed (and is reported), a run()
  * failure keeps the repetitions completed before it (never the cut-short
  * one) in a record marked incomplete, or none if there are none, records
- * are written atomically and carry the required fields, and the energy
- * entry is labelled. */
+ * are written atomically and carry the required fields, the energy entry
+ * is labelled, and repetitions end at an update of a slow counter (or,
+ * with align=start, are lengthened) with energy, time and units describing
+ * the same repetitions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 #include "workloads/workload.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,17 +123,22 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static struct jb_runner *open_runner(void)
+static struct jb_runner *open_runner_power(const char *power)
 {
     static char *argv[] = {"test_runner", NULL};
     struct jb_runner_opts o = {
-        .power = "estimate", .counters = "auto", .out_dir = outdir, .seed = 7,
+        .power = power, .counters = "auto", .out_dir = outdir, .seed = 7,
         .argc = 1, .argv = argv,
     };
     struct jb_runner *r = NULL;
     char err[256];
     assert_int_equal(jb_runner_open(&o, &r, err, sizeof(err)), 0);
     return r;
+}
+
+static struct jb_runner *open_runner(void)
+{
+    return open_runner_power("estimate");
 }
 
 static struct jb_run_spec fake_spec(const char *options)
@@ -306,6 +314,90 @@ static void test_unknown_dtype_and_backend(void **state)
     jb_runner_close(r, NULL, 0);
 }
 
+static double num(json_t *o, const char *k)
+{
+    return json_number_value(json_object_get(o, k));
+}
+
+static int warned(json_t *rec, const char *needle)
+{
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(json_object_get(rec, "validity"), "warnings"), i, w)
+    {
+        if (strstr(json_string_value(w), needle))
+            return 1;
+    }
+    return 0;
+}
+
+/* A counter stepping every 100 ms (NVML's), through the whole runner: the
+ * minimum time is not raised (it was to 10 s before end alignment), each
+ * repetition runs its 0.3 s and then whole iterations until the counter
+ * updates, and the energy entry covers exactly the record's repetitions:
+ * the same time, the same units (Google Benchmark's own count stops before
+ * the tail; the record's does not). */
+static void test_energy_end_aligned(void **state)
+{
+    (void)state;
+    struct jb_runner *r = open_runner_power("sim:watts=50,period_ms=100");
+    struct jb_run_spec s = fake_spec(NULL);
+    s.repetitions = 2;
+    s.min_time_s = 0.3;
+    json_t *rec = NULL;
+    char path[1024], err[256] = "";
+    assert_int_equal(jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err)), 0);
+    json_t *cfg = json_object_get(rec, "config"), *m = json_object_get(rec, "measurements");
+    assert_true(fabs(num(cfg, "min_time_s") - 0.3) < 1e-9);
+    assert_false(warned(rec, "raised"));
+    json_t *d = json_array_get(json_object_get(m, "energy"), 0);
+    assert_string_equal(json_string_value(json_object_get(d, "domain")), "sim");
+    assert_true(json_is_true(json_object_get(d, "available")));
+    assert_int_equal(json_integer_value(json_object_get(d, "repetitions_end_aligned")), 2);
+    double dur = num(m, "duration_s"), units = num(m, "iterations") * 4;
+    /* 0.3 s, then up to a period and an iteration (and a loaded machine's
+     * late wake-ups) */
+    assert_true(dur >= 2 * 0.3 && dur < 2 * 1.5);
+    /* the energy's interval is the repetitions' (from the read that saw the
+     * start's update to the one that saw the end's: microseconds from the
+     * runner's clock, unless a loaded machine preempts it in between), its
+     * units theirs */
+    assert_true(fabs(num(d, "duration_s") - dur) < 2 * 0.02);
+    assert_true(fabs(num(d, "energy_j") / num(d, "joules_per_unit") - units) < 1e-6 * units);
+    double q = num(d, "quantization_bound_rel");
+    assert_true(q > 0 && q <= 0.0101);
+    assert_true(fabs(num(d, "joules_per_unit") - 50 * num(d, "duration_s") / units) <=
+                num(d, "uncertainty_joules_per_unit"));
+    json_decref(rec);
+    jb_runner_close(r, NULL, 0);
+}
+
+/* align=start: the minimum time is raised to 100 periods (10 ms here: 1 s)
+ * and the repetitions end wherever that leaves them. */
+static void test_energy_align_start(void **state)
+{
+    (void)state;
+    struct jb_runner *r = open_runner_power("sim:watts=50,period_ms=10,align=start");
+    struct jb_run_spec s = fake_spec(NULL);
+    s.repetitions = 1;
+    json_t *rec = NULL;
+    char path[1024], err[256] = "";
+    assert_int_equal(jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err)), 0);
+    json_t *cfg = json_object_get(rec, "config"), *m = json_object_get(rec, "measurements");
+    assert_true(fabs(num(cfg, "min_time_s") - 1.0) < 1e-9);
+    assert_true(warned(rec, "raised from 0.02 s to 1 s"));
+    json_t *d = json_array_get(json_object_get(m, "energy"), 0);
+    assert_int_equal(json_integer_value(json_object_get(d, "repetitions_start_aligned")), 1);
+    assert_int_equal(json_integer_value(json_object_get(d, "repetitions_end_aligned")), 0);
+    assert_non_null(strstr(json_string_value(json_object_get(d, "quantization")), "align=start"));
+    assert_true(num(m, "duration_s") >= 1.0);
+    double units = num(m, "iterations") * 4;
+    assert_true(fabs(num(d, "joules_per_unit") - 50 * num(d, "duration_s") / units) <=
+                num(d, "uncertainty_joules_per_unit"));
+    json_decref(rec);
+    jb_runner_close(r, NULL, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +407,8 @@ int main(void)
         cmocka_unit_test(test_run_failure_mid_way),
         cmocka_unit_test(test_run_failure_after_repetitions),
         cmocka_unit_test(test_unknown_dtype_and_backend),
+        cmocka_unit_test(test_energy_end_aligned),
+        cmocka_unit_test(test_energy_align_start),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
