@@ -87,6 +87,27 @@ if [ "$MODE" = quick ]; then
   tar -C /tmp -czf "$OUT/records.tar.gz" jb-records
 fi
 
+if [ "$MODE" = tinyml ]; then
+  # The MLPerf Tiny models on the GPU through the runner, NVML energy.
+  echo "== joulebench run --suite tinyml-gpu --power nvml"
+  "$BUILD/joulebench" run --suite tinyml-gpu --power nvml --out /tmp/jb-tinyml \
+    --format table > "$OUT/tinyml.log" 2>&1
+  echo "tinyml suite rc=$?"
+  tail -25 "$OUT/tinyml.log"
+  tar -C /tmp -czf "$OUT/tinyml-records.tar.gz" jb-tinyml
+fi
+
+if [ "$MODE" = dryrun ]; then
+  # The sweep's plan against the real GPU's limits: reads only (this
+  # workplace forbids changing the lent GPU's settings).
+  nvidia-smi --query-gpu=power.limit,clocks.applications.graphics --format=csv
+  "$BUILD/joulebench" sweep --workload cuda-copy --backend cuda --power-limit 100:800:100 --dry-run
+  echo "dry-run power rc=$?"
+  "$BUILD/joulebench" sweep --workload cuda-copy --backend cuda --gpu-clock 900:2100:300 --dry-run
+  echo "dry-run clocks rc=$?"
+  nvidia-smi --query-gpu=power.limit,clocks.applications.graphics --format=csv
+fi
+
 if [ "$MODE" = suite ] || [ "$MODE" = all ]; then
   echo "== joulebench run --suite llm-decode-gpu --power nvml"
   "$BUILD/joulebench" probe > "$LOGS/probe.txt" 2>&1
