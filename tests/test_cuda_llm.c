@@ -89,8 +89,8 @@ static void test_weights_match_cpu_synth(void **state)
     }
 }
 
-/* Odd batches take the fused norm and attention merge (fuse=1), even ones
- * the default kernels. */
+/* Odd batches fold the norm into the GEMVs where that path is taken
+ * (fuse=norm), even ones keep the norm kernel. */
 static void run_check(enum jb_llm_dtype dt, int batch, int force_gemm, int context, int gemv_max)
 {
     const struct jb_llm_config *c = jb_llm_config_find("stories15m");
@@ -105,7 +105,7 @@ static void run_check(enum jb_llm_dtype dt, int batch, int force_gemm, int conte
                                  .force_gemm = force_gemm,
                                  .gemv_max_batch = gemv_max > 0 ? gemv_max : 0,
                                  .no_qmma = gemv_max < 0,
-                                 .fuse = batch % 2 ? 3 : 0,
+                                 .fuse_norm = batch % 2,
                                  .qmma_pieces = batch == 9 ? 1 : 0,
                                  .no_pdl = batch == 3,
                                  .no_xperm = batch == 5,

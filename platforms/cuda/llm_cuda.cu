@@ -5,6 +5,8 @@
 #define _Static_assert static_assert /* llm.h is C11; this is C++ */
 #include "platforms/cuda/llm_cuda.h"
 #include "platforms/cuda/llm_cuda_kernels.cuh"
+#include "platforms/cuda/llm_cuda_gemv.cuh"
+#include "platforms/cuda/llm_cuda_attn.cuh"
 #include "platforms/cuda/llm_cuda_qmma.cuh"
 
 #include <cublas_v2.h>
@@ -275,13 +277,12 @@ static int enqueue_step(jb_cuda_llm *m, char *err, size_t errlen)
         if ((rc = matmul(m, &Ly->wqkv, xin, m->xn_h, m->qkv, 0, 0, Ly->attn_norm, err, errlen)))
             return rc;
         dim3 g1(m->nch, c->n_kv_heads, B);
-        attn_out ao = {m->att, m->att_h, m->h_bf16, m->P, m->attn_cnt};
         launch(m, k_attn_partial, g1, dim3(256), (const float *)m->qkv, m->qd, m->kvd, m->hs, m->G,
                Ly->kc, Ly->vc, m->ctx_alloc, m->L + 1, m->CH, c->rope_theta, m->pm, m->pl,
-               m->pacc, ao);
-        if (!ao.cnt)
-            launch(m, k_attn_combine, dim3(c->n_heads, B), dim3(128), (const float *)m->pm,
-                   (const float *)m->pl, (const float *)m->pacc, m->nch, m->hs, ao);
+               m->pacc);
+        launch(m, k_attn_combine, dim3(c->n_heads, B), dim3(128), (const float *)m->pm,
+               (const float *)m->pl, (const float *)m->pacc, m->nch, m->hs,
+               attn_out{m->att, m->att_h, m->h_bf16, m->P});
         if ((rc = matmul(m, &Ly->wo, m->att, m->att_h, m->x, 1, 0, NULL, err, errlen)))
             return rc;
         if (!m->fnorm)
@@ -380,8 +381,7 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
     m->unroll = o->gemv_unroll == 8 ? 8 : 4;
     /* The norm fused into the GEMVs (gemv_norm): row-order activations
      * only, which is the bf16/fp16 GEMV's layout. */
-    m->fnorm = !m->gemm && !m->qmma && m->P == 0 && (o->fuse & 1);
-    m->fmerge = (o->fuse & 2) != 0;
+    m->fnorm = !m->gemm && !m->qmma && m->P == 0 && o->fuse_norm;
     m->qmma_v = o->qmma_pieces;
     m->h_bf16 = m->dt == DT_BF16;
     m->gemv_nb = o->batch <= 1 ? 1 : o->batch <= 2 ? 2 : o->batch <= 4 ? 4 : 8;
@@ -468,13 +468,8 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
             (rc = dalloc(m, (void **)&m->logits, B * c->vocab_size * 4, "logits", err, errlen)) ||
             (rc = dalloc(m, (void **)&m->tok_d, B * 4, "tokens", err, errlen)) ||
             (m->fnorm && (rc = dalloc(m, (void **)&m->ssq, B * (c->dim / 8) * 4, "norm partials",
-                                      err, errlen))) ||
-            (m->fmerge && (rc = dalloc(m, (void **)&m->attn_cnt, B * c->n_kv_heads * 4,
-                                       "attention counters", err, errlen))))
+                                      err, errlen))))
             goto out;
-        if (m->fmerge)
-            JB_CUDA_GO(cudaMemsetAsync(m->attn_cnt, 0, B * c->n_kv_heads * 4, m->stream),
-                       "cudaMemset(attention counters)");
         if (m->gemm || m->qmma) {
             if ((rc = dalloc(m, &m->xn_h, B * c->dim * 2, "activations", err, errlen)) ||
                 (rc = dalloc(m, &m->att_h, B * m->qd * 2, "activations", err, errlen)) ||
@@ -548,7 +543,7 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
              : !m->gemm       ? "cuda-gemv-warp-rows"
              : m->dt >= DT_Q8 ? "cuda-dequant-f16+cublas"
                               : "cuda-cublas",
-             m->fnorm ? "+fnorm" : m->fmerge ? "+fmerge" : "", m->use_graph ? "+graph" : "", m->pdl ? "+pdl" : "");
+             m->fnorm ? "+fnorm" : "", m->use_graph ? "+graph" : "", m->pdl ? "+pdl" : "");
     *out = m;
     return 0;
 out:

@@ -45,10 +45,8 @@ struct jb_cuda_llm_opts {
     int no_xperm;       /* 1: GEMV activations in plain row order (A/B of xperm) */
     int xperm_16bit;    /* 1: chunk-transposed activations for bf16/fp16 too */
     int gemv_unroll;    /* GEMV chunks in flight per lane: 4 (0: default) or 8 */
-    int fuse;           /* bit 0: RMSNorm folded into the GEMVs (row-order GEMV
-                         * path only); bit 1: attention merged by its last
-                         * block. 0 (default): both as kernels of their own,
-                         * which measured faster for llama3.1-8b on an H100 */
+    int fuse_norm;      /* 1: RMSNorm folded into the GEMVs (row-order GEMV path):
+                         * faster but more J/token on an H100 (README) */
     int qmma_pieces;    /* 1: qmma reads one 16-byte piece per lane and row (A/B);
                          * 0: planned (two up to batch 16) */
     int no_qmma;        /* 1: q8_0/q4_0 through the GEMV or dequantize + cuBLAS

@@ -51,7 +51,6 @@ struct jb_cuda_llm {
     int qmma;   /* q8_0/q4_0 on the tensor cores (llm_cuda_qmma.cuh) */
     int qmma_v; /* 1: one 16-byte piece per lane and row (A/B); 0: planned */
     int fnorm;  /* RMSNorm fused into the GEMVs (gemv_norm) */
-    int fmerge; /* the attention's chunks merged by its last block (attn_out) */
     int sms;  /* multiprocessors of the device */
     int P;      /* GEMV activation layout (xperm), 0 on the cuBLAS path */
     int unroll; /* GEMV chunks in flight per lane: 4 or 8 */
@@ -63,7 +62,6 @@ struct jb_cuda_llm {
     /* activations */
     float *x, *xn, *qkv, *att, *h13, *hh, *logits;
     float *ssq; /* fused norm: partial sums of squares of x [batch][dim / 8] */
-    int *attn_cnt; /* fused attention merge: blocks done per (sequence, kv head) */
     void *xn_h, *att_h, *hh_h; /* bf16/fp16 copies for cuBLAS, NULL otherwise */
     __half *deq;               /* fp16 scratch for q8_0/q4_0 at large batch */
     float *pm, *pl, *pacc;

@@ -58,8 +58,7 @@ static int cuda_llm_open(const char *model, const struct jb_workload_params *p, 
      * the tensor-core kernel; qmma=1 reads one 16-byte piece per lane
      * and row there (A/B), qmma=0 takes q8_0/q4_0 off the tensor-core
      * kernel (GEMV at batch 1-2, dequantize + cuBLAS above); fuse=norm folds
-     * RMSNorm into the GEMVs, fuse=merge merges the attention in its last
-     * block, fuse=1 both (default: neither); device=N picks
+     * RMSNorm into the GEMVs of the row-order GEMV path; device=N picks
      * another GPU. */
     if (jb_option_get(p->options, "graph", buf, sizeof(buf)))
         o.use_graph = strcmp(buf, "0") != 0;
@@ -70,7 +69,7 @@ static int cuda_llm_open(const char *model, const struct jb_workload_params *p, 
     if (jb_option_get(p->options, "unroll", buf, sizeof(buf)))
         o.gemv_unroll = atoi(buf);
     if (jb_option_get(p->options, "fuse", buf, sizeof(buf)))
-        o.fuse = strcmp(buf, "norm") == 0 ? 1 : strcmp(buf, "merge") == 0 ? 2 : atoi(buf) ? 3 : 0;
+        o.fuse_norm = strcmp(buf, "norm") == 0;
     if (jb_option_get(p->options, "qmma", buf, sizeof(buf)))
         o.no_qmma = strcmp(buf, "0") == 0, o.qmma_pieces = atoi(buf) == 1 ? 1 : 0;
     if (jb_option_get(p->options, "gemv_max", buf, sizeof(buf)))
