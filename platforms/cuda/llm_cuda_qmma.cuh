@@ -74,17 +74,14 @@ __device__ __forceinline__ uint32_t step_codes(const uint4 &q, int s)
 }
 
 /* y[b][r] (+)= sum_k W[r][k] x[b][k] for b < nb <= 8 NT, with x fp16 [nb][K].
- * Block: MT * 16 rows, all of K, QMMA_WARPS warps; at one row tile and
- * up to 8 sequences, registers are capped so that 3 blocks fit on an SM
- * (no spill), so that e.g. llama3.1-8b's 384 blocks of wqkv run in one
- * wave on an H100's 132 SMs instead of 1.5. A lane reads V 16-byte
+ * Block: MT * 16 rows, all of K, QMMA_WARPS warps. A lane reads V 16-byte
  * pieces of each of its rows per chunk (a chunk is 64 V bytes of a row), V
  * pieces in flight per row, and the next chunk's are loaded before this
  * one is used. GLU (w13, MT = 2): the block's first row tile is gate rows
  * 16c.., its second the same up rows (hid + 16c..), and it writes
  * hh[b][j] = silu(gate) * up in fp16 to y. */
 template <int DT, int MT, int NT, int V, bool GLU>
-__global__ void __launch_bounds__(QMMA_WARPS * 32, MT == 1 && NT == 1 ? 3 : 1)
+__global__ void __launch_bounds__(QMMA_WARPS * 32)
     k_qmma(const uint8_t *__restrict__ W, const __half *__restrict__ D,
            const __half *__restrict__ x, void *y, int rows, int cols, int nb, int accumulate)
 {
