@@ -6,9 +6,10 @@
  * workload (weights, inputs, thread pool), then let Google Benchmark run
  * warm-up and repetitions while the runner times every iteration, reads
  * energy and counters around every repetition (extending it by whole
- * iterations until a slow energy counter updates, so that it ends at an
- * update) and checks the output after each, and finally build and write
- * the record atomically. */
+ * iterations to the minimum time where Google Benchmark's iteration count,
+ * sized by the first repetition, falls short, and until a slow energy
+ * counter updates, so that it ends at an update) and checks the output
+ * after each, and finally build and write the record atomically. */
 #ifndef JB_RUNNER_H
 #define JB_RUNNER_H
 
