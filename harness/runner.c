@@ -73,6 +73,7 @@ struct bench {
     char run_err[JB_ERRLEN];
     char check_err[JB_ERRLEN];
     int run_failed, check_failed, checks;
+    int run_rc; /* what the first failed run() returned (JB_EUNAVAIL: a GPU lost) */
     /* Filled by the report callback. */
     int reported;
     int keep;
@@ -152,6 +153,8 @@ static int one_iteration(struct bench *b, struct invocation *iv, double *dt_s, c
     double t1 = now_s();
     if (rc) {
         snprintf(b->run_err, sizeof(b->run_err), "%s", err);
+        if (!b->run_failed)
+            b->run_rc = rc;
         b->run_failed = 1;
         iv->failed = 1;
         iv->run_error = 1;
@@ -287,6 +290,18 @@ static void bench_fn(struct jb_gb_state *st, void *arg)
         jb_counters_rep_end(b->counters, rs.units);
     }
     progress(b, iv);
+}
+
+/* The status a failed run() gives the caller: the workload's own code (a
+ * lost GPU stays JB_EUNAVAIL), except the codes jb_runner_run gives a
+ * meaning of its own (an output check failed, interrupted), and anything
+ * not an error code, which become JB_EIO. */
+static int run_status(const struct bench *b)
+{
+    int rc = b->run_rc;
+    if (rc >= 0 || rc == JB_ECHECK || rc == JB_EINTR)
+        return JB_EIO;
+    return rc;
 }
 
 static void bench_report(const struct jb_gb_run *runs, int nruns, void *ctx)
@@ -643,7 +658,7 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
         if (b.inv[i].ran && b.inv[i].iterations > 0 && !b.inv[i].run_error)
             b.keep++;
     if (b.keep == 0) {
-        rc = jb_err(err, errlen, b.run_failed ? JB_EIO : JB_EINTR, "%s: %s: %s", s->origin,
+        rc = jb_err(err, errlen, b.run_failed ? run_status(&b) : JB_EINTR, "%s: %s: %s", s->origin,
                     s->workload,
                     b.run_failed ? b.run_err
                                  : (b.gb_error[0] ? b.gb_error : "no repetition completed"));
@@ -698,7 +713,8 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
     else if (b.error_runs && !b.run_failed)
         rc = JB_EINTR;
     else if (b.run_failed)
-        rc = jb_err(err, errlen, JB_EIO, "%s: %s: %s", s->origin, s->workload, b.run_err);
+        rc = jb_err(err, errlen, run_status(&b), "%s: %s: %s", s->origin, s->workload,
+                    b.run_err);
     if (rc == JB_ECHECK)
         jb_err(err, errlen, rc, "%s: %s: output check failed: %s", s->origin, s->workload,
                b.check_err);

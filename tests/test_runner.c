@@ -8,7 +8,8 @@
  * with align=start, are lengthened) with energy, time and units describing
  * the same repetitions. Every repetition lasts the minimum time, also when
  * a stalled iteration made Google Benchmark's count far too small, and has
- * its output checked once; probes never do. */
+ * its output checked once; probes never do. A run() failure's own code
+ * reaches the caller. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +36,7 @@ struct fake {
     double fail_after_s;   /* run() fails once this long has passed since the first began */
     double stall_first_s;  /* the first run() takes this long (a loaded machine's stall) */
     double t_first;
+    int fail_rc;           /* what a failing run() returns (JB_EIO by default) */
     double sleep_s;
 };
 
@@ -70,6 +72,9 @@ static int fake_open(const struct jb_workload_params *p, void **st, char *err, s
         f->fail_after_s = atof(buf) * 1e-3;
     if (jb_option_get(p->options, "stall_first_ms", buf, sizeof(buf)))
         f->stall_first_s = atof(buf) * 1e-3;
+    f->fail_rc = JB_EIO;
+    if (jb_option_get(p->options, "fail_rc", buf, sizeof(buf)))
+        f->fail_rc = atoi(buf);
     if (jb_option_get(p->options, "refuse", buf, sizeof(buf))) {
         free(f);
         return jb_err(err, n, JB_ENOMEM, "does not fit: needs %s GiB", buf);
@@ -86,7 +91,7 @@ static int fake_run(void *st, char *err, size_t n)
     if ((f->fail_run_after && f->runs > f->fail_run_after) ||
         (f->fail_after_checks && f->checks >= f->fail_after_checks) ||
         (f->fail_after_s > 0 && mono_s() - f->t_first >= f->fail_after_s))
-        return jb_err(err, n, JB_EIO, "fake: device lost");
+        return jb_err(err, n, f->fail_rc, "fake: device lost");
     sleep_s(f->runs == 1 && f->stall_first_s > 0 ? f->stall_first_s : f->sleep_s);
     return JB_OK;
 }
@@ -335,6 +340,38 @@ static void test_only_repetitions_checked(void **state)
     jb_runner_close(r, NULL, 0);
 }
 
+/* A workload's own failure code reaches the caller: a GPU lost mid-run is
+ * JB_EUNAVAIL, with or without repetitions kept before it. */
+static void test_run_failure_keeps_code(void **state)
+{
+    (void)state;
+    struct jb_runner *r = open_runner();
+    char opts[64];
+    snprintf(opts, sizeof(opts), "fail_after_checks=1,fail_rc=%d", JB_EUNAVAIL);
+    struct jb_run_spec s = fake_spec(opts);
+    json_t *rec = NULL;
+    char path[1024], err[256] = "";
+    assert_int_equal(jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err)),
+                     JB_EUNAVAIL);
+    assert_non_null(rec);
+    assert_true(json_is_false(json_object_get(rec, "complete")));
+    json_decref(rec);
+    rec = NULL;
+    snprintf(opts, sizeof(opts), "fail_run_after=1,fail_rc=%d", JB_EUNAVAIL);
+    s = fake_spec(opts);
+    assert_int_equal(jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err)),
+                     JB_EUNAVAIL);
+    assert_non_null(strstr(err, "device lost"));
+    json_decref(rec);
+    /* codes the runner gives a meaning of its own are not passed on */
+    rec = NULL;
+    snprintf(opts, sizeof(opts), "fail_run_after=1,fail_rc=%d", JB_ECHECK);
+    s = fake_spec(opts);
+    assert_int_equal(jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err)), JB_EIO);
+    json_decref(rec);
+    jb_runner_close(r, NULL, 0);
+}
+
 /* A device lost between repetitions (as JB_CUDA_FAULT=after-checks:N makes
  * a GPU do): the repetitions before it are the record, all of them and
  * nothing of the failed one, and the record says why it is incomplete. */
@@ -482,6 +519,7 @@ int main(void)
         cmocka_unit_test(test_run_failure_mid_way),
         cmocka_unit_test(test_short_repetitions_lengthened),
         cmocka_unit_test(test_only_repetitions_checked),
+        cmocka_unit_test(test_run_failure_keeps_code),
         cmocka_unit_test(test_run_failure_after_repetitions),
         cmocka_unit_test(test_unknown_dtype_and_backend),
         cmocka_unit_test(test_energy_end_aligned),
