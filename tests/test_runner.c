@@ -9,7 +9,8 @@
  * the same repetitions. Every repetition lasts the minimum time, also when
  * a stalled iteration made Google Benchmark's count far too small, and has
  * its output checked once; probes never do. A run() failure's own code
- * reaches the caller. */
+ * reaches the caller, and its message, built from a long origin and a long
+ * workload message, arrives whole. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -132,6 +133,34 @@ static const struct jb_workload_ops fake_ops = {
     .description = "scripted test workload",
     .open = fake_open,
     .run = fake_run,
+    .check = fake_check,
+    .info = fake_info,
+    .close = fake_close,
+};
+
+/* The fake, its run() failing with a message as long as CUDA's for a
+ * GPU lost earlier in the process. */
+static int fake_long_run(void *st, char *err, size_t n)
+{
+    int rc = fake_run(st, err, n);
+    if (rc)
+        jb_err(err, n, rc,
+               "cuda: GPU 0 unusable since llm-decode-gpu q4_0 attention lost its context "
+               "(cudaErrorIllegalAddress: an illegal memory access was encountered, injected "
+               "by JB_CUDA_FAULT); CUDA work needs a new process");
+    return rc;
+}
+
+static const struct jb_workload_ops fake_long_ops = {
+    .name = "fake",
+    .version = "1",
+    .family = "calibration",
+    .unit = "inference",
+    .dtypes = "fp32",
+    .backends = "cpu",
+    .description = "scripted test workload, long failure message",
+    .open = fake_open,
+    .run = fake_long_run,
     .check = fake_check,
     .info = fake_info,
     .close = fake_close,
@@ -372,6 +401,28 @@ static void test_run_failure_keeps_code(void **state)
     jb_runner_close(r, NULL, 0);
 }
 
+/* A failure message composed from a long suite path, the workload and the
+ * workload's own long message (CUDA's "unusable since ...") is whole. */
+static void test_long_failure_message_whole(void **state)
+{
+    (void)state;
+    struct jb_runner *r = open_runner();
+    struct jb_run_spec s = fake_spec("fail_run_after=1");
+    memset(s.origin, 'd', 120);
+    memcpy(s.origin, "suites/", 7);
+    snprintf(s.origin + 120, sizeof(s.origin) - 120, ":12");
+    s.ops = &fake_long_ops;
+    json_t *rec = NULL;
+    char path[1024], err[JB_ERRLEN] = "";
+    assert_true(jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err)) < 0);
+    const char *tail = "CUDA work needs a new process";
+    size_t n = strlen(err);
+    if (n < strlen(tail) || strcmp(err + n - strlen(tail), tail))
+        fail_msg("message cut: %s", err);
+    json_decref(rec);
+    jb_runner_close(r, NULL, 0);
+}
+
 /* A device lost between repetitions (as JB_CUDA_FAULT=after-checks:N makes
  * a GPU do): the repetitions before it are the record, all of them and
  * nothing of the failed one, and the record says why it is incomplete. */
@@ -520,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_short_repetitions_lengthened),
         cmocka_unit_test(test_only_repetitions_checked),
         cmocka_unit_test(test_run_failure_keeps_code),
+        cmocka_unit_test(test_long_failure_message_whole),
         cmocka_unit_test(test_run_failure_after_repetitions),
         cmocka_unit_test(test_unknown_dtype_and_backend),
         cmocka_unit_test(test_energy_end_aligned),
