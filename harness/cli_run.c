@@ -60,7 +60,8 @@ static const char run_usage[] =
     "  --pue P, --wue W      facility power and water usage effectiveness\n"
     "  --platform NAME       platform descriptor (platforms/descriptors) for embodied carbon\n"
     "  --sysfs-root DIR      read sysfs under DIR (testing)\n"
-    "Values given on the command line override the suite's.\n";
+    "A value given on the command line replaces the suite line's (its whole list);\n"
+    "runs that are then the same are run once.\n";
 
 /* One summary row of a record, as strings: the table, CSV and Markdown print
  * the same columns. Energy shows the first available domain; the record has
@@ -323,6 +324,11 @@ int jb_cli_run(int argc, char **argv)
         ro.suite = suite;
     }
     jb_spec_list_free(&overrides);
+    /* A command-line value replaces a suite line's whole list: each line was
+     * expanded before the override, so `threads=1,2` run with --threads 1
+     * gave two identical runs. Those (and any others that are the same run,
+     * as a suite reached twice through @include gives) are run once. */
+    jb_spec_list_dedupe(&specs);
     /* Plan every run (workload, dtype, back-end, pinning and threads against
      * this machine's cpus) before opening or measuring anything: input that
      * cannot run here is a usage error, exit 2, found before the first run

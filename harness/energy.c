@@ -58,7 +58,7 @@ static int push_point(struct jb_edom *d, double t, double e, double w)
 static void mark_failed(struct jb_edom *d, const char *why)
 {
     if (!d->failed)
-        snprintf(d->reason, sizeof(d->reason), "%.250s", why);
+        jb_err(d->reason, sizeof(d->reason), JB_OK, "%s", why); /* "..." if cut */
     d->failed = 1;
 }
 

@@ -3,14 +3,20 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 int jb_err(char *err, size_t errlen, int code, const char *fmt, ...)
 {
     if (err && errlen > 0) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
+        int n = vsnprintf(err, errlen, fmt, ap);
         va_end(ap);
+        /* Messages are built from other messages ("suite:line: workload:
+         * cuda: ..."): a cut one ends in "..." so that nobody takes what is
+         * left for the whole of it. */
+        if (n >= 0 && (size_t)n >= errlen && errlen > 3)
+            memcpy(err + errlen - 4, "...", 4);
     }
     return code;
 }

@@ -24,11 +24,17 @@ enum {
     JB_EUNAVAIL = -11 /* a counter or device stopped answering, or never moved */
 };
 
-/* Size that error buffers are declared with throughout the project. */
-#define JB_ERRLEN 256
+/* Size that error buffers are declared with throughout the project. A
+ * message is often composed of others ("suites/NAME:LINE: workload: cuda:
+ * GPU 0 unusable since ... (cause); ..."), each up to a few hundred
+ * characters with long paths; 512 keeps such a chain whole. Buffers are on
+ * the stack (a few per frame, no recursion through them) and in a few
+ * per-run structs, so the size costs nothing that matters. */
+#define JB_ERRLEN 512
 
 /* Formats a message into err (if err is non-NULL and errlen > 0) and returns
- * code, so that a failure is one line: `return jb_err(err, n, JB_EIO, ...);` */
+ * code, so that a failure is one line: `return jb_err(err, n, JB_EIO, ...);`
+ * A message that does not fit is cut and ends in "..." (errlen > 3). */
 int jb_err(char *err, size_t errlen, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

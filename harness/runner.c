@@ -33,11 +33,22 @@ struct jb_runner {
 };
 
 /* One call of the benchmark function by Google Benchmark: an iteration-count
- * probe, the warm-up, or a repetition. The last ones are the repetitions. */
+ * probe, the warm-up, or a repetition. The last ones are the repetitions.
+ *
+ * Google Benchmark sizes the first repetition by calls with growing
+ * iteration counts (probes) until one lasts the minimum time, and then runs
+ * every later repetition at that count without timing it again. So a call
+ * asked for as many iterations as the call before it is a repetition after
+ * the first, and that call was a repetition too; a probe always asks for
+ * more than the call before it. (After a warm-up the count starts again
+ * from 1; a warm-up whose last call was one iteration makes the first probe
+ * look like a repetition, which costs it a check and the minimum time.) */
 struct invocation {
     size_t first_sample, nsamples;
-    int64_t iterations;
+    int64_t gb_iterations; /* what Google Benchmark asked for */
+    int64_t iterations;    /* what ran, the runner's own ones included */
     double wall_s, cpu_s, timed_s;
+    int repeat;       /* asked for as many iterations as the call before: a repetition */
     int ran;          /* entered the loop and touched energy and counters */
     int failed;       /* run() failed or interrupted */
     int run_error;    /* run() failed in it: a partial repetition, never kept */
@@ -62,6 +73,7 @@ struct bench {
     char run_err[JB_ERRLEN];
     char check_err[JB_ERRLEN];
     int run_failed, check_failed, checks;
+    int run_rc; /* what the first failed run() returned (JB_EUNAVAIL: a GPU lost) */
     /* Filled by the report callback. */
     int reported;
     int keep;
@@ -127,7 +139,7 @@ static void progress(struct bench *b, const struct invocation *iv)
         return;
     fprintf(stderr, "\r\033[K[%d] %s %s %s: call %d, %lld iterations, %.3f s%s",
             b->r->nruns + 1, b->spec->workload, b->info.dtype, b->spec->scenario, b->ninv,
-            (long long)iv->iterations, iv->wall_s, iv->check_failed ? " CHECK FAILED" : "");
+            (long long)iv->iterations, iv->wall_s, b->check_failed ? " CHECK FAILED" : "");
     fflush(stderr);
 }
 
@@ -141,6 +153,8 @@ static int one_iteration(struct bench *b, struct invocation *iv, double *dt_s, c
     double t1 = now_s();
     if (rc) {
         snprintf(b->run_err, sizeof(b->run_err), "%s", err);
+        if (!b->run_failed)
+            b->run_rc = rc;
         b->run_failed = 1;
         iv->failed = 1;
         iv->run_error = 1;
@@ -154,13 +168,33 @@ static int one_iteration(struct bench *b, struct invocation *iv, double *dt_s, c
     return JB_OK;
 }
 
+/* Checks the output a repetition left, once. The workload's state is still
+ * the repetition's: nothing runs between two calls of bench_fn, nor after
+ * the last one before the check that jb_runner_run makes. */
+static void check_repetition(struct bench *b, struct invocation *iv)
+{
+    char err[JB_ERRLEN];
+    if (iv->checked || !iv->ran || iv->failed || iv->iterations == 0)
+        return;
+    iv->checked = 1;
+    b->checks++;
+    if (b->ops->check(b->state, err, sizeof(err))) {
+        iv->check_failed = 1;
+        if (!b->check_failed)
+            snprintf(b->check_err, sizeof(b->check_err), "%s", err);
+        b->check_failed = 1;
+    }
+}
+
 /* The measured loop. Energy and counters bracket the timed region; each
  * iteration is timed with CLOCK_MONOTONIC and handed to Google Benchmark as
- * manual time, so both see the same latencies. A repetition then goes on,
- * whole iterations at a time, for as long as the energy accounting asks
+ * manual time, so both see the same latencies. A repetition after the first
+ * then goes on, whole iterations at a time, until it has lasted the minimum
+ * time, and any repetition for as long as the energy accounting asks
  * (jb_energy_rep_more: until the counter it aligns to has updated, so that
- * the repetition ends at an update). The output check runs after the timed
- * region. */
+ * the repetition ends at an update). The output check of a repetition runs
+ * outside the timed region, once it is known to be one: at the start of
+ * the next call, or after the last. */
 static void bench_fn(struct jb_gb_state *st, void *arg)
 {
     struct bench *b = arg;
@@ -170,6 +204,13 @@ static void bench_fn(struct jb_gb_state *st, void *arg)
     if (!iv) {
         jb_gb_skip_with_error(st, "out of memory");
         return;
+    }
+    iv->gb_iterations = jb_gb_max_iterations(st);
+    if (b->ninv >= 2) {
+        struct invocation *prev = &b->inv[b->ninv - 2];
+        iv->repeat = prev->gb_iterations == iv->gb_iterations;
+        if (iv->repeat)
+            check_repetition(b, prev);
     }
     if ((intr && *intr) || b->run_failed) {
         iv->failed = 1;
@@ -196,12 +237,31 @@ static void bench_fn(struct jb_gb_state *st, void *arg)
             jb_gb_skip_with_error(st, "interrupted");
         }
     }
-    /* The tail that ends the repetition at a counter update. Google
-     * Benchmark's loop is over, so its own output does not count these
-     * iterations; the record does (iterations, latencies, energy, counters
-     * all cover the whole repetition). Iteration-count probes (calls shorter
-     * than half the minimum time, whose energy is discarded) get none. */
-    if (!iv->failed && iv->iterations > 0 && iv->timed_s >= 0.5 * b->min_time_s) {
+    /* A repetition after the first runs the first one's iteration count,
+     * which a stalled iteration can have made far too small (one iteration
+     * of a loaded machine's 30 ms, where they take 0.2 ms): whole
+     * iterations more until it has lasted the minimum time, as the first
+     * did. Google Benchmark's loop is over, so neither these nor the tail
+     * below count in its own output; the record counts them (iterations,
+     * latencies, energy, counters all cover the whole repetition). */
+    if (iv->repeat && !iv->failed) {
+        while (iv->timed_s < b->min_time_s) {
+            if (one_iteration(b, iv, &dt, err, sizeof(err))) {
+                jb_gb_skip_with_error(st, err);
+                break;
+            }
+            if (intr && *intr) {
+                iv->failed = 1;
+                jb_gb_skip_with_error(st, "interrupted");
+                break;
+            }
+        }
+    }
+    /* The tail that ends the repetition at a counter update. Iteration-count
+     * probes (calls shorter than half the minimum time, whose energy is
+     * discarded) get none. */
+    if (!iv->failed && iv->iterations > 0 &&
+        (iv->repeat || iv->timed_s >= 0.5 * b->min_time_s)) {
         while (jb_energy_rep_more(b->energy, iv->timed_s / (double)iv->iterations)) {
             if (one_iteration(b, iv, &dt, err, sizeof(err))) {
                 jb_gb_skip_with_error(st, err);
@@ -229,19 +289,19 @@ static void bench_fn(struct jb_gb_state *st, void *arg)
         jb_energy_rep_end(b->energy, &rs);
         jb_counters_rep_end(b->counters, rs.units);
     }
-    /* Check the repetitions (calls long enough to be reported), not every
-     * iteration-count probe: a check can cost far more than one iteration. */
-    if (iv->iterations > 0 && iv->timed_s >= 0.5 * b->min_time_s && !iv->failed) {
-        iv->checked = 1;
-        b->checks++;
-        if (b->ops->check(b->state, err, sizeof(err))) {
-            iv->check_failed = 1;
-            if (!b->check_failed)
-                snprintf(b->check_err, sizeof(b->check_err), "%s", err);
-            b->check_failed = 1;
-        }
-    }
     progress(b, iv);
+}
+
+/* The status a failed run() gives the caller: the workload's own code (a
+ * lost GPU stays JB_EUNAVAIL), except the codes jb_runner_run gives a
+ * meaning of its own (an output check failed, interrupted), and anything
+ * not an error code, which become JB_EIO. */
+static int run_status(const struct bench *b)
+{
+    int rc = b->run_rc;
+    if (rc >= 0 || rc == JB_ECHECK || rc == JB_EINTR)
+        return JB_EIO;
+    return rc;
 }
 
 static void bench_report(const struct jb_gb_run *runs, int nruns, void *ctx)
@@ -580,6 +640,11 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
     jb_counters_begin_run(b.counters);
     jb_gb_register(gbname, bench_fn, &b, &go);
     rc = jb_gb_run_all(tmp_gb, bench_report, &b, err, errlen);
+    /* The last call is the last repetition: checked here, as every earlier
+     * repetition was at the start of the call after it. Probes never are:
+     * a check can cost far more than one iteration. */
+    if (!rc && b.ninv > 0)
+        check_repetition(&b, &b.inv[b.ninv - 1]);
     if (r->o.progress)
         fprintf(stderr, "\r\033[K");
     if (rc)
@@ -593,7 +658,7 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
         if (b.inv[i].ran && b.inv[i].iterations > 0 && !b.inv[i].run_error)
             b.keep++;
     if (b.keep == 0) {
-        rc = jb_err(err, errlen, b.run_failed ? JB_EIO : JB_EINTR, "%s: %s: %s", s->origin,
+        rc = jb_err(err, errlen, b.run_failed ? run_status(&b) : JB_EINTR, "%s: %s: %s", s->origin,
                     s->workload,
                     b.run_failed ? b.run_err
                                  : (b.gb_error[0] ? b.gb_error : "no repetition completed"));
@@ -648,7 +713,8 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
     else if (b.error_runs && !b.run_failed)
         rc = JB_EINTR;
     else if (b.run_failed)
-        rc = jb_err(err, errlen, JB_EIO, "%s: %s: %s", s->origin, s->workload, b.run_err);
+        rc = jb_err(err, errlen, run_status(&b), "%s: %s: %s", s->origin, s->workload,
+                    b.run_err);
     if (rc == JB_ECHECK)
         jb_err(err, errlen, rc, "%s: %s: output check failed: %s", s->origin, s->workload,
                b.check_err);

@@ -6,9 +6,10 @@
  * workload (weights, inputs, thread pool), then let Google Benchmark run
  * warm-up and repetitions while the runner times every iteration, reads
  * energy and counters around every repetition (extending it by whole
- * iterations until a slow energy counter updates, so that it ends at an
- * update) and checks the output after each, and finally build and write
- * the record atomically. */
+ * iterations to the minimum time where Google Benchmark's iteration count,
+ * sized by the first repetition, falls short, and until a slow energy
+ * counter updates, so that it ends at an update) and checks the output
+ * after each, and finally build and write the record atomically. */
 #ifndef JB_RUNNER_H
 #define JB_RUNNER_H
 
@@ -64,8 +65,11 @@ int jb_runner_plan(const struct jb_topo *t, const struct jb_run_spec *s, char *e
 /* Runs one spec. On success *record is the record (caller owns it) and
  * record_path its file. Returns 0; JB_ECHECK when the output check failed
  * (record written, validity fail); JB_EINTR when interrupted (the record is
- * written, marked incomplete, if any repetition finished); another code with
- * err set when nothing could be measured. */
+ * written, marked incomplete, if any repetition finished); when the
+ * workload's run() failed, the code it failed with (JB_EUNAVAIL for a lost
+ * GPU; JB_EIO if it gave JB_ECHECK or JB_EINTR, which mean the above), with
+ * the record written, marked incomplete, if any repetition finished before;
+ * another code with err set when nothing could be measured. */
 int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **record,
                   char *record_path, size_t pathlen, char *err, size_t errlen);
 

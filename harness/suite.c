@@ -145,6 +145,28 @@ void jb_spec_list_free(struct jb_spec_list *l)
     memset(l, 0, sizeof(*l));
 }
 
+int jb_spec_same(const struct jb_run_spec *a, const struct jb_run_spec *b)
+{
+    return !strcmp(a->workload, b->workload) && a->ops == b->ops && !strcmp(a->dtype, b->dtype) &&
+           !strcmp(a->backend, b->backend) && !strcmp(a->scenario, b->scenario) &&
+           a->batch == b->batch && a->context == b->context && a->threads == b->threads &&
+           !strcmp(a->pin, b->pin) && !strcmp(a->options, b->options) &&
+           a->repetitions == b->repetitions && a->min_time_s == b->min_time_s;
+}
+
+void jb_spec_list_dedupe(struct jb_spec_list *l)
+{
+    int n = 0;
+    for (int i = 0; i < l->n; i++) {
+        int dup = 0;
+        for (int j = 0; j < n && !dup; j++)
+            dup = jb_spec_same(&l->v[j], &l->v[i]);
+        if (!dup)
+            l->v[n++] = l->v[i];
+    }
+    l->n = n;
+}
+
 struct kv {
     char key[32];
     char value[256];

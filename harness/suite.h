@@ -63,6 +63,17 @@ struct jb_spec_list {
 int jb_spec_list_push(struct jb_spec_list *l, const struct jb_run_spec *s);
 void jb_spec_list_free(struct jb_spec_list *l);
 
+/* 1 when a and b describe the same run: the same workload and the same
+ * value of every key. Where a spec came from (origin) and which keys were
+ * given explicitly (set) do not count. */
+int jb_spec_same(const struct jb_run_spec *a, const struct jb_run_spec *b);
+
+/* Drops every spec that is the same run (jb_spec_same) as an earlier one,
+ * keeping the first in its place: a command-line value applied to a suite
+ * line's list ("threads=1,2" run with --threads 1), or a line reached twice
+ * through @include, gives one run, not several identical ones. */
+void jb_spec_list_dedupe(struct jb_spec_list *l);
+
 /* Parses one line ("workload k=v ...") relative to `base`, expanding comma
  * lists, and appends the runs to out. Blank and comment lines add nothing. */
 int jb_suite_parse_line(const char *line, const struct jb_run_spec *base, const char *origin,

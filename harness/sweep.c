@@ -142,7 +142,7 @@ int jb_sweep_read_limits(struct jb_nvml *nv, int gpu, struct jb_sweep_limits *l,
     snprintf(l->driver, sizeof(l->driver), "%s", jb_nvml_driver(nv));
     l->root = geteuid() == 0;
     if (jb_nvml_name(nv, gpu, l->name, sizeof(l->name), why, sizeof(why)))
-        snprintf(l->name, sizeof(l->name), "(name unknown: %.70s)", why);
+        jb_err(l->name, sizeof(l->name), JB_OK, "(name unknown: %s)", why);
     if (!jb_nvml_power_limit(nv, gpu, &cur, &mn, &mx, why, sizeof(why))) {
         l->have_power = 1;
         l->power_w = cur / 1000.0;
@@ -281,7 +281,7 @@ int jb_sweep_run(const struct jb_sweep_spec *spec, struct jb_nvml *nv, jb_sweep_
         int arc = apply(spec, nv, p->setting, why, sizeof(why));
         if (arc) {
             /* Refused: say which and why, go on with the next setting. */
-            snprintf(p->note, sizeof(p->note), "not applied: %.140s", why);
+            jb_err(p->note, sizeof(p->note), JB_OK, "not applied: %s", why);
             nperm += arc == JB_EPERM;
             if (arc == JB_EUNAVAIL) { /* the GPU is gone: stop */
                 rc = jb_err(err, errlen, arc, "sweep: %s", why);
@@ -292,7 +292,7 @@ int jb_sweep_run(const struct jb_sweep_spec *spec, struct jb_nvml *nv, jb_sweep_
         nset++;
         out->restored = 0;
         if ((rc = fn(ctx, p, err, errlen))) {
-            snprintf(p->note, sizeof(p->note), "measurement failed: %.130s", err);
+            jb_err(p->note, sizeof(p->note), JB_OK, "measurement failed: %s", err);
             break;
         }
         p->applied = 1;

@@ -41,7 +41,7 @@ int jb_cmd_import(int argc, char **argv)
         return 0;
     const char *db = NULL, *region = NULL, *grid = NULL, *pue = NULL, *wue = NULL, *plat = NULL;
     const char *pos[256];
-    int npos = 0, rc, bad = 0, added = 0, dup = 0, gb_added = 0;
+    int npos = 0, rc, bad = 0, added = 0, dup = 0, gb_files = 0, gb_added = 0, gb_dup = 0;
     char err[JB_ERRLEN];
     const struct jb_opt opts[] = {
         {"db", &db, NULL},   {"region", &region, NULL}, {"grid-intensity", &grid, NULL},
@@ -114,16 +114,23 @@ int jb_cmd_import(int argc, char **argv)
     {
         int ins = 0;
         const char *path = json_string_value(json_object_get(g, "path"));
-        rc = jb_store_put_gbench(s, json_object_get(g, "json"), path, &ins, err, sizeof(err));
+        const json_t *doc = json_object_get(g, "json");
+        rc = jb_store_put_gbench(s, doc, path, &ins, err, sizeof(err));
         if (rc) {
             fprintf(stderr, "joulebench import: %s\n", err);
             bad++;
+            continue;
         }
+        gb_files++;
         gb_added += ins;
+        gb_dup += (int)json_array_size(json_object_get(doc, "benchmarks")) - ins;
     }
-    printf("import: %d record(s) stored, %d already present, %d Google Benchmark entr%s stored, "
-           "%d problem(s)\n",
-           added, dup, gb_added, gb_added == 1 ? "y" : "ies", bad);
+    /* A Google Benchmark file holds one entry per repetition and one per
+     * aggregate (mean, median, stddev, cv), so its entries are counted
+     * apart from the records and from its files. */
+    printf("import: %d record(s) stored, %d already present; Google Benchmark: %d file(s), "
+           "%d entr%s stored, %d already present; %d problem(s)\n",
+           added, dup, gb_files, gb_added, gb_added == 1 ? "y" : "ies", gb_dup, bad);
 out:
     jb_store_close(s);
     json_decref(recs);

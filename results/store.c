@@ -7,6 +7,7 @@
 
 #include "harness/error.h"
 #include "results/record_util.h"
+#include "results/sha256.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -51,7 +52,26 @@ static const char *const migration_2[] = {
     " PRIMARY KEY (context_date, host_name, name))",
     NULL,
 };
-static const char *const *const migrations[] = {migration_1, migration_2};
+/* Google Benchmark entries were keyed by (date, host, name), but the
+ * repetitions of one benchmark share its name, and two runs of the same
+ * configuration started within the same second share the date too: all but
+ * the first were taken for duplicates and dropped. An entry is now known by
+ * the SHA-256 of its JSON (entry_key); rows stored before keep 'v2' and are
+ * matched by their JSON text instead. */
+static const char *const migration_3[] = {
+    "CREATE TABLE jb_gbench_v3 (context_date TEXT NOT NULL, host_name TEXT NOT NULL,"
+    " name TEXT NOT NULL, entry_key TEXT NOT NULL, run_type TEXT, iterations BIGINT,"
+    " real_time DOUBLE PRECISION, cpu_time DOUBLE PRECISION, time_unit TEXT, source_file TEXT,"
+    " json TEXT NOT NULL, PRIMARY KEY (context_date, host_name, name, entry_key))",
+    "INSERT INTO jb_gbench_v3 (context_date, host_name, name, entry_key, run_type, iterations,"
+    " real_time, cpu_time, time_unit, source_file, json) SELECT context_date, host_name, name,"
+    " 'v2', run_type, iterations, real_time, cpu_time, time_unit, source_file, json"
+    " FROM jb_gbench",
+    "DROP TABLE jb_gbench",
+    "ALTER TABLE jb_gbench_v3 RENAME TO jb_gbench",
+    NULL,
+};
+static const char *const *const migrations[] = {migration_1, migration_2, migration_3};
 
 extern const struct jb_store_ops jb_store_sqlite;
 #ifdef JB_HAVE_LIBPQ
@@ -421,32 +441,47 @@ int jb_store_put_gbench(jb_store *s, const json_t *doc, const char *source_file,
             rc = jb_err(inner, sizeof(inner), JB_EINVAL, "benchmarks[%zu] has no name", i);
             goto end;
         }
+        /* The same entry imported again (from its file, or from the
+         * merged --gbench-json file that holds it too) is the same text. */
+        char *js = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!js) {
+            rc = jb_err(inner, sizeof(inner), JB_ENOMEM, "out of memory");
+            goto end;
+        }
+        char key[65];
+        struct jb_sha256 h;
+        jb_sha256_init(&h);
+        jb_sha256_update(&h, js, strlen(js));
+        jb_sha256_final_hex(&h, key);
         long have = 0;
-        const char *k[3] = {date, host, name};
+        const char *k[5] = {date, host, name, key, js};
         rc = s->ops->exec(s->conn,
                           "SELECT count(*) FROM jb_gbench WHERE context_date = $1 AND"
-                          " host_name = $2 AND name = $3",
-                          3, k, row_int, &have, inner, sizeof(inner));
-        if (rc)
-            goto end;
-        if (have)
+                          " host_name = $2 AND name = $3 AND (entry_key = $4 OR"
+                          " (entry_key = 'v2' AND json = $5))",
+                          5, k, row_int, &have, inner, sizeof(inner));
+        if (rc || have) {
+            free(js);
+            if (rc)
+                goto end;
             continue;
-        char *js = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
-        const char *p[10] = {date,
+        }
+        const char *p[11] = {date,
                              host,
                              name,
+                             key,
                              jb_rec_str(b, "run_type", NULL),
                              fmt_num(nb[0], 40, json_object_get(b, "iterations")),
                              fmt_num(nb[1], 40, json_object_get(b, "real_time")),
                              fmt_num(nb[2], 40, json_object_get(b, "cpu_time")),
                              jb_rec_str(b, "time_unit", NULL),
                              source_file,
-                             js ? js : "{}"};
+                             js};
         rc = s->ops->exec(s->conn,
-                          "INSERT INTO jb_gbench (context_date, host_name, name, run_type,"
-                          " iterations, real_time, cpu_time, time_unit, source_file, json)"
-                          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                          10, p, NULL, NULL, inner, sizeof(inner));
+                          "INSERT INTO jb_gbench (context_date, host_name, name, entry_key,"
+                          " run_type, iterations, real_time, cpu_time, time_unit, source_file,"
+                          " json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                          11, p, NULL, NULL, inner, sizeof(inner));
         free(js);
         if (rc)
             goto end;

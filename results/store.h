@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 /* The database schema version this build creates and understands. */
-#define JB_STORE_SCHEMA_VERSION 2
+#define JB_STORE_SCHEMA_VERSION 3
 
 /* Default database path, relative to the working directory. */
 #define JB_STORE_DEFAULT_PATH "results/joulebench.db"
@@ -63,8 +63,10 @@ int jb_store_put(jb_store *s, const json_t *record, const char *source_file, con
 int jb_store_get_trace(jb_store *s, const char *run_id, char **csv, char *err, size_t errlen);
 
 /* Stores the entries of a Google Benchmark JSON file, in one transaction;
- * entries already stored (same context date, host and name) are skipped.
- * *inserted counts the new ones. */
+ * entries already stored (same context date, host, name and JSON: the same
+ * entry, from this file or another holding it) are skipped. Repetitions of
+ * one benchmark, and runs of one configuration started in the same second,
+ * are different entries. *inserted counts the new ones. */
 int jb_store_put_gbench(jb_store *s, const json_t *doc, const char *source_file, int *inserted,
                         char *err, size_t errlen);
 int jb_store_count_gbench(jb_store *s, long *n, char *err, size_t errlen);

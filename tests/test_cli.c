@@ -291,6 +291,43 @@ static void test_sigint_keeps_finished_runs(void **state)
     assert_int_equal(incomplete, 1); /* triad, stopped in its repetitions */
 }
 
+/* Number of records in a `run --format json` output. */
+static size_t json_records(const char *text)
+{
+    json_error_t je;
+    json_t *j = json_loads(text, 0, &je);
+    if (!j)
+        fail_msg("not JSON: %s", je.text);
+    size_t n = json_array_size(j);
+    json_decref(j);
+    return n;
+}
+
+/* A command-line value replaces a suite line's list: `threads=1,2` run
+ * with --threads 1 is one run per line, not two identical ones; a
+ * command-line list runs each of its values once. */
+static void test_cli_value_replaces_suite_list(void **state)
+{
+    (void)state;
+    char out[256], suite[256];
+    snprintf(out, sizeof(out), "%s/over", tmp);
+    snprintf(suite, sizeof(suite), "%s/over.suite", tmp);
+    FILE *f = fopen(suite, "w");
+    fputs("fma threads=1,2 min_time=0.01 repetitions=1\n", f);
+    fclose(f);
+    const char *args[] = {"run", "--suite", suite, "--threads", "1",    "--warmup", "0",
+                          "--out", out,  "--format", "json", NULL};
+    int rc = run_cli(args, 0);
+    if (rc != 0)
+        fail_msg("exit %d: %s", rc, err_buf);
+    assert_int_equal(json_records(out_buf), 1);
+    args[4] = "1,2,1";
+    rc = run_cli(args, 0);
+    if (rc != 0)
+        fail_msg("exit %d: %s", rc, err_buf);
+    assert_int_equal(json_records(out_buf), 2);
+}
+
 static void test_run_stores_in_database(void **state)
 {
     (void)state;
@@ -333,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_plan_errors_exit_2),
         cmocka_unit_test(test_run_formats),
         cmocka_unit_test(test_sigint_keeps_finished_runs),
+        cmocka_unit_test(test_cli_value_replaces_suite_list),
         cmocka_unit_test(test_run_stores_in_database),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

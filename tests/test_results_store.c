@@ -1,5 +1,7 @@
 /* test_results_store.c: the results database keeps every record whole:
  * put/query round trip, idempotent imports, a failed write leaves nothing,
+ * every Google Benchmark entry kept (repetitions sharing a name, runs
+ * sharing a second), databases of older schema versions migrated,
  * and a locked, corrupt or newer database is refused with a clear error
  * and its contents untouched. Runs on SQLite by default; with
  * JB_TEST_DB_URL=postgresql://... (tests/results.cmake starts a throw-away
@@ -178,7 +180,7 @@ static void locked_corrupt_newer(void **st)
     sqlite_exec(path, "UPDATE jb_schema_version SET version = 99");
     assert_int_equal(jb_store_open(path, &s, err, sizeof(err)), JB_EFORMAT);
     assert_non_null(strstr(err, "newer"));
-    sqlite_exec(path, "UPDATE jb_schema_version SET version = 2");
+    sqlite_exec(path, "UPDATE jb_schema_version SET version = 3");
 
     /* A file that is not a database. */
     snprintf(path, sizeof(path), "%s/corrupt.db", dir);
@@ -211,11 +213,114 @@ static void migrates_from_v1(void **st)
                       " energy_measured BIGINT, source_file TEXT, record_json TEXT NOT NULL)");
     jb_store *s;
     assert_int_equal(jb_store_open(path, &s, err, sizeof(err)), 0);
-    assert_int_equal(jb_store_version(s), 2);
+    assert_int_equal(jb_store_version(s), JB_STORE_SCHEMA_VERSION);
     json_t *r = th_load_fixture("triad.json");
     int ins;
     assert_int_equal(jb_store_put(s, r, NULL, NULL, &ins, err, sizeof(err)), 0);
     json_decref(r);
+    jb_store_close(s);
+}
+
+static json_t *gb_doc(const char *date, const char *text)
+{
+    json_error_t je;
+    json_t *d = json_loads(text, 0, &je);
+    if (!d)
+        fail_msg("%s", je.text);
+    json_object_set_new(d, "context",
+                        json_pack("{s:s, s:s}", "date", date, "host_name", "store-test"));
+    return d;
+}
+
+/* The three repetitions of a Google Benchmark entry share its name, and
+ * so does another run of the same configuration started in the same second
+ * (GB's date has one-second resolution): all are stored, once each. */
+static void gbench_repetitions_and_same_second(void **st)
+{
+    (void)st;
+    char err[JB_ERRLEN] = "";
+    jb_store *s;
+    open_s(&s);
+    const char *date = "2026-11-23T05:40:47+00:00";
+    json_t *a = gb_doc(date, "{\"benchmarks\": ["
+                             "{\"name\": \"fma/t1\", \"run_type\": \"iteration\", "
+                             "\"repetition_index\": 0, \"iterations\": 9, \"real_time\": 1.5},"
+                             "{\"name\": \"fma/t1\", \"run_type\": \"iteration\", "
+                             "\"repetition_index\": 1, \"iterations\": 9, \"real_time\": 1.6},"
+                             "{\"name\": \"fma/t1\", \"run_type\": \"iteration\", "
+                             "\"repetition_index\": 2, \"iterations\": 9, \"real_time\": 1.4},"
+                             "{\"name\": \"fma/t1_mean\", \"run_type\": \"aggregate\", "
+                             "\"iterations\": 3, \"real_time\": 1.5}]}");
+    json_t *b = gb_doc(date, "{\"benchmarks\": [{\"name\": \"fma/t1\", \"run_type\": "
+                             "\"iteration\", \"repetition_index\": 0, \"iterations\": 11, "
+                             "\"real_time\": 1.3}]}");
+    long before = 0, after = 0;
+    assert_int_equal(jb_store_count_gbench(s, &before, err, sizeof(err)), 0);
+    int ins = -1;
+    if (jb_store_put_gbench(s, a, "a.gbench.json", &ins, err, sizeof(err)))
+        fail_msg("%s", err);
+    assert_int_equal(ins, 4);
+    if (jb_store_put_gbench(s, b, "b.gbench.json", &ins, err, sizeof(err)))
+        fail_msg("%s", err);
+    assert_int_equal(ins, 1);
+    /* imported again: nothing new */
+    assert_int_equal(jb_store_put_gbench(s, a, "a.gbench.json", &ins, err, sizeof(err)), 0);
+    assert_int_equal(ins, 0);
+    assert_int_equal(jb_store_put_gbench(s, b, "gb.json", &ins, err, sizeof(err)), 0);
+    assert_int_equal(ins, 0);
+    assert_int_equal(jb_store_count_gbench(s, &after, err, sizeof(err)), 0);
+    assert_int_equal(after - before, 5);
+    json_decref(a);
+    json_decref(b);
+    jb_store_close(s);
+}
+
+/* A version 2 database, whose Google Benchmark table kept one entry per
+ * (date, host, name): migrated, the entry it has is not stored twice, and
+ * the repetitions it had dropped can now be added. */
+static void gbench_migrates_from_v2(void **st)
+{
+    (void)st;
+    if (is_pg)
+        skip();
+    char err[JB_ERRLEN] = "", path[1200];
+    snprintf(path, sizeof(path), "%s/v2.db", dir);
+    const char *date = "2026-11-20T10:00:00+00:00";
+    json_t *d = gb_doc(date, "{\"benchmarks\": ["
+                             "{\"name\": \"triad/t2\", \"repetition_index\": 0, "
+                             "\"iterations\": 5, \"real_time\": 2.5},"
+                             "{\"name\": \"triad/t2\", \"repetition_index\": 1, "
+                             "\"iterations\": 5, \"real_time\": 2.75}]}");
+    char *first = json_dumps(json_array_get(json_object_get(d, "benchmarks"), 0),
+                             JSON_COMPACT | JSON_SORT_KEYS);
+    char sql[2048];
+    snprintf(sql, sizeof(sql),
+             "CREATE TABLE jb_schema_version (version BIGINT NOT NULL);"
+             "INSERT INTO jb_schema_version VALUES (2);"
+             "CREATE TABLE jb_gbench (context_date TEXT NOT NULL, host_name TEXT NOT NULL,"
+             " name TEXT NOT NULL, run_type TEXT, iterations BIGINT, real_time DOUBLE PRECISION,"
+             " cpu_time DOUBLE PRECISION, time_unit TEXT, source_file TEXT, json TEXT NOT NULL,"
+             " PRIMARY KEY (context_date, host_name, name));"
+             "INSERT INTO jb_gbench (context_date, host_name, name, iterations, real_time,"
+             " source_file, json) VALUES ('%s', 'store-test', 'triad/t2', 5, 2.5, 'old.json',"
+             " '%s');",
+             date, first);
+    free(first);
+    sqlite_exec(path, sql);
+    jb_store *s;
+    if (jb_store_open(path, &s, err, sizeof(err)))
+        fail_msg("%s", err);
+    assert_int_equal(jb_store_version(s), JB_STORE_SCHEMA_VERSION);
+    long n = 0;
+    assert_int_equal(jb_store_count_gbench(s, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 1);
+    int ins = -1;
+    if (jb_store_put_gbench(s, d, "old.json", &ins, err, sizeof(err)))
+        fail_msg("%s", err);
+    assert_int_equal(ins, 1);
+    assert_int_equal(jb_store_count_gbench(s, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 2);
+    json_decref(d);
     jb_store_close(s);
 }
 
@@ -226,6 +331,8 @@ int main(void)
         cmocka_unit_test(failed_write_leaves_nothing),
         cmocka_unit_test(locked_corrupt_newer),
         cmocka_unit_test(migrates_from_v1),
+        cmocka_unit_test(gbench_repetitions_and_same_second),
+        cmocka_unit_test(gbench_migrates_from_v2),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -6,7 +6,11 @@
  * are written atomically and carry the required fields, the energy entry
  * is labelled, and repetitions end at an update of a slow counter (or,
  * with align=start, are lengthened) with energy, time and units describing
- * the same repetitions. */
+ * the same repetitions. Every repetition lasts the minimum time, also when
+ * a stalled iteration made Google Benchmark's count far too small, and has
+ * its output checked once; probes never do. A run() failure's own code
+ * reaches the caller, and its message, built from a long origin and a long
+ * workload message, arrives whole. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,8 +34,25 @@ struct fake {
     int fail_check;
     int fail_run_after;
     int fail_after_checks; /* run() fails from the first run after this many checks */
+    double fail_after_s;   /* run() fails once this long has passed since the first began */
+    double stall_first_s;  /* the first run() takes this long (a loaded machine's stall) */
+    double t_first;
+    int fail_rc;           /* what a failing run() returns (JB_EIO by default) */
     double sleep_s;
 };
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
 
 static int fake_open(const struct jb_workload_params *p, void **st, char *err, size_t n)
 {
@@ -46,6 +67,15 @@ static int fake_open(const struct jb_workload_params *p, void **st, char *err, s
     if (jb_option_get(p->options, "fail_after_checks", buf, sizeof(buf)))
         f->fail_after_checks = atoi(buf);
     f->sleep_s = 2e-4;
+    if (jb_option_get(p->options, "sleep_ms", buf, sizeof(buf)))
+        f->sleep_s = atof(buf) * 1e-3;
+    if (jb_option_get(p->options, "fail_after_ms", buf, sizeof(buf)))
+        f->fail_after_s = atof(buf) * 1e-3;
+    if (jb_option_get(p->options, "stall_first_ms", buf, sizeof(buf)))
+        f->stall_first_s = atof(buf) * 1e-3;
+    f->fail_rc = JB_EIO;
+    if (jb_option_get(p->options, "fail_rc", buf, sizeof(buf)))
+        f->fail_rc = atoi(buf);
     if (jb_option_get(p->options, "refuse", buf, sizeof(buf))) {
         free(f);
         return jb_err(err, n, JB_ENOMEM, "does not fit: needs %s GiB", buf);
@@ -57,12 +87,13 @@ static int fake_open(const struct jb_workload_params *p, void **st, char *err, s
 static int fake_run(void *st, char *err, size_t n)
 {
     struct fake *f = st;
-    f->runs++;
+    if (f->runs++ == 0)
+        f->t_first = mono_s();
     if ((f->fail_run_after && f->runs > f->fail_run_after) ||
-        (f->fail_after_checks && f->checks >= f->fail_after_checks))
-        return jb_err(err, n, JB_EIO, "fake: device lost");
-    struct timespec ts = {0, (long)(f->sleep_s * 1e9)};
-    nanosleep(&ts, NULL);
+        (f->fail_after_checks && f->checks >= f->fail_after_checks) ||
+        (f->fail_after_s > 0 && mono_s() - f->t_first >= f->fail_after_s))
+        return jb_err(err, n, f->fail_rc, "fake: device lost");
+    sleep_s(f->runs == 1 && f->stall_first_s > 0 ? f->stall_first_s : f->sleep_s);
     return JB_OK;
 }
 
@@ -102,6 +133,34 @@ static const struct jb_workload_ops fake_ops = {
     .description = "scripted test workload",
     .open = fake_open,
     .run = fake_run,
+    .check = fake_check,
+    .info = fake_info,
+    .close = fake_close,
+};
+
+/* The fake, its run() failing with a message as long as CUDA's for a
+ * GPU lost earlier in the process. */
+static int fake_long_run(void *st, char *err, size_t n)
+{
+    int rc = fake_run(st, err, n);
+    if (rc)
+        jb_err(err, n, rc,
+               "cuda: GPU 0 unusable since llm-decode-gpu q4_0 attention lost its context "
+               "(cudaErrorIllegalAddress: an illegal memory access was encountered, injected "
+               "by JB_CUDA_FAULT); CUDA work needs a new process");
+    return rc;
+}
+
+static const struct jb_workload_ops fake_long_ops = {
+    .name = "fake",
+    .version = "1",
+    .family = "calibration",
+    .unit = "inference",
+    .dtypes = "fp32",
+    .backends = "cpu",
+    .description = "scripted test workload, long failure message",
+    .open = fake_open,
+    .run = fake_long_run,
     .check = fake_check,
     .info = fake_info,
     .close = fake_close,
@@ -235,19 +294,131 @@ static void test_open_failure_names_reason(void **state)
     jb_runner_close(r, NULL, 0);
 }
 
+static json_int_t validity_int(json_t *rec, const char *key)
+{
+    return json_integer_value(json_object_get(json_object_get(rec, "validity"), key));
+}
+
+/* run() fails 45 ms after the first began, and the first stalls for 30 ms
+ * (a loaded machine): Google Benchmark takes that one iteration as the
+ * first repetition and runs the others at one iteration too. The runner
+ * lengthens them to the minimum time, so the failure comes within the run,
+ * whatever the load: during the second repetition or the third. (It used
+ * to be reached by counting 30 runs, which a stall like this one kept from
+ * coming: the run then passed, about once in twenty under load.) */
 static void test_run_failure_mid_way(void **state)
 {
     (void)state;
     struct jb_runner *r = open_runner();
-    struct jb_run_spec s = fake_spec("fail_run_after=30");
+    struct jb_run_spec s = fake_spec("stall_first_ms=30,fail_after_ms=45");
     json_t *rec = NULL;
     char path[1024], err[256] = "";
     int rc = jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err));
-    assert_true(rc < 0);
+    assert_int_equal(rc, JB_EIO);
     assert_non_null(strstr(err, "device lost"));
-    /* What finished before the failure may be kept, but never as complete. */
-    if (rec)
-        assert_true(json_is_false(json_object_get(rec, "complete")));
+    /* What finished before the failure is kept, but never as complete. */
+    assert_non_null(rec);
+    assert_true(json_is_false(json_object_get(rec, "complete")));
+    json_t *m = json_object_get(rec, "measurements");
+    json_int_t done = json_integer_value(json_object_get(m, "repetitions_completed"));
+    assert_true(done == 1 || done == 2);
+    assert_true(json_number_value(json_object_get(m, "duration_s")) >= done * s.min_time_s);
+    json_decref(rec);
+    jb_runner_close(r, NULL, 0);
+}
+
+/* The stall alone: every repetition still lasts the minimum time and has
+ * its output checked, not only the stalled first one. */
+static void test_short_repetitions_lengthened(void **state)
+{
+    (void)state;
+    struct jb_runner *r = open_runner();
+    struct jb_run_spec s = fake_spec("stall_first_ms=30");
+    json_t *rec = NULL;
+    char path[1024], err[256] = "";
+    assert_int_equal(jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err)), 0);
+    json_t *m = json_object_get(rec, "measurements");
+    assert_int_equal(json_integer_value(json_object_get(m, "repetitions_completed")), 3);
+    assert_int_equal(validity_int(rec, "checks"), 3);
+    /* the first is the stalled iteration; the others ran ~0.2 ms ones for
+     * at least the minimum time */
+    assert_true(json_number_value(json_object_get(m, "duration_s")) >= 0.03 + 2 * s.min_time_s);
+    assert_true(json_integer_value(json_object_get(m, "iterations")) > 3);
+    json_t *lat = json_object_get(m, "latency_s");
+    assert_true(json_integer_value(json_object_get(lat, "n")) ==
+                json_integer_value(json_object_get(m, "iterations")));
+    json_decref(rec);
+    jb_runner_close(r, NULL, 0);
+}
+
+/* Iterations of 15 ms against a minimum of 20: Google Benchmark's first
+ * call (one iteration) comes near the minimum without reaching it. It is a
+ * probe of the iteration count, not a repetition: its output is not
+ * checked, each repetition's is, once. */
+static void test_only_repetitions_checked(void **state)
+{
+    (void)state;
+    struct jb_runner *r = open_runner();
+    struct jb_run_spec s = fake_spec("sleep_ms=15");
+    s.repetitions = 2;
+    json_t *rec = NULL;
+    char path[1024], err[256] = "";
+    assert_int_equal(jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err)), 0);
+    assert_int_equal(validity_int(rec, "checks"), 2);
+    json_decref(rec);
+    jb_runner_close(r, NULL, 0);
+}
+
+/* A workload's own failure code reaches the caller: a GPU lost mid-run is
+ * JB_EUNAVAIL, with or without repetitions kept before it. */
+static void test_run_failure_keeps_code(void **state)
+{
+    (void)state;
+    struct jb_runner *r = open_runner();
+    char opts[64];
+    snprintf(opts, sizeof(opts), "fail_after_checks=1,fail_rc=%d", JB_EUNAVAIL);
+    struct jb_run_spec s = fake_spec(opts);
+    json_t *rec = NULL;
+    char path[1024], err[256] = "";
+    assert_int_equal(jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err)),
+                     JB_EUNAVAIL);
+    assert_non_null(rec);
+    assert_true(json_is_false(json_object_get(rec, "complete")));
+    json_decref(rec);
+    rec = NULL;
+    snprintf(opts, sizeof(opts), "fail_run_after=1,fail_rc=%d", JB_EUNAVAIL);
+    s = fake_spec(opts);
+    assert_int_equal(jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err)),
+                     JB_EUNAVAIL);
+    assert_non_null(strstr(err, "device lost"));
+    json_decref(rec);
+    /* codes the runner gives a meaning of its own are not passed on */
+    rec = NULL;
+    snprintf(opts, sizeof(opts), "fail_run_after=1,fail_rc=%d", JB_ECHECK);
+    s = fake_spec(opts);
+    assert_int_equal(jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err)), JB_EIO);
+    json_decref(rec);
+    jb_runner_close(r, NULL, 0);
+}
+
+/* A failure message composed from a long suite path, the workload and the
+ * workload's own long message (CUDA's "unusable since ...") is whole. */
+static void test_long_failure_message_whole(void **state)
+{
+    (void)state;
+    struct jb_runner *r = open_runner();
+    struct jb_run_spec s = fake_spec("fail_run_after=1");
+    memset(s.origin, 'd', 120);
+    memcpy(s.origin, "suites/", 7);
+    snprintf(s.origin + 120, sizeof(s.origin) - 120, ":12");
+    s.ops = &fake_long_ops;
+    json_t *rec = NULL;
+    char path[1024], err[JB_ERRLEN] = "";
+    assert_true(jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err)) < 0);
+    const char *tail = "CUDA work needs a new process";
+    size_t n = strlen(err);
+    if (n < strlen(tail) || strcmp(err + n - strlen(tail), tail))
+        fail_msg("message cut: %s", err);
     json_decref(rec);
     jb_runner_close(r, NULL, 0);
 }
@@ -263,15 +434,7 @@ static void test_run_failure_after_repetitions(void **state)
     s.repetitions = 4;
     json_t *rec = NULL;
     char path[1024], err[256] = "";
-    int rc = 0;
-    /* A first iteration stalled for a tenth of the minimum time (a loaded
-     * machine) makes Google Benchmark size the repetitions from it, too
-     * short to be checked, and the second check never comes: try again. */
-    for (int attempt = 0; attempt < 3 && rc == 0; attempt++) {
-        json_decref(rec);
-        rec = NULL;
-        rc = jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err));
-    }
+    int rc = jb_runner_run(r, &s, &rec, path, sizeof(path), err, sizeof(err));
     assert_int_equal(rc, JB_EIO);
     assert_non_null(strstr(err, "device lost"));
     assert_non_null(rec);
@@ -282,9 +445,9 @@ static void test_run_failure_after_repetitions(void **state)
     json_t *m = json_object_get(rec, "measurements");
     json_t *lat = json_object_get(m, "latency_s");
     json_int_t done = json_integer_value(json_object_get(m, "repetitions_completed"));
-    /* Two checks passed: one or two repetitions (a probe of the iteration
-     * count that comes near the minimum time is checked too). */
-    assert_true(done == 1 || done == 2);
+    /* Two checks passed: two repetitions (probes of the iteration count are
+     * never checked, however near the minimum time they come). */
+    assert_int_equal(done, 2);
     assert_int_equal(json_array_size(json_object_get(lat, "samples")), done);
     assert_true(json_integer_value(json_object_get(m, "iterations")) > 0);
     assert_true(json_integer_value(json_object_get(lat, "n")) ==
@@ -405,6 +568,10 @@ int main(void)
         cmocka_unit_test(test_check_failure_is_recorded),
         cmocka_unit_test(test_open_failure_names_reason),
         cmocka_unit_test(test_run_failure_mid_way),
+        cmocka_unit_test(test_short_repetitions_lengthened),
+        cmocka_unit_test(test_only_repetitions_checked),
+        cmocka_unit_test(test_run_failure_keeps_code),
+        cmocka_unit_test(test_long_failure_message_whole),
         cmocka_unit_test(test_run_failure_after_repetitions),
         cmocka_unit_test(test_unknown_dtype_and_backend),
         cmocka_unit_test(test_energy_end_aligned),

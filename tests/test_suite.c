@@ -1,5 +1,6 @@
 /* test_suite.c: suite files: keys, comma-list expansion, includes, comments,
- * and a clear file:line error for every kind of malformed line. */
+ * a clear file:line error for every kind of malformed line, and one run per
+ * distinct configuration once command-line values are applied. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include "harness/error.h"
 #include "harness/suite.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +160,44 @@ static void test_override(void **state)
     assert_string_equal(s.dtype, "int8"); /* not given in o: kept */
 }
 
+/* A command-line value applied to every expanded run of a suite line
+ * ("threads=1,2" with threads 1) gives the same run twice: dedupe leaves
+ * one per distinct configuration, the first in its place, and keeps runs
+ * that differ in any key. */
+static void test_dedupe_after_override(void **state)
+{
+    (void)state;
+    write_suite("dup", "triad threads=1,2 min_time=0.3\nfma threads=1,2\ntriad threads=1 "
+                       "min_time=0.3\ntriad threads=1 min_time=0.4\n");
+    struct jb_run_spec base, cli;
+    jb_spec_defaults(&base);
+    jb_spec_defaults(&cli);
+    char err[256] = "";
+    struct jb_spec_list l = {0};
+    assert_int_equal(jb_suite_load("dup", &base, &l, err, sizeof(err)), 0);
+    assert_int_equal(l.n, 6);
+    /* Without overrides only the third line's run repeats the first's. */
+    jb_spec_list_dedupe(&l);
+    assert_int_equal(l.n, 5);
+    assert_string_equal(l.v[0].origin, "suites/dup:1");
+    assert_true(fabs(l.v[4].min_time_s - 0.4) < 1e-12);
+    jb_spec_list_free(&l);
+    /* --threads 1 on all of them: triad at 0.3 s, fma, triad at 0.4 s. */
+    assert_int_equal(jb_suite_load("dup", &base, &l, err, sizeof(err)), 0);
+    assert_int_equal(jb_spec_set(&cli, "threads", "1", err, sizeof(err)), 0);
+    for (int i = 0; i < l.n; i++)
+        jb_spec_override(&l.v[i], &cli);
+    jb_spec_list_dedupe(&l);
+    assert_int_equal(l.n, 3);
+    assert_string_equal(l.v[0].workload, "triad");
+    assert_string_equal(l.v[1].workload, "fma");
+    assert_string_equal(l.v[2].workload, "triad");
+    for (int i = 0; i < l.n; i++)
+        assert_int_equal(l.v[i].threads, 1);
+    assert_string_equal(l.v[1].origin, "suites/dup:2");
+    jb_spec_list_free(&l);
+}
+
 static void test_shipped_suites_parse(void **state)
 {
     (void)state;
@@ -189,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_bad_lines),
         cmocka_unit_test(test_files_include_and_errors),
         cmocka_unit_test(test_override),
+        cmocka_unit_test(test_dedupe_after_override),
         cmocka_unit_test(test_shipped_suites_parse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
