@@ -25,7 +25,7 @@
  *   flagged with the ratio. */
 #include "harness/counters.h"
 #include "harness/counters_perf.h"
-#include "harness/error.h"
+#include "base/error.h"
 
 #include <errno.h>
 #include <linux/perf_event.h>

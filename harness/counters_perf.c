@@ -5,7 +5,7 @@
  * all it needs of the counting machinery. */
 #include "harness/counters.h"
 #include "harness/counters_perf.h"
-#include "harness/error.h"
+#include "base/error.h"
 
 #include <errno.h>
 #include <linux/perf_event.h>

@@ -18,7 +18,7 @@
  * entries are in energy_report.c. */
 #include "harness/energy.h"
 #include "harness/energy_internal.h"
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/power_opts.h"
 #include "harness/sampler.h"
 

@@ -5,7 +5,7 @@
 #define JB_ENERGY_INTERNAL_H
 
 #include "harness/energy.h"
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/power.h"
 
 #include <jansson.h>

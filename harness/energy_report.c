@@ -6,7 +6,7 @@
  * METHODOLOGY.md section 5.4 and in every entry's uncertainty_method. */
 #include "harness/energy.h"
 #include "harness/energy_internal.h"
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/power_opts.h"
 
 #include <math.h>

@@ -11,7 +11,7 @@
 #include <vector>
 
 extern "C" {
-#include "harness/error.h"
+#include "base/error.h"
 }
 
 namespace {

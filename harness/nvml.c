@@ -5,7 +5,7 @@
  * needed to build and a machine without the driver only loses the GPU,
  * never the build. */
 #include "harness/nvml.h"
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/power_opts.h"
 
 #include <dlfcn.h>

@@ -11,8 +11,8 @@
  *                                idle defaults to 0.3 x tdp: +-50%
  *   nothing                      10 W per busy core, no idle power: +-100%
  * uncertainty_pct=P overrides the stated uncertainty. */
-#include "harness/datadir.h"
-#include "harness/error.h"
+#include "base/datadir.h"
+#include "base/error.h"
 #include "harness/power.h"
 #include "harness/power_opts.h"
 

@@ -14,7 +14,7 @@
  * Malformed lines are skipped and counted; a dropped connection fails the
  * domain. period_ms is the meter's sample interval (default 1000: SPEC
  * PTDaemon logs at 1 Hz). */
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/power.h"
 #include "harness/power_opts.h"
 

@@ -8,7 +8,7 @@
  * energy.c measures and accounts for. Clocks, temperature, enforced power
  * limit and throttle reasons are recorded at the start and end of every
  * run. Options: lib=PATH, gpu=N (one GPU only). */
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/nvml.h"
 #include "harness/power.h"
 #include "harness/power_opts.h"

@@ -2,7 +2,7 @@
  * sources (see power_opts.h). Kept apart so every source parses --power
  * options the same way and reports a bad one with the same message shape. */
 #include "harness/power_opts.h"
-#include "harness/error.h"
+#include "base/error.h"
 
 #include <errno.h>
 #include <math.h>

@@ -6,7 +6,7 @@
  * because a counter that exists but never moves (a perf `power` PMU on a VM
  * whose energy-psys stays at 0) must be told apart from one that works. */
 #include "harness/energy.h"
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/power.h"
 #include "harness/power_opts.h"
 

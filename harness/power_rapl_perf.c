@@ -9,7 +9,7 @@
  * PMU can exist with a psys counter that never moves: energy.c's on-the-spot
  * measurement catches that. Options: root=DIR (a fake sysfs tree: the event
  * parsing is tested on one; perf_event_open itself cannot be faked). */
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/power.h"
 #include "harness/power_opts.h"
 

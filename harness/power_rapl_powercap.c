@@ -9,7 +9,7 @@
  * intel-rapl-mmio zones duplicate the MSR package domain and are skipped.
  * Options: root=DIR, a fake sysfs tree (tests); the context's sysfs_root
  * otherwise. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/power.h"
 #include "harness/power_opts.h"
 

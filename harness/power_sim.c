@@ -14,7 +14,7 @@
  * kind=power    report instantaneous watts instead of a counter;
  * name=NAME     the domain's name (default "sim"), to run several side by side.
  * Time is CLOCK_MONOTONIC from open, so real sleeps give exact expectations. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/power.h"
 #include "harness/power_opts.h"
 

@@ -1,6 +1,6 @@
 /* record.c: atomic output files, run ids and timestamps (see record.h). */
 #include "harness/record.h"
-#include "harness/error.h"
+#include "base/error.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
 #include "harness/runner.h"
 #include "harness/counters.h"
 #include "harness/energy.h"
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/gbench.h"
 #include "harness/provenance.h"
 #include "harness/record.h"

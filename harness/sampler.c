@@ -4,7 +4,7 @@
  * by whole intervals from the start, so the sampling rate does not drift by
  * the time fn takes. */
 #include "harness/sampler.h"
-#include "harness/error.h"
+#include "base/error.h"
 
 #include <errno.h>
 #include <pthread.h>

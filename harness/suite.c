@@ -1,7 +1,7 @@
 /* suite.c: parsing suite files into run specifications (see suite.h). */
 #include "harness/suite.h"
-#include "harness/datadir.h"
-#include "harness/error.h"
+#include "base/datadir.h"
+#include "base/error.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -81,7 +81,7 @@ int jb_suite_parse_line(const char *line, const struct jb_run_spec *base, const 
 
 /* Finds and parses a suite by name (NAME in $JB_SUITES_DIR, else among the
  * shipped suites: installed share/joulebench/suites or the source tree's
- * suites/, see harness/datadir.h) or by path (contains '/'). */
+ * suites/, see base/datadir.h) or by path (contains '/'). */
 int jb_suite_load(const char *name, const struct jb_run_spec *base, struct jb_spec_list *out,
                   char *err, size_t errlen);
 

@@ -6,7 +6,7 @@
  * anything is set, the loop has one exit, and the restore runs on it for a
  * finished sweep, a failed measurement and SIGINT alike. */
 #include "harness/sweep.h"
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/nvml.h"
 #include "workloads/workload.h"
 

@@ -19,7 +19,7 @@
  * kernel release, which say when and by whom the topology was read, not what
  * the machine is. */
 #include "harness/topology.h"
-#include "harness/error.h"
+#include "base/error.h"
 
 #include <hwloc.h>
 #include <stdarg.h>

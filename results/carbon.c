@@ -4,8 +4,8 @@
  * column is the source text. */
 #include "results/carbon.h"
 
-#include "harness/datadir.h"
-#include "harness/error.h"
+#include "base/datadir.h"
+#include "base/error.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -22,7 +22,7 @@ struct jb_grid_row {
     char source[256];
 };
 
-/* Folder of the data tables (harness/datadir.h: $JB_DATA_DIR, else the
+/* Folder of the data tables (base/datadir.h: $JB_DATA_DIR, else the
  * installed share/joulebench/data, else the source tree's results/data). */
 void jb_carbon_data_dir(char *dst, size_t n);
 
@@ -35,7 +35,7 @@ int jb_facility_defaults(const char *cls, double *pue, double *wue_l_per_kwh, ch
                          size_t srclen, char *err, size_t errlen);
 
 /* Loads a platform descriptor by name (NAME.json in the platforms folder of
- * harness/datadir.h: $JB_PLATFORMS_DIR, else the installed
+ * base/datadir.h: $JB_PLATFORMS_DIR, else the installed
  * share/joulebench/platforms, else the source tree's platforms/descriptors)
  * or by path (contains '/').
  * Checks the required fields. Caller owns *out. */

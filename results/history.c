@@ -1,7 +1,7 @@
 /* history.c: series and change points (see history.h). */
 #include "results/history.h"
 
-#include "harness/error.h"
+#include "base/error.h"
 #include "results/record_util.h"
 #include "results/stats.h"
 

@@ -6,7 +6,7 @@
  * (its coverage is kept), relative uncertainties added in quadrature. */
 #include "results/normalize.h"
 
-#include "harness/error.h"
+#include "base/error.h"
 #include "results/carbon.h"
 #include "results/record_util.h"
 

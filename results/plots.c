@@ -3,8 +3,8 @@
  * argument vector, never through a shell. */
 #include "results/plots.h"
 
-#include "harness/datadir.h"
-#include "harness/error.h"
+#include "base/datadir.h"
+#include "base/error.h"
 #include "results/history.h"
 #include "results/record_util.h"
 

@@ -5,8 +5,8 @@
  * path of the value under test, so an error names exactly where it failed. */
 #include "results/schema_validate.h"
 
-#include "harness/datadir.h"
-#include "harness/error.h"
+#include "base/datadir.h"
+#include "base/error.h"
 
 #include <math.h>
 #include <stdio.h>

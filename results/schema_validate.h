@@ -21,7 +21,7 @@
  * below the minimum 0"). */
 int jb_schema_validate(const json_t *schema, const json_t *instance, char *err, size_t errlen);
 
-/* Loads record.schema.json from the schema folder (harness/datadir.h:
+/* Loads record.schema.json from the schema folder (base/datadir.h:
  * $JB_SCHEMA_DIR, else the installed share/joulebench/schema, else the
  * source tree's results/schema). Caller owns *out. */
 int jb_record_schema_load(json_t **out, char *err, size_t errlen);

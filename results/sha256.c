@@ -1,7 +1,7 @@
 /* sha256.c: SHA-256 as FIPS 180-4 specifies it (see sha256.h). */
 #include "results/sha256.h"
 
-#include "harness/error.h"
+#include "base/error.h"
 
 #include <errno.h>
 #include <stdio.h>

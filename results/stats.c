@@ -1,7 +1,7 @@
 /* stats.c: the statistics declared in stats.h. */
 #include "results/stats.h"
 
-#include "harness/error.h"
+#include "base/error.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * out, so that both back-ends hold byte-identical record JSON. */
 #include "results/store.h"
 
-#include "harness/error.h"
+#include "base/error.h"
 #include "results/record_util.h"
 #include "results/sha256.h"
 

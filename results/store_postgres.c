@@ -4,7 +4,7 @@
  * with PQexecParams, never spliced into SQL, since run ids and system names
  * come from record files. */
 #ifdef JB_HAVE_LIBPQ
-#include "harness/error.h"
+#include "base/error.h"
 #include "results/store.h"
 
 #include <libpq-fe.h>

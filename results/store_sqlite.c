@@ -2,7 +2,7 @@
  * embedded default. A writer that finds the database locked waits a short
  * while (busy timeout) and then fails with a message that says so, rather
  * than blocking a CI job forever. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "results/store.h"
 
 #include <sqlite3.h>

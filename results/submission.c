@@ -1,8 +1,8 @@
 /* submission.c: the submission rules and checker (see submission.h). */
 #include "results/submission.h"
 
-#include "harness/error.h"
-#include "results/cmd_util.h"
+#include "base/error.h"
+#include "app/cmd_util.h"
 #include "results/plots.h"
 #include "results/record_util.h"
 #include "results/schema_validate.h"

@@ -16,7 +16,7 @@
  *
  * Plan lines: workload dtype batch context min_s check [options]
  * Output: a CSV file (argument 2) and a table on stdout. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/nvml.h"
 #include "workloads/workload.h"
 

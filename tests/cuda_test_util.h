@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "harness/error.h"
+#include "base/error.h"
 #include "workloads/workload.h"
 #ifdef JB_HAVE_CUDA
 #include "platforms/cuda/cuda_rt.h"

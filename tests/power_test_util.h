@@ -6,7 +6,7 @@
 #define JB_POWER_TEST_UTIL_H
 
 #include "harness/energy.h"
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/power_opts.h"
 
 #include <jansson.h>

@@ -8,7 +8,7 @@
  * perf_event_open, so the fallback is checked on machines with and without
  * a PMU. */
 #include "harness/counters.h"
-#include "harness/error.h"
+#include "base/error.h"
 
 #include <errno.h>
 #include <jansson.h>

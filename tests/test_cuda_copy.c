@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "harness/error.h"
+#include "base/error.h"
 #include "tests/cuda_test_util.h"
 #include "workloads/workload.h"
 #ifdef JB_HAVE_CUDA

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/error.h"
+#include "base/error.h"
 #include "platforms/cuda/cuda_fault.h"
 #include "workloads/workload.h"
 #ifdef JB_HAVE_CUDA

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/error.h"
+#include "base/error.h"
 #include "tests/cuda_test_util.h"
 #include "workloads/llm/llm.h"
 #include "workloads/workload.h"

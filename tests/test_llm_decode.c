@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "harness/error.h"
+#include "base/error.h"
 #include "platforms/cpu/threadpool.h"
 #include "workloads/llm/llm_model.h"
 #include "workloads/workload.h"

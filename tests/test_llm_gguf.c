@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "harness/error.h"
+#include "base/error.h"
 #include "llm_gguf_write.h"
 #include "platforms/cpu/threadpool.h"
 #include "workloads/llm/gguf.h"

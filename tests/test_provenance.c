@@ -6,7 +6,7 @@
  * the open NVIDIA kernel module), a
  * missing tree must give nulls and never fail, and this machine's own
  * collection must name its CPU and kernel. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/provenance.h"
 #include "harness/topology.h"
 

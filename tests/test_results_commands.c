@@ -4,7 +4,7 @@
  * carry them with hostile strings neutralized, compare's exit status gates
  * on a significant regression over the threshold, and history finds the
  * commit range of a step. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "results/plots.h"
 #include "results/record_util.h"
 #include "results/store.h"

@@ -4,7 +4,7 @@
 #ifndef JB_TEST_RESULTS_HELPERS_H
 #define JB_TEST_RESULTS_HELPERS_H
 
-#include "results/commands.h"
+#include "app/commands.h"
 
 /* Test paths are built in fixed buffers far larger than any scratch path;
  * GCC cannot see that, and a truncation would fail the test anyway. */

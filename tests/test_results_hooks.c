@@ -3,9 +3,9 @@
  * earlier in the same invocation) and store it with its trace and Google
  * Benchmark file; and the whole chain on real output of the joulebench
  * binary: run, import, compare, history, report. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "results/record_util.h"
-#include "results/run_hooks.h"
+#include "app/run_hooks.h"
 #include "results/schema_validate.h"
 #include "results/store.h"
 #include "test_results_helpers.h"

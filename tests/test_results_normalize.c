@@ -1,7 +1,7 @@
 /* test_results_normalize.c: the derived figures of a record follow the
  * formulas of METHODOLOGY.md section 7, with the label and uncertainty of
  * the energy entry they come from, and the tables and descriptors load. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "results/carbon.h"
 #include "results/normalize.h"
 #include "results/record_util.h"

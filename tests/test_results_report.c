@@ -6,7 +6,7 @@
  * there and the sorting script ran; a screenshot is kept in the build tree
  * (dashboard-screenshot.png). Without chromium the browser part is skipped,
  * saying so. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "results/plots.h"
 #include "results/record_util.h"
 #include "test_results_helpers.h"

@@ -1,6 +1,6 @@
 /* test_results_schema.c: the record validator and loader accept the
  * fixture records and refuse broken ones with the JSON path of the fault. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "results/schema_validate.h"
 #include "test_results_helpers.h"
 

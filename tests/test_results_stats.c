@@ -2,7 +2,7 @@
  * Mann-Whitney p-values against values worked out by hand (exact
  * distribution), the bootstrap interval of a ratio of medians, and
  * E-Divisive means finding a step and only a step. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "results/stats.h"
 
 #include <math.h>

@@ -6,7 +6,7 @@
  * and its contents untouched. Runs on SQLite by default; with
  * JB_TEST_DB_URL=postgresql://... (tests/results.cmake starts a throw-away
  * server) the same tests run on PostgreSQL. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "results/record_util.h"
 #include "results/store.h"
 #include "test_results_helpers.h"

@@ -5,7 +5,7 @@
  * the folder, an estimated or simulated energy source, energy that
  * disagrees with power x time, a missing system field. SHA-256 is checked
  * against the FIPS 180-4 example vectors. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "results/record_util.h"
 #include "results/sha256.h"
 #include "results/submission.h"

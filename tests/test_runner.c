@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/runner.h"
 #include "workloads/workload.h"
 

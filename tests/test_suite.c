@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/suite.h"
 
 #include <math.h>

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/sweep.h"
 #include "harness/nvml.h"
 #include "workloads/workload.h"

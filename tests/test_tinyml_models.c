@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "harness/error.h"
+#include "base/error.h"
 #include "platforms/cpu/cpu_features.h"
 #include "workloads/tinyml/tinyml_model.h"
 #include "workloads/workload.h"

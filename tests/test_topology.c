@@ -4,7 +4,7 @@
  * that PU from sched_getcpu, for every PU); the policies are checked on
  * synthetic hwloc topologies with two packages and SMT, where compact,
  * scatter and the sampler's placement differ in ways a 2-PU VM cannot show. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/topology.h"
 
 #include <jansson.h>

@@ -5,7 +5,7 @@
  * spin budget so that idle workers do not burn a core (and energy) between
  * runs. */
 #include "platforms/cpu/threadpool.h"
-#include "harness/error.h"
+#include "base/error.h"
 
 #include <hwloc.h>
 #include <pthread.h>

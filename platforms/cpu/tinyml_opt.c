@@ -6,7 +6,7 @@
  * compiler vectorizes them; int8 add looks its per-input rescaling up in two
  * 256-entry tables built at create time. Softmax is shared with the
  * reference (a dozen classes: nothing to gain). */
-#include "harness/error.h"
+#include "base/error.h"
 #include "platforms/cpu/tinyml_simd.h"
 
 #include <math.h>

@@ -9,7 +9,7 @@
 #include "platforms/cpu/tinyml_kernels.h"
 #include "platforms/cpu/tinyml_simd.h"
 
-#include "harness/error.h"
+#include "base/error.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * figure the CUDA LLM decode's achieved bandwidth is compared with.
  * Compiled to nothing without CUDA (JB_HAVE_CUDA unset). */
 #ifdef JB_HAVE_CUDA
-#include "harness/error.h"
+#include "base/error.h"
 #include "platforms/cuda/cuda_rt.h"
 #include "workloads/workload.h"
 

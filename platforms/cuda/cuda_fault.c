@@ -6,7 +6,7 @@
  * use that GPU, whoever opened it. Passing it around instead would make the
  * runner know about CUDA. */
 #include "platforms/cuda/cuda_fault.h"
-#include "harness/error.h"
+#include "base/error.h"
 
 #include <errno.h>
 #include <pthread.h>

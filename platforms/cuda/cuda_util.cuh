@@ -10,7 +10,7 @@
 #include <stdlib.h>
 
 extern "C" {
-#include "harness/error.h"
+#include "base/error.h"
 }
 #include "platforms/cuda/cuda_rt.h"
 

@@ -9,7 +9,7 @@
  * equal jb_llm_weights_synth's is a separate test (test_cuda_llm.c).
  * Compiled to nothing without CUDA. */
 #ifdef JB_HAVE_CUDA
-#include "harness/error.h"
+#include "base/error.h"
 #include "platforms/cuda/llm_cuda.h"
 #include "workloads/llm/llm.h"
 

@@ -7,7 +7,7 @@
  * iteration is one decode step of `batch` sequences: units = batch tokens.
  * Compiled to nothing without CUDA. */
 #ifdef JB_HAVE_CUDA
-#include "harness/error.h"
+#include "base/error.h"
 #include "platforms/cuda/cuda_rt.h"
 #include "platforms/cuda/llm_cuda.h"
 #include "workloads/llm/llm.h"

@@ -14,7 +14,7 @@
  * layer, to show what the graph saves), device=N. Compiled to nothing
  * without CUDA. */
 #ifdef JB_HAVE_CUDA
-#include "harness/error.h"
+#include "base/error.h"
 #include "platforms/cuda/cuda_rt.h"
 #include "platforms/cuda/tinyml_cuda.h"
 #include "workloads/tinyml/tinyml_model.h"

@@ -10,7 +10,7 @@
  * of the per-pair ratios with its interquartile range, and both medians.
  *
  * usage: llm_paired MODEL DTYPE CONTEXT THREADS [SECONDS [TRIAD_MIB]] */
-#include "harness/error.h"
+#include "base/error.h"
 #include "workloads/workload.h"
 
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * through the source's own open/read path; the invariants are those energy.c
  * relies on: sample times and cumulative energy never go backwards and stay
  * finite. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/power.h"
 
 #include <math.h>

@@ -2,7 +2,7 @@
  * which take text straight from the command line and suite files. A parsed
  * list must hold only distinct, non-negative cpus, and a plan must either
  * fail with a message or give every worker a cpu of the topology. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/topology.h"
 
 #include <stdint.h>

@@ -2,7 +2,7 @@
  * checking (jb_record_parse), then everything that reads a record that
  * passed: normalization, the submission rules, the history value. A
  * record file is untrusted (submissions, shared result folders). */
-#include "harness/error.h"
+#include "base/error.h"
 #include "results/history.h"
 #include "results/normalize.h"
 #include "results/record_util.h"

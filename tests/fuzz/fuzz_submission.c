@@ -3,7 +3,7 @@
  * memory), 'S' a system description, 'T' a manifest placed in a small
  * real submission tree that the whole checker then walks (so hostile
  * manifest paths meet the real file system). */
-#include "harness/error.h"
+#include "base/error.h"
 #include "results/submission.h"
 
 #include <jansson.h>

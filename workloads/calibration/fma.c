@@ -4,7 +4,7 @@
  * so the result is the machine's arithmetic roof at that thread count and
  * vector width. The check recomputes every lane with scalar fmaf, which
  * rounds exactly as the vector FMA does: the comparison is exact. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "platforms/cpu/cpu_features.h"
 #include "platforms/cpu/fma_kernels.h"
 #include "platforms/cpu/threadpool.h"

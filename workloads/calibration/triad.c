@@ -6,7 +6,7 @@
  * are counted as STREAM counts them (24 bytes per element: two reads, one
  * write), which excludes the write-allocate read that most caches add, so
  * the figure is comparable with published STREAM results. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "platforms/cpu/threadpool.h"
 #include "workloads/workload.h"
 

@@ -3,7 +3,7 @@
  * the file are bounded by what is left of the buffer before anything is
  * allocated from them, and offset + size sums are checked for overflow. */
 #include "workloads/llm/gguf.h"
-#include "harness/error.h"
+#include "base/error.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,7 +12,7 @@
  * with the same code whatever the thread count, so results are bit-identical
  * across thread counts (the greedy-decoding test relies on it). */
 #include "workloads/llm/llm_model.h"
-#include "harness/error.h"
+#include "base/error.h"
 #include "platforms/cpu/threadpool.h"
 
 #include <math.h>

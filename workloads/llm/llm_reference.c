@@ -8,7 +8,7 @@
  * from the optimized step are then the optimized step's own rounding (q8_0
  * activations, fp16 K/V at the current position, summation order). */
 #include "workloads/llm/llm_model.h"
-#include "harness/error.h"
+#include "base/error.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
  * the same weights on the device. A 1B model in q8_0 is made in seconds;
  * generation is never inside the timed region. */
 #include "workloads/llm/llm.h"
-#include "harness/error.h"
+#include "base/error.h"
 #include "platforms/cpu/threadpool.h"
 
 #include <math.h>

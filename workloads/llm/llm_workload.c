@@ -9,7 +9,7 @@
  * 1B model, and the step's cost does not depend on the values). check()
  * compares the logits of the last run with the plain-C fp32 reference step
  * on the same weights and cache. */
-#include "harness/error.h"
+#include "base/error.h"
 #include "platforms/cpu/threadpool.h"
 #include "workloads/llm/gguf.h"
 #include "workloads/llm/llm_model.h"

@@ -8,7 +8,7 @@
 #include "workloads/tinyml/tinyml_model.h"
 #include "workloads/tinyml/tinyml_synth.h"
 
-#include "harness/error.h"
+#include "base/error.h"
 
 #include <math.h>
 #include <stdlib.h>

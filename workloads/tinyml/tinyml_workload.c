@@ -12,7 +12,7 @@
  * Options: kernel=reference|optimized (time the reference kernels instead,
  * for comparisons); corrupt=1 (test hook: spoils each output after run, so
  * that a check failure can be provoked end to end). */
-#include "harness/error.h"
+#include "base/error.h"
 #include "platforms/cpu/threadpool.h"
 #include "workloads/tinyml/tinyml_model.h"
 #include "workloads/tinyml/tinyml_workload.h"

@@ -1,12 +1,12 @@
 /* cli_run.c: `joulebench run`: options and suite files to run specs, the
  * runner with the results hooks (normalize, store), and the summary table in
  * table, CSV, Markdown or JSON form. */
-#include "harness/cli_util.h"
-#include "harness/error.h"
+#include "app/cli_util.h"
+#include "base/error.h"
 #include "harness/record.h"
 #include "harness/runner.h"
 #include "harness/suite.h"
-#include "results/run_hooks.h"
+#include "app/run_hooks.h"
 #include "workloads/workload.h"
 
 #include <getopt.h>

@@ -1,9 +1,9 @@
 /* datadir.c: the one lookup of joulebench's run-time files (see datadir.h).
  * Nothing is cached: a lookup is one readlink and a stat or two, done a few
  * times per command, and a cache would be global mutable state. */
-#include "harness/datadir.h"
+#include "base/datadir.h"
 
-#include "harness/error.h"
+#include "base/error.h"
 
 #include <limits.h>
 #include <stdio.h>

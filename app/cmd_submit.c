@@ -1,9 +1,9 @@
 /* cmd_submit.c: `joulebench submit` lays a vendor's records out as a
  * submission (see submission.h) with its manifest, and `joulebench check`
  * validates one, printing every problem with its path. */
-#include "harness/error.h"
-#include "results/cmd_util.h"
-#include "results/commands_impl.h"
+#include "base/error.h"
+#include "app/cmd_util.h"
+#include "app/commands_impl.h"
 #include "results/plots.h"
 #include "results/record_util.h"
 #include "results/submission.h"

@@ -1,8 +1,8 @@
 /* cli_sweep.c: `joulebench sweep`: a workload measured at each GPU power
  * limit or locked clock (harness/sweep.c does the sweeping and restoring),
  * the table, the Pareto CSV and the gnuplot plot. */
-#include "harness/cli_util.h"
-#include "harness/error.h"
+#include "app/cli_util.h"
+#include "base/error.h"
 #include "harness/nvml.h"
 #include "harness/record.h"
 #include "harness/suite.h"

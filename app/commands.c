@@ -1,8 +1,8 @@
 /* commands.c: the table of the results pipeline's subcommands. Each entry's
- * function lives in its own results/cmd_*.c file. */
-#include "results/commands.h"
+ * function lives in its own app/cmd_*.c file. */
+#include "app/commands.h"
 
-#include "results/commands_impl.h"
+#include "app/commands_impl.h"
 
 #include <stddef.h>
 

@@ -1,7 +1,7 @@
 /* cmd_util.c: the helpers declared in cmd_util.h. */
-#include "results/cmd_util.h"
+#include "app/cmd_util.h"
 
-#include "harness/error.h"
+#include "base/error.h"
 #include "results/carbon.h"
 #include "results/schema_validate.h"
 

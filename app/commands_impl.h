@@ -1,5 +1,5 @@
 /* commands_impl.h: entry points of the results subcommands, each in its own
- * results/cmd_*.c file, gathered in the table of commands.c. Each takes the
+ * app/cmd_*.c file, gathered in the table of commands.c. Each takes the
  * subcommand's argv (argv[0] is its name) and returns the exit status:
  * 0 success, 1 a failure or (compare, check) a finding, 2 a usage error. */
 #ifndef JB_COMMANDS_IMPL_H

@@ -1,9 +1,9 @@
 /* cmd_io.c: `joulebench import` (records and Google Benchmark JSON into the
  * results database, each record normalized on the way) and `joulebench
  * export` (the database as JSON, CSV or Markdown). */
-#include "harness/error.h"
-#include "results/cmd_util.h"
-#include "results/commands_impl.h"
+#include "base/error.h"
+#include "app/cmd_util.h"
+#include "app/commands_impl.h"
 #include "results/normalize.h"
 #include "results/record_util.h"
 #include "results/store.h"

@@ -5,9 +5,9 @@
  * status 1 when any significant regression exceeds --threshold, so that CI
  * can gate on it. BASE and CONTENDER are record files or folders, run ids,
  * or queries on the database ("workload=triad,commit=abc123"). */
-#include "harness/error.h"
-#include "results/cmd_util.h"
-#include "results/commands_impl.h"
+#include "base/error.h"
+#include "app/cmd_util.h"
+#include "app/commands_impl.h"
 #include "results/record_util.h"
 #include "results/stats.h"
 #include "results/store.h"

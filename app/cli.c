@@ -1,17 +1,17 @@
 /* cli.c: the joulebench command line: the dispatcher and the list and probe
  * subcommands; run (cli_run.c), sweep (cli_sweep.c) and the results
- * pipeline's subcommands (results/commands.c) have their own files. Option
+ * pipeline's subcommands (app/commands.c) have their own files. Option
  * parsing and printing live in the CLI; measuring lives in runner.c. The CLI
  * is the only place that exits. */
-#include "harness/cli.h"
-#include "harness/cli_util.h"
+#include "app/cli.h"
+#include "app/cli_util.h"
 #include "harness/counters.h"
-#include "harness/datadir.h"
+#include "base/datadir.h"
 #include "harness/energy.h"
-#include "harness/error.h"
+#include "base/error.h"
 #include "harness/power.h"
 #include "harness/topology.h"
-#include "results/commands.h"
+#include "app/commands.h"
 #include "workloads/workload.h"
 #include "build_info.h"
 #include "git_commit.h"

@@ -1,8 +1,8 @@
 /* run_hooks.c: the runner hooks of run_hooks.h. */
-#include "results/run_hooks.h"
+#include "app/run_hooks.h"
 
-#include "harness/error.h"
-#include "results/cmd_util.h"
+#include "base/error.h"
+#include "app/cmd_util.h"
 #include "results/normalize.h"
 #include "results/store.h"
 

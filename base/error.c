@@ -1,5 +1,5 @@
 /* error.c: the status-code helpers declared in error.h. */
-#include "harness/error.h"
+#include "base/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>

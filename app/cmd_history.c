@@ -1,9 +1,9 @@
 /* cmd_history.c: `joulebench history`: a metric's series over time on one
  * machine, per workload, with the change points E-Divisive means finds,
  * each with its size and the commit range it happened in. */
-#include "harness/error.h"
-#include "results/cmd_util.h"
-#include "results/commands_impl.h"
+#include "base/error.h"
+#include "app/cmd_util.h"
+#include "app/commands_impl.h"
 #include "results/history.h"
 #include "results/plots.h"
 #include "results/record_util.h"

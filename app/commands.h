@@ -1,10 +1,10 @@
 /* commands.h: the results pipeline's subcommands (import, export, compare,
  * history, report, submit, check), listed in one table that the CLI
- * (harness/cli.c) appends to its own. */
+ * (app/cli.c) appends to its own. */
 #ifndef JB_RESULTS_COMMANDS_H
 #define JB_RESULTS_COMMANDS_H
 
-#include "harness/cli.h"
+#include "app/cli.h"
 
 /* NULL-terminated (name == NULL) table of subcommands. */
 extern const struct jb_command jb_results_commands[];

@@ -4,10 +4,10 @@
  * history with change points, a power trace) and one provenance page per
  * run, so the source of every number is one click away. Every string from
  * a record is HTML-escaped: a system name in a submission is untrusted. */
-#include "harness/datadir.h"
-#include "harness/error.h"
-#include "results/cmd_util.h"
-#include "results/commands_impl.h"
+#include "base/datadir.h"
+#include "base/error.h"
+#include "app/cmd_util.h"
+#include "app/commands_impl.h"
 #include "results/history.h"
 #include "results/plots.h"
 #include "results/record_util.h"
