@@ -50,8 +50,6 @@ int jb_norm_opts_from(struct jb_norm_opts *o, const char *region, const char *gr
  * "time_s,domain,watts"; malloc'd text (caller frees) or NULL. */
 char *jb_read_trace_beside(const char *record_path);
 
-/* Whether a JSON document is a Google Benchmark output file. */
-int jb_is_gbench(const json_t *doc);
 
 /* Creates a folder and its missing parents (mode 0755), like `mkdir -p`;
  * existing ones are fine. Returns 0, or -1 with errno set, which the

@@ -2,7 +2,6 @@
 #include "results/submission.h"
 
 #include "base/error.h"
-#include "app/cmd_util.h"
 #include "results/plots.h"
 #include "results/record_util.h"
 #include "results/schema_validate.h"

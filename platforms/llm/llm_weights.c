@@ -6,7 +6,7 @@
  * are generated in parallel on the pool, and a CUDA back-end can generate
  * the same weights on the device. A 1B model in q8_0 is made in seconds;
  * generation is never inside the timed region. */
-#include "workloads/llm/llm.h"
+#include "platforms/llm/llm_format.h"
 #include "base/error.h"
 #include "platforms/cpu/threadpool.h"
 

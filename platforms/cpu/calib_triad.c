@@ -8,7 +8,7 @@
  * the figure is comparable with published STREAM results. */
 #include "base/error.h"
 #include "platforms/cpu/threadpool.h"
-#include "workloads/workload.h"
+#include "platforms/backend.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -125,7 +125,6 @@ static void triad_info(const void *st, struct jb_workload_info *o)
 {
     const struct triad *t = st;
     snprintf(o->dtype, sizeof(o->dtype), "fp64");
-    snprintf(o->backend, sizeof(o->backend), "cpu");
     snprintf(o->kernel, sizeof(o->kernel), "c-autovec");
     o->units_per_iteration = 1;
     o->threads = t->threads;
@@ -137,14 +136,8 @@ static void triad_info(const void *st, struct jb_workload_info *o)
     snprintf(o->timing, sizeof(o->timing), "host-clock");
 }
 
-const struct jb_workload_ops jb_workload_triad = {
+const struct jb_calib_kernel jb_calib_cpu_triad = {
     .name = "triad",
-    .version = "1",
-    .family = "calibration",
-    .unit = "pass",
-    .dtypes = "fp64",
-    .backends = "cpu",
-    .description = "memory bandwidth: STREAM triad over 3 x 64 MiB (option mib=N)",
     .open = triad_open,
     .run = triad_run,
     .check = triad_check,

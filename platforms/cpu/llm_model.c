@@ -11,7 +11,7 @@
  * rows each worker streams. Every output element is computed by one worker
  * with the same code whatever the thread count, so results are bit-identical
  * across thread counts (the greedy-decoding test relies on it). */
-#include "workloads/llm/llm_model.h"
+#include "platforms/cpu/llm_model.h"
 #include "base/error.h"
 #include "platforms/cpu/threadpool.h"
 

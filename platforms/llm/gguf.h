@@ -10,7 +10,7 @@
 #ifndef JB_GGUF_H
 #define JB_GGUF_H
 
-#include "workloads/llm/llm.h"
+#include "platforms/llm/llm_format.h"
 
 #include <stddef.h>
 #include <stdint.h>

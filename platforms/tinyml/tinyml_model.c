@@ -5,8 +5,8 @@
  * running the fp32 reference on JB_TM_CAL_INPUTS seeded inputs, int32 bias
  * at scale in * w, Q31 multipliers. Everything is a pure function of the
  * seed and the model name. */
-#include "workloads/tinyml/tinyml_model.h"
-#include "workloads/tinyml/tinyml_synth.h"
+#include "platforms/tinyml/tinyml_model.h"
+#include "platforms/tinyml/tinyml_synth.h"
 
 #include "base/error.h"
 

@@ -8,7 +8,7 @@
 #include "platforms/cpu/cpu_features.h"
 #include "platforms/cpu/fma_kernels.h"
 #include "platforms/cpu/threadpool.h"
-#include "workloads/workload.h"
+#include "platforms/backend.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -139,7 +139,6 @@ static void fma_info(const void *st, struct jb_workload_info *o)
 {
     const struct fma_wl *w = st;
     snprintf(o->dtype, sizeof(o->dtype), "fp32");
-    snprintf(o->backend, sizeof(o->backend), "cpu");
     snprintf(o->kernel, sizeof(o->kernel), "%s", jb_isa_name(w->isa));
     o->units_per_iteration = 1;
     o->threads = w->threads;
@@ -150,14 +149,8 @@ static void fma_info(const void *st, struct jb_workload_info *o)
     snprintf(o->timing, sizeof(o->timing), "host-clock");
 }
 
-const struct jb_workload_ops jb_workload_fma = {
+const struct jb_calib_kernel jb_calib_cpu_fma = {
     .name = "fma",
-    .version = "1",
-    .family = "calibration",
-    .unit = "pass",
-    .dtypes = "fp32",
-    .backends = "cpu",
-    .description = "peak arithmetic: fp32 FMA chains in registers (FLOP/s)",
     .open = fma_open,
     .run = fma_run,
     .check = fma_check,

@@ -6,7 +6,7 @@
  * [0.7, 1.3], and a bias of N(0, 0.05^2). Inputs imitate each task's
  * features (images, MFCCs, log-mel frames). Every value is a pure function
  * of (seed, model name, layer or item): splitmix64 streams. */
-#include "workloads/tinyml/tinyml_synth.h"
+#include "platforms/tinyml/tinyml_synth.h"
 
 #include <math.h>
 

@@ -3,7 +3,7 @@
 #ifndef JB_TINYML_SYNTH_H
 #define JB_TINYML_SYNTH_H
 
-#include "workloads/tinyml/tinyml_model.h"
+#include "platforms/tinyml/tinyml_model.h"
 
 #include <stdint.h>
 

@@ -1,11 +1,12 @@
 /* llm_model.h: the decode step of a Llama-architecture model on the CPU (the
- * optimized, multithreaded path), and the plain-C fp32 reference step it is
- * checked against. Private to the LLM workloads and their tests. */
+ * optimized, multithreaded path) that the cpu LLM back-end (llm_cpu.c) runs,
+ * and the oracle's view of its weights and cache. */
 #ifndef JB_LLM_MODEL_H
 #define JB_LLM_MODEL_H
 
+#include "platforms/backend.h"
 #include "platforms/cpu/llm_kernels.h"
-#include "workloads/llm/llm.h"
+#include "platforms/llm/llm_format.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -49,11 +50,13 @@ struct jb_llm_kv_view {
 };
 struct jb_llm_kv_view jb_llm_model_kv(const struct jb_llm_model *m);
 
-/* The plain-C fp32 reference step: one thread, no vector code, each weight
- * row dequantized to fp32 and dotted with fp32 activations with double
- * accumulation; reads cache positions < pos from kv (its own K/V at pos stay
- * private, so the cache is not touched). logits: vocab_size floats. */
-int jb_llm_reference_step(const struct jb_llm_weights *w, const struct jb_llm_kv_view *kv,
-                          int token, int pos, float *logits, char *err, size_t errlen);
+/* The oracle's view (backend.h) of host weights and a cache: fills a with
+ * ctx as its context (ctx must outlive a); every sequence decodes `token`. */
+struct jb_llm_host_access {
+    const struct jb_llm_weights *w;
+    struct jb_llm_kv_view kv;
+    int token;
+};
+void jb_llm_host_access(struct jb_llm_host_access *ctx, struct jb_llm_access *a);
 
 #endif

@@ -2,7 +2,7 @@
  * whose every read checks the remaining length first; counts and sizes from
  * the file are bounded by what is left of the buffer before anything is
  * allocated from them, and offset + size sums are checked for overflow. */
-#include "workloads/llm/gguf.h"
+#include "platforms/llm/gguf.h"
 #include "base/error.h"
 
 #include <errno.h>
