@@ -167,26 +167,12 @@ static void csv_str(FILE *f, const char *s)
 static void md_str(FILE *f, const char *s)
 {
     for (const char *p = s ? s : ""; *p; p++) {
-        switch (*p) {
-        case '|':
+        if (*p == '|')
             fputs("\\|", f);
-            break;
-        case '\n':
-        case '\r':
+        else if (*p == '\n' || *p == '\r')
             fputc(' ', f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        default:
-            fputc(*p, f);
-        }
+        else
+            jb_html_putc(f, *p);
     }
 }
 
