@@ -2,6 +2,7 @@
 #include "app/cmd_util.h"
 
 #include "base/error.h"
+#include "platforms/descriptor.h"
 #include "results/carbon.h"
 #include "results/schema_validate.h"
 
