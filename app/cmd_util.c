@@ -2,6 +2,7 @@
 #include "app/cmd_util.h"
 
 #include "base/error.h"
+#include "platforms/descriptor.h"
 #include "results/record_util.h"
 #include "results/carbon.h"
 #include "results/schema_validate.h"
@@ -270,4 +271,33 @@ int jb_mkdirs(const char *dir)
             *p = '/';
         }
     return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
+}
+
+void jb_html_putc(FILE *f, char c)
+{
+    switch (c) {
+    case '&':
+        fputs("&amp;", f);
+        break;
+    case '<':
+        fputs("&lt;", f);
+        break;
+    case '>':
+        fputs("&gt;", f);
+        break;
+    case '"':
+        fputs("&quot;", f);
+        break;
+    case '\'':
+        fputs("&#39;", f);
+        break;
+    default:
+        fputc(c, f);
+    }
+}
+
+void jb_html_puts(FILE *f, const char *s)
+{
+    for (const char *p = s ? s : ""; *p; p++)
+        jb_html_putc(f, *p);
 }
