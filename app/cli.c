@@ -387,6 +387,10 @@ static const struct jb_command commands[] = {
     {"probe", "describe this machine's topology, counters and power sources", cmd_probe},
     {"run", "run workloads or a suite and write result records", jb_cli_run},
     {"sweep", "sweep a GPU power limit or clock; time-energy Pareto front", jb_cli_sweep},
+    {"exec", "measure whole runs of any command (and its marked regions); compare commands",
+     jb_cli_exec},
+    {"export-model", "write an LLM workload's weights as GGUF, with inputs and expected outputs",
+     jb_cli_export_model},
     {NULL, NULL, NULL},
 };
 
@@ -396,9 +400,9 @@ static void usage(FILE *f)
                "usage: joulebench COMMAND [options]; joulebench COMMAND --help\n\ncommands:\n",
             JB_VERSION, JB_GIT_COMMIT);
     for (int i = 0; commands[i].name; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     for (int i = 0; jb_results_commands[i].name; i++)
-        fprintf(f, "  %-10s %s\n", jb_results_commands[i].name, jb_results_commands[i].summary);
+        fprintf(f, "  %-12s %s\n", jb_results_commands[i].name, jb_results_commands[i].summary);
 }
 
 int jb_cli_main(int argc, char **argv)

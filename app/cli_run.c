@@ -360,18 +360,6 @@ int jb_cli_run(int argc, char **argv)
                                       .pue = pue,
                                       .wue = wue,
                                       .platform = platform};
-    const char *slash = strrchr(db, '/');
-    if (!so.no_store && slash && !strstr(db, "://")) {
-        /* A database file in a folder that does not exist yet (results/ in
-         * a fresh working directory) gets its folder. */
-        char dir[1024];
-        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - db), db);
-        if (jb_mkdir_p(dir, err, sizeof(err))) {
-            fprintf(stderr, "joulebench run: --db %s: %s\n", db, err);
-            jb_spec_list_free(&specs);
-            return 1;
-        }
-    }
     struct jb_results_sink *sink = NULL;
     rc = jb_results_sink_open(&so, &sink, err, sizeof(err));
     if (rc) {

@@ -17,5 +17,7 @@ const char *jb_cli_fmt_time(double s, char *buf, size_t n);
 
 int jb_cli_run(int argc, char **argv);   /* cli_run.c */
 int jb_cli_sweep(int argc, char **argv); /* cli_sweep.c */
+int jb_cli_exec(int argc, char **argv);  /* cli_exec.c */
+int jb_cli_export_model(int argc, char **argv); /* cli_export.c */
 
 #endif

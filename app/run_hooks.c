@@ -4,6 +4,7 @@
 #include "base/error.h"
 #include "results/record_util.h"
 #include "app/cmd_util.h"
+#include "harness/record.h"
 #include "results/normalize.h"
 #include "results/store.h"
 
@@ -29,6 +30,15 @@ int jb_results_sink_open(const struct jb_results_sink_opts *o, struct jb_results
         return jb_err(err, errlen, JB_ENOMEM, "results: out of memory");
     int rc = jb_norm_opts_from(&s->norm, o->region, o->grid, o->pue, o->wue, o->platform,
                                &s->platform, err, errlen);
+    const char *slash = o->db ? strrchr(o->db, '/') : NULL;
+    if (!rc && !o->no_store && slash && !strstr(o->db, "://")) {
+        /* A database file in a folder that does not exist yet (results/ in
+         * a fresh working directory) gets its folder. */
+        char dir[1024], e2[JB_ERRLEN];
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - o->db), o->db);
+        if (jb_mkdir_p(dir, e2, sizeof(e2)))
+            rc = jb_err(err, errlen, JB_EIO, "--db %s: %s", o->db, e2);
+    }
     if (!rc && !o->no_store)
         rc = jb_store_open(o->db, &s->store, err, errlen);
     if (rc) {

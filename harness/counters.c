@@ -376,17 +376,15 @@ static json_t *num_or_null(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-int jb_counters_finish_run(struct jb_counters *c, int keep_last, json_t *out, json_t *warnings,
-                           char *err, size_t errlen)
+/* The counters object of the repetitions reps[0..n). */
+static void finish_reps(struct jb_counters *c, const struct ctr_rep *reps, int n, json_t *out,
+                        json_t *warnings)
 {
-    if (!out)
-        return jb_err(err, errlen, JB_EINVAL, "counters: no output object");
-    int first = keep_last > 0 && keep_last < c->nreps ? c->nreps - keep_last : 0;
     double units = 0;
     int nok = 0, nbad = 0;
-    for (int k = first; k < c->nreps; k++) {
-        if (c->reps[k].ok) {
-            units += c->reps[k].units;
+    for (int k = 0; k < n; k++) {
+        if (reps[k].ok) {
+            units += reps[k].units;
             nok++;
         } else {
             nbad++;
@@ -404,8 +402,8 @@ int jb_counters_finish_run(struct jb_counters *c, int keep_last, json_t *out, js
         uint64_t en = 0, run = 0;
         int scaled_any = 0;
         json_t *samples = json_array();
-        for (int k = first; k < c->nreps; k++) {
-            const struct ctr_rep *r = &c->reps[k];
+        for (int k = 0; k < n; k++) {
+            const struct ctr_rep *r = &reps[k];
             if (!r->ok)
                 continue;
             int scaled;
@@ -474,5 +472,52 @@ int jb_counters_finish_run(struct jb_counters *c, int keep_last, json_t *out, js
                  c->read_error[0] ? c->read_error : "read failed");
         json_array_append_new(warnings, json_string(w));
     }
+}
+
+int jb_counters_finish_run(struct jb_counters *c, int keep_last, json_t *out, json_t *warnings,
+                           char *err, size_t errlen)
+{
+    if (!out)
+        return jb_err(err, errlen, JB_EINVAL, "counters: no output object");
+    int first = keep_last > 0 && keep_last < c->nreps ? c->nreps - keep_last : 0;
+    finish_reps(c, c->reps + first, c->nreps - first, out, warnings);
     return JB_OK;
 }
+
+int jb_counters_snapshot(struct jb_counters *c, struct jb_counters_snapshot *s)
+{
+    _Static_assert(JB_COUNTERS_SNAPSHOT_EVENTS >= JB_CTR_MAX_EVENTS, "snapshot too small");
+    struct ctr_val v[JB_CTR_MAX_EVENTS];
+    memset(s, 0, sizeof(*s));
+    s->ok = c->nev == 0 || read_all(c, v) == 0;
+    for (int i = 0; s->ok && i < c->nev; i++) {
+        s->value[i] = v[i].value;
+        s->enabled[i] = v[i].enabled;
+        s->running[i] = v[i].running;
+    }
+    return s->ok ? JB_OK : JB_EIO;
+}
+
+int jb_counters_finish_intervals(struct jb_counters *c, const struct jb_counters_snapshot *begin,
+                                 const struct jb_counters_snapshot *end, const double *units,
+                                 int n, json_t *out, json_t *warnings, char *err, size_t errlen)
+{
+    if (!out)
+        return jb_err(err, errlen, JB_EINVAL, "counters: no output object");
+    struct ctr_rep *reps = calloc(n > 0 ? (size_t)n : 1, sizeof(*reps));
+    if (!reps)
+        return jb_err(err, errlen, JB_ENOMEM, "counters: out of memory");
+    for (int k = 0; k < n; k++) {
+        reps[k].units = units[k];
+        reps[k].ok = begin[k].ok && end[k].ok;
+        for (int i = 0; reps[k].ok && i < c->nev; i++) {
+            reps[k].d[i].value = end[k].value[i] - begin[k].value[i];
+            reps[k].d[i].enabled = end[k].enabled[i] - begin[k].enabled[i];
+            reps[k].d[i].running = end[k].running[i] - begin[k].running[i];
+        }
+    }
+    finish_reps(c, reps, n, out, warnings);
+    free(reps);
+    return JB_OK;
+}
+

@@ -41,6 +41,22 @@ int jb_counters_rep_end(struct jb_counters *c, double units);
 int jb_counters_finish_run(struct jb_counters *c, int keep_last, json_t *out, json_t *warnings,
                            char *err, size_t errlen);
 
+/* Intervals that the measured program delimits itself (the marker regions
+ * of `joulebench exec`): a snapshot reads every event now (children
+ * included, as a group read sums the live inherited counters);
+ * finish_intervals gives the object of finish_run over the n intervals
+ * begin[i]..end[i] of units[i] units each. */
+#define JB_COUNTERS_SNAPSHOT_EVENTS 32
+struct jb_counters_snapshot {
+    int ok;
+    uint64_t value[JB_COUNTERS_SNAPSHOT_EVENTS], enabled[JB_COUNTERS_SNAPSHOT_EVENTS],
+        running[JB_COUNTERS_SNAPSHOT_EVENTS];
+};
+int jb_counters_snapshot(struct jb_counters *c, struct jb_counters_snapshot *s);
+int jb_counters_finish_intervals(struct jb_counters *c, const struct jb_counters_snapshot *begin,
+                                 const struct jb_counters_snapshot *end, const double *units,
+                                 int n, json_t *out, json_t *warnings, char *err, size_t errlen);
+
 /* When set (> 0), finish_run also gives each event's value per iteration
  * (per_unit times this): units_per_iteration is the batch in offline runs. */
 void jb_counters_set_units_per_iteration(struct jb_counters *c, double units);

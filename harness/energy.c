@@ -379,7 +379,8 @@ int jb_energy_open(const char *spec, const struct jb_energy_opts *o, struct jb_e
     e->open_warnings = json_array();
     e->align_dom = -1;
     struct jb_power_context ctx = {o ? o->threads : 1, o ? o->cpus : NULL,
-                                   o && o->sysfs_root ? o->sysfs_root : "/"};
+                                   o && o->sysfs_root ? o->sysfs_root : "/",
+                                   o ? o->with_children : 0};
     const char *s = spec && spec[0] ? spec : "auto";
     int rc =
         !strcmp(s, "auto") ? open_auto(e, &ctx, err, errlen) : open_spec(e, s, &ctx, err, errlen);
@@ -711,6 +712,15 @@ int jb_energy_rep_end(struct jb_energy *e, const struct jb_rep_stats *r)
                                            .st = *r};
     pthread_mutex_unlock(&e->mu);
     return JB_OK;
+}
+
+double jb_energy_mark(struct jb_energy *e)
+{
+    pthread_mutex_lock(&e->mu);
+    jb_energy_poll_all_locked(e);
+    double t = jb_power_now_s();
+    pthread_mutex_unlock(&e->mu);
+    return t;
 }
 
 double jb_energy_rep_lag_s(const struct jb_energy *e, int i, const struct jb_erep *r)

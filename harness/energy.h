@@ -22,6 +22,8 @@ struct jb_energy_opts {
     const int *cpus;      /* their OS cpus, or NULL when unpinned */
     int sampler_cpu;      /* cpu for the sampler thread, -1: leave unpinned */
     const char *sysfs_root; /* NULL: "/" */
+    int with_children;    /* the workload is child processes (joulebench exec): the
+                           * estimate counts their CPU time too */
 };
 
 /* What the runner measured over one repetition. */
@@ -77,6 +79,20 @@ int jb_energy_rep_end(struct jb_energy *e, const struct jb_rep_stats *r);
  * kept repetitions there as CSV (time_s,domain,watts). */
 int jb_energy_finish_run(struct jb_energy *e, int keep_last, json_t *energy_list,
                          json_t *warnings, const char *trace_path, char *err, size_t errlen);
+
+/* Intervals that the measured program delimits itself (the marker regions
+ * of `joulebench exec`): jb_energy_mark reads every domain now and returns
+ * the time to use as a boundary; jb_energy_finish_intervals turns n such
+ * intervals, taken during the current run, into energy entries as
+ * jb_energy_finish_run does for repetitions, with the same arithmetic and
+ * uncertainty, both boundaries counted as unaligned. */
+struct jb_energy_interval {
+    double t0_s, t1_s;       /* from jb_energy_mark */
+    struct jb_rep_stats st;  /* wall_s, cpu_s, units of the interval */
+};
+double jb_energy_mark(struct jb_energy *e);
+int jb_energy_finish_intervals(struct jb_energy *e, const struct jb_energy_interval *iv, int n,
+                               json_t *energy_list, json_t *warnings, char *err, size_t errlen);
 
 /* For `joulebench probe`: appends one object per registered source to `out`
  * (name, state "working"/"absent", reason, domains with resolution and the

@@ -77,14 +77,15 @@ static void set_unavailable(json_t *o, const char *why)
     json_object_set_new(o, "unavailable_reason", json_string(why));
 }
 
-/* Computes one domain's entry over reps [first, nreps). */
-static json_t *domain_entry(struct jb_energy *e, int di, int first, json_t *warnings)
+/* Computes one domain's entry over the k repetitions reps[0..k): a run's
+ * kept repetitions, or the instances of a marker region. */
+static json_t *domain_entry(struct jb_energy *e, int di, const struct jb_erep *reps, int k,
+                            json_t *warnings)
 {
     struct jb_edom *d = &e->dom[di];
     const char *src = e->src[d->src].ops->name;
     json_t *o = entry_base(e, d);
     char why[JB_ERRLEN + 64] = "";
-    int k = e->nreps - first;
     double *jpu = calloc((size_t)k, sizeof(double));
     double sum_e = 0, sum_n = 0, sum_t = 0, sum_u = 0, sum_q = 0, sum_lag = 0;
     int n_start = 0, n_end = 0, n_stalled = 0, n_long = 0;
@@ -98,10 +99,10 @@ static json_t *domain_entry(struct jb_energy *e, int di, int first, json_t *warn
         goto unavailable;
     }
     for (int i = 0; i < k; i++) {
-        const struct jb_erep *r = &e->reps[first + i];
+        const struct jb_erep *r = &reps[i];
         double e0, e1;
         if (jb_energy_interp(d, r->t0_s, &e0) || jb_energy_interp(d, r->t1_s, &e1)) {
-            snprintf(why, sizeof(why), "its readings do not cover repetition %d", first + i);
+            snprintf(why, sizeof(why), "its readings do not cover repetition %d", i);
             goto unavailable;
         }
         double ej = e1 - e0, dur = r->t1_s - r->t0_s, n = r->st.units > 0 ? r->st.units : 1;
@@ -282,7 +283,7 @@ int jb_energy_finish_run(struct jb_energy *e, int keep_last, json_t *energy_list
         struct jb_edom *d = &e->dom[i];
         if (d->dropped)
             continue;
-        json_t *o = domain_entry(e, i, first, warnings);
+        json_t *o = domain_entry(e, i, e->reps + first, e->nreps - first, warnings);
         const struct jb_esrc *s = &e->src[d->src];
         if (s->ops->domain_state) {
             json_object_set(o, "device_state_start", d->state_start ? d->state_start : json_null());
@@ -308,4 +309,28 @@ int jb_energy_finish_run(struct jb_energy *e, int keep_last, json_t *energy_list
 out:
     pthread_mutex_unlock(&e->mu);
     return rc;
+}
+
+int jb_energy_finish_intervals(struct jb_energy *e, const struct jb_energy_interval *iv, int n,
+                               json_t *energy_list, json_t *warnings, char *err, size_t errlen)
+{
+    if (n <= 0)
+        return JB_OK;
+    /* The program, not the harness, chose these boundaries: neither end is
+     * aligned to a counter update, so each costs its update period
+     * (jb_energy_rep_lag_s) and the stated uncertainty says so. */
+    struct jb_erep *reps = calloc((size_t)n, sizeof(*reps));
+    if (!reps)
+        return jb_err(err, errlen, JB_ENOMEM, "energy: out of memory");
+    for (int i = 0; i < n; i++)
+        reps[i] = (struct jb_erep){
+            .t0_s = iv[i].t0_s, .t1_s = iv[i].t1_s, .end = JB_REP_END_OPEN, .st = iv[i].st};
+    pthread_mutex_lock(&e->mu);
+    wait_for_coverage(e, reps[n - 1].t1_s);
+    for (int i = 0; i < e->ndom; i++)
+        if (!e->dom[i].dropped)
+            json_array_append_new(energy_list, domain_entry(e, i, reps, n, warnings));
+    pthread_mutex_unlock(&e->mu);
+    free(reps);
+    return JB_OK;
 }

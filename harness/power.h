@@ -46,6 +46,7 @@ struct jb_power_context {
     int threads;          /* worker threads of the workload */
     const int *cpus;      /* their OS cpus, or NULL */
     const char *sysfs_root; /* "/" normally; tests point it at a fake tree */
+    int with_children;      /* the workload runs in child processes (joulebench exec) */
 };
 
 struct jb_power_source_ops {

@@ -120,7 +120,7 @@ static json_t *probe_domain(const struct jb_power_source_ops *ops, void *st, int
 
 int jb_energy_probe(json_t *out, const char *sysfs_root)
 {
-    struct jb_power_context ctx = {1, NULL, sysfs_root ? sysfs_root : "/"};
+    struct jb_power_context ctx = {1, NULL, sysfs_root ? sysfs_root : "/", 0};
     for (int i = 0; jb_power_sources[i]; i++) {
         const struct jb_power_source_ops *ops = jb_power_sources[i];
         json_t *s = json_object();

@@ -600,3 +600,14 @@ json_t *jb_provenance_collect(const struct jb_topo *t, int argc, char **argv,
     json_object_set_new(s, "command_line", cmd);
     return s;
 }
+
+json_t *jb_provenance_system(const struct jb_topo *t, int argc, char **argv,
+                             const char *sysfs_root)
+{
+    json_t *sys = jb_provenance_collect(t, argc, argv, sysfs_root);
+    if (!sys)
+        return NULL;
+    json_object_set_new(sys, "topology_hash", json_string(jb_topo_hash(t)));
+    json_object_set_new(sys, "topology_xml", json_string(jb_topo_xml(t)));
+    return sys;
+}

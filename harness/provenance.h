@@ -18,4 +18,9 @@ struct jb_topo;
 json_t *jb_provenance_collect(const struct jb_topo *t, int argc, char **argv,
                               const char *sysfs_root);
 
+/* The record's `system` object: jb_provenance_collect plus the topology's
+ * hash and hwloc XML. NULL when out of memory. */
+json_t *jb_provenance_system(const struct jb_topo *t, int argc, char **argv,
+                             const char *sysfs_root);
+
 #endif

@@ -123,3 +123,20 @@ void jb_utc_now(char out[32])
     gmtime_r(&t, &tm);
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+int jb_record_publish(json_t *rec, const char *path, const struct jb_record_hooks *h,
+                      int *written, char *err, size_t errlen)
+{
+    char e2[JB_ERRLEN];
+    *written = 0;
+    if (h && h->before_write && h->before_write(rec, h->ctx, e2, sizeof(e2)))
+        json_array_append_new(json_object_get(json_object_get(rec, "validity"), "warnings"),
+                              json_string(e2));
+    int rc = jb_json_write_atomic(path, rec, err, errlen);
+    if (rc)
+        return rc;
+    *written = 1;
+    if (h && h->after_write && h->after_write(rec, path, h->ctx, e2, sizeof(e2)))
+        return jb_err(err, errlen, JB_EIO, "record written to %s but %s", path, e2);
+    return JB_OK;
+}

@@ -343,13 +343,11 @@ int jb_runner_open(const struct jb_runner_opts *o, struct jb_runner **out, char 
     rc = jb_topo_open(&r->topo, err, errlen);
     if (rc)
         goto fail;
-    r->system = jb_provenance_collect(r->topo, o->argc, o->argv, o->sysfs_root);
+    r->system = jb_provenance_system(r->topo, o->argc, o->argv, o->sysfs_root);
     if (!r->system) {
         rc = jb_err(err, errlen, JB_ENOMEM, "provenance: out of memory");
         goto fail;
     }
-    json_object_set_new(r->system, "topology_hash", json_string(jb_topo_hash(r->topo)));
-    json_object_set_new(r->system, "topology_xml", json_string(jb_topo_xml(r->topo)));
     r->gbench_runs = json_array();
     *out = r;
     return JB_OK;
@@ -418,10 +416,7 @@ static json_t *build_record(struct jb_runner *r, struct bench *b, const char *ru
     jb_summarize(lat, lat ? k : 0, &sum);
     free(lat);
     double units = (double)iters * b->info.units_per_iteration;
-    json_t *latency = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:o}", "median",
-                                sum.median, "p90", sum.p90, "p99", sum.p99, "mean", sum.mean,
-                                "stddev", sum.stddev, "min", sum.min, "max", sum.max, "n",
-                                (json_int_t)sum.n, "samples", rep_means);
+    json_t *latency = jb_summary_json(&sum, rep_means);
     json_t *cpus_j = json_array();
     for (int i = 0; i < b->info.threads && cpus; i++)
         json_array_append_new(cpus_j, json_integer(cpus[i]));
@@ -697,21 +692,20 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
         json_object_set_new(files, "power_trace", json_string(slash ? slash + 1 : trace));
     }
     json_object_set_new(rec, "files", files);
-    if (r->o.before_write && r->o.before_write(rec, r->o.hook_ctx, e2, sizeof(e2)))
-        json_array_append_new(json_object_get(json_object_get(rec, "validity"), "warnings"),
-                              json_string(e2));
-    rc = jb_json_write_atomic(path, rec, err, errlen);
-    if (rc) {
+    const struct jb_record_hooks hooks = {r->o.before_write, r->o.after_write, r->o.hook_ctx};
+    int written;
+    rc = jb_record_publish(rec, path, &hooks, &written, e2, sizeof(e2));
+    if (!written) {
+        jb_err(err, errlen, rc, "%s", e2);
         json_decref(rec);
         goto out;
     }
-    if (r->o.after_write && r->o.after_write(rec, path, r->o.hook_ctx, e2, sizeof(e2))) {
+    if (rc) {
         /* The record is on disk; say what could not be done with it. */
         snprintf(record_path, pathlen, "%s", path);
         *record = rec;
         r->nruns++;
-        rc = jb_err(err, errlen, JB_EIO, "%s: %s: record written to %s but %s", s->origin,
-                    s->workload, path, e2);
+        rc = jb_err(err, errlen, rc, "%s: %s: %s", s->origin, s->workload, e2);
         goto out;
     }
     snprintf(record_path, pathlen, "%s", path);

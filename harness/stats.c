@@ -47,6 +47,23 @@ void jb_summarize(double *v, size_t n, struct jb_summary *s)
     s->p99 = jb_quantile_sorted(v, n, 0.99);
 }
 
+json_t *jb_summary_json(const struct jb_summary *s, json_t *samples)
+{
+    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:o}", "median", s->median, "p90",
+                     s->p90, "p99", s->p99, "mean", s->mean, "stddev", s->stddev, "min", s->min,
+                     "max", s->max, "n", (json_int_t)s->n, "samples", samples);
+}
+
+void jb_ratio_uncertainty(double a, double ua, double b, double ub, double *r, double *ur)
+{
+    if (!(a > 0) || !(b > 0)) {
+        *r = *ur = NAN;
+        return;
+    }
+    *r = a / b;
+    *ur = *r * sqrt((ua / a) * (ua / a) + (ub / b) * (ub / b));
+}
+
 static uint64_t rng_next(uint64_t *s)
 {
     /* splitmix64: small, seeded, good enough for resampling. */

@@ -9,6 +9,7 @@
 #ifndef JB_STATS_H
 #define JB_STATS_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,16 @@ struct jb_summary {
  * interpolation between closest ranks (the "type 7" definition that numpy and
  * R use by default). stddev is the sample standard deviation (n - 1). */
 void jb_summarize(double *v, size_t n, struct jb_summary *out);
+
+/* The record's latency object (median, p90, p99, mean, stddev, min, max,
+ * n) with `samples` (stolen: the caller gives its reference). */
+json_t *jb_summary_json(const struct jb_summary *s, json_t *samples);
+
+/* A ratio a / b of two independent estimates with uncertainties ua, ub (the
+ * same coverage for both): *r = a / b and *ur its uncertainty by first-order
+ * propagation, ur = r sqrt((ua/a)^2 + (ub/b)^2). NAN when a or b is not
+ * positive. */
+void jb_ratio_uncertainty(double a, double ua, double b, double ub, double *r, double *ur);
 
 /* The q-quantile (0..1) of sorted v[0..n), type 7. */
 double jb_quantile_sorted(const double *v, size_t n, double q);

@@ -96,6 +96,26 @@ grep -q "$share/schema/record.schema.json" import2.txt ||
     fail "import's error does not name $share/schema: $(cat import2.txt)"
 mv "$share/schema.away" "$share/schema"
 
+# The marker header is installed and compiles on its own into a program that
+# needs nothing of joulebench's; under the installed joulebench exec its two
+# regions are measured, and the installed Python module is there.
+[ -f "$P/include/joulebench/marker.h" ] || fail "no include/joulebench/marker.h installed"
+[ -f "$share/python/joulebench_marker.py" ] || fail "no python/joulebench_marker.py installed"
+cat >marker.c <<'EOC'
+#include <joulebench/marker.h>
+int main(void)
+{
+    int bad = jb_region_begin("a");
+    bad |= jb_region_end("a", 2);
+    return bad;
+}
+EOC
+cc -std=c99 -Wall -Wextra -Werror -I"$P/include" marker.c -o marker || fail "marker.h does not compile alone"
+./marker || fail "a marker program fails outside joulebench"
+"$jb" exec --runs 2 --power sim --out out --db none -- ./marker >exec.txt 2>&1 ||
+    fail "exec of the marker program failed: $(cat exec.txt)"
+grep -q "Region a: 2 instance(s)" exec.txt || fail "exec did not measure the region: $(cat exec.txt)"
+
 # An override is used as given.
 JB_PLATFORMS_DIR=$t/mine "$jb" list --format json >list2.json
 grep -q "\"platforms\": \"$t/mine\"" list2.json || fail "JB_PLATFORMS_DIR not honoured"

@@ -1,5 +1,6 @@
-# llm.cmake: extra build steps of the LLM decode tests: the GGUF writer that
-# the loader test and the fuzz-corpus generator share.
+# llm.cmake: extra build steps of the LLM decode tests: the model shapes
+# that the loader test and the fuzz-corpus generator share (their files are
+# written with the library's GGUF writer).
 target_sources(test_llm_gguf PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/llm_gguf_write.c)
 add_executable(gguf_corpus_gen ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/gguf_corpus_gen.c
   ${CMAKE_CURRENT_SOURCE_DIR}/llm_gguf_write.c)

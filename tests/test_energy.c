@@ -21,7 +21,7 @@
 
 static struct jb_energy *open_ok(const char *spec)
 {
-    struct jb_energy_opts o = {1, NULL, -1, NULL};
+    struct jb_energy_opts o = {1, NULL, -1, NULL, 0};
     struct jb_energy *e = NULL;
     char err[JB_ERRLEN] = "";
     int rc = jb_energy_open(spec, &o, &e, err, sizeof(err));
@@ -424,7 +424,7 @@ static void idle_baseline(void **st)
 static void spec_errors(void **st)
 {
     (void)st;
-    struct jb_energy_opts o = {1, NULL, -1, NULL};
+    struct jb_energy_opts o = {1, NULL, -1, NULL, 0};
     struct jb_energy *e = NULL;
     char err[JB_ERRLEN] = "";
     assert_int_equal(jb_energy_open("nosuch", &o, &e, err, sizeof(err)), JB_ENOENT);
@@ -446,7 +446,7 @@ static void spec_errors(void **st)
 static void auto_falls_back_honestly(void **st)
 {
     (void)st;
-    struct jb_energy_opts o = {1, NULL, -1, "/nonexistent-sysfs"};
+    struct jb_energy_opts o = {1, NULL, -1, "/nonexistent-sysfs", 0};
     struct jb_energy *e = NULL;
     char err[JB_ERRLEN];
     setenv("JB_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);

@@ -118,7 +118,7 @@ static void frozen_counters_absent(void **st)
     assert_true(json_is_true(json_object_get(d, "frozen")));
     json_decref(out);
     /* and --power auto leaves it out, falling back to the estimate */
-    struct jb_energy_opts o = {1, NULL, -1, root};
+    struct jb_energy_opts o = {1, NULL, -1, root, 0};
     struct jb_energy *e = NULL;
     char err[JB_ERRLEN];
     setenv("JB_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);

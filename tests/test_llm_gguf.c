@@ -71,7 +71,7 @@ static void test_round_trip_and_decode(void **state)
     uint8_t *buf;
     size_t len;
     char err[JB_ERRLEN] = "";
-    assert_int_equal(gguf_write_mem(w, GGUF_OK, &buf, &len), 0);
+    assert_int_equal(jb_gguf_write_mem(w, 0, JB_GGUF_OK, &buf, &len, NULL, 0), 0);
     int rc = jb_gguf_parse(buf, len, NULL, &r, err, sizeof(err));
     if (rc)
         fail_msg("%s", err);
@@ -130,7 +130,7 @@ static void test_workload_with_gguf_option(void **state)
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
-    assert_int_equal(gguf_write_file(w, GGUF_OK, path), 0);
+    assert_int_equal(jb_gguf_write_file(w, 0, JB_GGUF_OK, path, NULL, 0), 0);
     snprintf(opts, sizeof(opts), "gguf=%s,kv=fp16", path);
     const struct jb_workload_ops *ops = jb_workload_find("tinyllama-1.1b");
     assert_non_null(ops);
@@ -165,7 +165,7 @@ static void test_workload_with_gguf_option(void **state)
 }
 
 struct bad_case {
-    enum gguf_fault fault;
+    enum jb_gguf_fault fault;
     int code;
     const char *says; /* a word the message must contain */
 };
@@ -174,16 +174,16 @@ static void test_broken_files(void **state)
 {
     (void)state;
     static const struct bad_case cases[] = {
-        {GGUF_BAD_MAGIC, JB_EFORMAT, "magic"},
-        {GGUF_BAD_VERSION, JB_EFORMAT, "version"},
-        {GGUF_BAD_ARCH, JB_ENOTSUP, "gpt2"},
-        {GGUF_BAD_TYPE, JB_ENOTSUP, "blk.0.attn_q.weight has type 14"},
-        {GGUF_BAD_SHAPE, JB_EFORMAT, "blk.0.attn_k.weight has shape"},
-        {GGUF_OFFSET_PAST_END, JB_EFORMAT, "output_norm.weight extends past the end"},
-        {GGUF_MISSING_TENSOR, JB_EFORMAT, "blk.0.ffn_up.weight missing"},
-        {GGUF_MISALIGNED, JB_EFORMAT, "not aligned"},
-        {GGUF_HUGE_COUNT, JB_EFORMAT, "cannot fit"},
-        {GGUF_EXTRA_TENSOR, JB_EFORMAT, "unexpected tensor 'blk.0.attn_sinks.weight'"},
+        {JB_GGUF_BAD_MAGIC, JB_EFORMAT, "magic"},
+        {JB_GGUF_BAD_VERSION, JB_EFORMAT, "version"},
+        {JB_GGUF_BAD_ARCH, JB_ENOTSUP, "gpt2"},
+        {JB_GGUF_BAD_TYPE, JB_ENOTSUP, "blk.0.attn_q.weight has type 14"},
+        {JB_GGUF_BAD_SHAPE, JB_EFORMAT, "blk.0.attn_k.weight has shape"},
+        {JB_GGUF_OFFSET_PAST_END, JB_EFORMAT, "output_norm.weight extends past the end"},
+        {JB_GGUF_MISSING_TENSOR, JB_EFORMAT, "blk.0.ffn_up.weight missing"},
+        {JB_GGUF_MISALIGNED, JB_EFORMAT, "not aligned"},
+        {JB_GGUF_HUGE_COUNT, JB_EFORMAT, "cannot fit"},
+        {JB_GGUF_EXTRA_TENSOR, JB_EFORMAT, "unexpected tensor 'blk.0.attn_sinks.weight'"},
     };
     struct jb_llm_weights *w;
     char err[JB_ERRLEN];
@@ -193,7 +193,7 @@ static void test_broken_files(void **state)
         uint8_t *buf;
         size_t len;
         struct jb_llm_weights *r = NULL;
-        assert_int_equal(gguf_write_mem(w, cases[i].fault, &buf, &len), 0);
+        assert_int_equal(jb_gguf_write_mem(w, 0, cases[i].fault, &buf, &len, NULL, 0), 0);
         err[0] = 0;
         int rc = jb_gguf_parse(buf, len, NULL, &r, err, sizeof(err));
         if (rc != cases[i].code || !strstr(err, cases[i].says))
@@ -207,7 +207,7 @@ static void test_broken_files(void **state)
      * read past the end: each prefix is parsed from an exact-size copy. */
     uint8_t *buf;
     size_t len;
-    assert_int_equal(gguf_write_mem(w, GGUF_OK, &buf, &len), 0);
+    assert_int_equal(jb_gguf_write_mem(w, 0, JB_GGUF_OK, &buf, &len, NULL, 0), 0);
     for (size_t n = 0; n < len; n += (n < 1024 ? 1 : 61)) {
         uint8_t *cut = malloc(n ? n : 1);
         assert_non_null(cut);

@@ -102,7 +102,7 @@ static int open_as_power_option(const char *arg, json_t **entry, char *err, size
 {
     char spec[PATH_MAX + 32];
     snprintf(spec, sizeof(spec), "estimate:platform=%s", arg);
-    struct jb_energy_opts o = {1, NULL, -1, NULL};
+    struct jb_energy_opts o = {1, NULL, -1, NULL, 0};
     struct jb_energy *e = NULL;
     int rc = jb_energy_open(spec, &o, &e, err, n);
     if (rc)

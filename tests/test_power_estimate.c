@@ -31,7 +31,7 @@ static void check_model(const char *opts, double idle_w, double w_per_core, doub
     const struct jb_power_source_ops *ops = jb_power_source_find("estimate");
     assert_non_null(ops);
     assert_false(ops->is_hardware);
-    struct jb_power_context ctx = {1, NULL, "/"};
+    struct jb_power_context ctx = {1, NULL, "/", 0};
     void *s = NULL;
     char err[JB_ERRLEN] = "";
     int rc = ops->open(opts, &ctx, &s, err, sizeof(err));
@@ -97,7 +97,7 @@ static void from_platform_descriptor(void **st)
             rest);
     fclose(f);
     const struct jb_power_source_ops *ops = jb_power_source_find("estimate");
-    struct jb_power_context ctx = {1, NULL, "/"};
+    struct jb_power_context ctx = {1, NULL, "/", 0};
     char why[JB_ERRLEN];
     assert_int_equal(ops->probe(opts, &ctx, why, sizeof(why)), JB_ENOTSUP);
     /* and one that breaks the contract is refused, naming the field */
@@ -116,7 +116,7 @@ static void from_platform_descriptor(void **st)
 static void labelled_in_record(void **st)
 {
     (void)st;
-    struct jb_energy_opts o = {1, NULL, -1, NULL};
+    struct jb_energy_opts o = {1, NULL, -1, NULL, 0};
     struct jb_energy *e = NULL;
     char err[JB_ERRLEN];
     assert_int_equal(jb_energy_open("estimate:tdp=50", &o, &e, err, sizeof(err)), 0);

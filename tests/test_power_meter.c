@@ -31,7 +31,7 @@ static double realtime_s(void)
 
 static struct jb_energy *open_spec(const char *spec)
 {
-    struct jb_energy_opts o = {1, NULL, -1, NULL};
+    struct jb_energy_opts o = {1, NULL, -1, NULL, 0};
     struct jb_energy *e = NULL;
     char err[JB_ERRLEN] = "";
     int rc = jb_energy_open(spec, &o, &e, err, sizeof(err));
@@ -197,7 +197,7 @@ static void config_errors(void **st)
     (void)st;
     const struct jb_power_source_ops *ops = jb_power_source_find("meter");
     assert_non_null(ops);
-    struct jb_power_context ctx = {1, NULL, "/"};
+    struct jb_power_context ctx = {1, NULL, "/", 0};
     char why[JB_ERRLEN];
     assert_int_equal(ops->probe(NULL, &ctx, why, sizeof(why)), JB_EINVAL);
     assert_non_null(strstr(why, "not configured"));

@@ -39,7 +39,7 @@ static struct jb_energy *open_nvml(const char *extra)
 {
     char spec[600], err[JB_ERRLEN] = "";
     snprintf(spec, sizeof(spec), "nvml:lib=%s%s", fake_lib(), extra);
-    struct jb_energy_opts o = {1, NULL, -1, NULL};
+    struct jb_energy_opts o = {1, NULL, -1, NULL, 0};
     struct jb_energy *e = NULL;
     int rc = jb_energy_open(spec, &o, &e, err, sizeof(err));
     if (rc)
@@ -145,7 +145,7 @@ static void no_counter_and_error_mid_run(void **st)
     setenv("FAKE_NVML_FAIL_AFTER_MS", "800", 1);
     setenv("FAKE_NVML_WATTS", "150", 1);
     setenv("JB_NVML_LIB", fake_lib(), 1);
-    struct jb_energy_opts o = {1, NULL, -1, NULL};
+    struct jb_energy_opts o = {1, NULL, -1, NULL, 0};
     struct jb_energy *e = NULL;
     char err[JB_ERRLEN] = "";
     assert_int_equal(jb_energy_open("nvml", &o, &e, err, sizeof(err)), 0);
@@ -179,7 +179,7 @@ static void absent_reasons(void **st)
     const struct jb_power_source_ops *ops = jb_power_source_find("nvml");
     assert_non_null(ops);
     assert_true(ops->is_hardware);
-    struct jb_power_context ctx = {1, NULL, "/"};
+    struct jb_power_context ctx = {1, NULL, "/", 0};
     char why[JB_ERRLEN] = "", opt[600];
     assert_int_equal(ops->probe("lib=/nonexistent/libnvidia-ml.so.1", &ctx, why, sizeof(why)),
                      JB_ENOTSUP);

@@ -40,7 +40,7 @@ static void agrees_with_nvidia_smi(void **st)
 {
     (void)st;
     const struct jb_power_source_ops *ops = jb_power_source_find("nvml");
-    struct jb_power_context ctx = {1, NULL, "/"};
+    struct jb_power_context ctx = {1, NULL, "/", 0};
     char why[JB_ERRLEN] = "";
     double j, a, b;
     if (getenv("JB_NVML_LIB") || ops->probe("gpu=0", &ctx, why, sizeof(why)) || smi_j(&j, &a, &b)) {
@@ -50,7 +50,7 @@ static void agrees_with_nvidia_smi(void **st)
     }
     const char *ds = getenv("JB_NVML_AGREE_S");
     double dur = ds && atof(ds) > 0 ? atof(ds) : 12;
-    struct jb_energy_opts o = {1, NULL, -1, NULL};
+    struct jb_energy_opts o = {1, NULL, -1, NULL, 0};
     struct jb_energy *e = NULL;
     char err[JB_ERRLEN];
     assert_int_equal(jb_energy_open("nvml:gpu=0", &o, &e, err, sizeof(err)), 0);

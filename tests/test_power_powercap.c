@@ -118,7 +118,7 @@ static void zones_found_and_named(void **st)
     const struct jb_power_source_ops *ops = jb_power_source_find("rapl-powercap");
     assert_non_null(ops);
     assert_true(ops->is_hardware);
-    struct jb_power_context ctx = {1, NULL, fk.root};
+    struct jb_power_context ctx = {1, NULL, fk.root, 0};
     void *s = NULL;
     char err[JB_ERRLEN] = "";
     assert_int_equal(ops->open(NULL, &ctx, &s, err, sizeof(err)), 0);
@@ -142,7 +142,7 @@ static void zones_found_and_named(void **st)
     /* root= option overrides the context */
     char opt[128];
     snprintf(opt, sizeof(opt), "root=%s", fk.root);
-    struct jb_power_context ctx2 = {1, NULL, "/nonexistent"};
+    struct jb_power_context ctx2 = {1, NULL, "/nonexistent", 0};
     assert_int_equal(ops->probe(opt, &ctx2, err, sizeof(err)), 0);
     rm_tree(&fk);
 }
@@ -151,7 +151,7 @@ static void absent_reasons(void **st)
 {
     (void)st;
     const struct jb_power_source_ops *ops = jb_power_source_find("rapl-powercap");
-    struct jb_power_context ctx = {1, NULL, "/nonexistent-root"};
+    struct jb_power_context ctx = {1, NULL, "/nonexistent-root", 0};
     char why[JB_ERRLEN] = "";
     assert_int_equal(ops->probe(NULL, &ctx, why, sizeof(why)), JB_ENOTSUP);
     assert_non_null(strstr(why, "powercap"));
@@ -165,13 +165,13 @@ static void absent_reasons(void **st)
         snprintf(cmd, sizeof(cmd), "chmod 000 %s/sys/class/powercap/intel-rapl:*/energy_uj",
                  fk.root);
         assert_int_equal(system(cmd), 0);
-        struct jb_power_context c2 = {1, NULL, fk.root};
+        struct jb_power_context c2 = {1, NULL, fk.root, 0};
         assert_int_equal(ops->probe(NULL, &c2, why, sizeof(why)), JB_EPERM);
         assert_non_null(strstr(why, "permission denied"));
         rm_tree(&fk);
     }
     /* this VM: the real /sys has no powercap at all; say so */
-    struct jb_power_context real = {1, NULL, "/"};
+    struct jb_power_context real = {1, NULL, "/", 0};
     if (access("/sys/class/powercap", F_OK)) {
         assert_int_equal(ops->probe(NULL, &real, why, sizeof(why)), JB_ENOTSUP);
         assert_non_null(strstr(why, "no /sys/class/powercap"));
@@ -191,7 +191,7 @@ static void wrap_during_run(void **st)
     jb_power_sleep_s(0.01);
     char spec[128], err[JB_ERRLEN] = "";
     snprintf(spec, sizeof(spec), "rapl-powercap:root=%s", fk.root);
-    struct jb_energy_opts o = {1, NULL, -1, NULL};
+    struct jb_energy_opts o = {1, NULL, -1, NULL, 0};
     struct jb_energy *e = NULL;
     int rc = jb_energy_open(spec, &o, &e, err, sizeof(err));
     if (rc)

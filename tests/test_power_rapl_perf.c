@@ -106,7 +106,7 @@ static void probe_reasons(void **st)
     assert_true(ops->is_hardware);
     char root[64], why[JB_ERRLEN] = "";
     make_pmu(root, sizeof(root));
-    struct jb_power_context ctx = {1, NULL, root};
+    struct jb_power_context ctx = {1, NULL, root, 0};
     int rc = ops->probe(NULL, &ctx, why, sizeof(why));
     assert_true(rc == JB_ENOTSUP || rc == JB_EPERM);
     /* it names the events it parsed, with their scale, and what failed */
@@ -118,12 +118,12 @@ static void probe_reasons(void **st)
     }
     rm_root(root);
     /* no PMU at all */
-    struct jb_power_context none = {1, NULL, "/nonexistent"};
+    struct jb_power_context none = {1, NULL, "/nonexistent", 0};
     assert_int_equal(ops->probe(NULL, &none, why, sizeof(why)), JB_ENOTSUP);
     assert_non_null(strstr(why, "no `power` PMU"));
     /* this VM has none either: say so */
     if (access("/sys/bus/event_source/devices/power", F_OK)) {
-        struct jb_power_context real = {1, NULL, "/"};
+        struct jb_power_context real = {1, NULL, "/", 0};
         assert_int_equal(ops->probe(NULL, &real, why, sizeof(why)), JB_ENOTSUP);
         assert_non_null(strstr(why, "no `power` PMU"));
     }

@@ -62,6 +62,21 @@ static void test_variance_is_stable(void **state)
     free(v);
 }
 
+/* The ratio of two estimates: value and first-order uncertainty (relative
+ * uncertainties add in quadrature); no ratio of non-positive values. */
+static void test_ratio_uncertainty(void **state)
+{
+    (void)state;
+    double r, u;
+    jb_ratio_uncertainty(2.0, 0.06, 1.0, 0.04, &r, &u);
+    assert_true(fabs(r - 2.0) < 1e-12);
+    assert_true(fabs(u - 2.0 * sqrt(0.03 * 0.03 + 0.04 * 0.04)) < 1e-12); /* 0.1 */
+    jb_ratio_uncertainty(1.0, 0.0, 4.0, 0.0, &r, &u);
+    assert_true(fabs(r - 0.25) < 1e-12 && u == 0);
+    jb_ratio_uncertainty(0.0, 0.1, 1.0, 0.1, &r, &u);
+    assert_true(isnan(r) && isnan(u));
+}
+
 static void mann_whitney_exact(void **st)
 {
     (void)st;
@@ -154,6 +169,7 @@ int main(void)
         cmocka_unit_test(test_known_values),
         cmocka_unit_test(test_edge_cases),
         cmocka_unit_test(test_variance_is_stable),
+        cmocka_unit_test(test_ratio_uncertainty),
         cmocka_unit_test(mann_whitney_exact),
         cmocka_unit_test(mann_whitney_ties_and_large),
         cmocka_unit_test(bootstrap_ratio),

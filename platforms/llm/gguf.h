@@ -38,4 +38,30 @@ int jb_gguf_parse(const uint8_t *buf, size_t len, struct jb_pool *pool,
 int jb_gguf_load(const char *path, size_t max_bytes, struct jb_pool *pool,
                  struct jb_llm_weights **out, char *err, size_t errlen);
 
+/* The writer: w as a llama-architecture GGUF v3 file, every tensor in the
+ * type it has in w (so a file written from synthetic weights loads back byte
+ * for byte), with the llama.* keys llama.cpp reads. With
+ * JB_GGUF_WRITE_VOCAB it adds a synthetic SentencePiece tokenizer, which
+ * llama.cpp needs to load a model at all (vocabularies of 259 or more). A
+ * fault other than JB_GGUF_OK breaks the file on purpose, for the loader's
+ * tests and fuzz corpus. *out is malloc'd (the caller frees it). */
+enum jb_gguf_fault {
+    JB_GGUF_OK = 0,
+    JB_GGUF_BAD_MAGIC,
+    JB_GGUF_BAD_VERSION,
+    JB_GGUF_BAD_ARCH,        /* general.architecture = "gpt2" */
+    JB_GGUF_BAD_TYPE,        /* blk.0.attn_q.weight declared Q6_K (14) */
+    JB_GGUF_BAD_SHAPE,       /* blk.0.attn_k.weight with its dimensions swapped */
+    JB_GGUF_OFFSET_PAST_END, /* output_norm.weight's offset beyond the file */
+    JB_GGUF_MISSING_TENSOR,  /* blk.0.ffn_up.weight left out */
+    JB_GGUF_MISALIGNED,      /* a tensor offset not a multiple of the alignment */
+    JB_GGUF_HUGE_COUNT,      /* tensor count 2^62 */
+    JB_GGUF_EXTRA_TENSOR     /* an unknown tensor name */
+};
+#define JB_GGUF_WRITE_VOCAB 1u
+int jb_gguf_write_mem(const struct jb_llm_weights *w, unsigned flags, enum jb_gguf_fault fault,
+                      uint8_t **out, size_t *len, char *err, size_t errlen);
+int jb_gguf_write_file(const struct jb_llm_weights *w, unsigned flags, enum jb_gguf_fault fault,
+                       const char *path, char *err, size_t errlen);
+
 #endif

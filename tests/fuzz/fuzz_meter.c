@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     char opts[128];
     snprintf(opts, sizeof(opts), "file=/proc/self/fd/%d,clock=monotonic,period_ms=10", fd);
-    struct jb_power_context ctx = {1, NULL, "/"};
+    struct jb_power_context ctx = {1, NULL, "/", 0};
     void *st = NULL;
     char err[JB_ERRLEN];
     if (ops->open(opts, &ctx, &st, err, sizeof(err)) == 0) {

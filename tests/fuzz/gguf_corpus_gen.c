@@ -16,11 +16,11 @@ int main(int argc, char **argv)
     }
     static const enum jb_llm_dtype types[] = {JB_LLM_F32, JB_LLM_BF16, JB_LLM_Q8_0, JB_LLM_Q4_0};
     static const struct {
-        enum gguf_fault fault;
+        enum jb_gguf_fault fault;
         const char *name;
-    } faults[] = {{GGUF_BAD_TYPE, "bad_type"},       {GGUF_BAD_SHAPE, "bad_shape"},
-                  {GGUF_OFFSET_PAST_END, "past_end"}, {GGUF_MISALIGNED, "misaligned"},
-                  {GGUF_HUGE_COUNT, "huge_count"},    {GGUF_BAD_ARCH, "bad_arch"}};
+    } faults[] = {{JB_GGUF_BAD_TYPE, "bad_type"},       {JB_GGUF_BAD_SHAPE, "bad_shape"},
+                  {JB_GGUF_OFFSET_PAST_END, "past_end"}, {JB_GGUF_MISALIGNED, "misaligned"},
+                  {JB_GGUF_HUGE_COUNT, "huge_count"},    {JB_GGUF_BAD_ARCH, "bad_arch"}};
     char err[256], path[4096];
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         struct jb_llm_weights *w;
@@ -29,11 +29,11 @@ int main(int argc, char **argv)
             return 1;
         }
         snprintf(path, sizeof(path), "%s/valid_%s.gguf", argv[1], jb_llm_dtype_name(types[i]));
-        int rc = gguf_write_file(w, GGUF_OK, path);
+        int rc = jb_gguf_write_file(w, 0, JB_GGUF_OK, path, NULL, 0);
         for (size_t f = 0; !rc && types[i] == JB_LLM_Q4_0 && f < sizeof(faults) / sizeof(faults[0]);
              f++) {
             snprintf(path, sizeof(path), "%s/%s.gguf", argv[1], faults[f].name);
-            rc = gguf_write_file(w, faults[f].fault, path);
+            rc = jb_gguf_write_file(w, 0, faults[f].fault, path, NULL, 0);
         }
         jb_llm_weights_free(w);
         if (rc) {
