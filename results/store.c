@@ -7,7 +7,7 @@
 
 #include "base/error.h"
 #include "results/record_util.h"
-#include "results/sha256.h"
+#include "base/sha256.h"
 
 #include <math.h>
 #include <stdio.h>

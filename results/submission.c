@@ -6,7 +6,7 @@
 #include "results/plots.h"
 #include "results/record_util.h"
 #include "results/schema_validate.h"
-#include "results/sha256.h"
+#include "base/sha256.h"
 
 #include <dirent.h>
 #include <errno.h>

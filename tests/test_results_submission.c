@@ -7,7 +7,7 @@
  * against the FIPS 180-4 example vectors. */
 #include "base/error.h"
 #include "results/record_util.h"
-#include "results/sha256.h"
+#include "base/sha256.h"
 #include "results/submission.h"
 #include "test_results_helpers.h"
 

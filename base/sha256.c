@@ -1,5 +1,5 @@
 /* sha256.c: SHA-256 as FIPS 180-4 specifies it (see sha256.h). */
-#include "results/sha256.h"
+#include "base/sha256.h"
 
 #include "base/error.h"
 

@@ -1,6 +1,7 @@
-/* sha256.h: SHA-256 (FIPS 180-4) for submission manifests, so that a file
- * changed after submission is detected. Written here because none of the
- * libraries joulebench already links exposes one. */
+/* sha256.h: SHA-256 (FIPS 180-4): submission manifests (a file changed
+ * after submission is detected) and the model files a record names (the
+ * TFLite models). In base/ because both results/ and workloads/ use it.
+ * Written here because none of the libraries joulebench links exposes one. */
 #ifndef JB_SHA256_H
 #define JB_SHA256_H
 
