@@ -325,6 +325,23 @@ static json_t *counts_json(const struct jb_work_counts *c)
                      "bytes_moved", c->bytes_moved);
 }
 
+/* The model file and quality a workload reports (TinyML), added to the
+ * record's workload object when present. */
+static void model_json(json_t *wl, const struct jb_workload_info *in)
+{
+    if (in->model_weights[0])
+        json_object_set_new(wl, "model",
+                            json_pack("{s:s, s:s*, s:s*}", "weights", in->model_weights, "file",
+                                      in->model_file[0] ? in->model_file : NULL, "sha256",
+                                      in->model_sha256[0] ? in->model_sha256 : NULL));
+    if (in->quality_metric[0])
+        json_object_set_new(wl, "quality",
+                            json_pack("{s:s, s:f, s:f, s:b, s:i}", "metric", in->quality_metric,
+                                      "value", in->quality_value, "target", in->quality_target,
+                                      "pass", in->quality_value >= in->quality_target, "items",
+                                      in->quality_items));
+}
+
 int jb_runner_open(const struct jb_runner_opts *o, struct jb_runner **out, char *err,
                    size_t errlen)
 {
@@ -449,6 +466,7 @@ static json_t *build_record(struct jb_runner *r, struct bench *b, const char *ru
                   "dtype", b->info.dtype, "input_shape", b->info.input_shape, "parameters",
                   b->info.parameters, "check", b->info.check, "counts_per_unit",
                   counts_json(&b->info.per_unit)));
+    model_json(json_object_get(rec, "workload"), &b->info);
     json_object_set_new(rec, "backend",
                         json_pack("{s:s, s:s, s:s}", "name",
                                   b->info.backend[0] ? b->info.backend : "cpu", "kernel",

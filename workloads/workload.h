@@ -55,6 +55,16 @@ struct jb_workload_info {
     char check[160];             /* how the output is checked, with its tolerance */
     char timing[32];             /* "host-clock" or "cuda-events" */
     double parameters;           /* number of model parameters, 0 if none */
+    /* the model file a workload read (TinyML); model_weights "" if none:
+     * "official", "file" (model=FILE) or "synthetic" (no file) */
+    char model_weights[16];
+    char model_file[256];
+    char model_sha256[65];
+    /* quality on the user's data set (TinyML dataset=DIR); metric "" if
+     * not measured: "top-1" (accuracy) or "auc", value and target in 0..1 */
+    char quality_metric[16];
+    double quality_value, quality_target;
+    int quality_items;
 };
 
 /* Operations of one workload. `state` is the workload's private instance,

@@ -18,6 +18,7 @@
 #include "platforms/cuda/cuda_rt.h"
 #include "platforms/cuda/tinyml_cuda.h"
 #include "workloads/tinyml/tinyml_model.h"
+#include "workloads/tinyml/tinyml_official.h"
 #include "workloads/tinyml/tinyml_workload.h"
 #include "workloads/workload.h"
 
@@ -36,6 +37,7 @@ struct cuda_tm_state {
     uint8_t *inputs, *got, *ref, *arena;
     uint64_t checks;
     double last_gpu_s;
+    struct jb_tm_model_source src; /* official file, user's file or synthetic */
 };
 
 static void cuda_tm_close(void *st)
@@ -82,7 +84,8 @@ static int cuda_tm_open(const struct jb_tm_model_def *def, const struct jb_workl
     s->batch = o.batch;
     /* reference ISA: the CPU model only serves as the GPU's source and the
      * check's oracle, which runs the reference kernels */
-    if ((rc = jb_tm_model_open(def, dtype, p->seed, JB_ISA_REFERENCE, &s->m, err, errlen)))
+    if ((rc = jb_tm_workload_model_open(def, dtype, p->options, p->seed, JB_ISA_REFERENCE, &s->m,
+                                        &s->src, err, errlen)))
         goto out;
     s->in_bytes = jb_tm_model_input_elems(s->m) * jb_tm_model_elem_bytes(s->m);
     s->out_bytes = jb_tm_model_output_elems(s->m) * jb_tm_model_elem_bytes(s->m);
@@ -140,9 +143,12 @@ static void cuda_tm_info(const void *st, struct jb_workload_info *o)
 {
     const struct cuda_tm_state *s = st;
     const struct jb_tm_counts *c = jb_tm_model_counts(s->m);
-    const struct jb_tm_model_def *d = s->def;
+    const struct jb_tm_model_def *d = jb_tm_model_get_def(s->m);
     snprintf(o->dtype, sizeof(o->dtype), "%s", s->dtype == JB_TM_INT8 ? "int8" : "fp32");
     snprintf(o->backend, sizeof(o->backend), "cuda");
+    snprintf(o->model_weights, sizeof(o->model_weights), "%s", s->src.weights);
+    snprintf(o->model_file, sizeof(o->model_file), "%s", s->src.file);
+    snprintf(o->model_sha256, sizeof(o->model_sha256), "%s", s->src.sha256);
     snprintf(o->kernel, sizeof(o->kernel), "%s", jb_cuda_tinyml_kernel(s->g));
     o->units_per_iteration = s->batch;
     o->threads = 1;
@@ -175,7 +181,7 @@ static void cuda_tm_info(const void *st, struct jb_workload_info *o)
     }                                                                                              \
     const struct jb_workload_ops jb_workload_cuda_##ident = {                                      \
         .name = nm,                                                                                \
-        .version = "1",                                                                            \
+        .version = "2",                                                                            \
         .family = "tinyml",                                                                        \
         .unit = "inference",                                                                       \
         .dtypes = "int8,fp32",                                                                     \

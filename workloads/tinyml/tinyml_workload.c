@@ -1,5 +1,7 @@
 /* tinyml_workload.c: the four MLPerf Tiny models as joulebench workloads
- * (kws-dscnn, vww-mobilenet, ic-resnet8, ad-autoencoder), int8 or fp32.
+ * (kws-dscnn, vww-mobilenet, ic-resnet8, ad-autoencoder), int8 or fp32:
+ * the trained reference models by default, synthetic weights or a user's
+ * TFLite file by option (tinyml_official.h).
  *
  * single-stream: one inference per run(), on the calling thread (one item
  * gains nothing from splitting across cores at these sizes: a layer is
@@ -9,12 +11,16 @@
  * nothing but inference. check() recomputes one item of the last batch
  * (rotating through the batch) with the portable reference kernels:
  * int8 must match bit for bit, fp32 within JB_TM_F32_RTOL.
- * Options: kernel=reference|optimized (time the reference kernels instead,
- * for comparisons); corrupt=1 (test hook: spoils each output after run, so
+ * Options: weights=official|synthetic, model=FILE.tflite (tinyml_official.h);
+ * dataset=DIR (score the model on a data set in MLPerf Tiny's EnergyRunner
+ * layout at open, tinyml_dataset.h); kernel=reference|optimized (time the
+ * reference kernels instead, for comparisons); corrupt=1 (test hook: spoils each output after run, so
  * that a check failure can be provoked end to end). */
 #include "base/error.h"
 #include "platforms/cpu/threadpool.h"
+#include "workloads/tinyml/tinyml_dataset.h"
 #include "workloads/tinyml/tinyml_model.h"
+#include "workloads/tinyml/tinyml_official.h"
 #include "workloads/tinyml/tinyml_workload.h"
 #include "workloads/workload.h"
 
@@ -33,6 +39,8 @@ struct tm_wl {
     size_t in_bytes, out_bytes, arena_bytes;
     uint8_t *inputs, *outputs, *arenas, *ref_out;
     uint64_t checks;
+    struct jb_tm_model_source src;
+    struct jb_tm_quality quality; /* metric "" unless dataset= was given */
 };
 
 int jb_tm_workload_params(const struct jb_workload_params *p, const char *name,
@@ -126,9 +134,14 @@ static int tm_open(const struct jb_tm_model_def *def, const struct jb_workload_p
     w->threads = p->scenario == JB_SCENARIO_OFFLINE && p->threads > 1 ? p->threads : 1;
     if (w->threads > w->batch)
         w->threads = w->batch;
-    rc = jb_tm_model_open(def, dtype, p->seed, reference ? JB_ISA_REFERENCE : jb_cpu_isa(), &w->m,
-                          err, errlen);
+    rc = jb_tm_workload_model_open(def, dtype, p->options, p->seed,
+                                   reference ? JB_ISA_REFERENCE : jb_cpu_isa(), &w->m, &w->src, err,
+                                   errlen);
     if (rc)
+        goto fail;
+    char dir[256];
+    if (jb_option_get(p->options, "dataset", dir, sizeof(dir)) &&
+        (rc = jb_tm_dataset_score(w->m, def->name, dir, &w->quality, err, errlen)))
         goto fail;
     w->in_bytes = jb_tm_model_input_elems(w->m) * jb_tm_model_elem_bytes(w->m);
     w->out_bytes = jb_tm_model_output_elems(w->m) * jb_tm_model_elem_bytes(w->m);
@@ -203,7 +216,7 @@ static void tm_info(const void *st, struct jb_workload_info *o)
 {
     const struct tm_wl *w = st;
     const struct jb_tm_counts *c = jb_tm_model_counts(w->m);
-    const struct jb_tm_model_def *d = w->def;
+    const struct jb_tm_model_def *d = jb_tm_model_get_def(w->m);
     snprintf(o->dtype, sizeof(o->dtype), "%s", w->dtype == JB_TM_INT8 ? "int8" : "fp32");
     snprintf(o->backend, sizeof(o->backend), "cpu");
     snprintf(o->kernel, sizeof(o->kernel), "%s%s",
@@ -229,6 +242,10 @@ static void tm_info(const void *st, struct jb_workload_info *o)
                  (double)JB_TM_F32_RTOL);
     snprintf(o->timing, sizeof(o->timing), "host-clock");
     o->parameters = c->params;
+    snprintf(o->model_weights, sizeof(o->model_weights), "%s", w->src.weights);
+    snprintf(o->model_file, sizeof(o->model_file), "%s", w->src.file);
+    snprintf(o->model_sha256, sizeof(o->model_sha256), "%s", w->src.sha256);
+    jb_tm_quality_info(&w->quality, o);
 }
 
 #define TM_OPEN(fn, def)                                                                           \
@@ -244,7 +261,7 @@ TM_OPEN(ad_open, jb_tm_ad_autoencoder)
 #define TM_OPS(var, nm, openfn, desc)                                                              \
     const struct jb_workload_ops var = {                                                           \
         .name = nm,                                                                                \
-        .version = "1",                                                                            \
+        .version = "2",                                                                            \
         .family = "tinyml",                                                                        \
         .unit = "inference",                                                                       \
         .dtypes = "int8,fp32",                                                                     \
