@@ -114,6 +114,10 @@ float jb_tm_model_output_scale(const struct jb_tm_model *m, int32_t *zero_point)
 int jb_tm_model_open_tflite(const char *path, const char *name, enum jb_tm_input_kind input,
                             float input_gain, enum jb_isa isa, struct jb_tm_model **out,
                             char *err, size_t errlen);
+/* The same from n bytes in memory (the fuzz target, tests). */
+int jb_tm_model_open_tflite_buf(const uint8_t *buf, size_t n, const char *name,
+                                enum jb_tm_input_kind input, float input_gain, enum jb_isa isa,
+                                struct jb_tm_model **out, char *err, size_t errlen);
 
 /* The model's input for item `item` of `seed`, in the model's dtype (int8:
  * quantized with the calibrated input scale). 0 or JB_ENOMEM. */

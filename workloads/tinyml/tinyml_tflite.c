@@ -413,17 +413,13 @@ static void graph_counts(struct jb_tm_model *m)
     c->keras_params = c->params;
 }
 
-int jb_tm_model_open_tflite(const char *path, const char *name, enum jb_tm_input_kind input,
-                            float input_gain, enum jb_isa isa, struct jb_tm_model **out,
-                            char *err, size_t errlen)
+/* Builds the graph of a parsed file (not freed here). */
+static int from_tflite(const struct jb_tfl_model *f, const char *path, const char *name,
+                       enum jb_tm_input_kind input, float input_gain, enum jb_isa isa,
+                       struct jb_tm_model **out, char *err, size_t errlen)
 {
-    struct jb_tfl_model *f = NULL;
     struct jb_tm_model *m = NULL;
-    int *gt = NULL;
-    *out = NULL;
-    int rc = jb_tfl_load(path, &f, err, errlen);
-    if (rc)
-        return rc;
+    int *gt = NULL, rc = JB_OK;
     const char *nm = name && *name ? name : path;
     if (f->n_inputs != 1 || f->n_outputs != 1 || f->inputs[0] < 0 || f->outputs[0] < 0) {
         rc = jb_err(err, errlen, JB_ENOTSUP, "%s: %d inputs and %d outputs (one of each needed)",
@@ -512,6 +508,11 @@ int jb_tm_model_open_tflite(const char *path, const char *name, enum jb_tm_input
                     "%s: the model's output is not written by its last operator", path);
         goto out;
     }
+    /* the synthetic generators fill h x w x 1 (MFCC) and 1 x 1 x c (log-mel)
+     * tensors; a file of another shape gets images (any shape) */
+    if ((input == JB_TM_INPUT_MFCC && m->shape[0].c != 1) ||
+        (input == JB_TM_INPUT_LOGMEL && (m->shape[0].h != 1 || m->shape[0].w != 1)))
+        input = JB_TM_INPUT_IMAGE;
     snprintf(m->own_name, sizeof(m->own_name), "%s", nm);
     m->own_def.name = m->own_name;
     m->own_def.title = m->own_name;
@@ -527,11 +528,39 @@ int jb_tm_model_open_tflite(const char *path, const char *name, enum jb_tm_input
         goto out;
 out:
     free(gt);
-    jb_tfl_free(f);
     if (rc) {
         jb_tm_model_close(m);
         return rc;
     }
     *out = m;
     return JB_OK;
+}
+
+int jb_tm_model_open_tflite(const char *path, const char *name, enum jb_tm_input_kind input,
+                            float input_gain, enum jb_isa isa, struct jb_tm_model **out,
+                            char *err, size_t errlen)
+{
+    struct jb_tfl_model *f = NULL;
+    *out = NULL;
+    int rc = jb_tfl_load(path, &f, err, errlen);
+    if (rc)
+        return rc;
+    rc = from_tflite(f, path, name, input, input_gain, isa, out, err, errlen);
+    jb_tfl_free(f);
+    return rc;
+}
+
+int jb_tm_model_open_tflite_buf(const uint8_t *buf, size_t n, const char *name,
+                                enum jb_tm_input_kind input, float input_gain, enum jb_isa isa,
+                                struct jb_tm_model **out, char *err, size_t errlen)
+{
+    struct jb_tfl_model *f = NULL;
+    *out = NULL;
+    const char *nm = name && *name ? name : "tflite";
+    int rc = jb_tfl_parse(buf, n, nm, &f, err, errlen);
+    if (rc)
+        return rc;
+    rc = from_tflite(f, nm, name, input, input_gain, isa, out, err, errlen);
+    jb_tfl_free(f);
+    return rc;
 }

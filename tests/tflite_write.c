@@ -1,0 +1,238 @@
+/* tflite_write.c: a minimal TFLite flatbuffer writer for the tests (see
+ * tflite_write.h). Objects are written front to back: a parent first, with
+ * its offset fields zero, each child after it, then the parent's field is
+ * patched to point forward at the child (uoffsets are unsigned). A table is
+ * preceded by its vtable; every table field takes a 4-byte slot. */
+#include "tests/tflite_write.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct buf {
+    uint8_t *b;
+    size_t n, cap;
+};
+
+static void grow(struct buf *w, size_t more)
+{
+    if (w->n + more <= w->cap)
+        return;
+    size_t cap = w->cap ? w->cap : 1024;
+    while (cap < w->n + more)
+        cap *= 2;
+    w->b = realloc(w->b, cap);
+    if (!w->b)
+        abort();
+    memset(w->b + w->cap, 0, cap - w->cap);
+    w->cap = cap;
+}
+
+static void align(struct buf *w, size_t a)
+{
+    grow(w, a);
+    while (w->n % a)
+        w->b[w->n++] = 0;
+}
+
+static void put32(struct buf *w, size_t at, uint32_t v)
+{
+    w->b[at] = (uint8_t)v;
+    w->b[at + 1] = (uint8_t)(v >> 8);
+    w->b[at + 2] = (uint8_t)(v >> 16);
+    w->b[at + 3] = (uint8_t)(v >> 24);
+}
+
+static size_t emit32(struct buf *w, uint32_t v)
+{
+    grow(w, 4);
+    size_t at = w->n;
+    put32(w, at, v);
+    w->n += 4;
+    return at;
+}
+
+/* Field slot kinds of a table. */
+enum { F_ABSENT = 0, F_U32, F_BYTE, F_OFF };
+
+/* Writes a vtable and a table of nf fields; returns the table's position.
+ * Field i lives at table + 4 + 4 i. */
+static size_t table(struct buf *w, int nf, const int *kind, const uint32_t *val)
+{
+    align(w, 4);
+    size_t vsize = 4 + 2 * (size_t)nf, vt = w->n;
+    size_t vpad = (vsize + 3) / 4 * 4;
+    grow(w, vpad + 4 + 4 * (size_t)nf);
+    size_t tpos = vt + vpad;
+    w->b[vt] = (uint8_t)vsize;
+    w->b[vt + 1] = (uint8_t)(vsize >> 8);
+    size_t tsize = 4 + 4 * (size_t)nf;
+    w->b[vt + 2] = (uint8_t)tsize;
+    w->b[vt + 3] = (uint8_t)(tsize >> 8);
+    for (int i = 0; i < nf; i++) {
+        uint16_t off = kind[i] == F_ABSENT ? 0 : (uint16_t)(4 + 4 * i);
+        w->b[vt + 4 + 2 * i] = (uint8_t)off;
+        w->b[vt + 5 + 2 * i] = (uint8_t)(off >> 8);
+    }
+    w->n = tpos;
+    emit32(w, (uint32_t)(tpos - vt)); /* soffset: table - vtable */
+    for (int i = 0; i < nf; i++)
+        emit32(w, kind[i] == F_OFF || kind[i] == F_ABSENT ? 0 : val[i]);
+    return tpos;
+}
+
+static void patch(struct buf *w, size_t field, size_t target)
+{
+    put32(w, field, (uint32_t)(target - field));
+}
+
+/* A vector of count elements of esz bytes, elements aligned to ealign. */
+static size_t vec(struct buf *w, const void *elems, size_t count, size_t esz, size_t ealign)
+{
+    align(w, 4);
+    while ((w->n + 4) % ealign)
+        emit32(w, 0);
+    size_t at = emit32(w, (uint32_t)count);
+    grow(w, count * esz + 1);
+    if (count)
+        memcpy(w->b + w->n, elems, count * esz);
+    w->n += count * esz;
+    return at;
+}
+
+static size_t str(struct buf *w, const char *s)
+{
+    size_t at = vec(w, s, strlen(s), 1, 1);
+    grow(w, 1);
+    w->b[w->n++] = 0;
+    return at;
+}
+
+/* A vector of n table offsets, to be patched; returns the first slot. */
+static size_t offvec(struct buf *w, size_t n)
+{
+    align(w, 4);
+    emit32(w, (uint32_t)n);
+    size_t first = w->n;
+    for (size_t i = 0; i < n; i++)
+        emit32(w, 0);
+    return first;
+}
+
+static size_t write_tensor(struct buf *w, const struct tfw_tensor *t, uint32_t buffer)
+{
+    int kind[5] = {F_OFF, F_BYTE, F_U32, F_OFF, t->n_q ? F_OFF : F_ABSENT};
+    uint32_t val[5] = {0, (uint32_t)t->type, buffer, 0, 0};
+    size_t tp = table(w, 5, kind, val);
+    patch(w, tp + 4, vec(w, t->shape, (size_t)t->rank, 4, 4));
+    patch(w, tp + 16, str(w, t->name ? t->name : "t"));
+    if (t->n_q) {
+        int qk[7] = {F_ABSENT, F_ABSENT, F_OFF, F_OFF, F_ABSENT, F_ABSENT, F_U32};
+        uint32_t qv[7] = {0, 0, 0, 0, 0, 0, (uint32_t)t->q_dim};
+        size_t qp = table(w, 7, qk, qv);
+        patch(w, tp + 20, qp);
+        patch(w, qp + 12, vec(w, t->scale, (size_t)t->n_q, 4, 4));
+        patch(w, qp + 16, vec(w, t->zero_point, (size_t)t->n_q, 8, 8));
+    }
+    return tp;
+}
+
+static size_t write_op(struct buf *w, const struct tfw_op *o, uint32_t code_index)
+{
+    int kind[5] = {F_U32, F_OFF, F_OFF, o->opt_type ? F_BYTE : F_ABSENT,
+                   o->opt_type ? F_OFF : F_ABSENT};
+    uint32_t val[5] = {code_index, 0, 0, (uint32_t)o->opt_type, 0};
+    size_t op = table(w, 5, kind, val);
+    int32_t outs[1] = {o->out};
+    patch(w, op + 8, vec(w, o->in, (size_t)o->n_in, 4, 4));
+    patch(w, op + 12, vec(w, outs, 1, 4, 4));
+    if (o->opt_type) {
+        int ok[8];
+        for (int i = 0; i < o->n_opts; i++)
+            ok[i] = o->opt_is_byte[i] ? F_BYTE : F_U32;
+        patch(w, op + 20, table(w, o->n_opts, ok, o->opts));
+    }
+    return op;
+}
+
+uint8_t *tfw_write(const struct tfw_model *m, size_t *len)
+{
+    struct buf w = {0};
+    emit32(&w, 0); /* root offset, patched */
+    grow(&w, 4);
+    memcpy(w.b + 4, "TFL3", 4);
+    w.n = 8;
+    /* Model: version, operator_codes, subgraphs, description, buffers */
+    int mk[5] = {F_U32, F_OFF, F_OFF, F_ABSENT, F_OFF};
+    uint32_t mv[5] = {3, 0, 0, 0, 0};
+    size_t model = table(&w, 5, mk, mv);
+    put32(&w, 0, (uint32_t)model);
+    /* operator codes: one per distinct opcode, in first-use order */
+    int codes[64], n_codes = 0;
+    uint32_t op_code_index[256];
+    for (int i = 0; i < m->n_ops; i++) {
+        int k = 0;
+        while (k < n_codes && codes[k] != m->ops[i].opcode)
+            k++;
+        if (k == n_codes)
+            codes[n_codes++] = m->ops[i].opcode;
+        op_code_index[i] = (uint32_t)k;
+    }
+    size_t cslots = offvec(&w, (size_t)n_codes);
+    patch(&w, model + 8, cslots - 4);
+    for (int k = 0; k < n_codes; k++) {
+        int ck[4] = {F_BYTE, F_ABSENT, F_U32, F_U32};
+        uint32_t cv[4] = {(uint32_t)(codes[k] < 127 ? codes[k] : 127), 0, 1, (uint32_t)codes[k]};
+        patch(&w, cslots + 4 * (size_t)k, table(&w, 4, ck, cv));
+    }
+    /* one subgraph: tensors, inputs, outputs, operators */
+    size_t sslot = offvec(&w, 1);
+    patch(&w, model + 12, sslot - 4);
+    int sk[4] = {F_OFF, F_OFF, F_OFF, F_OFF};
+    uint32_t sv[4] = {0};
+    size_t sg = table(&w, 4, sk, sv);
+    patch(&w, sslot, sg);
+    size_t tslots = offvec(&w, (size_t)m->n_tensors);
+    patch(&w, sg + 4, tslots - 4);
+    uint32_t next_buf = 1;
+    for (int i = 0; i < m->n_tensors; i++) {
+        size_t tp = write_tensor(&w, &m->tensors[i], m->tensors[i].data ? next_buf++ : 0);
+        patch(&w, tslots + 4 * (size_t)i, tp);
+    }
+    int32_t in[1] = {m->input}, out[1] = {m->output};
+    patch(&w, sg + 8, vec(&w, in, 1, 4, 4));
+    patch(&w, sg + 12, vec(&w, out, 1, 4, 4));
+    size_t oslots = offvec(&w, (size_t)m->n_ops);
+    patch(&w, sg + 16, oslots - 4);
+    for (int i = 0; i < m->n_ops; i++) {
+        patch(&w, oslots + 4 * (size_t)i, write_op(&w, &m->ops[i], op_code_index[i]));
+    }
+    /* buffers: 0 empty, then one per constant tensor */
+    size_t bslots = offvec(&w, next_buf);
+    patch(&w, model + 20, bslots - 4);
+    int ek[1] = {F_ABSENT};
+    uint32_t ev[1] = {0};
+    patch(&w, bslots, table(&w, 1, ek, ev));
+    uint32_t b = 1;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const struct tfw_tensor *t = &m->tensors[i];
+        if (!t->data)
+            continue;
+        int bk[1] = {F_OFF};
+        uint32_t bv[1] = {0};
+        size_t bt = table(&w, 1, bk, bv);
+        patch(&w, bslots + 4 * (size_t)b++, bt);
+        patch(&w, bt + 4, vec(&w, t->data, t->data_bytes, 1, 16));
+    }
+    *len = w.n;
+    return w.b;
+}
+
+int tfw_save(const char *path, const uint8_t *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    int ok = fwrite(b, 1, n, f) == n;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}

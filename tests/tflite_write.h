@@ -1,0 +1,53 @@
+/* tflite_write.h: writes small TFLite flatbuffers for the tests (the
+ * reader's unit tests, the fuzz corpus generator): a model of one subgraph
+ * whose tensors, operators and builtin options are given as plain structs.
+ * The layout is valid flatbuffer (every offset points forward, scalars and
+ * vectors aligned to their size), so other readers accept it too. */
+#ifndef JB_TEST_TFLITE_WRITE_H
+#define JB_TEST_TFLITE_WRITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct tfw_tensor {
+    const char *name;
+    int type; /* TensorType */
+    int rank;
+    int shape[4];
+    const void *data; /* constant data or NULL */
+    size_t data_bytes;
+    int n_q; /* quantization entries (0: none) */
+    const float *scale;
+    const int64_t *zero_point;
+    int q_dim;
+};
+
+/* An operator; opts are the option table's fields in schema order, each
+ * stored as a 32-bit slot (bytes and bools in its low byte, floats as their
+ * bits); opt_type is the BuiltinOptions union type (0: no options). */
+struct tfw_op {
+    int opcode;
+    int n_in;
+    int in[3];
+    int out;
+    int opt_type;
+    int n_opts;
+    uint32_t opts[8];
+    int opt_is_byte[8]; /* 1: the field is a byte (a 1-byte scalar) */
+};
+
+struct tfw_model {
+    int n_tensors;
+    const struct tfw_tensor *tensors;
+    int n_ops;
+    const struct tfw_op *ops;
+    int input, output;
+};
+
+/* The file's bytes (malloc'd, the caller frees) and their count. */
+uint8_t *tfw_write(const struct tfw_model *m, size_t *len);
+
+/* Writes bytes to path; 0 or -1. */
+int tfw_save(const char *path, const uint8_t *b, size_t n);
+
+#endif
