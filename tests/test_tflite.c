@@ -239,37 +239,14 @@ static void test_quantize_multiplier(void **s)
     assert_int_equal(sh, 1);
 }
 
-/* A hand-built int8 model: input [1,4] (scale 0.5, zp 3), FULLY_CONNECTED
- * to 3 outputs with per-channel weight scales and a bias, RELU, output
- * scale 0.25 zp -10. The expected outputs are computed here with TFLite's
- * formula from the same numbers. */
-static const float fc_in_scale[1] = {0.5f}, fc_out_scale[1] = {0.25f};
-static const int64_t fc_in_zp[1] = {3}, fc_out_zp[1] = {-10};
-static const float fc_w_scale[3] = {0.01f, 0.02f, 0.003f};
-static const int64_t fc_w_zp[3] = {0, 0, 0};
-static const int8_t fc_w[12] = {10, -20, 30, -40, 127, -127, 5, 0, 1, 2, 3, 4};
-static const int32_t fc_b[3] = {100, -5000, 7};
-static const float fc_b_scale[3] = {0.005f, 0.01f, 0.0015f};
-
-static uint8_t *fc_model(size_t *len, int opcode, int act)
-{
-    struct tfw_tensor t[4] = {
-        {"in", JB_TFL_INT8, 2, {1, 4}, NULL, 0, 1, fc_in_scale, fc_in_zp, 0},
-        {"w", JB_TFL_INT8, 2, {3, 4}, fc_w, sizeof(fc_w), 3, fc_w_scale, fc_w_zp, 0},
-        {"b", JB_TFL_INT32, 1, {3}, fc_b, sizeof(fc_b), 3, fc_b_scale, fc_w_zp, 0},
-        {"out", JB_TFL_INT8, 2, {1, 3}, NULL, 0, 1, fc_out_scale, fc_out_zp, 0},
-    };
-    struct tfw_op op = {opcode, 3, {0, 1, 2}, 3, 8, 1, {(uint32_t)act}, {1}};
-    struct tfw_model m = {4, t, 1, &op, 0, 3};
-    return tfw_write(&m, len);
-}
-
+/* The hand-built FC model (tfw_example_fc): the expected outputs are
+ * computed here with TFLite's formula from the model's numbers. */
 static void test_hand_built_int8_fc(void **s)
 {
     (void)s;
     char err[JB_ERRLEN];
     size_t len;
-    uint8_t *buf = fc_model(&len, JB_TFL_FULLY_CONNECTED, JB_TFL_ACT_RELU);
+    uint8_t *buf = tfw_example_fc(&len, JB_TFL_FULLY_CONNECTED, JB_TFL_ACT_RELU);
     struct jb_tm_model *m;
     int rc = jb_tm_model_open_tflite_buf(buf, len, "fc", JB_TM_INPUT_IMAGE, 1.0f,
                                          JB_ISA_REFERENCE, &m, err, sizeof(err));
@@ -281,16 +258,16 @@ static void test_hand_built_int8_fc(void **s)
     void *arena = aligned_alloc(64, jb_tm_model_arena_bytes(m));
     jb_tm_model_run(m, 1, in, out, arena);
     for (int o = 0; o < 3; o++) {
-        int32_t acc = fc_b[o];
+        int32_t acc = tfw_fc_b[o];
         for (int i = 0; i < 4; i++)
-            acc += (in[i] - 3) * fc_w[o * 4 + i];
+            acc += (in[i] - 3) * tfw_fc_w[o * 4 + i];
         int32_t mult, sh;
-        jb_tm_quantize_multiplier(0.5 * (double)fc_w_scale[o] / 0.25, &mult, &sh);
+        jb_tm_quantize_multiplier(0.5 * (double)tfw_fc_w_scale[o] / 0.25, &mult, &sh);
         int32_t v = jb_tm_mbqm(acc, mult, sh) - 10;
         v = v < -10 ? -10 : v > 127 ? 127 : v; /* RELU: the zero point is real 0 */
         assert_int_equal(out[o], v);
         /* and within one step of the real-valued result */
-        double real = 0.5 * fc_w_scale[o] * acc / 0.25 - 10;
+        double real = 0.5 * tfw_fc_w_scale[o] * acc / 0.25 - 10;
         real = real < -10 ? -10 : real > 127 ? 127 : real;
         assert_true(fabs(out[o] - real) <= 1.0);
     }
@@ -299,75 +276,15 @@ static void test_hand_built_int8_fc(void **s)
     free(buf);
 }
 
-/* A small graph of every supported int8 operator: conv (per channel),
- * depthwise, add, average pool, reshape, fc, softmax; the optimized path
- * under every cap agrees with the reference. */
-static uint8_t *mixed_model(size_t *len, int dilation, int depth_mult_channels, int first_opcode)
-{
-    static int8_t cw[4 * 3 * 3 * 2], dw[1 * 3 * 3 * 8], fw[3 * 4];
-    static int32_t cb[4], db[4], fb[3];
-    for (size_t i = 0; i < sizeof(cw); i++)
-        cw[i] = (int8_t)((int)(i * 37 % 255) - 127);
-    for (size_t i = 0; i < sizeof(dw); i++)
-        dw[i] = (int8_t)((int)(i * 53 % 255) - 127);
-    for (size_t i = 0; i < sizeof(fw); i++)
-        fw[i] = (int8_t)((int)(i * 71 % 255) - 127);
-    for (int i = 0; i < 4; i++) {
-        cb[i] = 100 * i - 150;
-        db[i] = -30 * i + 20;
-    }
-    for (int i = 0; i < 3; i++)
-        fb[i] = 50 * i - 40;
-    static const float s_in[1] = {0.02f}, s_a[1] = {0.05f}, s_b[1] = {0.04f}, s_c[1] = {0.06f},
-                       s_sm[1] = {1.0f / 256.0f}, s_f[1] = {0.1f};
-    static const float s_cw[4] = {0.01f, 0.02f, 0.015f, 0.005f},
-                       s_dw[4] = {0.03f, 0.01f, 0.02f, 0.04f}, s_fw[1] = {0.02f};
-    static const int64_t z_in[1] = {-5}, z_a[1] = {-128}, z_b[1] = {-20}, z_c[1] = {7},
-                         z_sm[1] = {-128}, z_f[1] = {2}, z0[4] = {0, 0, 0, 0};
-    static float s_cb[4], s_db[4];
-    int dmc = depth_mult_channels;
-    struct tfw_tensor t[] = {
-        /* 0 */ {"in", JB_TFL_INT8, 4, {1, 6, 6, 2}, NULL, 0, 1, s_in, z_in, 0},
-        /* 1 */ {"cw", JB_TFL_INT8, 4, {4, 3, 3, 2}, cw, sizeof(cw), 4, s_cw, z0, 0},
-        /* 2 */ {"cb", JB_TFL_INT32, 1, {4}, cb, sizeof(cb), 4, s_cb, z0, 0},
-        /* 3 */ {"a", JB_TFL_INT8, 4, {1, 3, 3, 4}, NULL, 0, 1, s_a, z_a, 0},
-        /* 4 */ {"dw", JB_TFL_INT8, 4, {1, 3, 3, dmc}, dw, (size_t)9 * dmc, 4, s_dw, z0, 3},
-        /* 5 */ {"db", JB_TFL_INT32, 1, {4}, db, sizeof(db), 4, s_db, z0, 0},
-        /* 6 */ {"b", JB_TFL_INT8, 4, {1, 3, 3, 4}, NULL, 0, 1, s_b, z_b, 0},
-        /* 7 */ {"c", JB_TFL_INT8, 4, {1, 3, 3, 4}, NULL, 0, 1, s_c, z_c, 0},
-        /* 8 */ {"p", JB_TFL_INT8, 4, {1, 1, 1, 4}, NULL, 0, 1, s_c, z_c, 0},
-        /* 9 */ {"r", JB_TFL_INT8, 2, {1, 4}, NULL, 0, 1, s_c, z_c, 0},
-        /* 10 */ {"fw", JB_TFL_INT8, 2, {3, 4}, fw, sizeof(fw), 1, s_fw, z0, 0},
-        /* 11 */ {"fb", JB_TFL_INT32, 1, {3}, fb, sizeof(fb), 1, s_fw, z0, 0},
-        /* 12 */ {"f", JB_TFL_INT8, 2, {1, 3}, NULL, 0, 1, s_f, z_f, 0},
-        /* 13 */ {"sm", JB_TFL_INT8, 2, {1, 3}, NULL, 0, 1, s_sm, z_sm, 0},
-    };
-    uint32_t pad_same = 0, pad_valid = 1;
-    struct tfw_op ops[] = {
-        /* Conv2DOptions: padding, stride_w, stride_h, act, dilation_w, dilation_h */
-        {first_opcode, 3, {0, 1, 2}, 3, 1, 6,
-         {pad_same, 2, 2, JB_TFL_ACT_RELU, (uint32_t)dilation, (uint32_t)dilation}, {1, 0, 0, 1}},
-        /* DepthwiseConv2DOptions: padding, stride_w, stride_h, depth_mult, act */
-        {JB_TFL_DEPTHWISE_CONV_2D, 3, {3, 4, 5}, 6, 2, 5,
-         {pad_same, 1, 1, (uint32_t)(dmc / 4), JB_TFL_ACT_RELU6}, {1, 0, 0, 0, 1}},
-        {JB_TFL_ADD, 2, {3, 6}, 7, 11, 1, {JB_TFL_ACT_NONE}, {1}},
-        /* Pool2DOptions: padding, stride_w, stride_h, filter_w, filter_h, act */
-        {JB_TFL_AVERAGE_POOL_2D, 1, {7}, 8, 5, 6, {pad_valid, 3, 3, 3, 3, 0}, {1, 0, 0, 0, 0, 1}},
-        {JB_TFL_RESHAPE, 1, {8}, 9, 0, 0, {0}, {0}},
-        {JB_TFL_FULLY_CONNECTED, 3, {9, 10, 11}, 12, 8, 1, {0}, {1}},
-        {JB_TFL_SOFTMAX, 1, {12}, 13, 9, 1, {0x3f800000u}, {0}},
-    };
-    struct tfw_model m = {14, t, 7, ops, 0, 13};
-    return tfw_write(&m, len);
-}
-
+/* The small graph of every supported int8 operator (tfw_example_mixed):
+ * the optimized path under every cap agrees with the reference. */
 static void test_mixed_graph_every_isa(void **s)
 {
     (void)s;
     const char *caps[] = {"reference", "avx2", "avx512"};
     char err[JB_ERRLEN];
     size_t len;
-    uint8_t *buf = mixed_model(&len, 1, 4, JB_TFL_CONV_2D);
+    uint8_t *buf = tfw_example_mixed(&len, 1, 4, JB_TFL_CONV_2D);
     for (int c = 0; c < 3; c++) {
         setenv("JB_CPU_FORCE", caps[c], 1);
         struct jb_tm_model *m;
@@ -413,22 +330,22 @@ static void test_refusals(void **s)
 {
     (void)s;
     size_t len;
-    uint8_t *b = mixed_model(&len, 1, 4, 18 /* MUL */);
+    uint8_t *b = tfw_example_mixed(&len, 1, 4, 18 /* MUL */);
     expect_refused(b, len, JB_ENOTSUP, "operator 0 is MUL");
     free(b);
-    b = mixed_model(&len, 1, 4, 32 /* CUSTOM */);
+    b = tfw_example_mixed(&len, 1, 4, 32 /* CUSTOM */);
     expect_refused(b, len, JB_ENOTSUP, "CUSTOM, which joulebench does not run");
     free(b);
-    b = mixed_model(&len, 2, 4, JB_TFL_CONV_2D);
+    b = tfw_example_mixed(&len, 2, 4, JB_TFL_CONV_2D);
     expect_refused(b, len, JB_ENOTSUP, "dilation");
     free(b);
-    b = mixed_model(&len, 1, 8, JB_TFL_CONV_2D);
+    b = tfw_example_mixed(&len, 1, 8, JB_TFL_CONV_2D);
     expect_refused(b, len, JB_EFORMAT, "operator 1 (DEPTHWISE_CONV_2D)");
     free(b);
-    b = fc_model(&len, JB_TFL_CONV_2D, 0);
+    b = tfw_example_fc(&len, JB_TFL_CONV_2D, 0);
     expect_refused(b, len, JB_EFORMAT, "filter is not [out_c, k_h, k_w, in_c]");
     free(b);
-    b = fc_model(&len, JB_TFL_FULLY_CONNECTED, JB_TFL_ACT_TANH);
+    b = tfw_example_fc(&len, JB_TFL_FULLY_CONNECTED, JB_TFL_ACT_TANH);
     expect_refused(b, len, JB_ENOTSUP, "fused activation");
     free(b);
 }
@@ -440,7 +357,7 @@ static void test_malformed(void **s)
     (void)s;
     char err[JB_ERRLEN];
     size_t len;
-    uint8_t *good = mixed_model(&len, 1, 4, JB_TFL_CONV_2D);
+    uint8_t *good = tfw_example_mixed(&len, 1, 4, JB_TFL_CONV_2D);
     struct jb_tfl_model *f;
     assert_int_equal(jb_tfl_parse(good, len, "m", &f, err, sizeof(err)), 0);
     jb_tfl_free(f);
@@ -544,7 +461,7 @@ static void test_workload_options(void **s)
     assert_true(fd >= 0);
     close(fd);
     size_t len;
-    uint8_t *buf = mixed_model(&len, 1, 4, JB_TFL_CONV_2D);
+    uint8_t *buf = tfw_example_mixed(&len, 1, 4, JB_TFL_CONV_2D);
     assert_int_equal(tfw_save(path, buf, len), 0);
     char opt[128];
     snprintf(opt, sizeof(opt), "model=%s", path);
@@ -560,7 +477,7 @@ static void test_workload_options(void **s)
     open_wl("kws-dscnn", "fp32", opt, JB_EINVAL, err, sizeof(err));
     assert_non_null(strstr(err, "is an int8 model"));
     free(buf);
-    buf = mixed_model(&len, 1, 4, 18);
+    buf = tfw_example_mixed(&len, 1, 4, 18);
     assert_int_equal(tfw_save(path, buf, len), 0);
     open_wl("kws-dscnn", "int8", opt, JB_ENOTSUP, err, sizeof(err));
     assert_non_null(strstr(err, "MUL"));

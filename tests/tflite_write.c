@@ -4,6 +4,7 @@
  * patched to point forward at the child (uoffsets are unsigned). A table is
  * preceded by its vtable; every table field takes a 4-byte slot. */
 #include "tests/tflite_write.h"
+#include "workloads/tinyml/tflite.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,3 +237,90 @@ int tfw_save(const char *path, const uint8_t *b, size_t n)
     int ok = fwrite(b, 1, n, f) == n;
     return fclose(f) == 0 && ok ? 0 : -1;
 }
+
+/* A hand-built int8 model: input [1,4] (scale 0.5, zp 3), FULLY_CONNECTED
+ * to 3 outputs with per-channel weight scales and a bias, RELU, output
+ * scale 0.25 zp -10. The expected outputs are computed here with TFLite's
+ * formula from the same numbers (test_tflite.c). */
+static const float fc_in_scale[1] = {0.5f}, fc_out_scale[1] = {0.25f};
+static const int64_t fc_in_zp[1] = {3}, fc_out_zp[1] = {-10};
+const float tfw_fc_w_scale[3] = {0.01f, 0.02f, 0.003f};
+static const int64_t fc_w_zp[3] = {0, 0, 0};
+const int8_t tfw_fc_w[12] = {10, -20, 30, -40, 127, -127, 5, 0, 1, 2, 3, 4};
+const int32_t tfw_fc_b[3] = {100, -5000, 7};
+static const float fc_b_scale[3] = {0.005f, 0.01f, 0.0015f};
+
+uint8_t *tfw_example_fc(size_t *len, int opcode, int act)
+{
+    struct tfw_tensor t[4] = {
+        {"in", JB_TFL_INT8, 2, {1, 4}, NULL, 0, 1, fc_in_scale, fc_in_zp, 0},
+        {"w", JB_TFL_INT8, 2, {3, 4}, tfw_fc_w, sizeof(tfw_fc_w), 3, tfw_fc_w_scale, fc_w_zp, 0},
+        {"b", JB_TFL_INT32, 1, {3}, tfw_fc_b, sizeof(tfw_fc_b), 3, fc_b_scale, fc_w_zp, 0},
+        {"out", JB_TFL_INT8, 2, {1, 3}, NULL, 0, 1, fc_out_scale, fc_out_zp, 0},
+    };
+    struct tfw_op op = {opcode, 3, {0, 1, 2}, 3, 8, 1, {(uint32_t)act}, {1}};
+    struct tfw_model m = {4, t, 1, &op, 0, 3};
+    return tfw_write(&m, len);
+}
+
+/* A small graph of every supported int8 operator: conv (per channel),
+ * depthwise, add, average pool, reshape, fc, softmax. */
+uint8_t *tfw_example_mixed(size_t *len, int dilation, int depth_mult_channels, int first_opcode)
+{
+    static int8_t cw[4 * 3 * 3 * 2], dw[1 * 3 * 3 * 8], fw[3 * 4];
+    static int32_t cb[4], db[4], fb[3];
+    for (size_t i = 0; i < sizeof(cw); i++)
+        cw[i] = (int8_t)((int)(i * 37 % 255) - 127);
+    for (size_t i = 0; i < sizeof(dw); i++)
+        dw[i] = (int8_t)((int)(i * 53 % 255) - 127);
+    for (size_t i = 0; i < sizeof(fw); i++)
+        fw[i] = (int8_t)((int)(i * 71 % 255) - 127);
+    for (int i = 0; i < 4; i++) {
+        cb[i] = 100 * i - 150;
+        db[i] = -30 * i + 20;
+    }
+    for (int i = 0; i < 3; i++)
+        fb[i] = 50 * i - 40;
+    static const float s_in[1] = {0.02f}, s_a[1] = {0.05f}, s_b[1] = {0.04f}, s_c[1] = {0.06f},
+                       s_sm[1] = {1.0f / 256.0f}, s_f[1] = {0.1f};
+    static const float s_cw[4] = {0.01f, 0.02f, 0.015f, 0.005f},
+                       s_dw[4] = {0.03f, 0.01f, 0.02f, 0.04f}, s_fw[1] = {0.02f};
+    static const int64_t z_in[1] = {-5}, z_a[1] = {-128}, z_b[1] = {-20}, z_c[1] = {7},
+                         z_sm[1] = {-128}, z_f[1] = {2}, z0[4] = {0, 0, 0, 0};
+    static float s_cb[4], s_db[4];
+    int dmc = depth_mult_channels;
+    struct tfw_tensor t[] = {
+        /* 0 */ {"in", JB_TFL_INT8, 4, {1, 6, 6, 2}, NULL, 0, 1, s_in, z_in, 0},
+        /* 1 */ {"cw", JB_TFL_INT8, 4, {4, 3, 3, 2}, cw, sizeof(cw), 4, s_cw, z0, 0},
+        /* 2 */ {"cb", JB_TFL_INT32, 1, {4}, cb, sizeof(cb), 4, s_cb, z0, 0},
+        /* 3 */ {"a", JB_TFL_INT8, 4, {1, 3, 3, 4}, NULL, 0, 1, s_a, z_a, 0},
+        /* 4 */ {"dw", JB_TFL_INT8, 4, {1, 3, 3, dmc}, dw, (size_t)9 * dmc, 4, s_dw, z0, 3},
+        /* 5 */ {"db", JB_TFL_INT32, 1, {4}, db, sizeof(db), 4, s_db, z0, 0},
+        /* 6 */ {"b", JB_TFL_INT8, 4, {1, 3, 3, 4}, NULL, 0, 1, s_b, z_b, 0},
+        /* 7 */ {"c", JB_TFL_INT8, 4, {1, 3, 3, 4}, NULL, 0, 1, s_c, z_c, 0},
+        /* 8 */ {"p", JB_TFL_INT8, 4, {1, 1, 1, 4}, NULL, 0, 1, s_c, z_c, 0},
+        /* 9 */ {"r", JB_TFL_INT8, 2, {1, 4}, NULL, 0, 1, s_c, z_c, 0},
+        /* 10 */ {"fw", JB_TFL_INT8, 2, {3, 4}, fw, sizeof(fw), 1, s_fw, z0, 0},
+        /* 11 */ {"fb", JB_TFL_INT32, 1, {3}, fb, sizeof(fb), 1, s_fw, z0, 0},
+        /* 12 */ {"f", JB_TFL_INT8, 2, {1, 3}, NULL, 0, 1, s_f, z_f, 0},
+        /* 13 */ {"sm", JB_TFL_INT8, 2, {1, 3}, NULL, 0, 1, s_sm, z_sm, 0},
+    };
+    uint32_t pad_same = 0, pad_valid = 1;
+    struct tfw_op ops[] = {
+        /* Conv2DOptions: padding, stride_w, stride_h, act, dilation_w, dilation_h */
+        {first_opcode, 3, {0, 1, 2}, 3, 1, 6,
+         {pad_same, 2, 2, JB_TFL_ACT_RELU, (uint32_t)dilation, (uint32_t)dilation}, {1, 0, 0, 1}},
+        /* DepthwiseConv2DOptions: padding, stride_w, stride_h, depth_mult, act */
+        {JB_TFL_DEPTHWISE_CONV_2D, 3, {3, 4, 5}, 6, 2, 5,
+         {pad_same, 1, 1, (uint32_t)(dmc / 4), JB_TFL_ACT_RELU6}, {1, 0, 0, 0, 1}},
+        {JB_TFL_ADD, 2, {3, 6}, 7, 11, 1, {JB_TFL_ACT_NONE}, {1}},
+        /* Pool2DOptions: padding, stride_w, stride_h, filter_w, filter_h, act */
+        {JB_TFL_AVERAGE_POOL_2D, 1, {7}, 8, 5, 6, {pad_valid, 3, 3, 3, 3, 0}, {1, 0, 0, 0, 0, 1}},
+        {JB_TFL_RESHAPE, 1, {8}, 9, 0, 0, {0}, {0}},
+        {JB_TFL_FULLY_CONNECTED, 3, {9, 10, 11}, 12, 8, 1, {0}, {1}},
+        {JB_TFL_SOFTMAX, 1, {12}, 13, 9, 1, {0x3f800000u}, {0}},
+    };
+    struct tfw_model m = {14, t, 7, ops, 0, 13};
+    return tfw_write(&m, len);
+}
+

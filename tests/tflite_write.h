@@ -47,6 +47,22 @@ struct tfw_model {
 /* The file's bytes (malloc'd, the caller frees) and their count. */
 uint8_t *tfw_write(const struct tfw_model *m, size_t *len);
 
+/* Example models (the tests and the fuzz corpus use them).
+ * tfw_example_fc: int8 input [1,4] (scale 0.5, zero point 3), one operator
+ * `opcode` (FULLY_CONNECTED for a valid model) with FC options of fused
+ * activation `act`, weights tfw_fc_w [3][4] at per-channel scales
+ * tfw_fc_w_scale, bias tfw_fc_b, output [1,3] (scale 0.25, zero point -10).
+ * tfw_example_mixed: int8 [1,6,6,2] -> first_opcode (CONV_2D 3x3 stride 2,
+ * per-channel, RELU, dilation as given) -> DEPTHWISE_CONV_2D 3x3 (filter
+ * [1,3,3,depth_mult_channels]; 4 is a depth multiplier of 1) RELU6 -> ADD
+ * of both -> AVERAGE_POOL_2D 3x3 -> RESHAPE -> FULLY_CONNECTED to 3 ->
+ * SOFTMAX. */
+extern const float tfw_fc_w_scale[3];
+extern const int8_t tfw_fc_w[12];
+extern const int32_t tfw_fc_b[3];
+uint8_t *tfw_example_fc(size_t *len, int opcode, int act);
+uint8_t *tfw_example_mixed(size_t *len, int dilation, int depth_mult_channels, int first_opcode);
+
 /* Writes bytes to path; 0 or -1. */
 int tfw_save(const char *path, const uint8_t *b, size_t n);
 
