@@ -200,8 +200,8 @@ uint8_t *tfw_write(const struct tfw_model *m, size_t *len)
         size_t tp = write_tensor(&w, &m->tensors[i], m->tensors[i].data ? next_buf++ : 0);
         patch(&w, tslots + 4 * (size_t)i, tp);
     }
-    int32_t in[1] = {m->input}, out[1] = {m->output};
-    patch(&w, sg + 8, vec(&w, in, 1, 4, 4));
+    int32_t in[2] = {m->input, m->extra_input}, out[1] = {m->output};
+    patch(&w, sg + 8, vec(&w, in, m->n_extra_inputs ? 2 : 1, 4, 4));
     patch(&w, sg + 12, vec(&w, out, 1, 4, 4));
     size_t oslots = offvec(&w, (size_t)m->n_ops);
     patch(&w, sg + 16, oslots - 4);
@@ -227,6 +227,85 @@ uint8_t *tfw_write(const struct tfw_model *m, size_t *len)
     }
     *len = w.n;
     return w.b;
+}
+
+uint8_t *tfw_from_tfl(const struct jb_tfl_model *f, const int *ops, int n_ops, const int *inputs,
+                      int n_inputs, int output, size_t *len)
+{
+    struct tfw_tensor *t = calloc((size_t)f->n_tensors + 1, sizeof(*t));
+    struct tfw_op *o = calloc((size_t)n_ops + 1, sizeof(*o));
+    if (!t || !o)
+        abort();
+    for (int i = 0; i < f->n_tensors; i++) {
+        const struct jb_tfl_tensor *x = &f->tensors[i];
+        t[i] = (struct tfw_tensor){x->name, x->type, x->rank < 4 ? x->rank : 4, {0},
+                                   x->data, x->data_bytes, x->n_q, x->scale, x->zero_point,
+                                   x->q_dim};
+        for (int k = 0; k < t[i].rank; k++)
+            t[i].shape[k] = x->shape[k];
+    }
+    for (int k = 0; k < n_ops; k++) {
+        const struct jb_tfl_op *p = &f->ops[ops[k]];
+        struct tfw_op *q = &o[k];
+        q->opcode = p->opcode;
+        q->n_in = p->n_in < 3 ? p->n_in : 3;
+        for (int j = 0; j < q->n_in; j++)
+            q->in[j] = p->in[j];
+        q->out = p->out[0];
+        uint32_t pad = p->padding_same ? 0 : 1;
+        uint32_t sw = (uint32_t)p->stride_w, sh = (uint32_t)p->stride_h, act = (uint32_t)p->act;
+        switch (p->opcode) {
+        case JB_TFL_CONV_2D: {
+            uint32_t v[6] = {pad, sw, sh, act, (uint32_t)p->dilation_w, (uint32_t)p->dilation_h};
+            int b[6] = {1, 0, 0, 1, 0, 0};
+            q->opt_type = 1;
+            q->n_opts = 6;
+            memcpy(q->opts, v, sizeof(v));
+            memcpy(q->opt_is_byte, b, sizeof(b));
+            break;
+        }
+        case JB_TFL_DEPTHWISE_CONV_2D: {
+            uint32_t v[7] = {pad, sw, sh, (uint32_t)p->depth_multiplier, act,
+                             (uint32_t)p->dilation_w, (uint32_t)p->dilation_h};
+            int b[7] = {1, 0, 0, 0, 1, 0, 0};
+            q->opt_type = 2;
+            q->n_opts = 7;
+            memcpy(q->opts, v, sizeof(v));
+            memcpy(q->opt_is_byte, b, sizeof(b));
+            break;
+        }
+        case JB_TFL_AVERAGE_POOL_2D:
+        case JB_TFL_MAX_POOL_2D: {
+            uint32_t v[6] = {pad, sw, sh, (uint32_t)p->filter_w, (uint32_t)p->filter_h, act};
+            int b[6] = {1, 0, 0, 0, 0, 1};
+            q->opt_type = 5;
+            q->n_opts = 6;
+            memcpy(q->opts, v, sizeof(v));
+            memcpy(q->opt_is_byte, b, sizeof(b));
+            break;
+        }
+        case JB_TFL_FULLY_CONNECTED:
+        case JB_TFL_ADD:
+            q->opt_type = p->opcode == JB_TFL_ADD ? 11 : 8;
+            q->n_opts = 1;
+            q->opts[0] = act;
+            q->opt_is_byte[0] = 1;
+            break;
+        case JB_TFL_SOFTMAX:
+            q->opt_type = 9;
+            q->n_opts = 1;
+            memcpy(&q->opts[0], &p->beta, 4);
+            break;
+        default:
+            break;
+        }
+    }
+    struct tfw_model m = {f->n_tensors, t, n_ops, o, inputs[0], output, n_inputs > 1,
+                          n_inputs > 1 ? inputs[1] : 0};
+    uint8_t *b = tfw_write(&m, len);
+    free(t);
+    free(o);
+    return b;
 }
 
 int tfw_save(const char *path, const uint8_t *b, size_t n)
@@ -259,7 +338,7 @@ uint8_t *tfw_example_fc(size_t *len, int opcode, int act)
         {"out", JB_TFL_INT8, 2, {1, 3}, NULL, 0, 1, fc_out_scale, fc_out_zp, 0},
     };
     struct tfw_op op = {opcode, 3, {0, 1, 2}, 3, 8, 1, {(uint32_t)act}, {1}};
-    struct tfw_model m = {4, t, 1, &op, 0, 3};
+    struct tfw_model m = {4, t, 1, &op, 0, 3, 0, 0};
     return tfw_write(&m, len);
 }
 
@@ -320,7 +399,7 @@ uint8_t *tfw_example_mixed(size_t *len, int dilation, int depth_mult_channels, i
         {JB_TFL_FULLY_CONNECTED, 3, {9, 10, 11}, 12, 8, 1, {0}, {1}},
         {JB_TFL_SOFTMAX, 1, {12}, 13, 9, 1, {0x3f800000u}, {0}},
     };
-    struct tfw_model m = {14, t, 7, ops, 0, 13};
+    struct tfw_model m = {14, t, 7, ops, 0, 13, 0, 0};
     return tfw_write(&m, len);
 }
 

@@ -42,6 +42,8 @@ struct tfw_model {
     int n_ops;
     const struct tfw_op *ops;
     int input, output;
+    int n_extra_inputs; /* 0 or 1: a second subgraph input, extra_input */
+    int extra_input;
 };
 
 /* The file's bytes (malloc'd, the caller frees) and their count. */
@@ -62,6 +64,14 @@ extern const int8_t tfw_fc_w[12];
 extern const int32_t tfw_fc_b[3];
 uint8_t *tfw_example_fc(size_t *len, int opcode, int act);
 uint8_t *tfw_example_mixed(size_t *len, int dilation, int depth_mult_channels, int first_opcode);
+
+/* A model of some operators of a parsed file: ops[0..n_ops) (indices into
+ * f->ops, in order), the subgraph inputs inputs[0..n_inputs) (1 or 2) and
+ * output; every tensor of f is kept (unused ones are harmless). Options of
+ * the operators joulebench reads are written back. */
+struct jb_tfl_model;
+uint8_t *tfw_from_tfl(const struct jb_tfl_model *f, const int *ops, int n_ops, const int *inputs,
+                      int n_inputs, int output, size_t *len);
 
 /* Writes bytes to path; 0 or -1. */
 int tfw_save(const char *path, const uint8_t *b, size_t n);
