@@ -75,6 +75,15 @@ static void window(int in, int k, int s, int same, int *out, int *pad)
     *pad = total > 0 ? total / 2 : 0;
 }
 
+/* zero_point + round(f / scale), TFLite's quantize of an activation bound,
+ * kept inside [-129, 128] so that a tiny scale in a hostile file cannot
+ * overflow (the caller clamps to the int8 range anyway). */
+static int32_t quant_bound(float f, float scale, int32_t zp)
+{
+    double v = (double)zp + (double)roundf(f / scale);
+    return v < -129.0 ? -129 : v > 128.0 ? 128 : (int32_t)v;
+}
+
 /* The fused activation's clamp, in fp32 and in the output's int8 domain. */
 static int set_activation(struct bctx *b, struct jb_tm_layer *l, int act, float out_scale,
                           int32_t out_zp)
@@ -85,9 +94,9 @@ static int set_activation(struct bctx *b, struct jb_tm_layer *l, int act, float 
     l->act_max = 127;
     int32_t q0 = out_zp, q6 = 127, qm1 = -128, q1 = 127;
     if (l->dtype == JB_TM_INT8) {
-        q6 = out_zp + (int32_t)roundf(6.0f / out_scale);
-        qm1 = out_zp + (int32_t)roundf(-1.0f / out_scale);
-        q1 = out_zp + (int32_t)roundf(1.0f / out_scale);
+        q6 = quant_bound(6.0f, out_scale, out_zp);
+        qm1 = quant_bound(-1.0f, out_scale, out_zp);
+        q1 = quant_bound(1.0f, out_scale, out_zp);
     }
     switch (act) {
     case JB_TFL_ACT_NONE:
@@ -180,6 +189,10 @@ static int set_weights(struct bctx *b, int i, const struct jb_tfl_op *op, size_t
     if (!m->wq[i] || !m->bq[i] || !m->mult[i] || !m->shift[i])
         return jb_err(b->err, b->errlen, JB_ENOMEM, "%s: out of memory", b->name);
     memcpy(m->wq[i], w->data, n_w);
+    /* the int32 accumulator of TFLite's kernels: sum of n_w / oc products of
+     * at most 255 * 128 plus the bias must fit (a real model is far from it;
+     * a hostile file is refused rather than overflowed) */
+    double worst_acc = (double)(n_w / (size_t)oc) * 255.0 * 128.0;
     for (int c = 0; c < oc; c++) {
         int k = w->n_q == 1 ? 0 : c;
         if (w->zero_point[k] != 0)
@@ -192,6 +205,9 @@ static int set_weights(struct bctx *b, int i, const struct jb_tfl_op *op, size_t
             memcpy(&v, bias->data + 4 * (size_t)c, 4);
             m->bq[i][c] = v;
         }
+        if (worst_acc + fabs((double)m->bq[i][c]) > 2147483647.0)
+            return bad(b, JB_ENOTSUP, "the int32 accumulator could overflow (reduction too long "
+                                      "or bias too large)");
         double real = (double)in_scale * (double)w->scale[k] / (double)out_scale;
         jb_tm_quantize_multiplier(real, &m->mult[i][c], &m->shift[i][c]);
     }
@@ -316,6 +332,9 @@ static int build_layer(struct bctx *b, int i, const struct jb_tfl_op *op, const 
         if (q && (in_scale != out_scale || in_zp != out_zp))
             return bad(b, JB_ENOTSUP, "int8 pooling with different input and output "
                                       "quantization");
+        /* int8 sums up to k_h * k_w values of at most 128 in an int32 */
+        if (q && (long long)op->filter_h * op->filter_w > 65536)
+            return bad(b, JB_ENOTSUP, "int8 pooling window over 65536 cells");
         rc = windowed(b, l, op, op->filter_h, op->filter_w, &out);
         break;
     case JB_TFL_ADD: {
