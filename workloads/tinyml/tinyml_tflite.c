@@ -209,6 +209,10 @@ static int set_weights(struct bctx *b, int i, const struct jb_tfl_op *op, size_t
             return bad(b, JB_ENOTSUP, "the int32 accumulator could overflow (reduction too long "
                                       "or bias too large)");
         double real = (double)in_scale * (double)w->scale[k] / (double)out_scale;
+        /* the rescaled sum plus the output zero point must fit int32 too */
+        if (real * (worst_acc + fabs((double)m->bq[i][c])) > 2147483000.0)
+            return bad(b, JB_ENOTSUP, "the requantized accumulator could overflow int32 "
+                                      "(scales far outside a trained model's)");
         jb_tm_quantize_multiplier(real, &m->mult[i][c], &m->shift[i][c]);
     }
     l->weights = m->wq[i];
