@@ -80,6 +80,10 @@ struct jb_workload_ops {
     const char *description; /* one line for `joulebench list` */
 
     int (*open)(const struct jb_workload_params *p, void **state, char *err, size_t errlen);
+    /* Optional (NULL: nothing to check): checks dtype and options, and the
+     * files they name, before anything runs (jb_runner_plan), so that bad
+     * input is exit 2 up front. 0, or JB_EINVAL / JB_ENOENT with err. */
+    int (*validate)(const char *dtype, const char *options, char *err, size_t errlen);
     /* One iteration: units_per_iteration units. Called in the timed loop. */
     int (*run)(void *state, char *err, size_t errlen);
     /* Checks the output of the last run() against the reference (outside the

@@ -179,6 +179,11 @@ static void cuda_tm_info(const void *st, struct jb_workload_info *o)
     {                                                                                              \
         return cuda_tm_open(&defv, p, st, err, errlen);                                            \
     }                                                                                              \
+    static int cuda_tm_validate_##ident(const char *dtype, const char *options, char *err,         \
+                                        size_t errlen)                                             \
+    {                                                                                              \
+        return jb_tm_workload_validate(&defv, dtype, options, err, errlen);                        \
+    }                                                                                              \
     const struct jb_workload_ops jb_workload_cuda_##ident = {                                      \
         .name = nm,                                                                                \
         .version = "2",                                                                            \
@@ -188,6 +193,7 @@ static void cuda_tm_info(const void *st, struct jb_workload_info *o)
         .backends = "cuda",                                                                        \
         .description = desc,                                                                       \
         .open = cuda_tm_open_##ident,                                                              \
+        .validate = cuda_tm_validate_##ident,                                                      \
         .run = cuda_tm_run,                                                                        \
         .check = cuda_tm_check,                                                                    \
         .info = cuda_tm_info,                                                                      \

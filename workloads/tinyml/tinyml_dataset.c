@@ -86,7 +86,8 @@ static void infer(struct ds *d)
         float s = jb_tm_model_input_scale(d->m, &zp);
         int8_t *q = d->in;
         for (size_t i = 0; i < d->in_elems; i++) {
-            long v = lroundf(d->real[i] / s) + zp;
+            float r = d->real[i] / s; /* clamped: a model's scale may be tiny */
+            long v = lroundf(r > 1e6f ? 1e6f : r < -1e6f ? -1e6f : r) + zp;
             q[i] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
         }
     }

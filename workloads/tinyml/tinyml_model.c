@@ -514,8 +514,12 @@ int jb_tm_model_make_input(const struct jb_tm_model *m, uint64_t seed, uint64_t 
     jb_tm_synth_input(m->def, seed, item, x);
     for (size_t i = 0; gain != 1.0f && i < n; i++)
         x[i] *= gain;
-    for (size_t i = 0; i < n; i++)
-        ((int8_t *)dst)[i] = (int8_t)clampi(llround(x[i] / m->t_scale[0]) + m->t_zp[0], -128, 127);
+    for (size_t i = 0; i < n; i++) {
+        /* a file's input scale may be tiny: clamp before rounding to integer */
+        double q = x[i] / m->t_scale[0];
+        q = q > 1e6 ? 1e6 : q < -1e6 ? -1e6 : q;
+        ((int8_t *)dst)[i] = (int8_t)clampi(llround(q) + m->t_zp[0], -128, 127);
+    }
     free(x);
     return JB_OK;
 }

@@ -101,3 +101,32 @@ int jb_tm_workload_model_open(const struct jb_tm_model_def *def, enum jb_tm_dtyp
     snprintf(src->sha256, sizeof(src->sha256), "%s", jb_tm_model_sha256(*out));
     return JB_OK;
 }
+
+int jb_tm_workload_validate(const struct jb_tm_model_def *def, const char *dtype,
+                            const char *options, char *err, size_t errlen)
+{
+    enum jb_tm_dtype dt = JB_TM_INT8;
+    if (dtype && !strcmp(dtype, "fp32"))
+        dt = JB_TM_FP32;
+    else if (dtype && *dtype && strcmp(dtype, "int8"))
+        return jb_err(err, errlen, JB_EINVAL, "%s: dtype '%s' not supported (int8, fp32)",
+                      def->name, dtype);
+    struct jb_tm_model *m = NULL;
+    struct jb_tm_model_source src;
+    int rc = jb_tm_workload_model_open(def, dt, options, 1, JB_ISA_REFERENCE, &m, &src, err,
+                                       errlen);
+    jb_tm_model_close(m);
+    if (rc)
+        return rc == JB_ENOENT || rc == JB_ENOMEM ? rc : JB_EINVAL;
+    char dir[256], path[300];
+    if (jb_option_get(options, "dataset", dir, sizeof(dir))) {
+        snprintf(path, sizeof(path), "%s/y_labels.csv", dir);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            return jb_err(err, errlen, JB_ENOENT,
+                          "%s: dataset=%s: no y_labels.csv there (EnergyRunner layout)",
+                          def->name, dir);
+        fclose(f);
+    }
+    return JB_OK;
+}

@@ -60,4 +60,11 @@ int jb_tm_workload_model_open(const struct jb_tm_model_def *def, enum jb_tm_dtyp
                               struct jb_tm_model **out, struct jb_tm_model_source *src, char *err,
                               size_t errlen);
 
+/* The TinyML workloads' validate hook (workload.h): dtype, weights=,
+ * model= (the file is read and its graph built), dataset= (its
+ * y_labels.csv exists) for workload def. A malformed or unsupported model
+ * is JB_EINVAL, a missing file or folder JB_ENOENT. */
+int jb_tm_workload_validate(const struct jb_tm_model_def *def, const char *dtype,
+                            const char *options, char *err, size_t errlen);
+
 #endif

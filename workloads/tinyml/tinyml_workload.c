@@ -258,7 +258,17 @@ TM_OPEN(vww_open, jb_tm_vww_mobilenet)
 TM_OPEN(ic_open, jb_tm_ic_resnet8)
 TM_OPEN(ad_open, jb_tm_ad_autoencoder)
 
-#define TM_OPS(var, nm, openfn, desc)                                                              \
+#define TM_VALIDATE(fn, def)                                                                       \
+    static int fn(const char *dtype, const char *options, char *err, size_t errlen)                \
+    {                                                                                              \
+        return jb_tm_workload_validate(&def, dtype, options, err, errlen);                         \
+    }
+TM_VALIDATE(kws_validate, jb_tm_kws_dscnn)
+TM_VALIDATE(vww_validate, jb_tm_vww_mobilenet)
+TM_VALIDATE(ic_validate, jb_tm_ic_resnet8)
+TM_VALIDATE(ad_validate, jb_tm_ad_autoencoder)
+
+#define TM_OPS(var, nm, openfn, validatefn, desc)                                                  \
     const struct jb_workload_ops var = {                                                           \
         .name = nm,                                                                                \
         .version = "2",                                                                            \
@@ -268,16 +278,17 @@ TM_OPEN(ad_open, jb_tm_ad_autoencoder)
         .backends = "cpu",                                                                         \
         .description = desc,                                                                       \
         .open = openfn,                                                                            \
+        .validate = validatefn,                                                                    \
         .run = tm_run,                                                                             \
         .check = tm_check,                                                                         \
         .info = tm_info,                                                                           \
         .close = tm_close,                                                                         \
     };
-TM_OPS(jb_workload_kws_dscnn, "kws-dscnn", kws_open,
+TM_OPS(jb_workload_kws_dscnn, "kws-dscnn", kws_open, kws_validate,
        "MLPerf Tiny keyword spotting: DS-CNN on 49x10 MFCC, 12 classes")
-TM_OPS(jb_workload_vww_mobilenet, "vww-mobilenet", vww_open,
+TM_OPS(jb_workload_vww_mobilenet, "vww-mobilenet", vww_open, vww_validate,
        "MLPerf Tiny visual wake words: MobileNetV1 0.25 on 96x96x3, 2 classes")
-TM_OPS(jb_workload_ic_resnet8, "ic-resnet8", ic_open,
+TM_OPS(jb_workload_ic_resnet8, "ic-resnet8", ic_open, ic_validate,
        "MLPerf Tiny image classification: ResNet-8 on 32x32x3, 10 classes")
-TM_OPS(jb_workload_ad_autoencoder, "ad-autoencoder", ad_open,
+TM_OPS(jb_workload_ad_autoencoder, "ad-autoencoder", ad_open, ad_validate,
        "MLPerf Tiny anomaly detection: FC autoencoder on 640 log-mel inputs")
