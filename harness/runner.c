@@ -557,8 +557,8 @@ int jb_runner_plan(const struct jb_topo *t, const struct jb_run_spec *s, char *e
     free(p.cpus);
     if (!rc && p.ops->validate) {
         char msg[JB_ERRLEN];
-        rc = p.ops->validate(s->dtype[0] ? s->dtype : NULL, s->options[0] ? s->options : NULL,
-                             msg, sizeof(msg));
+        rc = p.ops->validate(s->dtype[0] ? s->dtype : NULL, s->options[0] ? s->options : NULL, msg,
+                             sizeof(msg));
         if (rc)
             return jb_err(err, errlen, rc, "%s: %s", s->origin, msg);
     }

@@ -111,8 +111,8 @@ static void test_graph_matches_architecture(void **s)
         struct jb_tm_counts want;
         assert_int_equal(jb_tm_def_counts(d, JB_TM_INT8, &want, err, sizeof(err)), 0);
         for (int dt = 0; dt < 2; dt++) {
-            struct jb_tm_model *m = open_official(workloads[k], (enum jb_tm_dtype)dt,
-                                                  JB_ISA_REFERENCE);
+            struct jb_tm_model *m =
+                open_official(workloads[k], (enum jb_tm_dtype)dt, JB_ISA_REFERENCE);
             const struct jb_tm_counts *c = jb_tm_model_counts(m);
             assert_int_equal((long)c->macs, (long)want.macs);
             assert_int_equal((long)c->params, (long)want.params);
@@ -154,9 +154,9 @@ static void test_optimized_exact_every_isa(void **s)
                 for (uint64_t item = 0; item < 4; item++) {
                     run(m, 0, item, a);
                     run(m, 1, item, b);
-                    int rc = jb_tm_workload_compare(workloads[k], (enum jb_tm_dtype)dt,
-                                                    (size_t)item, a, b,
-                                                    jb_tm_model_output_elems(m), err, sizeof(err));
+                    int rc =
+                        jb_tm_workload_compare(workloads[k], (enum jb_tm_dtype)dt, (size_t)item, a,
+                                               b, jb_tm_model_output_elems(m), err, sizeof(err));
                     if (rc)
                         print_error("%s: %s\n", caps[c], err);
                     assert_int_equal(rc, 0);
@@ -248,8 +248,8 @@ static void test_hand_built_int8_fc(void **s)
     size_t len;
     uint8_t *buf = tfw_example_fc(&len, JB_TFL_FULLY_CONNECTED, JB_TFL_ACT_RELU);
     struct jb_tm_model *m;
-    int rc = jb_tm_model_open_tflite_buf(buf, len, "fc", JB_TM_INPUT_IMAGE, 1.0f,
-                                         JB_ISA_REFERENCE, &m, err, sizeof(err));
+    int rc = jb_tm_model_open_tflite_buf(buf, len, "fc", JB_TM_INPUT_IMAGE, 1.0f, JB_ISA_REFERENCE,
+                                         &m, err, sizeof(err));
     if (rc)
         print_error("%s\n", err);
     assert_int_equal(rc, 0);
@@ -416,14 +416,17 @@ static void test_malformed(void **s)
     free(k);
 }
 
-static void *open_wl(const char *name, const char *dtype, const char *options, int want,
-                     char *err, size_t errlen)
+static void *open_wl(const char *name, const char *dtype, const char *options, int want, char *err,
+                     size_t errlen)
 {
     const struct jb_workload_ops *ops = jb_workload_find(name);
     assert_non_null(ops);
-    struct jb_workload_params p = {
-        .dtype = dtype, .scenario = JB_SCENARIO_SINGLE_STREAM, .batch = 1, .threads = 1,
-        .seed = 2, .options = options};
+    struct jb_workload_params p = {.dtype = dtype,
+                                   .scenario = JB_SCENARIO_SINGLE_STREAM,
+                                   .batch = 1,
+                                   .threads = 1,
+                                   .seed = 2,
+                                   .options = options};
     void *st = NULL;
     int rc = ops->open(&p, &st, err, errlen);
     if (rc != want)

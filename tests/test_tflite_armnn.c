@@ -214,8 +214,7 @@ static void test_end_to_end(void **s)
             uint8_t *in = malloc(ni * eb * ITEMS), *ref = malloc(no * eb * ITEMS);
             void *arena = aligned_alloc(64, jb_tm_model_arena_bytes(m));
             for (int it = 0; it < ITEMS; it++) {
-                assert_int_equal(jb_tm_model_make_input(m, 5, (uint64_t)it, in + ni * eb * it),
-                                 0);
+                assert_int_equal(jb_tm_model_make_input(m, 5, (uint64_t)it, in + ni * eb * it), 0);
                 jb_tm_model_run(m, 1, in + ni * eb * it, ref + no * eb * it, arena);
             }
             size_t fn = 0, got_n = 0;

@@ -169,8 +169,8 @@ static void test_malformed_model_is_bad_input(void **s)
     fclose(in);
     fclose(o);
     snprintf(opt, sizeof(opt), "model=%s", bad);
-    int rc = run_cli((const char *[]){"run", "--workload", "kws-dscnn", "--options", opt,
-                                      "--out", out, NULL});
+    int rc = run_cli(
+        (const char *[]){"run", "--workload", "kws-dscnn", "--options", opt, "--out", out, NULL});
     assert_int_equal(rc, 2);
     assert_non_null(strstr(err_buf, "malformed TFLite file"));
     assert_non_null(strstr(err_buf, "(byte "));

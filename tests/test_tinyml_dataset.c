@@ -49,8 +49,8 @@ static struct jb_tm_model *official(const char *wl, enum jb_tm_dtype dt)
     char err[JB_ERRLEN];
     struct jb_tm_model *m;
     struct jb_tm_model_source src;
-    int rc = jb_tm_workload_model_open(jb_tm_model_def_find(wl), dt, NULL, 1, JB_ISA_REFERENCE,
-                                       &m, &src, err, sizeof(err));
+    int rc = jb_tm_workload_model_open(jb_tm_model_def_find(wl), dt, NULL, 1, JB_ISA_REFERENCE, &m,
+                                       &src, err, sizeof(err));
     if (rc)
         print_error("%s\n", err);
     assert_int_equal(rc, 0);
@@ -76,9 +76,9 @@ static int argmax(const struct jb_tm_model *m, const void *in)
 /* n files of `bytes` bytes; for the model m, file i is labelled with the
  * class m predicts when i < n_right, another class otherwise. to_input
  * turns the raw bytes into m's input. Returns the expected accuracy. */
-static double classification_set(const struct jb_tm_model *m, int n, int n_right, size_t bytes,
-                                  int classes, void (*to_input)(const struct jb_tm_model *,
-                                                                const uint8_t *, size_t, void *))
+static double
+classification_set(const struct jb_tm_model *m, int n, int n_right, size_t bytes, int classes,
+                   void (*to_input)(const struct jb_tm_model *, const uint8_t *, size_t, void *))
 {
     char text[4096] = "", line[128], name[64];
     uint8_t *raw = malloc(bytes);
@@ -306,8 +306,12 @@ static void test_workload_option(void **s)
     char opt[128], err[JB_ERRLEN];
     snprintf(opt, sizeof(opt), "dataset=%s", dir);
     const struct jb_workload_ops *ops = jb_workload_find("ic-resnet8");
-    struct jb_workload_params p = {.dtype = "int8", .scenario = JB_SCENARIO_SINGLE_STREAM,
-                                   .batch = 1, .threads = 1, .seed = 1, .options = opt};
+    struct jb_workload_params p = {.dtype = "int8",
+                                   .scenario = JB_SCENARIO_SINGLE_STREAM,
+                                   .batch = 1,
+                                   .threads = 1,
+                                   .seed = 1,
+                                   .options = opt};
     void *st = NULL;
     int rc = ops->open(&p, &st, err, sizeof(err));
     if (rc)

@@ -238,8 +238,9 @@ uint8_t *tfw_from_tfl(const struct jb_tfl_model *f, const int *ops, int n_ops, c
         abort();
     for (int i = 0; i < f->n_tensors; i++) {
         const struct jb_tfl_tensor *x = &f->tensors[i];
-        t[i] = (struct tfw_tensor){x->name, x->type, x->rank < 4 ? x->rank : 4, {0},
-                                   x->data, x->data_bytes, x->n_q, x->scale, x->zero_point,
+        t[i] = (struct tfw_tensor){x->name, x->type,  x->rank < 4 ? x->rank : 4,
+                                   {0},     x->data,  x->data_bytes,
+                                   x->n_q,  x->scale, x->zero_point,
                                    x->q_dim};
         for (int k = 0; k < t[i].rank; k++)
             t[i].shape[k] = x->shape[k];
@@ -265,8 +266,13 @@ uint8_t *tfw_from_tfl(const struct jb_tfl_model *f, const int *ops, int n_ops, c
             break;
         }
         case JB_TFL_DEPTHWISE_CONV_2D: {
-            uint32_t v[7] = {pad, sw, sh, (uint32_t)p->depth_multiplier, act,
-                             (uint32_t)p->dilation_w, (uint32_t)p->dilation_h};
+            uint32_t v[7] = {pad,
+                             sw,
+                             sh,
+                             (uint32_t)p->depth_multiplier,
+                             act,
+                             (uint32_t)p->dilation_w,
+                             (uint32_t)p->dilation_h};
             int b[7] = {1, 0, 0, 0, 1, 0, 0};
             q->opt_type = 2;
             q->n_opts = 7;
@@ -300,8 +306,8 @@ uint8_t *tfw_from_tfl(const struct jb_tfl_model *f, const int *ops, int n_ops, c
             break;
         }
     }
-    struct tfw_model m = {f->n_tensors, t, n_ops, o, inputs[0], output, n_inputs > 1,
-                          n_inputs > 1 ? inputs[1] : 0};
+    struct tfw_model m = {f->n_tensors, t,      n_ops,        o,
+                          inputs[0],    output, n_inputs > 1, n_inputs > 1 ? inputs[1] : 0};
     uint8_t *b = tfw_write(&m, len);
     free(t);
     free(o);
@@ -387,11 +393,23 @@ uint8_t *tfw_example_mixed(size_t *len, int dilation, int depth_mult_channels, i
     uint32_t pad_same = 0, pad_valid = 1;
     struct tfw_op ops[] = {
         /* Conv2DOptions: padding, stride_w, stride_h, act, dilation_w, dilation_h */
-        {first_opcode, 3, {0, 1, 2}, 3, 1, 6,
-         {pad_same, 2, 2, JB_TFL_ACT_RELU, (uint32_t)dilation, (uint32_t)dilation}, {1, 0, 0, 1}},
+        {first_opcode,
+         3,
+         {0, 1, 2},
+         3,
+         1,
+         6,
+         {pad_same, 2, 2, JB_TFL_ACT_RELU, (uint32_t)dilation, (uint32_t)dilation},
+         {1, 0, 0, 1}},
         /* DepthwiseConv2DOptions: padding, stride_w, stride_h, depth_mult, act */
-        {JB_TFL_DEPTHWISE_CONV_2D, 3, {3, 4, 5}, 6, 2, 5,
-         {pad_same, 1, 1, (uint32_t)(dmc / 4), JB_TFL_ACT_RELU6}, {1, 0, 0, 0, 1}},
+        {JB_TFL_DEPTHWISE_CONV_2D,
+         3,
+         {3, 4, 5},
+         6,
+         2,
+         5,
+         {pad_same, 1, 1, (uint32_t)(dmc / 4), JB_TFL_ACT_RELU6},
+         {1, 0, 0, 0, 1}},
         {JB_TFL_ADD, 2, {3, 6}, 7, 11, 1, {JB_TFL_ACT_NONE}, {1}},
         /* Pool2DOptions: padding, stride_w, stride_h, filter_w, filter_h, act */
         {JB_TFL_AVERAGE_POOL_2D, 1, {7}, 8, 5, 6, {pad_valid, 3, 3, 3, 3, 0}, {1, 0, 0, 0, 0, 1}},
@@ -402,4 +420,3 @@ uint8_t *tfw_example_mixed(size_t *len, int dilation, int depth_mult_channels, i
     struct tfw_model m = {14, t, 7, ops, 0, 13, 0, 0};
     return tfw_write(&m, len);
 }
-

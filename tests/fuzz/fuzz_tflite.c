@@ -32,8 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     struct jb_tm_model *m = NULL;
     err[0] = 0;
-    rc = jb_tm_model_open_tflite_buf(copy, size, "fuzz", JB_TM_INPUT_IMAGE, 1.0f,
-                                     JB_ISA_REFERENCE, &m, err, sizeof(err));
+    rc = jb_tm_model_open_tflite_buf(copy, size, "fuzz", JB_TM_INPUT_IMAGE, 1.0f, JB_ISA_REFERENCE,
+                                     &m, err, sizeof(err));
     if (rc == 0) {
         const struct jb_tm_counts *c = jb_tm_model_counts(m);
         if (c->macs < 2e6 && jb_tm_model_arena_bytes(m) < (16u << 20)) {

@@ -219,29 +219,52 @@ static void get_string(struct rd *r, const struct tbl *t, int id, char *dst, siz
 const char *jb_tfl_opcode_name(int opcode)
 {
     switch (opcode) {
-    case 0: return "ADD";
-    case 1: return "AVERAGE_POOL_2D";
-    case 2: return "CONCATENATION";
-    case 3: return "CONV_2D";
-    case 4: return "DEPTHWISE_CONV_2D";
-    case 6: return "DEQUANTIZE";
-    case 9: return "FULLY_CONNECTED";
-    case 14: return "LOGISTIC";
-    case 17: return "MAX_POOL_2D";
-    case 18: return "MUL";
-    case 19: return "RELU";
-    case 21: return "RELU6";
-    case 22: return "RESHAPE";
-    case 25: return "SOFTMAX";
-    case 28: return "TANH";
-    case 32: return "CUSTOM";
-    case 34: return "PAD";
-    case 39: return "TRANSPOSE";
-    case 40: return "MEAN";
-    case 41: return "SUB";
-    case 43: return "SQUEEZE";
-    case 114: return "QUANTIZE";
-    default: return NULL;
+    case 0:
+        return "ADD";
+    case 1:
+        return "AVERAGE_POOL_2D";
+    case 2:
+        return "CONCATENATION";
+    case 3:
+        return "CONV_2D";
+    case 4:
+        return "DEPTHWISE_CONV_2D";
+    case 6:
+        return "DEQUANTIZE";
+    case 9:
+        return "FULLY_CONNECTED";
+    case 14:
+        return "LOGISTIC";
+    case 17:
+        return "MAX_POOL_2D";
+    case 18:
+        return "MUL";
+    case 19:
+        return "RELU";
+    case 21:
+        return "RELU6";
+    case 22:
+        return "RESHAPE";
+    case 25:
+        return "SOFTMAX";
+    case 28:
+        return "TANH";
+    case 32:
+        return "CUSTOM";
+    case 34:
+        return "PAD";
+    case 39:
+        return "TRANSPOSE";
+    case 40:
+        return "MEAN";
+    case 41:
+        return "SUB";
+    case 43:
+        return "SQUEEZE";
+    case 114:
+        return "QUANTIZE";
+    default:
+        return NULL;
     }
 }
 
@@ -282,8 +305,8 @@ void jb_tfl_free(struct jb_tfl_model *m)
 
 /* Reads a vector of int32 tensor indices (subgraph inputs/outputs, operator
  * inputs/outputs), each in [-1, n_tensors). */
-static int read_indices(struct rd *r, const struct tbl *t, int id, int n_tensors, int *dst,
-                        int cap, int *count, const char *what)
+static int read_indices(struct rd *r, const struct tbl *t, int id, int n_tensors, int *dst, int cap,
+                        int *count, const char *what)
 {
     size_t data, cnt;
     *count = 0;
@@ -499,8 +522,8 @@ int jb_tfl_parse(const uint8_t *buf, size_t n, const char *name, struct jb_tfl_m
         goto out;
     m->version = get_u32(&r, &root, 0, 0);
     if (!r.rc && m->version != 3) {
-        r.rc = jb_err(err, errlen, JB_EFORMAT, "%s: TFLite schema version %u (3 expected)",
-                      r.name, m->version);
+        r.rc = jb_err(err, errlen, JB_EFORMAT, "%s: TFLite schema version %u (3 expected)", r.name,
+                      m->version);
         goto out;
     }
     /* operator codes: builtin_code (field 3) supersedes the deprecated byte

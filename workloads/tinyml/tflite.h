@@ -52,11 +52,11 @@ enum jb_tfl_act {
 #define JB_TFL_MAX_OP_IO 8
 
 struct jb_tfl_tensor {
-    char name[64];        /* cut to fit */
-    int type;             /* enum jb_tfl_type, or another TensorType value */
-    int rank;             /* 0..JB_TFL_MAX_RANK */
+    char name[64]; /* cut to fit */
+    int type;      /* enum jb_tfl_type, or another TensorType value */
+    int rank;      /* 0..JB_TFL_MAX_RANK */
     int shape[JB_TFL_MAX_RANK];
-    size_t elems;         /* product of shape (1 for rank 0) */
+    size_t elems; /* product of shape (1 for rank 0) */
     /* quantization: n_q entries (0: none; 1: per tensor; else per channel
      * along dimension q_dim) */
     int n_q, q_dim;
@@ -79,10 +79,10 @@ struct jb_tfl_op {
     int stride_w, stride_h, dilation_w, dilation_h;
     int filter_w, filter_h; /* pooling */
     int depth_multiplier;
-    int act;          /* enum jb_tfl_act */
-    int keep_num_dims; /* fully connected */
+    int act;            /* enum jb_tfl_act */
+    int keep_num_dims;  /* fully connected */
     int weights_format; /* fully connected: 0 default, 1 shuffled (not supported) */
-    float beta;       /* softmax */
+    float beta;         /* softmax */
 };
 
 struct jb_tfl_model {

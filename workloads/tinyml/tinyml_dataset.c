@@ -128,8 +128,7 @@ static int classify(struct ds *d, const uint8_t *buf, size_t n, const char *name
 static int anomaly(struct ds *d, const uint8_t *buf, size_t n, const char *name, long width,
                    long stride, double *score)
 {
-    if (width != (long)(d->in_elems * 4) || stride < 4 || stride % 4 || n < (size_t)width ||
-        n % 4)
+    if (width != (long)(d->in_elems * 4) || stride < 4 || stride % 4 || n < (size_t)width || n % 4)
         return jb_err(d->err, d->errlen, JB_EINVAL,
                       "dataset: %s: window of %ld bytes, stride %ld, file of %zu: the model "
                       "takes windows of %zu float32",
@@ -140,8 +139,7 @@ static int anomaly(struct ds *d, const uint8_t *buf, size_t n, const char *name,
         memcpy(d->real, buf + at, (size_t)width);
         for (size_t i = 0; i < d->in_elems; i++)
             if (!isfinite(d->real[i]))
-                return jb_err(d->err, d->errlen, JB_EINVAL, "dataset: %s: value not finite",
-                              name);
+                return jb_err(d->err, d->errlen, JB_EINVAL, "dataset: %s: value not finite", name);
         infer(d);
         double e = 0.0;
         for (size_t i = 0; i < d->in_elems; i++) {
@@ -228,8 +226,9 @@ int jb_tm_dataset_score(const struct jb_tm_model *m, const char *workload, const
     snprintf(path, sizeof(path), "%s/y_labels.csv", dir);
     FILE *f = fopen(path, "r");
     if (!f)
-        return jb_err(err, errlen, JB_ENOENT, "dataset: %s: cannot open (EnergyRunner layout: "
-                                              "y_labels.csv beside the input files)",
+        return jb_err(err, errlen, JB_ENOENT,
+                      "dataset: %s: cannot open (EnergyRunner layout: "
+                      "y_labels.csv beside the input files)",
                       path);
     d.in = malloc(d.in_elems * d.eb);
     d.out = malloc(d.out_elems * d.eb);
@@ -265,9 +264,8 @@ int jb_tm_dataset_score(const struct jb_tm_model *m, const char *workload, const
         if (nf != (is_ad ? 5 : 3) || !fields[0][0] || strchr(fields[0], '/') ||
             parse_long(fields[1], &classes) || parse_long(fields[2], &label) ||
             (is_ad && (parse_long(fields[3], &width) || parse_long(fields[4], &stride)))) {
-            rc = jb_err(err, errlen, JB_EINVAL,
-                        "dataset: %s:%d: expected 'file, classes, label%s'", path, lineno,
-                        is_ad ? ", window bytes, stride bytes" : "");
+            rc = jb_err(err, errlen, JB_EINVAL, "dataset: %s:%d: expected 'file, classes, label%s'",
+                        path, lineno, is_ad ? ", window bytes, stride bytes" : "");
             goto out;
         }
         long want_classes = is_ad ? 2 : (long)d.out_elems;

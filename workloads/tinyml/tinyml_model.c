@@ -46,9 +46,9 @@ static void window(int in, int k, int s, int same, int *out, int *pad)
 
 /* Shapes, geometry of every layer and the counts; layers[] gets geometry
  * only (no weights). */
-static int infer(const struct jb_tm_model_def *def, enum jb_tm_dtype dtype, struct jb_tm_tshape *shape,
-                 int *in_of, int *in2_of, struct jb_tm_layer *layers, struct jb_tm_counts *cnt,
-                 char *err, size_t errlen)
+static int infer(const struct jb_tm_model_def *def, enum jb_tm_dtype dtype,
+                 struct jb_tm_tshape *shape, int *in_of, int *in2_of, struct jb_tm_layer *layers,
+                 struct jb_tm_counts *cnt, char *err, size_t errlen)
 {
     if (def->n_layers + 1 > JB_TM_MAX_TENSORS)
         return jb_err(err, errlen, JB_EINVAL, "%s: too many layers", def->name);
@@ -325,8 +325,7 @@ int jb_tm_model_alloc_layers(struct jb_tm_model *m, int n, char *err, size_t err
     m->bq = calloc(k, sizeof(int32_t *));
     m->mult = calloc(k, sizeof(int32_t *));
     m->shift = calloc(k, sizeof(int32_t *));
-    if (!m->layers || !m->kernels || !m->wf || !m->bf || !m->wq || !m->bq || !m->mult ||
-        !m->shift)
+    if (!m->layers || !m->kernels || !m->wf || !m->bf || !m->wq || !m->bq || !m->mult || !m->shift)
         return jb_err(err, errlen, JB_ENOMEM, "tinyml: out of memory");
     m->n = n;
     return JB_OK;

@@ -20,10 +20,10 @@
 #include <string.h>
 
 static const struct jb_tm_official officials[] = {
-    {"kws-dscnn", "kws01", "kws_ref_model.tflite", "kws_ref_model_float32.tflite",
-     JB_TM_INPUT_MFCC, 1.0f, JB_TM_RAW_S8_QUANT, "top-1", 0.90},
-    {"vww-mobilenet", "vww01", "vww_96_int8.tflite", "vww_96_float.tflite", JB_TM_INPUT_IMAGE,
-     1.0f, JB_TM_RAW_U8_PIXELS, "top-1", 0.80},
+    {"kws-dscnn", "kws01", "kws_ref_model.tflite", "kws_ref_model_float32.tflite", JB_TM_INPUT_MFCC,
+     1.0f, JB_TM_RAW_S8_QUANT, "top-1", 0.90},
+    {"vww-mobilenet", "vww01", "vww_96_int8.tflite", "vww_96_float.tflite", JB_TM_INPUT_IMAGE, 1.0f,
+     JB_TM_RAW_U8_PIXELS, "top-1", 0.80},
     {"ic-resnet8", "ic01", "pretrainedResnet_quant.tflite", "pretrainedResnet.tflite",
      JB_TM_INPUT_IMAGE, 255.0f, JB_TM_RAW_U8_PIXELS, "top-1", 0.85},
     {"ad-autoencoder", "ad01", "ad01_int8.tflite", "ad01_fp32.tflite", JB_TM_INPUT_LOGMEL, 1.0f,
@@ -113,8 +113,8 @@ int jb_tm_workload_validate(const struct jb_tm_model_def *def, const char *dtype
                       def->name, dtype);
     struct jb_tm_model *m = NULL;
     struct jb_tm_model_source src;
-    int rc = jb_tm_workload_model_open(def, dt, options, 1, JB_ISA_REFERENCE, &m, &src, err,
-                                       errlen);
+    int rc =
+        jb_tm_workload_model_open(def, dt, options, 1, JB_ISA_REFERENCE, &m, &src, err, errlen);
     jb_tm_model_close(m);
     if (rc)
         return rc == JB_ENOENT || rc == JB_ENOMEM ? rc : JB_EINVAL;
@@ -124,8 +124,8 @@ int jb_tm_workload_validate(const struct jb_tm_model_def *def, const char *dtype
         FILE *f = fopen(path, "r");
         if (!f)
             return jb_err(err, errlen, JB_ENOENT,
-                          "%s: dataset=%s: no y_labels.csv there (EnergyRunner layout)",
-                          def->name, dir);
+                          "%s: dataset=%s: no y_labels.csv there (EnergyRunner layout)", def->name,
+                          dir);
         fclose(f);
     }
     return JB_OK;

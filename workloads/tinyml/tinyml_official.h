@@ -24,15 +24,15 @@ enum jb_tm_raw_format {
 
 /* The official model of one workload. */
 struct jb_tm_official {
-    const char *workload;    /* "kws-dscnn" */
-    const char *benchmark;   /* MLPerf Tiny's name: "kws01" */
-    const char *file_int8;   /* file names in the models folder */
+    const char *workload;  /* "kws-dscnn" */
+    const char *benchmark; /* MLPerf Tiny's name: "kws01" */
+    const char *file_int8; /* file names in the models folder */
     const char *file_fp32;
     enum jb_tm_input_kind input;
-    float input_gain;        /* synthetic input's range to the trained one */
+    float input_gain;          /* synthetic input's range to the trained one */
     enum jb_tm_raw_format raw; /* data set file format */
-    const char *metric;      /* "top-1" or "auc" */
-    double target;           /* MLPerf Tiny's quality target (a fraction) */
+    const char *metric;        /* "top-1" or "auc" */
+    double target;             /* MLPerf Tiny's quality target (a fraction) */
 };
 
 /* The entry of a workload, NULL if it has none. */
@@ -40,9 +40,9 @@ const struct jb_tm_official *jb_tm_official_find(const char *workload);
 
 /* What a workload's model is, for records and messages. */
 struct jb_tm_model_source {
-    char weights[16];  /* "official", "synthetic" or "file" */
-    char file[256];    /* path of the model file ("" for synthetic) */
-    char sha256[65];   /* of the file ("" for synthetic) */
+    char weights[16]; /* "official", "synthetic" or "file" */
+    char file[256];   /* path of the model file ("" for synthetic) */
+    char sha256[65];  /* of the file ("" for synthetic) */
 };
 
 /* Opens the model a workload runs, from its options (weights=official|

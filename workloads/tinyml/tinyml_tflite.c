@@ -127,8 +127,9 @@ static int act_quant(struct bctx *b, const struct jb_tfl_tensor *t, float *scale
 {
     if (t->n_q != 1 || !(t->scale[0] > 0) || !isfinite(t->scale[0]) || t->zero_point[0] < -128 ||
         t->zero_point[0] > 127)
-        return bad(b, JB_EFORMAT, "int8 activation without one positive scale and a zero "
-                                  "point in [-128, 127]");
+        return bad(b, JB_EFORMAT,
+                   "int8 activation without one positive scale and a zero "
+                   "point in [-128, 127]");
     *scale = t->scale[0];
     *zp = (int32_t)t->zero_point[0];
     return 0;
@@ -143,8 +144,8 @@ static int set_weights(struct bctx *b, int i, const struct jb_tfl_op *op, size_t
     struct jb_tm_model *m = b->m;
     struct jb_tm_layer *l = &m->layers[i];
     const struct jb_tfl_tensor *w = &b->f->tensors[op->in[1]];
-    const struct jb_tfl_tensor *bias = op->n_in > 2 && op->in[2] >= 0 ? &b->f->tensors[op->in[2]]
-                                                                       : NULL;
+    const struct jb_tfl_tensor *bias =
+        op->n_in > 2 && op->in[2] >= 0 ? &b->f->tensors[op->in[2]] : NULL;
     int q = m->dtype == JB_TM_INT8;
     int wtype = q ? JB_TFL_INT8 : JB_TFL_FLOAT32, btype = q ? JB_TFL_INT32 : JB_TFL_FLOAT32;
     /* fp32 models may store filters as int8 with float scales (TFLite's
@@ -152,12 +153,14 @@ static int set_weights(struct bctx *b, int i, const struct jb_tfl_op *op, size_t
     int hybrid = !q && w->type == JB_TFL_INT8 && w->data && w->elems == n_w &&
                  (w->n_q == 1 || (w->n_q == oc && w->q_dim == qdim));
     if (!hybrid && (!w->data || w->type != wtype || w->elems != n_w))
-        return bad(b, JB_EFORMAT, q ? "filter is not a constant int8 tensor of the layer's shape"
-                                    : "filter is not a constant float32 tensor of the layer's "
-                                      "shape");
+        return bad(b, JB_EFORMAT,
+                   q ? "filter is not a constant int8 tensor of the layer's shape"
+                     : "filter is not a constant float32 tensor of the layer's "
+                       "shape");
     if (bias && (!bias->data || bias->type != btype || bias->elems != (size_t)oc))
-        return bad(b, JB_EFORMAT, q ? "bias is not a constant int32 tensor of out_c entries"
-                                    : "bias is not a constant float32 tensor of out_c entries");
+        return bad(b, JB_EFORMAT,
+                   q ? "bias is not a constant int32 tensor of out_c entries"
+                     : "bias is not a constant float32 tensor of out_c entries");
     if (!q) {
         m->wf[i] = malloc(n_w * sizeof(float));
         m->bf[i] = calloc((size_t)oc, sizeof(float));
@@ -168,8 +171,7 @@ static int set_weights(struct bctx *b, int i, const struct jb_tfl_op *op, size_t
             size_t inner = qdim == 0 ? n_w / (size_t)oc : 1;
             for (size_t e = 0; e < n_w; e++) {
                 size_t c = w->n_q == 1 ? 0 : qdim == 0 ? e / inner : e % (size_t)oc;
-                m->wf[i][e] =
-                    w->scale[c] * (float)((int8_t)w->data[e] - (int32_t)w->zero_point[c]);
+                m->wf[i][e] = w->scale[c] * (float)((int8_t)w->data[e] - (int32_t)w->zero_point[c]);
             }
         } else {
             memcpy(m->wf[i], w->data, n_w * sizeof(float));
@@ -196,8 +198,9 @@ static int set_weights(struct bctx *b, int i, const struct jb_tfl_op *op, size_t
     for (int c = 0; c < oc; c++) {
         int k = w->n_q == 1 ? 0 : c;
         if (w->zero_point[k] != 0)
-            return bad(b, JB_ENOTSUP, "filter zero point not 0 (TFLite int8 weights are "
-                                      "symmetric)");
+            return bad(b, JB_ENOTSUP,
+                       "filter zero point not 0 (TFLite int8 weights are "
+                       "symmetric)");
         if (!(w->scale[k] > 0) || !isfinite(w->scale[k]))
             return bad(b, JB_EFORMAT, "filter scale not positive");
         if (bias) {
@@ -206,13 +209,15 @@ static int set_weights(struct bctx *b, int i, const struct jb_tfl_op *op, size_t
             m->bq[i][c] = v;
         }
         if (worst_acc + fabs((double)m->bq[i][c]) > 2147483647.0)
-            return bad(b, JB_ENOTSUP, "the int32 accumulator could overflow (reduction too long "
-                                      "or bias too large)");
+            return bad(b, JB_ENOTSUP,
+                       "the int32 accumulator could overflow (reduction too long "
+                       "or bias too large)");
         double real = (double)in_scale * (double)w->scale[k] / (double)out_scale;
         /* the rescaled sum plus the output zero point must fit int32 too */
         if (real * (worst_acc + fabs((double)m->bq[i][c])) > 2147483000.0)
-            return bad(b, JB_ENOTSUP, "the requantized accumulator could overflow int32 "
-                                      "(scales far outside a trained model's)");
+            return bad(b, JB_ENOTSUP,
+                       "the requantized accumulator could overflow int32 "
+                       "(scales far outside a trained model's)");
         jb_tm_quantize_multiplier(real, &m->mult[i][c], &m->shift[i][c]);
     }
     l->weights = m->wq[i];
@@ -239,8 +244,9 @@ static int windowed(struct bctx *b, struct jb_tm_layer *l, const struct jb_tfl_o
     window(l->in_h, k_h, op->stride_h, op->padding_same, &oh, &l->pad_top);
     window(l->in_w, k_w, op->stride_w, op->padding_same, &ow, &l->pad_left);
     if (oh != out->h || ow != out->w)
-        return bad(b, JB_EFORMAT, "output shape does not follow from input, window, stride "
-                                  "and padding");
+        return bad(b, JB_EFORMAT,
+                   "output shape does not follow from input, window, stride "
+                   "and padding");
     return 0;
 }
 
@@ -264,16 +270,18 @@ static int build_layer(struct bctx *b, int i, const struct jb_tfl_op *op, const 
             return bad(b, JB_EFORMAT, "a required input is absent");
     int ti = gt[op->in[0]], ti2 = n_act_in == 2 ? gt[op->in[1]] : -1;
     if (ti < 0 || (n_act_in == 2 && ti2 < 0))
-        return bad(b, JB_ENOTSUP, "reads a tensor that is neither the model's input nor "
-                                  "written by an earlier operator");
+        return bad(b, JB_ENOTSUP,
+                   "reads a tensor that is neither the model's input nor "
+                   "written by an earlier operator");
     const struct jb_tfl_tensor *tin = &f->tensors[op->in[0]], *tout = &f->tensors[op->out[0]];
     if (gt[op->out[0]] >= 0)
         return bad(b, JB_EFORMAT, "writes a tensor already written");
     if (tout->type != ntype || tout->data)
-        return bad(b, JB_ENOTSUP, q ? "output is not an int8 activation (mixed types are not "
-                                      "supported)"
-                                    : "output is not a float32 activation (mixed types are "
-                                      "not supported)");
+        return bad(b, JB_ENOTSUP,
+                   q ? "output is not an int8 activation (mixed types are not "
+                       "supported)"
+                     : "output is not a float32 activation (mixed types are "
+                       "not supported)");
     struct jb_tm_tshape out;
     if (hwc(tout, &out))
         return bad(b, JB_ENOTSUP, "output shape not [1,h,w,c] or [1,c]");
@@ -334,8 +342,9 @@ static int build_layer(struct bctx *b, int i, const struct jb_tfl_op *op, const 
         if (out.c != s.c)
             return bad(b, JB_EFORMAT, "pooling changes the channel count");
         if (q && (in_scale != out_scale || in_zp != out_zp))
-            return bad(b, JB_ENOTSUP, "int8 pooling with different input and output "
-                                      "quantization");
+            return bad(b, JB_ENOTSUP,
+                       "int8 pooling with different input and output "
+                       "quantization");
         /* int8 sums up to k_h * k_w values of at most 128 in an int32 */
         if (q && (long long)op->filter_h * op->filter_w > 65536)
             return bad(b, JB_ENOTSUP, "int8 pooling window over 65536 cells");
@@ -359,8 +368,8 @@ static int build_layer(struct bctx *b, int i, const struct jb_tfl_op *op, const 
             l->add_left_shift = 20;
             jb_tm_quantize_multiplier((double)s1 / twice, &l->in1_mult, &l->in1_shift);
             jb_tm_quantize_multiplier((double)s2s / twice, &l->in2_mult, &l->in2_shift);
-            jb_tm_quantize_multiplier(twice / ((double)(1 << 20) * (double)out_scale),
-                                      &l->out_mult, &l->out_shift);
+            jb_tm_quantize_multiplier(twice / ((double)(1 << 20) * (double)out_scale), &l->out_mult,
+                                      &l->out_shift);
             if (l->out_shift > 0)
                 return bad(b, JB_ENOTSUP, "ADD whose output rescaling exceeds 1");
         }
@@ -451,8 +460,9 @@ static int from_tflite(const struct jb_tfl_model *f, const char *path, const cha
     }
     const struct jb_tfl_tensor *tin = &f->tensors[f->inputs[0]];
     if (tin->type != JB_TFL_INT8 && tin->type != JB_TFL_FLOAT32) {
-        rc = jb_err(err, errlen, JB_ENOTSUP, "%s: input tensor of type %d (int8 or float32 "
-                                             "needed)",
+        rc = jb_err(err, errlen, JB_ENOTSUP,
+                    "%s: input tensor of type %d (int8 or float32 "
+                    "needed)",
                     path, tin->type);
         goto out;
     }
@@ -512,9 +522,9 @@ static int from_tflite(const struct jb_tfl_model *f, const char *path, const cha
                 goto out;
             }
             const struct jb_tfl_tensor *a = &f->tensors[op->in[0]], *o = &f->tensors[op->out[0]];
-            int same_q = a->n_q == o->n_q &&
-                         (!a->n_q || (a->scale[0] == o->scale[0] &&
-                                      a->zero_point[0] == o->zero_point[0]));
+            int same_q =
+                a->n_q == o->n_q &&
+                (!a->n_q || (a->scale[0] == o->scale[0] && a->zero_point[0] == o->zero_point[0]));
             if (a->elems != o->elems || a->type != o->type || !same_q) {
                 rc = bad(&b, JB_EFORMAT, "reshape changes the size, type or quantization");
                 goto out;
@@ -560,8 +570,8 @@ out:
 }
 
 int jb_tm_model_open_tflite(const char *path, const char *name, enum jb_tm_input_kind input,
-                            float input_gain, enum jb_isa isa, struct jb_tm_model **out,
-                            char *err, size_t errlen)
+                            float input_gain, enum jb_isa isa, struct jb_tm_model **out, char *err,
+                            size_t errlen)
 {
     struct jb_tfl_model *f = NULL;
     *out = NULL;

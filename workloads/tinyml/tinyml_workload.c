@@ -14,8 +14,8 @@
  * Options: weights=official|synthetic, model=FILE.tflite (tinyml_official.h);
  * dataset=DIR (score the model on a data set in MLPerf Tiny's EnergyRunner
  * layout at open, tinyml_dataset.h); kernel=reference|optimized (time the
- * reference kernels instead, for comparisons); corrupt=1 (test hook: spoils each output after run, so
- * that a check failure can be provoked end to end). */
+ * reference kernels instead, for comparisons); corrupt=1 (test hook: spoils each output after run,
+ * so that a check failure can be provoked end to end). */
 #include "base/error.h"
 #include "platforms/cpu/threadpool.h"
 #include "workloads/tinyml/tinyml_dataset.h"
