@@ -1,126 +1,70 @@
-/* sha256.c: SHA-256 as FIPS 180-4 specifies it (see sha256.h). */
+/* sha256.c: SHA-256 through libcrypto's EVP interface (see sha256.h). */
 #include "base/sha256.h"
 
 #include "base/error.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
-/* First 32 bits of the fractional parts of the cube roots of the first 64
- * primes (FIPS 180-4, 4.2.2). */
-static const uint32_t k[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+/* SHA-256 digests are 32 bytes; EVP says how long each one was, and a
+ * different length means the wrong digest, which is refused. */
+#define MD_LEN 32
 
-static uint32_t rotr(uint32_t x, int n)
+static void to_hex(const unsigned char md[MD_LEN], char hex[JB_SHA256_HEX_LEN])
 {
-    return (x >> n) | (x << (32 - n));
-}
-
-static void block(struct jb_sha256 *c, const uint8_t *p)
-{
-    uint32_t w[64];
-    for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-    for (int i = 16; i < 64; i++) {
-        uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-        uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < MD_LEN; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
     }
-    uint32_t a = c->h[0], b = c->h[1], cc = c->h[2], d = c->h[3], e = c->h[4], f = c->h[5],
-             g = c->h[6], h = c->h[7];
-    for (int i = 0; i < 64; i++) {
-        uint32_t s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
-        uint32_t ch = (e & f) ^ (~e & g);
-        uint32_t t1 = h + s1 + ch + k[i] + w[i];
-        uint32_t s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
-        uint32_t maj = (a & b) ^ (a & cc) ^ (b & cc);
-        uint32_t t2 = s0 + maj;
-        h = g;
-        g = f;
-        f = e;
-        e = d + t1;
-        d = cc;
-        cc = b;
-        b = a;
-        a = t1 + t2;
-    }
-    c->h[0] += a;
-    c->h[1] += b;
-    c->h[2] += cc;
-    c->h[3] += d;
-    c->h[4] += e;
-    c->h[5] += f;
-    c->h[6] += g;
-    c->h[7] += h;
+    hex[2 * MD_LEN] = '\0';
 }
 
-void jb_sha256_init(struct jb_sha256 *c)
+int jb_sha256_hex(const void *data, size_t n, char hex[JB_SHA256_HEX_LEN])
 {
-    static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    memcpy(c->h, h0, sizeof(h0));
-    c->bytes = 0;
-    c->used = 0;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    hex[0] = '\0';
+    if (EVP_Digest(data, n, md, &len, EVP_sha256(), NULL) != 1 || len != MD_LEN)
+        return JB_EIO;
+    to_hex(md, hex);
+    return JB_OK;
 }
 
-void jb_sha256_update(struct jb_sha256 *c, const void *data, size_t n)
+int jb_sha256_file(const char *path, char hex[JB_SHA256_HEX_LEN], char *err, size_t errlen)
 {
-    const uint8_t *p = data;
-    c->bytes += n;
-    while (n > 0) {
-        size_t take = 64 - c->used < n ? 64 - c->used : n;
-        memcpy(c->buf + c->used, p, take);
-        c->used += take;
-        p += take;
-        n -= take;
-        if (c->used == 64) {
-            block(c, c->buf);
-            c->used = 0;
-        }
-    }
-}
-
-void jb_sha256_final_hex(struct jb_sha256 *c, char hex[65])
-{
-    uint64_t bits = c->bytes * 8;
-    uint8_t pad = 0x80;
-    jb_sha256_update(c, &pad, 1);
-    uint8_t zero = 0;
-    while (c->used != 56)
-        jb_sha256_update(c, &zero, 1);
-    uint8_t len[8];
-    for (int i = 0; i < 8; i++)
-        len[i] = (uint8_t)(bits >> (56 - 8 * i));
-    jb_sha256_update(c, len, 8);
-    for (int i = 0; i < 8; i++)
-        snprintf(hex + 8 * i, 9, "%08x", c->h[i]);
-}
-
-int jb_sha256_file(const char *path, char hex[65], char *err, size_t errlen)
-{
+    unsigned char md[EVP_MAX_MD_SIZE], buf[65536];
+    unsigned len = 0;
+    size_t n;
+    int rc = JB_OK;
+    hex[0] = '\0';
     FILE *f = fopen(path, "rb");
     if (!f)
         return jb_err(err, errlen, errno == ENOENT ? JB_ENOENT : JB_EIO, "%s: %s", path,
                       strerror(errno));
-    struct jb_sha256 c;
-    jb_sha256_init(&c);
-    uint8_t buf[65536];
-    size_t n;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        rc = jb_err(err, errlen, JB_EIO, "%s: SHA-256: libcrypto could not start a digest", path);
+        goto out;
+    }
     while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        jb_sha256_update(&c, buf, n);
-    int bad = ferror(f);
+        if (EVP_DigestUpdate(ctx, buf, n) != 1) {
+            rc = jb_err(err, errlen, JB_EIO, "%s: SHA-256: libcrypto failed", path);
+            goto out;
+        }
+    if (ferror(f)) {
+        rc = jb_err(err, errlen, JB_EIO, "%s: read error", path);
+        goto out;
+    }
+    if (EVP_DigestFinal_ex(ctx, md, &len) != 1 || len != MD_LEN) {
+        rc = jb_err(err, errlen, JB_EIO, "%s: SHA-256: libcrypto failed", path);
+        goto out;
+    }
+    to_hex(md, hex);
+out:
+    EVP_MD_CTX_free(ctx);
     fclose(f);
-    if (bad)
-        return jb_err(err, errlen, JB_EIO, "%s: read error", path);
-    jb_sha256_final_hex(&c, hex);
-    return JB_OK;
+    return rc;
 }

@@ -1,26 +1,23 @@
-/* sha256.h: SHA-256 (FIPS 180-4): submission manifests (a file changed
- * after submission is detected) and the model files a record names (the
- * TFLite models). In base/ because both results/ and workloads/ use it.
- * Written here because none of the libraries joulebench links exposes one. */
+/* sha256.h: SHA-256 digests as lowercase hex, for submission manifests (a
+ * file changed after submission is detected) and content keys of stored
+ * entries. The digest is libcrypto's (EVP), which joulebench links anyway
+ * through libpq; these two functions only add the hex form and the file
+ * reading with errors that name the file. In base/ because every layer may
+ * need a digest. */
 #ifndef JB_SHA256_H
 #define JB_SHA256_H
 
 #include <stddef.h>
-#include <stdint.h>
 
-struct jb_sha256 {
-    uint32_t h[8];
-    uint64_t bytes;
-    uint8_t buf[64];
-    size_t used;
-};
+/* 64 hex digits and the NUL. */
+#define JB_SHA256_HEX_LEN 65
 
-void jb_sha256_init(struct jb_sha256 *c);
-void jb_sha256_update(struct jb_sha256 *c, const void *data, size_t n);
-/* Writes the 64 lowercase hex digits and a NUL into hex[65]. */
-void jb_sha256_final_hex(struct jb_sha256 *c, char hex[65]);
+/* The digest of data[0..n) into hex. Returns 0, or JB_EIO when libcrypto
+ * fails (out of memory); hex is then "". */
+int jb_sha256_hex(const void *data, size_t n, char hex[JB_SHA256_HEX_LEN]);
 
-/* Hashes a file; 0 or JB_EIO/JB_ENOENT with a message naming it. */
-int jb_sha256_file(const char *path, char hex[65], char *err, size_t errlen);
+/* The digest of a file's bytes, read in pieces. Returns 0, or
+ * JB_ENOENT/JB_EIO with a message naming the file; hex is then "". */
+int jb_sha256_file(const char *path, char hex[JB_SHA256_HEX_LEN], char *err, size_t errlen);
 
 #endif

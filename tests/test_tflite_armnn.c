@@ -29,8 +29,8 @@
 
 #include "base/error.h"
 #include "tests/tflite_write.h"
-#include "workloads/tinyml/tflite.h"
-#include "workloads/tinyml/tinyml_model.h"
+#include "platforms/tinyml/tflite.h"
+#include "platforms/tinyml/tinyml_model.h"
 #include "workloads/tinyml/tinyml_official.h"
 
 #include <math.h>

@@ -17,7 +17,7 @@
 
 #include "base/error.h"
 #include "workloads/tinyml/tinyml_dataset.h"
-#include "workloads/tinyml/tinyml_model.h"
+#include "platforms/tinyml/tinyml_model.h"
 #include "workloads/tinyml/tinyml_official.h"
 #include "workloads/workload.h"
 
@@ -313,7 +313,7 @@ static void test_workload_option(void **s)
                                    .seed = 1,
                                    .options = opt};
     void *st = NULL;
-    int rc = ops->open(&p, &st, err, sizeof(err));
+    int rc = jb_workload_open(ops, &p, &st, err, sizeof(err));
     if (rc)
         print_error("%s\n", err);
     assert_int_equal(rc, 0);
@@ -327,7 +327,7 @@ static void test_workload_option(void **s)
     ops->close(st);
     /* a missing folder fails the open */
     p.options = "dataset=/nonexistent-jb-dataset";
-    assert_int_equal(ops->open(&p, &st, err, sizeof(err)), JB_ENOENT);
+    assert_int_equal(jb_workload_open(ops, &p, &st, err, sizeof(err)), JB_ENOENT);
 }
 
 static int setup(void **s)

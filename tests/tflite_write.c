@@ -4,7 +4,7 @@
  * patched to point forward at the child (uoffsets are unsigned). A table is
  * preceded by its vtable; every table field takes a 4-byte slot. */
 #include "tests/tflite_write.h"
-#include "workloads/tinyml/tflite.h"
+#include "platforms/tinyml/tflite.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,8 +5,8 @@
  * reference kernels when it is small, so that the geometry the builder
  * accepted is safe for the kernels. */
 #include "platforms/cpu/cpu_features.h"
-#include "workloads/tinyml/tflite.h"
-#include "workloads/tinyml/tinyml_model.h"
+#include "platforms/tinyml/tflite.h"
+#include "platforms/tinyml/tinyml_model.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * official MLPerf Tiny files are in the corpus as links to
  * workloads/tinyml/models. Usage: tflite_corpus_gen DIR */
 #include "tests/tflite_write.h"
-#include "workloads/tinyml/tflite.h"
+#include "platforms/tinyml/tflite.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -13,7 +13,7 @@
 #include "workloads/tinyml/tinyml_dataset.h"
 
 #include "base/error.h"
-#include "workloads/tinyml/tflite.h"
+#include "platforms/tinyml/tflite.h"
 #include "workloads/tinyml/tinyml_official.h"
 
 #include <math.h>

@@ -18,7 +18,7 @@
 #ifndef JB_TINYML_DATASET_H
 #define JB_TINYML_DATASET_H
 
-#include "workloads/tinyml/tinyml_model.h"
+#include "platforms/tinyml/tinyml_model.h"
 #include "workloads/workload.h"
 
 #include <stddef.h>

@@ -9,7 +9,7 @@
 #define JB_TINYML_OFFICIAL_H
 
 #include "platforms/cpu/cpu_features.h"
-#include "workloads/tinyml/tinyml_model.h"
+#include "platforms/tinyml/tinyml_model.h"
 
 #include <stddef.h>
 #include <stdint.h>
