@@ -1,4 +1,4 @@
-/* test_tflite.c: the TFLite reader (workloads/tinyml/tflite.c) and the
+/* test_tflite.c: the TFLite reader (platforms/tinyml/tflite.c) and the
  * models built from TFLite files (tinyml_tflite.c, tinyml_official.c).
  *
  * - the eight official MLPerf Tiny files parse, with the sha256 their
