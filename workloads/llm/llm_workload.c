@@ -89,6 +89,9 @@ static int llm_open(const char *name, const struct jb_workload_params *p, void *
         return jb_err(err, errlen, JB_ERANGE, "%s: context %d is beyond the model's limit (state "
                       "L decodes position L: L <= %d for its %d-token window)", name, p->context,
                       cfg->max_context - 1, cfg->max_context);
+    if (p->scenario == JB_SCENARIO_SINGLE_STREAM && p->batch > 1)
+        return jb_err(err, errlen, JB_EINVAL, "%s: single-stream decodes one sequence per step; "
+                      "batch=%d needs scenario=offline", name, p->batch);
     int batch = p->scenario == JB_SCENARIO_OFFLINE && p->batch > 0 ? p->batch : 1;
 
     struct llm_wl *s = calloc(1, sizeof(*s));
