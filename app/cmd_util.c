@@ -3,6 +3,7 @@
 
 #include "base/error.h"
 #include "results/carbon.h"
+#include "results/record_util.h"
 #include "results/schema_validate.h"
 
 #include <dirent.h>
@@ -92,19 +93,15 @@ static int has_suffix(const char *s, const char *suf)
     return a >= b && !strcmp(s + a - b, suf);
 }
 
-/* A record is tens of kilobytes (the topology XML included); a file far
- * larger is not one, and reading it whole could exhaust memory. */
-#define RECORD_MAX_BYTES (64u << 20)
-
 static void collect_file(const char *path, const json_t *schema, json_t *out, json_t *paths,
                          json_t *gbench, int *bad)
 {
     char err[JB_ERRLEN];
     json_error_t je;
     struct stat st;
-    if (stat(path, &st) == 0 && st.st_size > (off_t)RECORD_MAX_BYTES) {
+    if (stat(path, &st) == 0 && st.st_size > (off_t)JB_RECORD_MAX_BYTES) {
         fprintf(stderr, "joulebench: %s: larger than %u MiB, not a record (skipped)\n", path,
-                RECORD_MAX_BYTES >> 20);
+                JB_RECORD_MAX_BYTES >> 20);
         (*bad)++;
         return;
     }

@@ -262,6 +262,24 @@ static void rule_breaches(void **st)
     breach(newer_schema, "newer than this joulebench reads");
 }
 
+/* A file too large to be a record is reported, not read into memory
+ * (a 200 MB one once took 4 GB of RAM). */
+static void huge_file_refused(void **st)
+{
+    (void)st;
+    char p[1800], org[1400], err[JB_ERRLEN];
+    submit();
+    snprintf(p, sizeof(p), "%s/AcmeLabs/results/epyc-vm/triad/single-stream/huge.json", sub);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("{\"a\": \"", f);
+    fclose(f);
+    assert_int_equal(truncate(p, (off_t)JB_RECORD_MAX_BYTES + 1), 0);
+    snprintf(org, sizeof(org), "%s/AcmeLabs", sub);
+    assert_int_equal(jb_manifest_write(org, err, sizeof(err)), 0);
+    expect_problem("huge.json: larger than 64 MiB, not read");
+}
+
 static void system_and_names(void **st)
 {
     (void)st;
@@ -295,7 +313,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sha256_vectors),      cmocka_unit_test(submit_then_check_clean),
         cmocka_unit_test(tampering_is_caught), cmocka_unit_test(rule_breaches),
-        cmocka_unit_test(system_and_names),
+        cmocka_unit_test(system_and_names),    cmocka_unit_test(huge_file_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
