@@ -36,6 +36,12 @@ struct jb_store_ops {
      * NULL), calling row for every result row. */
     int (*exec)(void *conn, const char *sql, int nparams, const char *const *params,
                 jb_store_row_fn row, void *ctx, char *err, size_t errlen);
+    /* The statements that open a transaction which will write, taking the
+     * write lock up front (NULL-terminated). A transaction that reads and
+     * only then asks for the lock can be refused at once (SQLite returns
+     * SQLITE_BUSY without waiting, to avoid a deadlock), where one that
+     * asks first waits its turn; concurrent migrators are serialized by it. */
+    const char *const *begin_write;
 };
 
 /* NULL-terminated registry of drivers. */

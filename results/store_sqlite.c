@@ -137,10 +137,14 @@ fail:;
     return code;
 }
 
+/* IMMEDIATE: the RESERVED lock now, through the busy handler. */
+static const char *const sq_begin_write[] = {"BEGIN IMMEDIATE", NULL};
+
 const struct jb_store_ops jb_store_sqlite = {
     .name = "sqlite",
     .accepts = sq_accepts,
     .open = sq_open,
     .close = sq_close,
     .exec = sq_exec,
+    .begin_write = sq_begin_write,
 };
