@@ -2,6 +2,7 @@
  * runner with the results hooks (normalize, store), and the summary table in
  * table, CSV, Markdown or JSON form. */
 #include "app/cli_util.h"
+#include "app/cmd_util.h"
 #include "base/error.h"
 #include "harness/record.h"
 #include "harness/runner.h"
@@ -287,13 +288,16 @@ int jb_cli_run(int argc, char **argv)
                 ro.warmup_s = v;
             break;
         }
-        case O_SEED:
-            ro.seed = strtoull(optarg, &end, 10);
-            if (*end || end == optarg) {
-                fprintf(stderr, "joulebench run: --seed %s: expected an integer\n", optarg);
+        case O_SEED: {
+            /* strtoull took "-1" as 2^64 - 1 */
+            long long seed;
+            if (jb_opt_long("--seed", optarg, 0, INT64_MAX, &seed, err, sizeof(err))) {
+                fprintf(stderr, "joulebench run: %s\n", err);
                 return 2;
             }
+            ro.seed = (uint64_t)seed;
             break;
+        }
         case O_FORMAT:
             if (jb_cli_parse_format(optarg, &fmt)) {
                 fprintf(stderr, "joulebench run: --format %s: expected table, json, csv or md\n",

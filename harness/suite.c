@@ -89,7 +89,8 @@ int jb_spec_set(struct jb_run_spec *s, const char *key, const char *v, char *err
         char *end;
         errno = 0;
         double x = strtod(v, &end);
-        if (errno || end == v || *end || !(x >= 0 && x <= 86400))
+        /* decimal seconds only: strtod also takes "0x10" (16 s) and "inf" */
+        if (errno || end == v || *end || !(x >= 0 && x <= 86400) || strpbrk(v, "xXnNiI"))
             return jb_err(err, errlen, JB_EINVAL, "min_time=%s: expected seconds from 0 to 86400",
                           jb_excerpt(v, ex, sizeof(ex)));
         s->min_time_s = x;
@@ -205,7 +206,7 @@ static int expand(const struct kv *kv, int nkv, int i, struct jb_run_spec *cur,
 int jb_suite_parse_line(const char *line, const struct jb_run_spec *base, const char *origin,
                         struct jb_spec_list *out, char *err, size_t errlen)
 {
-    char buf[1024], ex[JB_EXCERPT_MAX + 1];
+    char buf[1024], ex[JB_EXCERPT_MAX + 1], ex2[JB_EXCERPT_MAX + 1];
     if (strlen(line) >= sizeof(buf))
         return jb_err(err, errlen, JB_EINVAL, "%s: line too long", origin);
     snprintf(buf, sizeof(buf), "%s", line);
@@ -235,6 +236,15 @@ int jb_suite_parse_line(const char *line, const struct jb_run_spec *base, const 
             !eq[1])
             return jb_err(err, errlen, JB_EINVAL, "%s: bad key=value '%s=...'", origin,
                           jb_excerpt(word, ex, sizeof(ex)));
+        for (int k = 0; k < nkv; k++)
+            if (!strcmp(kv[k].key, word))
+                return jb_err(err, errlen, JB_EINVAL,
+                              "%s: %s given twice (give one value, or a comma list)", origin,
+                              jb_excerpt(word, ex, sizeof(ex)));
+        if (strcmp(word, "pin") && strcmp(word, "options") &&
+            (eq[1] == ',' || eq[strlen(eq + 1)] == ',' || strstr(eq + 1, ",,")))
+            return jb_err(err, errlen, JB_EINVAL, "%s: %s=%s: an empty value in the list", origin,
+                          jb_excerpt(word, ex, sizeof(ex)), jb_excerpt(eq + 1, ex2, sizeof(ex2)));
         snprintf(kv[nkv].key, sizeof(kv[nkv].key), "%s", word);
         snprintf(kv[nkv].value, sizeof(kv[nkv].value), "%s", eq + 1);
         nkv++;

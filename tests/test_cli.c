@@ -280,6 +280,26 @@ static void test_bad_input(void **state)
                                                    "/proc/joulebench-cannot-be-here", NULL},
                                   0),
                           1, "/proc/joulebench-cannot-be-here");
+    /* values that are bad input, exit 2 naming them (--seed -1 once wrapped
+     * to 2^64 - 1; --pue 0.5 exited 1) */
+    expect_one_line_error(
+        run_cli((const char *[]){"run", "--workload", "fma", "--seed", "-1", NULL}, 0), 2,
+        "--seed: '-1' is not an integer");
+    expect_one_line_error(
+        run_cli((const char *[]){"run", "--workload", "fma", "--seed", "12abc", NULL}, 0), 2,
+        "'12abc'");
+    expect_one_line_error(run_cli((const char *[]){"run", "--workload", "fma", "--db", "none",
+                                                   "--pue", "0.5", NULL},
+                                  0),
+                          2, "--pue 0.5: must be >= 1");
+    expect_one_line_error(run_cli((const char *[]){"run", "--workload", "fma", "--db", "none",
+                                                   "--wue", "-1", NULL},
+                                  0),
+                          2, "--wue -1");
+    expect_one_line_error(run_cli((const char *[]){"run", "--workload", "fma", "--db", "none",
+                                                   "--grid-intensity", "abc", NULL},
+                                  0),
+                          2, "grid-intensity");
     /* --bogus: getopt prints its own line, then usage; exit 2. */
     assert_int_equal(run_cli((const char *[]){"run", "--bogus", NULL}, 0), 2);
     assert_non_null(strstr(err_buf, "bogus"));

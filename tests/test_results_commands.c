@@ -253,6 +253,13 @@ static void absurd_record_refused(void **st)
     jb_store_close(s);
     char *cmp[] = {"compare", base, neg, NULL};
     assert_int_equal(th_cmd(3, cmp), 2);
+    /* integers that atoi took as 0 or wrapped are bad input */
+    char *h[] = {"history", "--db", adb, "--min-size", "abc", NULL};
+    assert_int_equal(th_cmd(5, h), 2);
+    char *c2[] = {"compare", "--db", adb, "threads=-1", "threads=1", NULL};
+    assert_int_equal(th_cmd(5, c2), 2);
+    char *i2[] = {"import", "--db", adb, "--pue", "0.5", base, NULL};
+    assert_int_equal(th_cmd(6, i2), 2);
 }
 
 static void history_finds_the_commit_range(void **st)

@@ -103,6 +103,12 @@ static void test_bad_lines(void **state)
         {"w =3", "'=3' is not key=value"},
         {"w min_time=-1", "min_time=-1"},
         {"w dtype=", "bad key=value"},
+        {"w threads=1 threads=2", "threads given twice"},
+        {"w threads=1,", "threads=1,: an empty value"},
+        {"w context=,128", "an empty value"},
+        {"w batch=1,,2", "an empty value"},
+        {"w min_time=0x10", "min_time=0x10"},
+        {"w min_time=inf", "min_time=inf"},
     };
     struct jb_run_spec base;
     jb_spec_defaults(&base);
