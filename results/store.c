@@ -18,6 +18,7 @@ struct jb_store {
     const struct jb_store_ops *ops;
     void *conn;
     int version;
+    int batch; /* inside jb_store_batch_begin/end: puts are savepoints */
 };
 
 /* Each migration takes the schema from version i to i + 1. Never edit a
@@ -116,6 +117,45 @@ static int end_tx(jb_store *s, int rc, char *err, size_t errlen)
     if (rc)
         exec0(s, "ROLLBACK", NULL, 0);
     return rc;
+}
+
+/* The transaction of one put: its own, or inside a batch a savepoint, so
+ * that a record that fails leaves the batch's others. */
+static int put_begin(jb_store *s, char *err, size_t errlen)
+{
+    return s->batch ? exec0(s, "SAVEPOINT jb_put", err, errlen) : begin_write(s, err, errlen);
+}
+
+static int put_end(jb_store *s, int rc, char *err, size_t errlen)
+{
+    if (!s->batch)
+        return end_tx(s, rc, err, errlen);
+    if (!rc)
+        return exec0(s, "RELEASE SAVEPOINT jb_put", err, errlen);
+    exec0(s, "ROLLBACK TO SAVEPOINT jb_put", NULL, 0);
+    exec0(s, "RELEASE SAVEPOINT jb_put", NULL, 0);
+    return rc;
+}
+
+int jb_store_batch_begin(jb_store *s, char *err, size_t errlen)
+{
+    if (s->batch)
+        return jb_err(err, errlen, JB_EINVAL, "store: a batch is already open");
+    int rc = begin_write(s, err, errlen);
+    s->batch = rc == 0;
+    return rc;
+}
+
+int jb_store_batch_end(jb_store *s, int commit, char *err, size_t errlen)
+{
+    if (!s->batch)
+        return JB_OK;
+    s->batch = 0;
+    if (!commit) {
+        exec0(s, "ROLLBACK", NULL, 0);
+        return JB_OK;
+    }
+    return end_tx(s, JB_OK, err, errlen);
 }
 
 static int row_int(void *ctx, int ncol, const char *const *v)
@@ -284,7 +324,7 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const ch
     if (!json)
         return jb_err(err, errlen, JB_ENOMEM, "store: cannot serialize record %s", run_id);
 
-    rc = begin_write(s, inner, sizeof(inner));
+    rc = put_begin(s, inner, sizeof(inner));
     if (rc)
         goto out;
     long have = 0;
@@ -294,7 +334,7 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const ch
     if (rc)
         goto end;
     if (have) {
-        exec0(s, "ROLLBACK", NULL, 0);
+        put_end(s, JB_EINVAL /* nothing to keep: roll back */, NULL, 0);
         goto out;
     }
     const json_t *pe = jb_rec_primary_energy(r);
@@ -362,7 +402,7 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const ch
             goto end;
     }
 end:
-    rc = end_tx(s, rc, inner, sizeof(inner));
+    rc = put_end(s, rc, inner, sizeof(inner));
     *inserted = rc == 0;
 out:
     free(json);
@@ -469,7 +509,7 @@ int jb_store_put_gbench(jb_store *s, const json_t *doc, const char *source_file,
     if (!date)
         return jb_err(err, errlen, JB_EINVAL, "%s: Google Benchmark context has no date",
                       source_file ? source_file : "input");
-    rc = begin_write(s, inner, sizeof(inner));
+    rc = put_begin(s, inner, sizeof(inner));
     if (rc)
         goto out;
     size_t i;
@@ -528,7 +568,7 @@ int jb_store_put_gbench(jb_store *s, const json_t *doc, const char *source_file,
         (*inserted)++;
     }
 end:
-    rc = end_tx(s, rc, inner, sizeof(inner));
+    rc = put_end(s, rc, inner, sizeof(inner));
     if (rc)
         *inserted = 0;
 out:
