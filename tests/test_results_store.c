@@ -255,6 +255,42 @@ static void concurrent_writers_on_new_database(void **st)
     }
 }
 
+/* A batch (import's 1,000 records per transaction) keeps every put that
+ * succeeded when committed, skips duplicates as single puts do, and leaves
+ * nothing when rolled back. */
+static void batches_commit_or_roll_back(void **st)
+{
+    (void)st;
+    char err[JB_ERRLEN] = "";
+    jb_store *s;
+    open_s(&s);
+    long before = 0, n = 0;
+    assert_int_equal(jb_store_count(s, &before, err, sizeof(err)), 0);
+    json_t *r = th_load_fixture("fma.json");
+    int ins = 0;
+    assert_int_equal(jb_store_batch_begin(s, err, sizeof(err)), 0);
+    assert_int_not_equal(jb_store_batch_begin(s, err, sizeof(err)), 0); /* not nested */
+    for (int i = 0; i < 3; i++) {
+        char id[64];
+        snprintf(id, sizeof(id), "batch-commit-%d", i % 2); /* the third is a duplicate */
+        json_object_set_new(r, "run_id", json_string(id));
+        assert_int_equal(jb_store_put(s, r, NULL, "time_s,domain,watts\n", &ins, err, sizeof(err)),
+                         0);
+        assert_int_equal(ins, i < 2);
+    }
+    assert_int_equal(jb_store_batch_end(s, 1, err, sizeof(err)), 0);
+    assert_int_equal(jb_store_count(s, &n, err, sizeof(err)), 0);
+    assert_int_equal(n - before, 2);
+    assert_int_equal(jb_store_batch_begin(s, err, sizeof(err)), 0);
+    json_object_set_new(r, "run_id", json_string("batch-rolled-back"));
+    assert_int_equal(jb_store_put(s, r, NULL, NULL, &ins, err, sizeof(err)), 0);
+    assert_int_equal(jb_store_batch_end(s, 0, err, sizeof(err)), 0);
+    assert_int_equal(jb_store_count(s, &n, err, sizeof(err)), 0);
+    assert_int_equal(n - before, 2);
+    json_decref(r);
+    jb_store_close(s);
+}
+
 static void migrates_from_v1(void **st)
 {
     (void)st;
@@ -394,6 +430,7 @@ int main(void)
         cmocka_unit_test(locked_corrupt_newer),
         cmocka_unit_test(migrates_from_v1),
         cmocka_unit_test(concurrent_writers_on_new_database),
+        cmocka_unit_test(batches_commit_or_roll_back),
         cmocka_unit_test(gbench_repetitions_and_same_second),
         cmocka_unit_test(gbench_migrates_from_v2),
     };
