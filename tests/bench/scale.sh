@@ -6,6 +6,8 @@
 # of each command, `import` of all of them into a new database, `history`
 # over them and `report --html` over them.
 # Usage: tests/bench/scale.sh [build_dir] [records] [scratch_dir]
+# SCALE_REUSE=1 keeps the records already in scratch_dir/records (writing
+# 100,000 files takes minutes on a loaded machine) and counts them.
 set -eu
 BUILD=${1:-build}
 N=${2:-100000}
@@ -13,7 +15,11 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${3:-$(mktemp -d)}
 JB="$BUILD/joulebench"
 [ -x "$JB" ] || { echo "scale: $JB missing (build first)" >&2; exit 1; }
-rm -rf "$WORK/records" "$WORK/scale.db" "$WORK/html"
+rm -rf "$WORK/scale.db" "$WORK/html"
+if [ -n "${SCALE_REUSE:-}" ] && [ -d "$WORK/records" ]; then
+    N=$(find "$WORK/records" -name '*.json' | wc -l)
+else
+rm -rf "$WORK/records"
 mkdir -p "$WORK/records"
 # One awk process writes every file: 4 fixtures x 25 contexts = 100
 # configurations, 10 machines, N / 1000 nights.
@@ -37,6 +43,7 @@ END {
     }
 }' "$SRC/tests/data/records/triad.json" "$SRC/tests/data/records/fma.json" \
    "$SRC/tests/data/records/ic-resnet8-int8.json" "$SRC/tests/data/records/llm-decode.json"
+fi
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cpus;" \
      "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "records: $N in $WORK/records ($(du -sh "$WORK/records" | cut -f1))"
