@@ -2,8 +2,9 @@
 #include "app/cmd_util.h"
 
 #include "base/error.h"
-#include "results/carbon.h"
+#include "platforms/descriptor.h"
 #include "results/record_util.h"
+#include "results/carbon.h"
 #include "results/schema_validate.h"
 
 #include <ctype.h>
@@ -96,12 +97,6 @@ int jb_opt_long(const char *name, const char *s, long long lo, long long hi, lon
                       jb_excerpt(s, ex, sizeof(ex)), lo, hi);
     *out = v;
     return JB_OK;
-}
-
-int jb_is_gbench(const json_t *doc)
-{
-    return json_is_object(doc) && json_is_array(json_object_get(doc, "benchmarks")) &&
-           json_is_object(json_object_get(doc, "context"));
 }
 
 static int has_suffix(const char *s, const char *suf)
@@ -290,4 +285,33 @@ int jb_mkdirs(const char *dir)
             *p = '/';
         }
     return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
+}
+
+void jb_html_putc(FILE *f, char c)
+{
+    switch (c) {
+    case '&':
+        fputs("&amp;", f);
+        break;
+    case '<':
+        fputs("&lt;", f);
+        break;
+    case '>':
+        fputs("&gt;", f);
+        break;
+    case '"':
+        fputs("&quot;", f);
+        break;
+    case '\'':
+        fputs("&#39;", f);
+        break;
+    default:
+        fputc(c, f);
+    }
+}
+
+void jb_html_puts(FILE *f, const char *s)
+{
+    for (const char *p = s ? s : ""; *p; p++)
+        jb_html_putc(f, *p);
 }

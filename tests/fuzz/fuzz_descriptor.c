@@ -3,7 +3,7 @@
  * memfd; a descriptor it accepts must hold the numbers normalization
  * divides by in range. */
 #include "base/error.h"
-#include "results/carbon.h"
+#include "platforms/descriptor.h"
 
 #include <jansson.h>
 #include <stdint.h>
