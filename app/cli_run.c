@@ -2,6 +2,7 @@
  * runner with the results hooks (normalize, store), and the summary table in
  * table, CSV, Markdown or JSON form. */
 #include "app/cli_util.h"
+#include "app/cmd_util.h"
 #include "base/error.h"
 #include "harness/record.h"
 #include "harness/runner.h"
@@ -17,15 +18,48 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Set by SIGINT; the runner finishes the iteration in flight, writes what it
- * has, and stops. A second SIGINT kills the process as usual. */
+/* The signal that asked the run to stop (SIGINT, SIGTERM or SIGHUP: Ctrl-C,
+ * a job scheduler or `timeout`, a closed terminal), 0 until one does. The
+ * runner finishes the iteration in flight, writes what finished with the
+ * interrupted run marked incomplete, removes its temporary files, and the
+ * command exits 128 + the signal. Later signals change nothing: GNU timeout
+ * sends one to the process and one to its group, and neither may cut the
+ * write of a record in half. */
 static volatile sig_atomic_t interrupted;
 
-static void on_sigint(int sig)
+static void on_signal(int sig)
 {
-    (void)sig;
-    interrupted = 1;
-    signal(SIGINT, SIG_DFL);
+    if (interrupted)
+        return;
+    interrupted = sig;
+    static const char msg[] = "\njoulebench run: signal received: finishing the iteration in "
+                              "flight, then writing what finished\n";
+    ssize_t w = write(2, msg, sizeof(msg) - 1);
+    (void)w;
+}
+
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define NSTOP_SIGNALS (sizeof(stop_signals) / sizeof(stop_signals[0]))
+
+/* Installs on_signal for the stop signals (restart: a write in flight is
+ * not failed with EINTR), keeping the previous actions in old. */
+static void catch_stop_signals(struct sigaction *old)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < NSTOP_SIGNALS; i++)
+        sigaddset(&sa.sa_mask, stop_signals[i]);
+    for (size_t i = 0; i < NSTOP_SIGNALS; i++)
+        sigaction(stop_signals[i], &sa, &old[i]);
+}
+
+static void restore_signals(const struct sigaction *old)
+{
+    for (size_t i = 0; i < NSTOP_SIGNALS; i++)
+        sigaction(stop_signals[i], &old[i], NULL);
 }
 
 /* ---- run ----------------------------------------------------------------- */
@@ -255,13 +289,16 @@ int jb_cli_run(int argc, char **argv)
                 ro.warmup_s = v;
             break;
         }
-        case O_SEED:
-            ro.seed = strtoull(optarg, &end, 10);
-            if (*end || end == optarg) {
-                fprintf(stderr, "joulebench run: --seed %s: expected an integer\n", optarg);
+        case O_SEED: {
+            /* strtoull took "-1" as 2^64 - 1 */
+            long long seed;
+            if (jb_opt_long("--seed", optarg, 0, INT64_MAX, &seed, err, sizeof(err))) {
+                fprintf(stderr, "joulebench run: %s\n", err);
                 return 2;
             }
+            ro.seed = (uint64_t)seed;
             break;
+        }
         case O_FORMAT:
             if (jb_cli_parse_format(optarg, &fmt)) {
                 fprintf(stderr, "joulebench run: --format %s: expected table, json, csv or md\n",
@@ -390,7 +427,9 @@ int jb_cli_run(int argc, char **argv)
         jb_spec_list_free(&specs);
         return 1;
     }
-    signal(SIGINT, on_sigint);
+    struct sigaction old_actions[NSTOP_SIGNALS];
+    interrupted = 0;
+    catch_stop_signals(old_actions);
     json_t *records = json_array();
     int failures = 0;
     for (int i = 0; i < specs.n && !interrupted; i++) {
@@ -404,7 +443,6 @@ int jb_cli_run(int argc, char **argv)
         if (rec)
             json_array_append_new(records, rec);
     }
-    signal(SIGINT, SIG_DFL);
     if (jb_runner_close(runner, err, sizeof(err))) {
         fprintf(stderr, "joulebench run: %s\n", err);
         failures++;
@@ -415,9 +453,12 @@ int jb_cli_run(int argc, char **argv)
         fprintf(stderr, "%zu record(s) written to %s\n", json_array_size(records), ro.out_dir);
     json_decref(records);
     jb_spec_list_free(&specs);
+    /* The signal handlers stay until everything is written. */
+    restore_signals(old_actions);
     if (interrupted) {
-        fprintf(stderr, "joulebench run: interrupted; finished runs were written\n");
-        return 130;
+        fprintf(stderr, "joulebench run: interrupted (%s); finished runs were written\n",
+                interrupted == SIGINT ? "SIGINT" : interrupted == SIGTERM ? "SIGTERM" : "SIGHUP");
+        return 128 + interrupted;
     }
     return failures ? 1 : 0;
 }

@@ -45,8 +45,13 @@ static int parse_query(char *buf, struct jb_store_filter *f, char *err, size_t e
             f->dtype = v;
         else if (!strcmp(k, "run"))
             f->run_id = v;
-        else if (!strcmp(k, "threads"))
-            f->threads = atoi(v);
+        else if (!strcmp(k, "threads")) {
+            long long t;
+            int rc = jb_opt_long("threads", v, 1, 4096, &t, err, errlen);
+            if (rc)
+                return rc;
+            f->threads = (int)t;
+        }
         else
             return jb_err(err, errlen, JB_EINVAL,
                           "unknown query key '%.30s' (workload, commit, topology, since, backend, "

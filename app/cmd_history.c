@@ -86,7 +86,11 @@ int jb_cmd_history(int argc, char **argv)
                 rc ? err : "--metric is energy or latency, --by is date or commit", usage_history);
         return 2;
     }
-    size_t min_size = min_s ? (size_t)atoi(min_s) : 3;
+    long long min_size = 3;
+    if (min_s && jb_opt_long("--min-size", min_s, 1, 1000000, &min_size, err, sizeof(err))) {
+        fprintf(stderr, "joulebench history: %s\n%s", err, usage_history);
+        return 2;
+    }
     jb_store *s = NULL;
     json_t *recs = json_array(), *all = json_array();
     if ((rc = jb_store_open(db, &s, err, sizeof(err)))) {
@@ -101,7 +105,7 @@ int jb_cmd_history(int argc, char **argv)
         goto out;
     }
     json_decref(all);
-    all = jb_history_all(recs, workload, metric, topo, min_size, err, sizeof(err));
+    all = jb_history_all(recs, workload, metric, topo, (size_t)min_size, err, sizeof(err));
     if (!all) {
         fprintf(stderr, "joulebench history: %s\n", err);
         goto out;

@@ -13,16 +13,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Finds the calibration record for r among the batch being imported, else
- * in the database. Returned reference is owned by the caller. */
-static json_t *find_calibration(jb_store *s, const json_t *batch, const char *which,
+/* The key a calibration record serves: which, topology and thread count
+ * (jb_calibration_matches). */
+static void calib_key(const char *which, const json_t *r, char *key, size_t n)
+{
+    snprintf(key, n, "%s|%s|%g", which, jb_rec_str(r, "system.topology_hash", ""),
+             jb_rec_num(r, "config.threads", -1));
+}
+
+/* Finds the calibration record for r among the batch being imported (calibs:
+ * key -> the batch's last such record), else in the database. Returned
+ * reference is owned by the caller. */
+static json_t *find_calibration(jb_store *s, const json_t *calibs, const char *which,
                                 const json_t *r)
 {
-    size_t i;
-    json_t *c, *best = NULL;
-    json_array_foreach(batch, i, c) if (jb_is_calibration(c, which) && jb_calibration_matches(c, r))
-        best = c;
-    if (best)
+    char key[300];
+    calib_key(which, r, key, sizeof(key));
+    json_t *best = json_object_get(calibs, key);
+    if (best && jb_calibration_matches(best, r))
         return json_incref(best);
     char err[JB_ERRLEN];
     json_t *found = NULL;
@@ -30,6 +38,8 @@ static json_t *find_calibration(jb_store *s, const json_t *batch, const char *wh
         return NULL;
     return found;
 }
+
+#define IMPORT_BATCH 1000
 
 static const char usage_import[] =
     "usage: joulebench import [--db URL] [--region CODE | "
@@ -58,7 +68,8 @@ int jb_cmd_import(int argc, char **argv)
         fprintf(stderr, "joulebench import: %s\n", err);
         return 2;
     }
-    json_t *recs = json_array(), *paths = json_array(), *gbench = json_array();
+    json_t *recs = json_array(), *paths = json_array(), *gbench = json_array(), *calibs = NULL;
+    int in_batch = 0;
     for (int i = 0; i < npos; i++)
         if (jb_records_collect(pos[i], recs, paths, gbench, &bad))
             bad++;
@@ -69,7 +80,26 @@ int jb_cmd_import(int argc, char **argv)
         goto out;
     }
     /* Calibration runs first, so that later records of the same batch find
-     * their roofline. */
+     * their roofline; they are found by key (scanning the batch for each
+     * record was quadratic). */
+    calibs = json_object();
+    {
+        size_t i;
+        json_t *r;
+        json_array_foreach(recs, i, r)
+        {
+            for (int k = 0; k < 2; k++) {
+                const char *which = k ? "fma" : "triad";
+                if (jb_is_calibration(r, which)) {
+                    char key[300];
+                    calib_key(which, r, key, sizeof(key));
+                    json_object_set(calibs, key, r);
+                }
+            }
+        }
+    }
+    /* Records go in batches of IMPORT_BATCH per transaction: one commit
+     * (a disk sync) per record made 100,000 records take minutes. */
     for (int pass = 0; pass < 2; pass++) {
         size_t i;
         json_t *r;
@@ -79,8 +109,8 @@ int jb_cmd_import(int argc, char **argv)
             if (cal != (pass == 0))
                 continue;
             const char *path = json_string_value(json_array_get(paths, i));
-            json_t *tr = find_calibration(s, recs, "triad", r);
-            json_t *fm = find_calibration(s, recs, "fma", r);
+            json_t *tr = find_calibration(s, calibs, "triad", r);
+            json_t *fm = find_calibration(s, calibs, "fma", r);
             no.calib_triad = tr;
             no.calib_fma = fm;
             rc = jb_normalize_record(r, &no, err, sizeof(err));
@@ -93,8 +123,13 @@ int jb_cmd_import(int argc, char **argv)
             }
             char *trace = jb_read_trace_beside(path);
             int ins = 0;
-            rc = jb_store_put(s, r, path, trace, &ins, err, sizeof(err));
+            if (!in_batch && !(rc = jb_store_batch_begin(s, err, sizeof(err))))
+                in_batch = IMPORT_BATCH;
+            if (!rc)
+                rc = jb_store_put(s, r, path, trace, &ins, err, sizeof(err));
             free(trace);
+            if (!rc && in_batch && !--in_batch)
+                rc = jb_store_batch_end(s, 1, err, sizeof(err));
             if (rc) {
                 fprintf(stderr, "joulebench import: %s: %s\n", path, err);
                 bad++;
@@ -108,6 +143,13 @@ int jb_cmd_import(int argc, char **argv)
                 dup++;
         }
     }
+    if (in_batch && (rc = jb_store_batch_end(s, 1, err, sizeof(err)))) {
+        in_batch = 0;
+        fprintf(stderr, "joulebench import: %s\n", err);
+        bad++;
+        goto out;
+    }
+    in_batch = 0;
     size_t i;
     json_t *g;
     json_array_foreach(gbench, i, g)
@@ -132,7 +174,10 @@ int jb_cmd_import(int argc, char **argv)
            "%d entr%s stored, %d already present; %d problem(s)\n",
            added, dup, gb_files, gb_added, gb_added == 1 ? "y" : "ies", gb_dup, bad);
 out:
+    if (in_batch)
+        jb_store_batch_end(s, 0, NULL, 0); /* stopped on a database error */
     jb_store_close(s);
+    json_decref(calibs);
     json_decref(recs);
     json_decref(paths);
     json_decref(gbench);

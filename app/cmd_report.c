@@ -187,6 +187,19 @@ static int write_run_page(const char *dir, const json_t *r)
     return fclose(f) ? -1 : 0;
 }
 
+/* A plot that could not be drawn is said on the page and on stderr (it
+ * once left a page without plots and exit 0); *failed counts them. */
+static void plot_failed(FILE *f, const char *what, const char *err, int *failed)
+{
+    fputs("<p class=\"flag\">Plot not drawn (", f);
+    jb_html_puts(f, what);
+    fputs("): ", f);
+    jb_html_puts(f, err);
+    fputs("</p>\n", f);
+    fprintf(stderr, "joulebench report: warning: %s plot not drawn: %s\n", what, err);
+    (*failed)++;
+}
+
 static void plot_img(FILE *f, const char *stem, const char *alt)
 {
     const char *base = strrchr(stem, '/');
@@ -199,7 +212,7 @@ static void plot_img(FILE *f, const char *stem, const char *alt)
 
 static int write_workload_page(const char *dir, const char *name, const json_t *recs, jb_store *s,
                                const json_t *hist_e, const json_t *hist_l, int plots_ok,
-                               const json_t *cp_runs)
+                               const json_t *cp_runs, int *failed)
 {
     char safe[200], path[1600], pdir[1400], stem[1600], err[JB_ERRLEN];
     jb_safe_name(name, safe, sizeof(safe));
@@ -239,15 +252,24 @@ static int write_workload_page(const char *dir, const char *name, const json_t *
     if (plots_ok) {
         if (!jb_plot_scatter(recs, name, pdir, stem, sizeof(stem), err, sizeof(err)))
             plot_img(f, stem, "energy vs latency with Pareto front");
+        else
+            plot_failed(f, "energy vs latency", err, failed);
         if (!jb_plot_bars(recs, name, pdir, stem, sizeof(stem), err, sizeof(err)))
             plot_img(f, stem, "energy per unit by platform");
+        else
+            plot_failed(f, "energy by platform", err, failed);
         for (int k = 0; k < 2; k++) {
             size_t j;
             const json_t *h;
-            json_array_foreach(
-                hs[k], j, h) if (json_array_size(json_object_get(h, "points")) >= 2 &&
-                                 !jb_plot_history(h, pdir, stem, sizeof(stem), err, sizeof(err)))
-                plot_img(f, stem, k ? "latency history" : "energy history");
+            json_array_foreach(hs[k], j, h)
+            {
+                if (json_array_size(json_object_get(h, "points")) < 2)
+                    continue;
+                if (!jb_plot_history(h, pdir, stem, sizeof(stem), err, sizeof(err)))
+                    plot_img(f, stem, k ? "latency history" : "energy history");
+                else
+                    plot_failed(f, k ? "latency history" : "energy history", err, failed);
+            }
         }
         /* the power trace of the newest run that has one */
         for (size_t i = json_array_size(recs); i-- > 0;) {
@@ -262,6 +284,8 @@ static int write_workload_page(const char *dir, const char *name, const json_t *
                 jb_html_puts(f, id);
                 fputs("</p>\n", f);
                 plot_img(f, stem, "power trace");
+            } else {
+                plot_failed(f, "power trace", err, failed);
             }
             break;
         }
@@ -319,7 +343,7 @@ int jb_cmd_report(int argc, char **argv)
             goto out;
         }
     }
-    int plots_ok = jb_gnuplot_check(err, sizeof(err)) == 0;
+    int plots_ok = jb_gnuplot_check(err, sizeof(err)) == 0, plots_failed = 0;
     if (!plots_ok)
         fprintf(stderr, "joulebench report: %s; pages are written without plots\n", err);
     size_t i;
@@ -356,7 +380,7 @@ int jb_cmd_report(int argc, char **argv)
     {
         json_t *h = json_object_get(hists, w);
         if (write_workload_page(html, w, arr, s, json_array_get(h, 0), json_array_get(h, 1),
-                                plots_ok, cp_runs)) {
+                                plots_ok, cp_runs, &plots_failed)) {
             fprintf(stderr, "joulebench report: cannot write the page of workload %s\n", w);
             json_decref(hists);
             goto out;
@@ -412,6 +436,9 @@ int jb_cmd_report(int argc, char **argv)
     f = NULL;
     printf("report: %s/index.html (%zu runs, %zu workloads%s)\n", html, json_array_size(recs),
            json_object_size(by), plots_ok ? "" : ", no plots: gnuplot missing");
+    if (plots_failed)
+        fprintf(stderr, "joulebench report: warning: %d plot(s) not drawn; the pages say which\n",
+                plots_failed);
     ret = 0;
 out:
     if (f)

@@ -7,6 +7,7 @@
 #include "results/carbon.h"
 #include "results/schema_validate.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -82,15 +83,27 @@ int jb_opt_double(const char *name, const char *s, double *out, char *err, size_
     return JB_OK;
 }
 
+int jb_opt_long(const char *name, const char *s, long long lo, long long hi, long long *out,
+                char *err, size_t errlen)
+{
+    char *end, ex[JB_EXCERPT_MAX + 1];
+    errno = 0;
+    /* strtoll would take leading blanks and, for an unsigned range, "-1"
+     * wrapped; only digits (and a '-' where negatives are allowed) pass */
+    int ok = *s && (isdigit((unsigned char)*s) || (*s == '-' && lo < 0 && isdigit((unsigned char)s[1])));
+    long long v = ok ? strtoll(s, &end, 10) : 0;
+    if (!ok || *end || errno || v < lo || v > hi)
+        return jb_err(err, errlen, JB_EINVAL, "%s: '%s' is not an integer from %lld to %lld", name,
+                      jb_excerpt(s, ex, sizeof(ex)), lo, hi);
+    *out = v;
+    return JB_OK;
+}
+
 static int has_suffix(const char *s, const char *suf)
 {
     size_t a = strlen(s), b = strlen(suf);
     return a >= b && !strcmp(s + a - b, suf);
 }
-
-/* A record is tens of kilobytes (the topology XML included); a file far
- * larger is not one, and reading it whole could exhaust memory. */
-#define RECORD_MAX_BYTES (64u << 20)
 
 static void collect_file(const char *path, const json_t *schema, json_t *out, json_t *paths,
                          json_t *gbench, int *bad)
@@ -98,9 +111,9 @@ static void collect_file(const char *path, const json_t *schema, json_t *out, js
     char err[JB_ERRLEN];
     json_error_t je;
     struct stat st;
-    if (stat(path, &st) == 0 && st.st_size > (off_t)RECORD_MAX_BYTES) {
+    if (stat(path, &st) == 0 && st.st_size > (off_t)JB_RECORD_MAX_BYTES) {
         fprintf(stderr, "joulebench: %s: larger than %u MiB, not a record (skipped)\n", path,
-                RECORD_MAX_BYTES >> 20);
+                JB_RECORD_MAX_BYTES >> 20);
         (*bad)++;
         return;
     }
@@ -204,11 +217,12 @@ int jb_norm_opts_from(struct jb_norm_opts *o, const char *region, const char *gr
     if (wue && (rc = jb_opt_double("wue", wue, &o->wue_l_per_kwh, err, errlen)))
         return rc;
     if (grid && o->grid_gco2e_per_kwh < 0)
-        return jb_err(err, errlen, JB_ERANGE, "--grid-intensity must be >= 0");
+        return jb_err(err, errlen, JB_EINVAL, "--grid-intensity %s: must be >= 0", grid);
     if (pue && o->pue < 1.0)
-        return jb_err(err, errlen, JB_ERANGE, "--pue must be >= 1 (it is total over IT energy)");
+        return jb_err(err, errlen, JB_EINVAL,
+                      "--pue %s: must be >= 1 (it is total over IT energy)", pue);
     if (wue && o->wue_l_per_kwh < 0)
-        return jb_err(err, errlen, JB_ERANGE, "--wue must be >= 0");
+        return jb_err(err, errlen, JB_EINVAL, "--wue %s: must be >= 0", wue);
     if (region && !grid) {
         struct jb_grid_row row;
         if ((rc = jb_grid_lookup(region, &row, err, errlen)))

@@ -32,6 +32,11 @@ int jb_opts_help(int argc, char **argv, const char *usage);
 /* Strict number parsing for options: JB_EINVAL names the option. */
 int jb_opt_double(const char *name, const char *s, double *out, char *err, size_t errlen);
 
+/* A decimal integer from lo to hi, all of s (no sign where lo >= 0, no
+ * "12abc", no hex): JB_EINVAL naming the option and the value otherwise. */
+int jb_opt_long(const char *name, const char *s, long long lo, long long hi, long long *out,
+                char *err, size_t errlen);
+
 /* Loads the records of one file or every *.json file under a folder
  * (recursively, not following symlinks) into `out` (array of records,
  * paths in `paths` as strings when non-NULL). Google Benchmark files met

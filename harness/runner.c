@@ -558,7 +558,7 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
     b.r = r;
     b.spec = s;
     *record = NULL;
-    char run_id[33], base[512], path[1024], tmp_gb[1024], trace[1024], gb_path[1024];
+    char run_id[33], base[512], path[1024], tmp_gb[1024] = "", trace[1024], gb_path[1024];
     struct plan p;
     rc = plan_spec(r->topo, s, &p, err, errlen);
     if (rc)
@@ -666,7 +666,10 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
     for (int i = b.ninv - reported; i < b.ninv; i++)
         if (b.inv[i].ran && b.inv[i].iterations > 0 && !b.inv[i].run_error)
             b.keep++;
-    if (b.keep == 0) {
+    /* Interrupted before a repetition finished: the record still says that
+     * this run started and was stopped (no measurement, complete: false). */
+    int stopped_early = b.keep == 0 && !b.run_failed && r->o.interrupted && *r->o.interrupted;
+    if (b.keep == 0 && !stopped_early) {
         rc = jb_err(err, errlen, b.run_failed ? run_status(&b) : JB_EINTR, "%s: %s: %s", s->origin,
                     s->workload,
                     b.run_failed ? b.run_err
@@ -688,6 +691,9 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
         json_array_append_new(b.warnings, json_string(b.gb_error));
 
     json_t *rec = build_record(r, &b, run_id, use_cpus, sampler_cpu, r->o.idle_s);
+    if (stopped_early)
+        json_object_set_new(json_object_get(rec, "validity"), "run_error",
+                            json_string("interrupted before the first repetition finished"));
     json_t *files = json_object();
     const char *slash;
     slash = strrchr(gb_path, '/');
@@ -702,6 +708,9 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
                               json_string(e2));
     rc = jb_json_write_atomic(path, rec, err, errlen);
     if (rc) {
+        /* no record (a full disk): its companions would be orphans */
+        unlink(trace);
+        unlink(gb_path);
         json_decref(rec);
         goto out;
     }
@@ -719,7 +728,7 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
     r->nruns++;
     if (b.check_failed)
         rc = JB_ECHECK;
-    else if (b.error_runs && !b.run_failed)
+    else if ((b.error_runs && !b.run_failed) || stopped_early)
         rc = JB_EINTR;
     else if (b.run_failed)
         rc = jb_err(err, errlen, run_status(&b), "%s: %s: %s", s->origin, s->workload,
@@ -731,6 +740,8 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
         jb_err(err, errlen, rc, "%s: %s: interrupted; record marked incomplete", s->origin,
                s->workload);
 out:
+    if (tmp_gb[0])
+        unlink(tmp_gb); /* gone already unless the run stopped before collect_gbench */
     if (b.state)
         b.ops->close(b.state);
     jb_energy_close(b.energy);

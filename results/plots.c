@@ -91,13 +91,16 @@ void jb_safe_name(const char *s, char *dst, size_t n)
     dst[k < n ? k : n - 1] = '\0';
 }
 
-/* A string as gnuplot data: in double quotes, with quotes, backslashes and
- * control characters replaced. */
+/* A string as gnuplot data: in double quotes, with what gnuplot's syntax
+ * gives a meaning (quotes, backslashes, control characters) and what its SVG
+ * terminal copies into the XML unescaped (< > &, and bytes outside ASCII,
+ * which need not be valid UTF-8) replaced by '_': a label "]]>" once made
+ * the SVG malformed. */
 static void put_label(FILE *f, const char *s)
 {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        fputc((*p < 0x20 || *p == '"' || *p == '\\' || *p == 0x7f) ? '_' : *p, f);
+        fputc((*p < 0x20 || *p >= 0x7f || strchr("\"'\\<>&", *p)) ? '_' : *p, f);
     fputc('"', f);
 }
 

@@ -18,6 +18,7 @@ struct jb_store {
     const struct jb_store_ops *ops;
     void *conn;
     int version;
+    int batch; /* inside jb_store_batch_begin/end: puts are savepoints */
 };
 
 /* Each migration takes the schema from version i to i + 1. Never edit a
@@ -91,6 +92,21 @@ static int exec0(jb_store *s, const char *sql, char *err, size_t errlen)
     return s->ops->exec(s->conn, sql, 0, NULL, NULL, NULL, err, errlen);
 }
 
+/* Opens a transaction that will write, holding the write lock already
+ * (store.h, begin_write). */
+static int begin_write(jb_store *s, char *err, size_t errlen)
+{
+    for (int i = 0; s->ops->begin_write[i]; i++) {
+        int rc = exec0(s, s->ops->begin_write[i], err, errlen);
+        if (rc) {
+            if (i)
+                exec0(s, "ROLLBACK", NULL, 0);
+            return rc;
+        }
+    }
+    return JB_OK;
+}
+
 /* Ends the transaction a BEGIN opened: COMMIT when all in it succeeded
  * (rc is 0), else ROLLBACK; a COMMIT that fails is rolled back too, so
  * that nothing half-done stays. Returns rc, or the COMMIT's error. */
@@ -101,6 +117,45 @@ static int end_tx(jb_store *s, int rc, char *err, size_t errlen)
     if (rc)
         exec0(s, "ROLLBACK", NULL, 0);
     return rc;
+}
+
+/* The transaction of one put: its own, or inside a batch a savepoint, so
+ * that a record that fails leaves the batch's others. */
+static int put_begin(jb_store *s, char *err, size_t errlen)
+{
+    return s->batch ? exec0(s, "SAVEPOINT jb_put", err, errlen) : begin_write(s, err, errlen);
+}
+
+static int put_end(jb_store *s, int rc, char *err, size_t errlen)
+{
+    if (!s->batch)
+        return end_tx(s, rc, err, errlen);
+    if (!rc)
+        return exec0(s, "RELEASE SAVEPOINT jb_put", err, errlen);
+    exec0(s, "ROLLBACK TO SAVEPOINT jb_put", NULL, 0);
+    exec0(s, "RELEASE SAVEPOINT jb_put", NULL, 0);
+    return rc;
+}
+
+int jb_store_batch_begin(jb_store *s, char *err, size_t errlen)
+{
+    if (s->batch)
+        return jb_err(err, errlen, JB_EINVAL, "store: a batch is already open");
+    int rc = begin_write(s, err, errlen);
+    s->batch = rc == 0;
+    return rc;
+}
+
+int jb_store_batch_end(jb_store *s, int commit, char *err, size_t errlen)
+{
+    if (!s->batch)
+        return JB_OK;
+    s->batch = 0;
+    if (!commit) {
+        exec0(s, "ROLLBACK", NULL, 0);
+        return JB_OK;
+    }
+    return end_tx(s, JB_OK, err, errlen);
 }
 
 static int row_int(void *ctx, int ncol, const char *const *v)
@@ -125,43 +180,68 @@ static int table_exists(jb_store *s, const char *name, int *exists, char *err, s
     return rc;
 }
 
-static int migrate(jb_store *s, char *err, size_t errlen)
+/* The schema version stored; 0 for a database without the table. */
+static int read_version(jb_store *s, long *v, char *err, size_t errlen)
 {
     int exists = 0, rc = table_exists(s, "jb_schema_version", &exists, err, errlen);
+    *v = 0;
+    if (rc || !exists)
+        return rc;
+    return s->ops->exec(s->conn, "SELECT max(version) FROM jb_schema_version", 0, NULL, row_int, v,
+                        err, errlen);
+}
+
+static int newer(long v, int target, char *err, size_t errlen)
+{
+    return jb_err(err, errlen, JB_EFORMAT,
+                  "database schema version %ld is newer than this joulebench understands (%d); "
+                  "upgrade joulebench (nothing was changed)",
+                  v, target);
+}
+
+/* Brings the schema to the target version. Every step runs in one
+ * transaction that holds the write lock from its start, and the version is
+ * read again inside it: of several processes opening a new database at once,
+ * one migrates and the others, once it committed, find nothing left to do. */
+static int migrate(jb_store *s, char *err, size_t errlen)
+{
+    const int target = (int)(sizeof(migrations) / sizeof(migrations[0]));
+    long v = 0;
+    int rc = read_version(s, &v, err, errlen);
     if (rc)
         return rc;
-    long v = 0;
-    if (exists) {
-        rc = s->ops->exec(s->conn, "SELECT max(version) FROM jb_schema_version", 0, NULL, row_int,
-                          &v, err, errlen);
-        if (rc)
-            return rc;
-    }
-    int target = (int)(sizeof(migrations) / sizeof(migrations[0]));
     if (v > target)
-        return jb_err(err, errlen, JB_EFORMAT,
-                      "database schema version %ld is newer than this joulebench understands (%d); "
-                      "upgrade joulebench (nothing was changed)",
-                      v, target);
-    while (v < target) {
-        char inner[JB_ERRLEN];
-        rc = exec0(s, "BEGIN", err, errlen);
+        return newer(v, target, err, errlen);
+    if (v < target) {
+        char inner[JB_ERRLEN] = "";
+        long from = v;
+        rc = begin_write(s, inner, sizeof(inner));
         if (rc)
-            return rc;
-        for (int i = 0; migrations[v][i]; i++) {
-            rc = exec0(s, migrations[v][i], inner, sizeof(inner));
-            if (rc)
-                goto end;
+            goto fail;
+        rc = read_version(s, &v, inner, sizeof(inner));
+        if (!rc && v > target) {
+            exec0(s, "ROLLBACK", NULL, 0);
+            return newer(v, target, err, errlen);
         }
-        char up[96];
-        snprintf(up, sizeof(up), "UPDATE jb_schema_version SET version = %ld", v + 1);
-        rc = exec0(s, up, inner, sizeof(inner));
-    end:
+        from = v;
+        for (; !rc && v < target; v++) {
+            for (int i = 0; !rc && migrations[v][i]; i++)
+                rc = exec0(s, migrations[v][i], inner, sizeof(inner));
+            char up[96];
+            snprintf(up, sizeof(up), "UPDATE jb_schema_version SET version = %ld", v + 1);
+            if (!rc)
+                rc = exec0(s, up, inner, sizeof(inner));
+            if (rc)
+                break;
+        }
         rc = end_tx(s, rc, inner, sizeof(inner));
+    fail:
         if (rc)
-            return jb_err(err, errlen, rc, "migrating the database to schema version %ld: %s",
-                          v + 1, inner);
-        v++;
+            return jb_err(err, errlen, rc,
+                          "migrating the database from schema version %ld to %d (nothing was "
+                          "changed): %s",
+                          from, target, inner);
+        v = target;
     }
     s->version = (int)v;
     return JB_OK;
@@ -244,7 +324,7 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const ch
     if (!json)
         return jb_err(err, errlen, JB_ENOMEM, "store: cannot serialize record %s", run_id);
 
-    rc = exec0(s, "BEGIN", inner, sizeof(inner));
+    rc = put_begin(s, inner, sizeof(inner));
     if (rc)
         goto out;
     long have = 0;
@@ -254,7 +334,7 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const ch
     if (rc)
         goto end;
     if (have) {
-        exec0(s, "ROLLBACK", NULL, 0);
+        put_end(s, JB_EINVAL /* nothing to keep: roll back */, NULL, 0);
         goto out;
     }
     const json_t *pe = jb_rec_primary_energy(r);
@@ -322,7 +402,7 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const ch
             goto end;
     }
 end:
-    rc = end_tx(s, rc, inner, sizeof(inner));
+    rc = put_end(s, rc, inner, sizeof(inner));
     *inserted = rc == 0;
 out:
     free(json);
@@ -429,7 +509,7 @@ int jb_store_put_gbench(jb_store *s, const json_t *doc, const char *source_file,
     if (!date)
         return jb_err(err, errlen, JB_EINVAL, "%s: Google Benchmark context has no date",
                       source_file ? source_file : "input");
-    rc = exec0(s, "BEGIN", inner, sizeof(inner));
+    rc = put_begin(s, inner, sizeof(inner));
     if (rc)
         goto out;
     size_t i;
@@ -489,7 +569,7 @@ int jb_store_put_gbench(jb_store *s, const json_t *doc, const char *source_file,
         (*inserted)++;
     }
 end:
-    rc = end_tx(s, rc, inner, sizeof(inner));
+    rc = put_end(s, rc, inner, sizeof(inner));
     if (rc)
         *inserted = 0;
 out:

@@ -3,6 +3,7 @@
  * padding to general.alignment (32), then each tensor at an aligned offset. */
 #include "llm_gguf_write.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,16 @@ static void kv_f32(struct buf *b, const char *key, float v)
     put_str(b, key);
     put_u32(b, 6); /* FLOAT32 */
     put_u32(b, u);
+}
+
+static void kv_f64(struct buf *b, const char *key, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    put_str(b, key);
+    put_u32(b, 12); /* FLOAT64 */
+    put_u32(b, (uint32_t)u);
+    put_u32(b, (uint32_t)(u >> 32));
 }
 
 struct tensor {
@@ -166,14 +177,17 @@ int gguf_write_mem(const struct jb_llm_weights *w, enum gguf_fault fault, uint8_
     put_str(&b, "general.name");
     put_u32(&b, 8);
     put_str(&b, c->name);
-    kv_u32(&b, "general.alignment", 32);
+    if (fault == GGUF_NAN_ALIGNMENT)
+        kv_f64(&b, "general.alignment", NAN);
+    else
+        kv_u32(&b, "general.alignment", 32);
     kv_u32(&b, "llama.context_length", (uint32_t)c->max_context);
     kv_u32(&b, "llama.embedding_length", (uint32_t)c->dim);
     kv_u32(&b, "llama.block_count", (uint32_t)c->n_layers);
     kv_u32(&b, "llama.feed_forward_length", (uint32_t)c->hidden_dim);
     kv_u32(&b, "llama.attention.head_count", (uint32_t)c->n_heads);
     kv_u32(&b, "llama.attention.head_count_kv", (uint32_t)c->n_kv_heads);
-    kv_f32(&b, "llama.rope.freq_base", c->rope_theta);
+    kv_f32(&b, "llama.rope.freq_base", fault == GGUF_NAN_ROPE ? NAN : c->rope_theta);
     kv_f32(&b, "llama.attention.layer_norm_rms_epsilon", c->norm_eps);
     uint64_t off = 0;
     for (int i = 0; i < n; i++) {

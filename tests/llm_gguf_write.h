@@ -23,7 +23,9 @@ enum gguf_fault {
     GGUF_MISSING_TENSOR,    /* blk.0.ffn_up.weight left out */
     GGUF_MISALIGNED,        /* a tensor offset not a multiple of the alignment */
     GGUF_HUGE_COUNT,        /* tensor count 2^62 */
-    GGUF_EXTRA_TENSOR       /* an unknown tensor name */
+    GGUF_EXTRA_TENSOR,      /* an unknown tensor name */
+    GGUF_NAN_ALIGNMENT,     /* general.alignment a FLOAT64 NaN */
+    GGUF_NAN_ROPE           /* llama.rope.freq_base a FLOAT32 NaN */
 };
 
 /* Serializes w into a malloc'd buffer (*out, *len). Returns 0 or -1. */

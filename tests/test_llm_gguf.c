@@ -184,6 +184,10 @@ static void test_broken_files(void **state)
         {GGUF_MISALIGNED, JB_EFORMAT, "not aligned"},
         {GGUF_HUGE_COUNT, JB_EFORMAT, "cannot fit"},
         {GGUF_EXTRA_TENSOR, JB_EFORMAT, "unexpected tensor 'blk.0.attn_sinks.weight'"},
+        /* NaN compares false with every bound: it once passed as an
+         * alignment (undefined behaviour converting it, then a division) */
+        {GGUF_NAN_ALIGNMENT, JB_EFORMAT, "general.alignment is not a power of two"},
+        {GGUF_NAN_ROPE, JB_EFORMAT, "llama.rope.freq_base = nan out of range"},
     };
     struct jb_llm_weights *w;
     char err[JB_ERRLEN];

@@ -230,6 +230,40 @@ static void compare_gates_on_regression(void **st)
     assert_int_equal(th_cmd(5, a7), 2);
 }
 
+/* A record with negative energy is refused by import (exit 1, nothing
+ * stored) and by compare (exit 2), where it was "less energy". */
+static void absurd_record_refused(void **st)
+{
+    (void)st;
+    char neg[1400], base[1400], adb[1400];
+    snprintf(neg, sizeof(neg), "%s/negative.json", dir);
+    snprintf(base, sizeof(base), "%s/base2.json", dir);
+    snprintf(adb, sizeof(adb), "%s/absurd.db", dir);
+    json_t *r = th_load_fixture("llm-decode.json");
+    write_json(base, r);
+    scale(r, 1.0, -1.0, "negative-run-0001");
+    write_json(neg, r);
+    json_decref(r);
+    char *imp[] = {"import", "--db", adb, neg, NULL};
+    assert_int_equal(th_cmd(4, imp), 1);
+    jb_store *s;
+    char err[JB_ERRLEN];
+    assert_int_equal(jb_store_open(adb, &s, err, sizeof(err)), 0);
+    long n = -1;
+    assert_int_equal(jb_store_count(s, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 0);
+    jb_store_close(s);
+    char *cmp[] = {"compare", base, neg, NULL};
+    assert_int_equal(th_cmd(3, cmp), 2);
+    /* integers that atoi took as 0 or wrapped are bad input */
+    char *h[] = {"history", "--db", adb, "--min-size", "abc", NULL};
+    assert_int_equal(th_cmd(5, h), 2);
+    char *c2[] = {"compare", "--db", adb, "threads=-1", "threads=1", NULL};
+    assert_int_equal(th_cmd(5, c2), 2);
+    char *i2[] = {"import", "--db", adb, "--pue", "0.5", base, NULL};
+    assert_int_equal(th_cmd(6, i2), 2);
+}
+
 static void history_finds_the_commit_range(void **st)
 {
     (void)st;
@@ -317,6 +351,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(import_export),
+        cmocka_unit_test(absurd_record_refused),
         cmocka_unit_test(compare_gates_on_regression),
         cmocka_unit_test(history_finds_the_commit_range),
     };

@@ -135,6 +135,56 @@ static void pages_exist_and_escape(void **st)
     free(run);
 }
 
+/* Labels that reach gnuplot keep its SVG well-formed XML ("]]>" in a
+ * platform name once broke 2 of 6 SVGs), and a plot that cannot be drawn (a
+ * quote in the --html path) is said on the page, not silently left out. */
+static void plots_are_xml_and_failures_said(void **st)
+{
+    (void)st;
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+        skip();
+    char recdir[1400], site2[1400], db2[1400], p[1600], cmd[3400];
+    snprintf(recdir, sizeof(recdir), "%s/recs-xml", dir);
+    snprintf(db2, sizeof(db2), "%s/xml.db", dir);
+    snprintf(site2, sizeof(site2), "%s/site-xml", dir);
+    snprintf(p, sizeof(p), "mkdir -p '%s'", recdir);
+    assert_int_equal(system(p), 0);
+    const char *names[] = {"]]> <![CDATA[ x & y ]]>", "a<b>&c \xc3\x89pyc"};
+    for (int i = 0; i < 2; i++) {
+        json_t *r = th_load_fixture("triad.json");
+        char id[64];
+        snprintf(id, sizeof(id), "xml-label-%04d", i);
+        json_object_set_new(r, "run_id", json_string(id));
+        json_object_set_new((json_t *)jb_rec_get(r, "system"), "name", json_string(names[i]));
+        snprintf(p, sizeof(p), "%s/%s.json", recdir, id);
+        json_dump_file(r, p, 0);
+        json_decref(r);
+    }
+    char *imp[] = {"import", "--db", db2, recdir, NULL};
+    assert_int_equal(th_cmd(4, imp), 0);
+    char *rep[] = {"report", "--db", db2, "--html", site2, NULL};
+    assert_int_equal(th_cmd(5, rep), 0);
+    if (system("command -v xmllint >/dev/null 2>&1") == 0) {
+        snprintf(cmd, sizeof(cmd), "for f in '%s'/plots/*.svg; do xmllint --noout \"$f\" || exit 1; "
+                 "done", site2);
+        assert_int_equal(system(cmd), 0);
+    } else {
+        snprintf(p, sizeof(p), "%s/plots/bars-triad.svg", site2);
+        char *svg = slurp(p);
+        assert_null(strstr(svg, "]]> <!"));
+        free(svg);
+    }
+    /* a quote in the output path: the plots cannot be drawn, the page says so */
+    char quoted[1500];
+    snprintf(quoted, sizeof(quoted), "%s/it's", dir);
+    char *rep2[] = {"report", "--db", db2, "--html", quoted, NULL};
+    assert_int_equal(th_cmd(5, rep2), 0);
+    snprintf(p, sizeof(p), "%s/w/triad.html", quoted);
+    char *w = slurp(p);
+    assert_non_null(strstr(w, "Plot not drawn (energy vs latency)"));
+    free(w);
+}
+
 static void loads_in_headless_chromium(void **st)
 {
     (void)st;
@@ -192,6 +242,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pages_exist_and_escape),
+        cmocka_unit_test(plots_are_xml_and_failures_said),
         cmocka_unit_test(loads_in_headless_chromium),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

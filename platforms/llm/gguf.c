@@ -6,6 +6,7 @@
 #include "base/error.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,7 +188,9 @@ static int read_kv(struct cursor *c, struct meta *m, char *err, size_t errlen)
     }
     if (str_is(key, "general.alignment")) {
         double v;
-        if (rd_number(c, t, &v) || v < 1 || v > 65536 || ((uint64_t)v & ((uint64_t)v - 1)))
+        /* written so that NaN fails too: it compares false with both bounds */
+        if (rd_number(c, t, &v) || !(v >= 1 && v <= 65536) || v != floor(v) ||
+            ((uint64_t)v & ((uint64_t)v - 1)))
             return jb_err(err, errlen, JB_EFORMAT, "gguf: general.alignment is not a power of "
                           "two in 1..65536");
         m->alignment = (uint64_t)v;
@@ -222,6 +225,9 @@ static int read_kv(struct cursor *c, struct meta *m, char *err, size_t errlen)
                               (int)key.n, key.p, v);
             *ip = (int64_t)v;
         } else {
+            if (!(isfinite(v) && v > 0))
+                return jb_err(err, errlen, JB_EFORMAT, "gguf: %.*s = %g out of range",
+                              (int)key.n, key.p, v);
             *fp = v;
         }
         return 0;

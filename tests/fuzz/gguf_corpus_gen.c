@@ -20,7 +20,8 @@ int main(int argc, char **argv)
         const char *name;
     } faults[] = {{GGUF_BAD_TYPE, "bad_type"},       {GGUF_BAD_SHAPE, "bad_shape"},
                   {GGUF_OFFSET_PAST_END, "past_end"}, {GGUF_MISALIGNED, "misaligned"},
-                  {GGUF_HUGE_COUNT, "huge_count"},    {GGUF_BAD_ARCH, "bad_arch"}};
+                  {GGUF_HUGE_COUNT, "huge_count"},    {GGUF_BAD_ARCH, "bad_arch"},
+                  {GGUF_NAN_ALIGNMENT, "nan_alignment"}, {GGUF_NAN_ROPE, "nan_rope"}};
     char err[256], path[4096];
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         struct jb_llm_weights *w;
