@@ -3,9 +3,12 @@
  *
  * A decode step is a chain of matrix-vector products that stream every
  * weight once, so the kernels are dot products of one weight row against an
- * activation vector that sits in cache. Quantized rows (q8_0, q4_0) are
- * multiplied with the activation quantized to q8_0, as llama.cpp does, so
- * that the inner loop is integer (VNNI or maddubs) and results compare. */
+ * activation vector that sits in cache. Quantized rows are multiplied with
+ * the activation quantized too, as llama.cpp does, so that the inner loop is
+ * integer (VNNI or maddubs) and results compare: q8_0 and q4_0 rows with
+ * q8_0 blocks of x, k-quant rows (q4_K, q5_K, q6_K) with q8_K superblocks,
+ * whose one scale per 256 and precomputed sums of 16 leave a single float
+ * multiply per superblock. */
 #ifndef JB_LLM_KERNELS_H
 #define JB_LLM_KERNELS_H
 
@@ -14,12 +17,22 @@
 
 #include <stdint.h>
 
+/* One activation vector in the forms the rows of a matrix may need: x
+ * itself, and x quantized with jb_llm_quantize_row to the type
+ * jb_llm_act_dtype(m->dtype) names (only those forms a caller's matrices
+ * need must be set; the others may be NULL). Borrowed by the kernels. */
+struct jb_llm_act {
+    const float *x;                   /* [cols] */
+    const struct jb_block_q8_0 *q8_0; /* [cols / 32] */
+    const struct jb_block_q8_K *q8_K; /* [cols / 256] */
+};
+
 struct jb_llm_kernels {
     const char *name; /* "avx512", "avx2", "neon", "reference" */
-    /* y[r] = row r of m . x for r in [r0, r1). F32/F16/BF16 rows read x;
-     * Q8_0/Q4_0 rows read xq (x quantized with jb_llm_quantize_row). */
-    void (*matvec)(const struct jb_llm_matrix *m, int r0, int r1, const float *x,
-                   const struct jb_block_q8_0 *xq, float *y);
+    /* y[r] = row r of m . x for r in [r0, r1). F32/F16/BF16 rows read a->x,
+     * quantized rows the form of a that jb_llm_act_dtype(m->dtype) names. */
+    void (*matvec)(const struct jb_llm_matrix *m, int r0, int r1, const struct jb_llm_act *a,
+                   float *y);
     float (*dot_f32)(const float *a, const float *b, int n);
     float (*dot_f16)(const uint16_t *a, const float *b, int n);
     void (*axpy_f32)(float *y, float a, const float *x, int n);   /* y += a x */

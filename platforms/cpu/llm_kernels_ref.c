@@ -3,6 +3,7 @@
  * the reference the vector paths are tested against), and the run-time
  * choice of a kernel table. */
 #include "platforms/cpu/llm_kernels.h"
+#include "platforms/cpu/llm_kquant_kernels.h"
 
 static float ref_dot_f32(const float *a, const float *b, int n)
 {
@@ -54,17 +55,25 @@ static float ref_dot_q4(const struct jb_block_q4_0 *w, const struct jb_block_q8_
     return s;
 }
 
-static void ref_matvec(const struct jb_llm_matrix *m, int r0, int r1, const float *x,
-                       const struct jb_block_q8_0 *xq, float *y)
+static void ref_matvec(const struct jb_llm_matrix *m, int r0, int r1, const struct jb_llm_act *a,
+                       float *y)
 {
+    const float *x = a->x;
+    const struct jb_block_q8_0 *xq = a->q8_0;
+    const struct jb_block_q8_K *xk = a->q8_K;
+    int nb = m->cols / JB_QK, nbk = m->cols / JB_QK_K;
     for (int r = r0; r < r1; r++) {
         const void *row = (const char *)m->data + (size_t)r * m->row_bytes;
         switch (m->dtype) {
         case JB_LLM_F32: y[r] = ref_dot_f32(row, x, m->cols); break;
         case JB_LLM_F16: y[r] = ref_dot_f16(row, x, m->cols); break;
         case JB_LLM_BF16: y[r] = ref_dot_bf16(row, x, m->cols); break;
-        case JB_LLM_Q8_0: y[r] = ref_dot_q8(row, xq, m->cols / JB_QK); break;
-        case JB_LLM_Q4_0: y[r] = ref_dot_q4(row, xq, m->cols / JB_QK); break;
+        case JB_LLM_Q8_0: y[r] = ref_dot_q8(row, xq, nb); break;
+        case JB_LLM_Q4_0: y[r] = ref_dot_q4(row, xq, nb); break;
+        case JB_LLM_Q4_K: y[r] = jb_llm_dot_q4_K_ref(row, xk, nbk); break;
+        case JB_LLM_Q5_K: y[r] = jb_llm_dot_q5_K_ref(row, xk, nbk); break;
+        case JB_LLM_Q6_K: y[r] = jb_llm_dot_q6_K_ref(row, xk, nbk); break;
+        case JB_LLM_Q8_K: y[r] = 0.0f; break; /* an activation type, never a matrix */
         }
     }
 }

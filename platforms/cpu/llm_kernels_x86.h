@@ -110,17 +110,18 @@ static inline float dot_q4(const struct jb_block_q4_0 *w, const struct jb_block_
 }
 
 /* Rows r0..r1-1 of a q8_0 or q4_0 matrix times the quantized activation xq
- * (x itself only for the portable fallback). x's block scales (and 8 * sum
+ * (its other forms only for the portable fallback). x's block scales (and 8 * sum
  * of codes, for q4_0) are computed once here; rows longer than the stack
  * buffers (never in the configurations) take the portable path. */
-static inline void matvec_quant(const struct jb_llm_matrix *m, int r0, int r1, const float *x,
-                                const struct jb_block_q8_0 *xq, float *y)
+static inline void matvec_quant(const struct jb_llm_matrix *m, int r0, int r1,
+                                const struct jb_llm_act *a, float *y)
 {
+    const struct jb_block_q8_0 *xq = a->q8_0;
     const char *base = m->data;
     float xd[Q4_MAX_BLOCKS], xs8[Q4_MAX_BLOCKS];
     int nb = m->cols / JB_QK;
     if (nb > Q4_MAX_BLOCKS) {
-        jb_llm_kernels_reference.matvec(m, r0, r1, x, xq, y);
+        jb_llm_kernels_reference.matvec(m, r0, r1, a, y);
         return;
     }
     for (int b = 0; b < nb; b++) {

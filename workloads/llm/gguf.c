@@ -240,6 +240,9 @@ static int ggml_to_dtype(uint32_t t)
     case JB_GGML_TYPE_BF16: return JB_LLM_BF16;
     case JB_GGML_TYPE_Q8_0: return JB_LLM_Q8_0;
     case JB_GGML_TYPE_Q4_0: return JB_LLM_Q4_0;
+    case JB_GGML_TYPE_Q4_K: return JB_LLM_Q4_K;
+    case JB_GGML_TYPE_Q5_K: return JB_LLM_Q5_K;
+    case JB_GGML_TYPE_Q6_K: return JB_LLM_Q6_K;
     default: return -1;
     }
 }
@@ -273,7 +276,7 @@ static int locate(struct loader *ld, const char *name, int64_t cols, int64_t row
     int dt = ggml_to_dtype(t->type);
     if (dt < 0)
         return jb_err(ld->err, ld->errlen, JB_ENOTSUP, "gguf: tensor %s has type %u, not "
-                      "supported (F32, F16, BF16, Q8_0, Q4_0)", name, t->type);
+                      "supported (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)", name, t->type);
     int want_dims = rows ? 2 : 1;
     for (uint32_t d = (uint32_t)want_dims; d < t->ndims; d++)
         if (t->ne[d] != 1)
@@ -284,9 +287,10 @@ static int locate(struct loader *ld, const char *name, int64_t cols, int64_t row
         return jb_err(ld->err, ld->errlen, JB_EFORMAT, "gguf: tensor %s has shape [%llu, %llu], "
                       "expected [%lld, %lld]", name, (unsigned long long)t->ne[0],
                       (unsigned long long)r, (long long)cols, (long long)(rows ? rows : 1));
-    if ((dt == JB_LLM_Q8_0 || dt == JB_LLM_Q4_0) && cols % JB_QK)
+    int be = jb_llm_block_elems((enum jb_llm_dtype)dt);
+    if (cols % be)
         return jb_err(ld->err, ld->errlen, JB_EFORMAT, "gguf: tensor %s: %lld columns are not "
-                      "whole blocks of 32", name, (long long)cols);
+                      "whole blocks of %d", name, (long long)cols, be);
     size_t rb = jb_llm_row_bytes((enum jb_llm_dtype)dt, (int)cols);
     uint64_t nrows = rows ? (uint64_t)rows : 1;
     if (nrows > SIZE_MAX / rb || t->offset > ld->data_len ||
@@ -327,8 +331,8 @@ static int load_norm(struct loader *ld, const char *name, int64_t n, float **out
     size_t rb;
     if ((rc = locate(ld, name, n, 0, &t, &dt, &rb)))
         return rc;
-    if (dt == JB_LLM_Q8_0 || dt == JB_LLM_Q4_0)
-        return jb_err(ld->err, ld->errlen, JB_ENOTSUP, "gguf: norm %s is quantized", name);
+    if (jb_llm_dtype_is_quant((enum jb_llm_dtype)dt))
+        return jb_err(ld->err, ld->errlen, JB_ENOTSUP, "gguf: %s is quantized", name);
     *out = jb_llm_weights_alloc(ld->w, sizeof(float) * (size_t)n);
     if (!*out)
         return jb_err(ld->err, ld->errlen, JB_ENOMEM, "gguf: cannot allocate tensor %s", name);
@@ -385,11 +389,19 @@ static int build(struct loader *ld, const struct meta *m)
         w->output = w->token_embd;
     else if ((rc = load_matrix(ld, "output.weight", m->dim, c->vocab_size, &w->output)))
         return rc;
-    /* rope_freqs.weight (Llama 3.1 long-context scaling) is accepted and not
-     * applied: it changes RoPE angles only, not the work of a step. */
-    struct tinfo *rf = find(ld, "rope_freqs.weight");
-    if (rf)
-        rf->used = 1;
+    /* Llama 3.x long-context scaling: llama.cpp's converter stores the
+     * divisor of each RoPE frequency as rope_freqs.weight [head_dim / 2]
+     * (rather than the rope_scaling keys of config.json); its presence is
+     * the file asking for it. */
+    if (find(ld, "rope_freqs.weight")) {
+        if ((rc = load_norm(ld, "rope_freqs.weight", hd / 2, &w->rope_factors)))
+            return rc;
+        for (int64_t i = 0; i < hd / 2; i++)
+            if (!(w->rope_factors[i] > 0.0f && w->rope_factors[i] < 1e30f))
+                return jb_err(ld->err, ld->errlen, JB_EFORMAT, "gguf: rope_freqs.weight[%lld] = "
+                              "%g is not a positive factor", (long long)i,
+                              (double)w->rope_factors[i]);
+    }
     for (uint64_t i = 0; i < ld->nt; i++)
         if (!ld->t[i].used)
             return jb_err(ld->err, ld->errlen, JB_EFORMAT, "gguf: unexpected tensor '%.*s' for "

@@ -4,20 +4,28 @@
  * Figures are the published ones of each model: llama2.c's stories15M and
  * stories110M (context 256 and 1024), TinyLlama-1.1B (context 2048, theta
  * 1e4, eps 1e-5), Llama 3.2 1B and 3.1 8B (context 131072, theta 5e5, eps
- * 1e-5), Llama 2 7B (context 4096, theta 1e4, eps 1e-5). */
+ * 1e-5), Llama 2 7B (context 4096, theta 1e4, eps 1e-5). The Llama 3.x
+ * RoPE scaling is that of their config.json ("rope_type": "llama3"): factor
+ * 32 for 3.2 1B and 8 for 3.1 8B, low/high frequency factors 1 and 4, an
+ * original context of 8192. */
 #include "workloads/llm/llm.h"
+#include "workloads/llm/llm_kquant.h"
 
 #include <math.h>
 #include <string.h>
 
+#define NO_SCALING {0.0f, 0.0f, 0.0f, 0}
+
 const struct jb_llm_config jb_llm_configs[] = {
-    {"stories15m", 288, 6, 6, 6, 768, 32000, 0, 256, 10000.0f, 1e-5f},
-    {"stories110m", 768, 12, 12, 12, 2048, 32000, 0, 1024, 10000.0f, 1e-5f},
-    {"tinyllama-1.1b", 2048, 22, 32, 4, 5632, 32000, 0, 2048, 10000.0f, 1e-5f},
-    {"llama3.2-1b", 2048, 16, 32, 8, 8192, 128256, 1, 131072, 500000.0f, 1e-5f},
-    {"llama3.1-8b", 4096, 32, 32, 8, 14336, 128256, 0, 131072, 500000.0f, 1e-5f},
-    {"llama2-7b", 4096, 32, 32, 32, 11008, 32000, 0, 4096, 10000.0f, 1e-5f},
-    {NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0.0f, 0.0f},
+    {"stories15m", 288, 6, 6, 6, 768, 32000, 0, 256, 10000.0f, 1e-5f, NO_SCALING},
+    {"stories110m", 768, 12, 12, 12, 2048, 32000, 0, 1024, 10000.0f, 1e-5f, NO_SCALING},
+    {"tinyllama-1.1b", 2048, 22, 32, 4, 5632, 32000, 0, 2048, 10000.0f, 1e-5f, NO_SCALING},
+    {"llama3.2-1b", 2048, 16, 32, 8, 8192, 128256, 1, 131072, 500000.0f, 1e-5f,
+     {32.0f, 1.0f, 4.0f, 8192}},
+    {"llama3.1-8b", 4096, 32, 32, 8, 14336, 128256, 0, 131072, 500000.0f, 1e-5f,
+     {8.0f, 1.0f, 4.0f, 8192}},
+    {"llama2-7b", 4096, 32, 32, 32, 11008, 32000, 0, 4096, 10000.0f, 1e-5f, NO_SCALING},
+    {NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0.0f, 0.0f, NO_SCALING},
 };
 
 const struct jb_llm_config *jb_llm_config_find(const char *name)
@@ -37,8 +45,77 @@ size_t jb_llm_row_bytes(enum jb_llm_dtype dtype, int cols)
     case JB_LLM_BF16: return n * 2;
     case JB_LLM_Q8_0: return n / JB_QK * sizeof(struct jb_block_q8_0);
     case JB_LLM_Q4_0: return n / JB_QK * sizeof(struct jb_block_q4_0);
+    case JB_LLM_Q4_K: return n / JB_QK_K * sizeof(struct jb_block_q4_K);
+    case JB_LLM_Q5_K: return n / JB_QK_K * sizeof(struct jb_block_q5_K);
+    case JB_LLM_Q6_K: return n / JB_QK_K * sizeof(struct jb_block_q6_K);
+    case JB_LLM_Q8_K: return n / JB_QK_K * sizeof(struct jb_block_q8_K);
     }
     return 0;
+}
+
+int jb_llm_block_elems(enum jb_llm_dtype dtype)
+{
+    switch (dtype) {
+    case JB_LLM_Q8_0:
+    case JB_LLM_Q4_0: return JB_QK;
+    case JB_LLM_Q4_K:
+    case JB_LLM_Q5_K:
+    case JB_LLM_Q6_K:
+    case JB_LLM_Q8_K: return JB_QK_K;
+    default: return 1;
+    }
+}
+
+int jb_llm_dtype_is_quant(enum jb_llm_dtype dtype)
+{
+    return jb_llm_block_elems(dtype) > 1;
+}
+
+enum jb_llm_dtype jb_llm_act_dtype(enum jb_llm_dtype dtype)
+{
+    switch (dtype) {
+    case JB_LLM_Q8_0:
+    case JB_LLM_Q4_0: return JB_LLM_Q8_0;
+    case JB_LLM_Q4_K:
+    case JB_LLM_Q5_K:
+    case JB_LLM_Q6_K: return JB_LLM_Q8_K;
+    default: return JB_LLM_F32;
+    }
+}
+
+enum jb_llm_dtype jb_llm_dtype_for_cols(enum jb_llm_dtype dtype, int cols)
+{
+    if (jb_llm_block_elems(dtype) == JB_QK_K && cols % JB_QK_K)
+        return JB_LLM_Q8_0;
+    return dtype;
+}
+
+void jb_llm_rope_factors(const struct jb_llm_config *c, int head_dim, float *out)
+{
+    const struct jb_llm_rope_scaling *s = &c->rope_scaling;
+    const double pi = 3.14159265358979323846;
+    for (int i = 0; i < head_dim / 2; i++) {
+        out[i] = 1.0f;
+        if (!(s->factor > 0.0f) || s->orig_context <= 0 || !(s->high_freq_factor > s->low_freq_factor))
+            continue;
+        double freq = pow(c->rope_theta, -2.0 * i / head_dim), wavelen = 2.0 * pi / freq;
+        double low_wavelen = s->orig_context / s->low_freq_factor;
+        double high_wavelen = s->orig_context / s->high_freq_factor;
+        if (wavelen > low_wavelen) {
+            out[i] = s->factor;
+        } else if (wavelen >= high_wavelen) {
+            /* between the two: interpolate the frequency, not its divisor */
+            double smooth = (s->orig_context / wavelen - s->low_freq_factor) /
+                            (s->high_freq_factor - s->low_freq_factor);
+            out[i] = (float)(1.0 / ((1.0 - smooth) / s->factor + smooth));
+        }
+    }
+}
+
+double jb_llm_rope_freq(const struct jb_llm_config *c, const float *factors, int head_dim, int i)
+{
+    double f = pow(c->rope_theta, -2.0 * i / head_dim);
+    return factors ? f / factors[i] : f;
 }
 
 const char *jb_llm_dtype_name(enum jb_llm_dtype dtype)
@@ -49,6 +126,10 @@ const char *jb_llm_dtype_name(enum jb_llm_dtype dtype)
     case JB_LLM_BF16: return "bf16";
     case JB_LLM_Q8_0: return "q8_0";
     case JB_LLM_Q4_0: return "q4_0";
+    case JB_LLM_Q4_K: return "q4_K";
+    case JB_LLM_Q5_K: return "q5_K";
+    case JB_LLM_Q6_K: return "q6_K";
+    case JB_LLM_Q8_K: return "q8_K";
     }
     return "?";
 }
@@ -67,6 +148,12 @@ int jb_llm_dtype_parse(const char *name)
         return JB_LLM_Q8_0;
     if (!strcmp(name, "q4_0"))
         return JB_LLM_Q4_0;
+    if (!strcmp(name, "q4_K") || !strcmp(name, "q4_k"))
+        return JB_LLM_Q4_K;
+    if (!strcmp(name, "q5_K") || !strcmp(name, "q5_k"))
+        return JB_LLM_Q5_K;
+    if (!strcmp(name, "q6_K") || !strcmp(name, "q6_k"))
+        return JB_LLM_Q6_K;
     return -1;
 }
 
@@ -194,6 +281,12 @@ void jb_llm_quantize_row(enum jb_llm_dtype dtype, const float *src, void *dst, i
         }
         return;
     }
+    case JB_LLM_Q4_K:
+    case JB_LLM_Q5_K:
+    case JB_LLM_Q6_K:
+    case JB_LLM_Q8_K:
+        jb_llm_kquant_quantize(dtype, src, dst, n);
+        return;
     }
 }
 
@@ -231,5 +324,11 @@ void jb_llm_dequantize_row(enum jb_llm_dtype dtype, const void *src, float *dst,
         }
         return;
     }
+    case JB_LLM_Q4_K:
+    case JB_LLM_Q5_K:
+    case JB_LLM_Q6_K:
+    case JB_LLM_Q8_K:
+        jb_llm_kquant_dequantize(dtype, src, dst, n);
+        return;
     }
 }

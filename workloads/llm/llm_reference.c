@@ -4,7 +4,8 @@
  * Deliberately simple and independent of the optimized path's structure: one
  * thread, no vector code, no activation quantization, every weight row
  * dequantized to fp32 (so it computes on exactly the values the model holds)
- * and dotted with double accumulation, RoPE angles in double. Differences
+ * and dotted with double accumulation, RoPE angles in double (with the
+ * weights' frequency factors, Llama 3.x scaling, when they have them). Differences
  * from the optimized step are then the optimized step's own rounding (q8_0
  * activations, fp16 K/V at the current position, summation order). */
 #include "workloads/llm/llm_model.h"
@@ -42,10 +43,10 @@ static void ref_rmsnorm(float *out, const float *x, const float *g, int n, float
         out[i] = (float)(x[i] * s * g[i]);
 }
 
-static void ref_rope(float *v, int hd, int pos, float theta)
+static void ref_rope(float *v, int hd, int pos, const struct jb_llm_weights *w)
 {
     for (int i = 0; i < hd; i += 2) {
-        double ang = pos * pow(theta, -(double)i / hd);
+        double ang = pos * jb_llm_rope_freq(&w->cfg, w->rope_factors, hd, i / 2);
         double c = cos(ang), s = sin(ang), a = v[i], b = v[i + 1];
         v[i] = (float)(a * c - b * s);
         v[i + 1] = (float)(a * s + b * c);
@@ -90,9 +91,9 @@ int jb_llm_reference_step(const struct jb_llm_weights *w, const struct jb_llm_kv
         ref_matvec(&R, &L->wk, xb, k);
         ref_matvec(&R, &L->wv, xb, v);
         for (int h = 0; h < c->n_heads; h++)
-            ref_rope(q + h * hd, hd, pos, c->rope_theta);
+            ref_rope(q + h * hd, hd, pos, w);
         for (int g = 0; g < c->n_kv_heads; g++)
-            ref_rope(k + g * hd, hd, pos, c->rope_theta);
+            ref_rope(k + g * hd, hd, pos, w);
         for (int h = 0; h < c->n_heads; h++) {
             int g = h / group;
             double mx = -INFINITY, sum = 0.0;

@@ -32,7 +32,7 @@ struct llm_wl {
     enum jb_llm_dtype kv_dtype;
     int context, threads, token, ran;
     int from_gguf;
-    int any_quant; /* some matrix is q8_0/q4_0: its activations are quantized */
+    int any_quant; /* some matrix is block-quantized: its activations are quantized */
     float *ref_logits;
 };
 
@@ -92,7 +92,7 @@ static int parse_int_option(const char *options, const char *key, int lo, int hi
 
 static int is_q(const struct jb_llm_matrix *m)
 {
-    return m->dtype == JB_LLM_Q8_0 || m->dtype == JB_LLM_Q4_0;
+    return jb_llm_dtype_is_quant(m->dtype);
 }
 
 static int any_quantized(const struct jb_llm_weights *w)
@@ -120,7 +120,7 @@ static int llm_open(const char *name, const struct jb_workload_params *p, void *
     int dt = jb_llm_dtype_parse(dname);
     if (dt < 0 || dt == JB_LLM_F16)
         return jb_err(err, errlen, JB_EINVAL, "%s: precision '%s' not supported (fp32, bf16, "
-                      "q8_0, q4_0)", name, dname);
+                      "q8_0, q4_0, q4_K, q5_K, q6_K)", name, dname);
     char kvbuf[16] = "fp32", gguf[1024] = "";
     jb_option_get(p->options, "kv", kvbuf, sizeof(kvbuf));
     int kv = jb_llm_dtype_parse(kvbuf);
@@ -288,7 +288,7 @@ static void llm_info(const void *st, struct jb_workload_info *o)
         .version = "1",                                                                         \
         .family = "llm",                                                                        \
         .unit = "token",                                                                        \
-        .dtypes = "fp32,bf16,q8_0,q4_0",                                                        \
+        .dtypes = "fp32,bf16,q8_0,q4_0,q4_K,q5_K,q6_K",                                          \
         .backends = "cpu",                                                                      \
         .description = desc,                                                                    \
         .open = open_##sym,                                                                     \
