@@ -42,6 +42,9 @@ int gguf_write_file(const struct jb_llm_weights *w, enum gguf_fault fault, const
 extern const struct jb_llm_config gguf_tiny_config;
 extern const struct jb_llm_config gguf_corpus_config;
 extern const struct jb_llm_config gguf_kquant_config;
+/* The fuzz corpus's k-quant file: rows of 32 but a feed-forward width of
+ * 256, so that ffn_down alone can be a k-quant (a few kB in all). */
+extern const struct jb_llm_config gguf_corpus_k_config;
 
 /* Replaces matrix m of w by the same values requantized to dtype `to`
  * (a new buffer owned by w). Returns 0 or -1 (out of memory). */
