@@ -3,7 +3,8 @@
  * overflow); q8_0/q4_0 blocks have ggml's byte layout and error bounds;
  * every kernel table this CPU can run (reference, AVX2, AVX-512, NEON) gives the
  * exact result of its arithmetic for every precision, for row lengths that
- * exercise the vector tails. */
+ * exercise the vector tails, and the fused attention agrees with a softmax
+ * computed in double for every group size, head width and depth. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -323,6 +324,72 @@ static void check_table(const struct jb_llm_kernels *k)
             free(xk);
         }
     }
+    /* fused attention: every group size (1..8 heads per KV head, so the
+     * four-head sets and their remainders), head widths with and without a
+     * vector path, depths with vector tails, fp32 and fp16 K/V, against the
+     * softmax computed in double; scores span +-20 so exp sees a wide range */
+    static const int groups[] = {1, 3, 4, 5, 8}, hds[] = {16, 24, 64, 128},
+                     npos_[] = {1, 7, 8, 9, 100, 301};
+    for (size_t gi = 0; gi < 5; gi++)
+        for (size_t hi = 0; hi < 4; hi++)
+            for (size_t ni = 0; ni < 6; ni++)
+                for (int f16 = 0; f16 < 2; f16++) {
+                    int g = groups[gi], hd = hds[hi], np = npos_[ni], kvd = 2 * hd;
+                    size_t elt = f16 ? 2 : 4, stride = (size_t)kvd * elt;
+                    float *q = malloc(sizeof(float) * (size_t)(g * hd));
+                    float *out = malloc(sizeof(float) * (size_t)(g * hd));
+                    float *att = malloc(sizeof(float) * (size_t)(g * np));
+                    float *kf = malloc(sizeof(float) * (size_t)(np * kvd));
+                    float *vf = malloc(sizeof(float) * (size_t)(np * kvd));
+                    char *kc = malloc(stride * (size_t)np), *vc = malloc(stride * (size_t)np);
+                    for (int i = 0; i < g * hd; i++)
+                        q[i] = frand() * 3.0f;
+                    for (int i = 0; i < np * kvd; i++) {
+                        kf[i] = frand();
+                        vf[i] = frand();
+                    }
+                    /* the cache holds two KV heads: attend over the second */
+                    for (int t = 0; t < np; t++) {
+                        jb_llm_quantize_row(f16 ? JB_LLM_F16 : JB_LLM_F32, kf + t * kvd,
+                                            kc + t * stride, kvd);
+                        jb_llm_quantize_row(f16 ? JB_LLM_F16 : JB_LLM_F32, vf + t * kvd,
+                                            vc + t * stride, kvd);
+                        jb_llm_dequantize_row(f16 ? JB_LLM_F16 : JB_LLM_F32, kc + t * stride,
+                                              kf + t * kvd, kvd);
+                        jb_llm_dequantize_row(f16 ? JB_LLM_F16 : JB_LLM_F32, vc + t * stride,
+                                              vf + t * kvd, kvd);
+                    }
+                    k->attend(q, g, hd, kc + hd * elt, vc + hd * elt, stride,
+                              f16 ? JB_LLM_F16 : JB_LLM_F32, np, 0.5f, att, out);
+                    for (int h = 0; h < g; h++) {
+                        double sc[301], mx = -1e300, sum = 0.0;
+                        for (int t = 0; t < np; t++) {
+                            double d = 0.0;
+                            for (int i = 0; i < hd; i++)
+                                d += (double)q[h * hd + i] * kf[t * kvd + hd + i];
+                            sc[t] = 0.5 * d;
+                            mx = sc[t] > mx ? sc[t] : mx;
+                        }
+                        for (int t = 0; t < np; t++)
+                            sum += (sc[t] = exp(sc[t] - mx));
+                        for (int i = 0; i < hd; i++) {
+                            double want = 0.0;
+                            for (int t = 0; t < np; t++)
+                                want += sc[t] / sum * vf[t * kvd + hd + i];
+                            if (fabs(out[h * hd + i] - want) > 2e-5)
+                                fail_msg("%s attend group %d hd %d npos %d %s head %d [%d]: %.7g, "
+                                         "want %.7g", k->name, g, hd, np, f16 ? "f16" : "f32",
+                                         h, i, out[h * hd + i], want);
+                        }
+                    }
+                    free(q);
+                    free(out);
+                    free(att);
+                    free(kf);
+                    free(vf);
+                    free(kc);
+                    free(vc);
+                }
     /* attention helpers: dot and axpy over fp32 and fp16 K/V rows */
     for (int n = 1; n <= 130; n++) {
         float a[130], b[130], y1[130], y2[130];

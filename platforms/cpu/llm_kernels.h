@@ -15,6 +15,7 @@
 #include "platforms/cpu/cpu_features.h"
 #include "workloads/llm/llm.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* One activation vector in the forms the rows of a matrix may need: x
@@ -33,6 +34,15 @@ struct jb_llm_kernels {
      * quantized rows the form of a that jb_llm_act_dtype(m->dtype) names. */
     void (*matvec)(const struct jb_llm_matrix *m, int r0, int r1, const struct jb_llm_act *a,
                    float *y);
+    /* Attention of `group` query heads that share one KV head, over cache
+     * positions 0..npos-1: out[h] = sum_t softmax_t(scale * q[h] . k_t) v_t.
+     * q and out are [group][hd]; k and v point at position 0 of this KV
+     * head's rows, consecutive positions `stride` bytes apart, in kv_dtype
+     * (F32 or F16); att is scratch of group * npos floats. The heads share
+     * each K and V load (the fused GQA attention of a deep context). */
+    void (*attend)(const float *q, int group, int hd, const void *k, const void *v,
+                   size_t stride, enum jb_llm_dtype kv_dtype, int npos, float scale, float *att,
+                   float *out);
     float (*dot_f32)(const float *a, const float *b, int n);
     float (*dot_f16)(const uint16_t *a, const float *b, int n);
     void (*axpy_f32)(float *y, float a, const float *x, int n);   /* y += a x */
@@ -47,6 +57,12 @@ extern const struct jb_llm_kernels jb_llm_kernels_avx512;
 #if defined(__aarch64__)
 extern const struct jb_llm_kernels jb_llm_kernels_neon;
 #endif
+
+/* The portable attend (one head at a time, libm's expf), for the tables
+ * and shapes without a vector one. */
+void jb_llm_attend_ref(const float *q, int group, int hd, const void *k, const void *v,
+                       size_t stride, enum jb_llm_dtype kv_dtype, int npos, float scale,
+                       float *att, float *out);
 
 /* The table for isa (the best this build has at or below it). */
 const struct jb_llm_kernels *jb_llm_kernels_for(enum jb_isa isa);

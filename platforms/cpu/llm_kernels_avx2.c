@@ -3,6 +3,7 @@
  * time. Same structure as the AVX-512 file at 8 lanes; quantized blocks use
  * maddubs + madd (unsigned |w| times signed sign(w)*x, pairs summed to
  * 16 bits: at most 2*128*127 = 32512, so no saturation). */
+#include "platforms/cpu/llm_attn_x86.h"
 #include "platforms/cpu/llm_kernels_kquant_x86.h"
 #include "platforms/cpu/llm_kernels_x86.h"
 
@@ -111,6 +112,7 @@ static void axpy_f16(float *y, float a, const uint16_t *x, int n)
 const struct jb_llm_kernels jb_llm_kernels_avx2 = {
     .name = "avx2",
     .matvec = matvec,
+    .attend = attend_x86,
     .dot_f32 = dot_f32,
     .dot_f16 = dot_f16,
     .axpy_f32 = axpy_f32,

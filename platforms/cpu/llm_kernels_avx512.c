@@ -6,6 +6,7 @@
  * delivers them. Quantized rows: one 32-weight block per 256-bit VNNI
  * dpbusd, using the sign trick (|w| unsigned times sign(w)*x signed) since
  * dpbusd multiplies unsigned by signed bytes. */
+#include "platforms/cpu/llm_attn_x86.h"
 #include "platforms/cpu/llm_kernels_kquant_x86.h"
 #include "platforms/cpu/llm_kernels_x86.h"
 
@@ -137,6 +138,7 @@ static void axpy_f16(float *y, float a, const uint16_t *x, int n)
 const struct jb_llm_kernels jb_llm_kernels_avx512 = {
     .name = "avx512",
     .matvec = matvec,
+    .attend = attend_x86,
     .dot_f32 = dot_f32,
     .dot_f16 = dot_f16,
     .axpy_f32 = axpy_f32,

@@ -139,6 +139,7 @@ static void axpy_f16(float *y, float a, const uint16_t *x, int n)
 const struct jb_llm_kernels jb_llm_kernels_neon = {
     .name = "neon",
     .matvec = matvec,
+    .attend = jb_llm_attend_ref,
     .dot_f32 = dot_f32,
     .dot_f16 = dot_f16,
     .axpy_f32 = axpy_f32,

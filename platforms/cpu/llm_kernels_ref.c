@@ -5,6 +5,8 @@
 #include "platforms/cpu/llm_kernels.h"
 #include "platforms/cpu/llm_kquant_kernels.h"
 
+#include <math.h>
+
 static float ref_dot_f32(const float *a, const float *b, int n)
 {
     float s = 0.0f;
@@ -90,9 +92,42 @@ static void ref_axpy_f16(float *y, float a, const uint16_t *x, int n)
         y[i] += a * jb_f32_from_fp16(x[i]);
 }
 
+/* One head at a time: scores, softmax with libm's expf, weighted sum of V. */
+void jb_llm_attend_ref(const float *q, int group, int hd, const void *k, const void *v,
+                       size_t stride, enum jb_llm_dtype kv_dtype, int npos, float scale,
+                       float *att, float *out)
+{
+    const char *kb = k, *vb = v;
+    int f16 = kv_dtype == JB_LLM_F16;
+    for (int h = 0; h < group; h++) {
+        const float *qh = q + (size_t)h * hd;
+        float *a = att + (size_t)h * npos, *o = out + (size_t)h * hd, mx = -INFINITY, sum = 0.0f;
+        for (int t = 0; t < npos; t++) {
+            const void *kt = kb + (size_t)t * stride;
+            a[t] = scale * (f16 ? ref_dot_f16(kt, qh, hd) : ref_dot_f32(kt, qh, hd));
+            mx = a[t] > mx ? a[t] : mx;
+        }
+        for (int t = 0; t < npos; t++) {
+            a[t] = expf(a[t] - mx);
+            sum += a[t];
+        }
+        float inv = 1.0f / sum;
+        for (int i = 0; i < hd; i++)
+            o[i] = 0.0f;
+        for (int t = 0; t < npos; t++) {
+            const void *vt = vb + (size_t)t * stride;
+            if (f16)
+                ref_axpy_f16(o, a[t] * inv, vt, hd);
+            else
+                ref_axpy_f32(o, a[t] * inv, vt, hd);
+        }
+    }
+}
+
 const struct jb_llm_kernels jb_llm_kernels_reference = {
     .name = "reference",
     .matvec = ref_matvec,
+    .attend = jb_llm_attend_ref,
     .dot_f32 = ref_dot_f32,
     .dot_f16 = ref_dot_f16,
     .axpy_f32 = ref_axpy_f32,

@@ -26,7 +26,7 @@ struct worker_scratch {
     float *xb;                /* normalized activation [max(dim, hidden)] */
     struct jb_block_q8_0 *xq; /* it, quantized for q8_0/q4_0 rows [max(dim, hidden) / 32] */
     struct jb_block_q8_K *xk; /* it, quantized for k-quant rows [max(dim, hidden) / 256] */
-    float *att;               /* attention scores [capacity] */
+    float *att;               /* attention scores [heads per KV head][capacity] */
 };
 
 struct jb_llm_model {
@@ -153,32 +153,11 @@ static void attention(struct jb_llm_model *M, struct worker_scratch *ws, int g0,
         char *vd = vl + (size_t)pos * row + (size_t)g * hd * M->kv_elt;
         jb_llm_quantize_row(M->kv_dtype, M->kcur + g * hd, kd, hd);
         jb_llm_quantize_row(M->kv_dtype, M->vcur + g * hd, vd, hd);
-        for (int h = g * group; h < (g + 1) * group; h++) {
-            float *q = M->q + h * hd, *out = M->att_out + h * hd;
-            rope(q, 1, hd, M->rope_cos, M->rope_sin);
-            float mx = -INFINITY;
-            for (int t = 0; t <= pos; t++) {
-                const char *kt = kl + (size_t)t * row + (size_t)g * hd * M->kv_elt;
-                float s = M->kv_dtype == JB_LLM_F16 ? M->k->dot_f16((const uint16_t *)kt, q, hd)
-                                                   : M->k->dot_f32((const float *)kt, q, hd);
-                ws->att[t] = s * scale;
-                mx = fmaxf(mx, ws->att[t]);
-            }
-            float sum = 0.0f;
-            for (int t = 0; t <= pos; t++) {
-                ws->att[t] = expf(ws->att[t] - mx);
-                sum += ws->att[t];
-            }
-            memset(out, 0, sizeof(float) * (size_t)hd);
-            float inv = 1.0f / sum;
-            for (int t = 0; t <= pos; t++) {
-                const char *vt = vl + (size_t)t * row + (size_t)g * hd * M->kv_elt;
-                if (M->kv_dtype == JB_LLM_F16)
-                    M->k->axpy_f16(out, ws->att[t] * inv, (const uint16_t *)vt, hd);
-                else
-                    M->k->axpy_f32(out, ws->att[t] * inv, (const float *)vt, hd);
-            }
-        }
+        for (int h = g * group; h < (g + 1) * group; h++)
+            rope(M->q + h * hd, 1, hd, M->rope_cos, M->rope_sin);
+        M->k->attend(M->q + (size_t)g * group * hd, group, hd,
+                     kl + (size_t)g * hd * M->kv_elt, vl + (size_t)g * hd * M->kv_elt, row,
+                     M->kv_dtype, pos + 1, scale, ws->att, M->att_out + (size_t)g * group * hd);
     }
 }
 
@@ -427,7 +406,7 @@ int jb_llm_model_open(const struct jb_llm_weights *w, struct jb_pool *pool,
         M->ws[t].xb = fvec(wide);
         M->ws[t].xq = calloc(wide / JB_QK + 1, sizeof(struct jb_block_q8_0));
         M->ws[t].xk = calloc(wide / JB_QK_K + 1, sizeof(struct jb_block_q8_K));
-        M->ws[t].att = fvec((size_t)capacity);
+        M->ws[t].att = fvec((size_t)capacity * (size_t)(c->n_heads / c->n_kv_heads));
         ok = M->ws[t].xb && M->ws[t].xq && M->ws[t].xk && M->ws[t].att;
     }
     if (!ok) {
