@@ -59,7 +59,7 @@ static inline __m256 attn_load(const char *row, int i, int f16)
 
 /* Scores of nh <= 4 heads (queries q[0..nh), hd apart) for every position:
  * att[h * npos + t] = scale * q_h . k_t. */
-static inline void attn_scores(const float *q, int nh, int hd, const char *k, size_t stride,
+static inline __attribute__((always_inline)) void attn_scores(const float *q, int nh, int hd, const char *k, size_t stride,
                                int f16, int npos, float scale, float *att)
 {
     for (int t = 0; t < npos; t++) {
@@ -128,7 +128,7 @@ static inline void attn_softmax(float *a, int n)
 
 /* out[h] = sum_t att[h][t] v_t for nh <= 4 heads, 16 elements at a time so
  * that the 4 x 2 accumulators stay in registers. */
-static inline void attn_values(const float *att, int nh, int hd, const char *v, size_t stride,
+static inline __attribute__((always_inline)) void attn_values(const float *att, int nh, int hd, const char *v, size_t stride,
                                int f16, int npos, float *out)
 {
     for (int i = 0; i < hd; i += 16) {
@@ -165,10 +165,18 @@ static void attend_x86(const float *q, int group, int hd, const void *k, const v
     for (int h0 = 0; h0 < group; h0 += 4) {
         int nh = group - h0 < 4 ? group - h0 : 4;
         float *a = att + (size_t)h0 * npos;
-        attn_scores(q + (size_t)h0 * hd, nh, hd, k, stride, f16, npos, scale, a);
+        /* a literal 4 for full sets, so that the inlined loops over heads
+         * unroll without their per-head tests */
+        if (nh == 4)
+            attn_scores(q + (size_t)h0 * hd, 4, hd, k, stride, f16, npos, scale, a);
+        else
+            attn_scores(q + (size_t)h0 * hd, nh, hd, k, stride, f16, npos, scale, a);
         for (int h = 0; h < nh; h++)
             attn_softmax(a + (size_t)h * npos, npos);
-        attn_values(a, nh, hd, v, stride, f16, npos, out + (size_t)h0 * hd);
+        if (nh == 4)
+            attn_values(a, 4, hd, v, stride, f16, npos, out + (size_t)h0 * hd);
+        else
+            attn_values(a, nh, hd, v, stride, f16, npos, out + (size_t)h0 * hd);
     }
 }
 

@@ -105,7 +105,8 @@ static inline float kq_dot_q4_K(const struct jb_block_q4_K *w, const struct jb_b
 {
     __m256 acc = _mm256_setzero_ps(), accm = acc;
     for (int i = 0; i < nb; i++) {
-        _mm_prefetch((const char *)(w + i + 2), _MM_HINT_T0);
+        if (i + 2 < nb)
+            _mm_prefetch((const char *)(w + i + 2), _MM_HINT_T0);
         kq_type1_block(w[i].d, w[i].dmin, w[i].scales, w[i].qs, NULL, &x[i], &acc, &accm);
     }
     return kq_hsum(_mm256_sub_ps(acc, accm));
@@ -116,7 +117,8 @@ static inline float kq_dot_q5_K(const struct jb_block_q5_K *w, const struct jb_b
 {
     __m256 acc = _mm256_setzero_ps(), accm = acc;
     for (int i = 0; i < nb; i++) {
-        _mm_prefetch((const char *)(w + i + 2), _MM_HINT_T0);
+        if (i + 2 < nb)
+            _mm_prefetch((const char *)(w + i + 2), _MM_HINT_T0);
         kq_type1_block(w[i].d, w[i].dmin, w[i].scales, w[i].qs, w[i].qh, &x[i], &acc, &accm);
     }
     return kq_hsum(_mm256_sub_ps(acc, accm));
@@ -134,8 +136,10 @@ static inline float kq_dot_q6_K(const struct jb_block_q6_K *w, const struct jb_b
     const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30);
     __m256 acc = _mm256_setzero_ps();
     for (int i = 0; i < nb; i++) {
-        _mm_prefetch((const char *)(w + i + 2), _MM_HINT_T0);
-        _mm_prefetch((const char *)(w + i + 2) + 128, _MM_HINT_T0);
+        if (i + 2 < nb) { /* two superblocks ahead, both its cache lines and more */
+            _mm_prefetch((const char *)(w + i + 2), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w + i + 2) + 128, _MM_HINT_T0);
+        }
         /* the codes are q + 32 (unsigned): take 32 * scale * (sum of x) off */
         __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[i].scales));
         __m256i off = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)x[i].bsums));
