@@ -41,34 +41,46 @@ static inline __m256i dot_u8s8(__m256i u, __m256i s)
 #endif
 }
 
-/* Sign trick: |w| unsigned times sign(w)*x signed, since the byte products
- * take one unsigned operand. */
-static inline __m256 block_dot(__m256i w, __m256i x, float d, __m256 acc)
+/* The integer dot of one q8_0 block with x's (8 lanes of partial sums),
+ * by the sign trick: |w| unsigned times sign(w)*x signed, since the byte
+ * products take one unsigned operand. */
+static inline __m256i q8_isum(const struct jb_block_q8_0 *w, const struct jb_block_q8_0 *x)
 {
-    __m256i aw = _mm256_sign_epi8(w, w);
-    __m256i sx = _mm256_sign_epi8(x, w);
-    __m256i s = dot_u8s8(aw, sx);
-    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d), acc);
+    __m256i wv = _mm256_loadu_si256((const __m256i *)w->qs);
+    __m256i xv = _mm256_loadu_si256((const __m256i *)x->qs);
+    return dot_u8s8(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xv, wv));
 }
 
-/* xd: the activation's block scales as fp32, converted once per call. */
+/* Two blocks: their partial sums folded into one register by one hadd
+ * (block 0 in lanes 0, 1, 4, 5, block 1 in 2, 3, 6, 7), both fp16 scales
+ * converted together and spread to their lanes, one conversion and one FMA
+ * for the pair. xd: the activation's block scales as fp32, converted once
+ * per call. */
+static inline __m256 q8_pair(const struct jb_block_q8_0 *w, const struct jb_block_q8_0 *x,
+                             const float *xd, __m256 acc)
+{
+    __m256i s = _mm256_hadd_epi32(q8_isum(&w[0], &x[0]), q8_isum(&w[1], &x[1]));
+    __m128i dh = _mm_insert_epi16(_mm_cvtsi32_si128(w[0].d), w[1].d, 1);
+    __m128 d2 = _mm_mul_ps(_mm_cvtph_ps(dh), _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)xd)));
+    __m256 d8 = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d2),
+                                         _mm256_set_epi32(1, 1, 0, 0, 1, 1, 0, 0));
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), d8, acc);
+}
+
 static inline float dot_q8(const struct jb_block_q8_0 *w, const struct jb_block_q8_0 *x,
                            const float *xd, int nb)
 {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
     int i = 0;
-    for (; i + 2 <= nb; i += 2) {
-        acc0 = block_dot(_mm256_loadu_si256((const __m256i *)w[i].qs),
-                         _mm256_loadu_si256((const __m256i *)x[i].qs), _cvtsh_ss(w[i].d) * xd[i],
-                         acc0);
-        acc1 = block_dot(_mm256_loadu_si256((const __m256i *)w[i + 1].qs),
-                         _mm256_loadu_si256((const __m256i *)x[i + 1].qs),
-                         _cvtsh_ss(w[i + 1].d) * xd[i + 1], acc1);
+    for (; i + 4 <= nb; i += 4) {
+        acc0 = q8_pair(&w[i], &x[i], &xd[i], acc0);
+        acc1 = q8_pair(&w[i + 2], &x[i + 2], &xd[i + 2], acc1);
     }
+    for (; i + 2 <= nb; i += 2)
+        acc0 = q8_pair(&w[i], &x[i], &xd[i], acc0);
     for (; i < nb; i++)
-        acc0 = block_dot(_mm256_loadu_si256((const __m256i *)w[i].qs),
-                         _mm256_loadu_si256((const __m256i *)x[i].qs), _cvtsh_ss(w[i].d) * xd[i],
-                         acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q8_isum(&w[i], &x[i])),
+                               _mm256_set1_ps(_cvtsh_ss(w[i].d) * xd[i]), acc1);
     return hsum256(_mm256_add_ps(acc0, acc1));
 }
 
@@ -145,7 +157,7 @@ static inline __m256 q4_pair(const struct jb_block_q4_0 *w, const struct q4_pair
 #endif
     s = _mm256_sub_epi32(s, p->corr[q / 2]);
     __m128i dh = _mm_insert_epi16(_mm_cvtsi32_si128(w[0].d), w[1].d, 1);
-    __m128 d2 = _mm_mul_ps(_mm_cvtph_ps(dh), _mm_castpd_ps(_mm_load_sd((const double *)&p->dx[q])));
+    __m128 d2 = _mm_mul_ps(_mm_cvtph_ps(dh), _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)&p->dx[q])));
     __m256 d8 = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d2),
                                          _mm256_set_epi32(1, 1, 1, 1, 0, 0, 0, 0));
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), d8, acc);
