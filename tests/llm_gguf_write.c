@@ -179,7 +179,14 @@ int gguf_write_mem(const struct jb_llm_weights *w, enum gguf_fault fault, uint8_
     put_u32(&b, fault == GGUF_BAD_MAGIC ? 0x46554748u : 0x46554747u);
     put_u32(&b, fault == GGUF_BAD_VERSION ? 1 : 3);
     put_u64(&b, fault == GGUF_HUGE_COUNT ? (1ull << 62) : (uint64_t)n);
-    put_u64(&b, 11);
+    int rope_kv = fault == GGUF_ROPE_LINEAR || fault == GGUF_ROPE_YARN;
+    put_u64(&b, 11 + (rope_kv ? 2 : 0));
+    if (rope_kv) {
+        put_str(&b, "llama.rope.scaling.type");
+        put_u32(&b, 8);
+        put_str(&b, fault == GGUF_ROPE_YARN ? "yarn" : "linear");
+        kv_f32(&b, "llama.rope.scaling.factor", 2.0f);
+    }
     put_str(&b, "general.architecture");
     put_u32(&b, 8); /* STRING */
     put_str(&b, fault == GGUF_BAD_ARCH ? "gpt2" : "llama");

@@ -25,7 +25,9 @@ enum gguf_fault {
     GGUF_HUGE_COUNT,        /* tensor count 2^62 */
     GGUF_EXTRA_TENSOR,      /* an unknown tensor name */
     GGUF_KQUANT_SHORT_ROWS, /* blk.0.attn_q.weight declared Q4_K: rows not whole superblocks */
-    GGUF_BAD_ROPE_FREQS     /* rope_freqs.weight with a zero factor */
+    GGUF_BAD_ROPE_FREQS,    /* rope_freqs.weight with a zero factor */
+    GGUF_ROPE_LINEAR,       /* valid: llama.rope.scaling.type "linear", factor 2 */
+    GGUF_ROPE_YARN          /* llama.rope.scaling.type "yarn" (not supported) */
 };
 
 /* Serializes w into a malloc'd buffer (*out, *len). Returns 0 or -1. */

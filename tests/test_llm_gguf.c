@@ -232,6 +232,17 @@ static void test_q4_k_m_file(void **state)
     assert_true(diff > 1e-3);
     free(l1);
 
+    /* linear scaling from the metadata: every frequency divided by 2, on top
+     * of the file's rope_freqs.weight */
+    struct jb_llm_weights *lin = NULL;
+    assert_int_equal(gguf_write_mem(w, GGUF_ROPE_LINEAR, &buf, &len), 0);
+    if ((rc = jb_gguf_parse(buf, len, NULL, &lin, err, sizeof(err))))
+        fail_msg("%s", err);
+    free(buf);
+    for (int i = 0; i < hd / 2; i++)
+        assert_true(lin->rope_factors[i] == 2.0f * w->rope_factors[i]);
+    jb_llm_weights_free(lin);
+
     /* the workload on the file: runs, and checks against the fp32 reference */
     char path[] = "/tmp/jb_test_gguf_k_XXXXXX", opts[128];
     int fd = mkstemp(path);
@@ -276,6 +287,7 @@ static void test_broken_files(void **state)
         {GGUF_BAD_TYPE, JB_ENOTSUP, "blk.0.attn_q.weight has type 10"},
         {GGUF_KQUANT_SHORT_ROWS, JB_EFORMAT, "not whole blocks of 256"},
         {GGUF_BAD_ROPE_FREQS, JB_EFORMAT, "rope_freqs.weight[4] = 0 is not a positive factor"},
+        {GGUF_ROPE_YARN, JB_ENOTSUP, "RoPE scaling 'yarn' not supported"},
         {GGUF_BAD_SHAPE, JB_EFORMAT, "blk.0.attn_k.weight has shape"},
         {GGUF_OFFSET_PAST_END, JB_EFORMAT, "output_norm.weight extends past the end"},
         {GGUF_MISSING_TENSOR, JB_EFORMAT, "blk.0.ffn_up.weight missing"},

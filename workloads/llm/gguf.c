@@ -49,6 +49,9 @@ struct meta {
     int64_t dim, layers, heads, kv_heads, hidden, ctx;
     double theta, eps;
     uint64_t alignment;
+    double rope_linear; /* llama.rope.scaling.factor with type "linear" (or scale_linear); 0: none */
+    int rope_linear_type; /* llama.rope.scaling.type was "linear" */
+    double rope_factor;   /* llama.rope.scaling.factor as read */
 };
 
 static int need(struct cursor *c, size_t n)
@@ -185,6 +188,18 @@ static int read_kv(struct cursor *c, struct meta *m, char *err, size_t errlen)
         m->have_arch = 1;
         return 0;
     }
+    if (str_is(key, "llama.rope.scaling.type")) {
+        struct str v;
+        if (t != GV_STRING || rd_str(c, &v))
+            return jb_err(err, errlen, JB_EFORMAT, "gguf: llama.rope.scaling.type is not a string");
+        if (str_is(v, "linear"))
+            m->rope_linear_type = 1;
+        else if (!str_is(v, "none") && !str_is(v, "llama3"))
+            return jb_err(err, errlen, JB_ENOTSUP, "gguf: RoPE scaling '%.*s' not supported "
+                          "(none, linear; Llama 3.x scaling comes as rope_freqs.weight)",
+                          (int)(v.n > 32 ? 32 : v.n), v.p);
+        return 0;
+    }
     if (str_is(key, "general.alignment")) {
         double v;
         if (rd_number(c, t, &v) || v < 1 || v > 65536 || ((uint64_t)v & ((uint64_t)v - 1)))
@@ -209,6 +224,10 @@ static int read_kv(struct cursor *c, struct meta *m, char *err, size_t errlen)
         fp = &m->theta;
     else if (str_is(key, "llama.attention.layer_norm_rms_epsilon"))
         fp = &m->eps;
+    else if (str_is(key, "llama.rope.scaling.factor"))
+        fp = &m->rope_factor;
+    else if (str_is(key, "llama.rope.scale_linear")) /* the older key: linear scaling */
+        fp = &m->rope_linear;
     if (ip || fp) {
         double v;
         if (t == GV_F32 || t == GV_F64 ? !fp : (!vtype_size(t) || t == GV_BOOL))
@@ -402,6 +421,23 @@ static int build(struct loader *ld, const struct meta *m)
                               "%g is not a positive factor", (long long)i,
                               (double)w->rope_factors[i]);
     }
+    /* Linear scaling (positions divided by the factor, i.e. every frequency):
+     * folded into the same divisors. */
+    double lin = m->rope_linear_type ? m->rope_factor : m->rope_linear;
+    if (lin != 0.0 && lin != 1.0) {
+        if (!(lin > 0.0 && lin < 1e6))
+            return jb_err(ld->err, ld->errlen, JB_EFORMAT, "gguf: RoPE linear scaling factor %g "
+                          "out of range", lin);
+        if (!w->rope_factors) {
+            w->rope_factors = jb_llm_weights_alloc(w, sizeof(float) * (size_t)(hd / 2));
+            if (!w->rope_factors)
+                return jb_err(ld->err, ld->errlen, JB_ENOMEM, "gguf: out of memory");
+            for (int64_t i = 0; i < hd / 2; i++)
+                w->rope_factors[i] = 1.0f;
+        }
+        for (int64_t i = 0; i < hd / 2; i++)
+            w->rope_factors[i] *= (float)lin;
+    }
     for (uint64_t i = 0; i < ld->nt; i++)
         if (!ld->t[i].used)
             return jb_err(ld->err, ld->errlen, JB_EFORMAT, "gguf: unexpected tensor '%.*s' for "
@@ -449,7 +485,7 @@ int jb_gguf_parse(const uint8_t *buf, size_t len, struct jb_pool *pool,
     if (nkv > len / 12 || nt > len / 24)
         return jb_err(err, errlen, JB_EFORMAT, "gguf: %llu tensors / %llu metadata pairs cannot "
                       "fit in %zu bytes", (unsigned long long)nt, (unsigned long long)nkv, len);
-    struct meta m = {0, 0, 0, 0, 0, 0, 0, 10000.0, 1e-5, GGUF_DEFAULT_ALIGNMENT};
+    struct meta m = {0, 0, 0, 0, 0, 0, 0, 10000.0, 1e-5, GGUF_DEFAULT_ALIGNMENT, 0.0, 0, 0.0};
     m.kv_heads = -1;
     for (uint64_t i = 0; i < nkv; i++)
         if ((rc = read_kv(&c, &m, err, errlen)))
