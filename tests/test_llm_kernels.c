@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "platforms/cpu/llm_kernels.h"
+#include "workloads/llm/llm.h" /* the configuration table, for the RoPE factors */
 
 #include <math.h>
 #include <stdlib.h>

@@ -19,7 +19,7 @@
 #error "llm_kernels_kquant_x86.h is for the *_avx2.c / *_avx512.c kernel files only"
 #endif
 
-#include "workloads/llm/llm.h"
+#include "platforms/llm/llm_format.h"
 
 #include <immintrin.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 #ifndef JB_LLM_KQUANT_KERNELS_H
 #define JB_LLM_KQUANT_KERNELS_H
 
-#include "workloads/llm/llm.h"
+#include "platforms/llm/llm_format.h"
 
 /* Row . x over nb superblocks, the integer sums exact and one float multiply
  * per superblock (d_w * d_x), as every vector path computes it. */

@@ -3,9 +3,9 @@
  * buffer (ASan) or undefined behaviour (UBSan). A small file that parses is
  * also decoded for one step with the kernels this CPU runs, so that blocks
  * of any content (k-quant scales, fp16 NaNs) go through every kernel. */
+#include "platforms/cpu/llm_model.h"
 #include "platforms/cpu/threadpool.h"
-#include "workloads/llm/gguf.h"
-#include "workloads/llm/llm_model.h"
+#include "platforms/llm/gguf.h"
 
 #include <stdint.h>
 #include <stdlib.h>
