@@ -213,7 +213,7 @@ static void llm_info(const void *st, struct jb_workload_info *o)
 }
 
 /* One workload per configuration row, and its alias cuda-<name>. */
-#define JB_LLM_CONFIG(id, cname, dim, nl, nh, nkv, hid, voc, tied, ctx, theta, eps, desc)         \
+#define JB_LLM_CONFIG(id, cname, dim, nl, nh, nkv, hid, voc, tied, ctx, theta, eps, rope, desc)   \
     static int open_##id(const struct jb_workload_params *p, void **st, char *err, size_t errlen) \
     {                                                                                             \
         return llm_open(cname, p, st, err, errlen);                                               \
@@ -223,7 +223,7 @@ static void llm_info(const void *st, struct jb_workload_info *o)
         .version = "1",                                                                           \
         .family = "llm",                                                                          \
         .unit = "token",                                                                          \
-        .dtypes = "fp32,bf16,fp16,q8_0,q4_0",                                                     \
+        .dtypes = "fp32,bf16,fp16,q8_0,q4_0,q4_K,q5_K,q6_K",                                      \
         .description = desc,                                                                      \
         .options = llm_options,                                                                   \
         .open = open_##id,                                                                        \
