@@ -23,10 +23,9 @@ static void print_series(const json_t *h, int by_commit)
     FILE *o = open_memstream(&text, &len);
     if (!o)
         return;
-    fprintf(o, "%s %s %s on %s\n", json_string_value(json_object_get(h, "workload")),
-            json_string_value(json_object_get(h, "config")),
-            json_string_value(json_object_get(h, "metric")),
-            json_string_value(json_object_get(h, "topology_hash")));
+    fprintf(o, "%s %s %s on %s (topology %s), key %s\n", jb_rec_str(h, "workload", ""),
+            jb_rec_str(h, "config", ""), jb_rec_str(h, "metric", ""), jb_rec_str(h, "platform", ""),
+            jb_rec_str(h, "topology_hash", ""), jb_rec_str(h, "config_key", ""));
     size_t i;
     const json_t *p, *cps = json_object_get(h, "change_points");
     json_array_foreach(json_object_get(h, "points"), i, p)

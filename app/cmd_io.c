@@ -4,6 +4,7 @@
 #include "base/error.h"
 #include "app/cmd_util.h"
 #include "app/commands_impl.h"
+#include "results/config_key.h"
 #include "results/normalize.h"
 #include "results/record_util.h"
 #include "results/store.h"
@@ -86,6 +87,9 @@ int jb_cmd_import(int argc, char **argv)
             rc = jb_normalize_record(r, &no, err, sizeof(err));
             json_decref(tr);
             json_decref(fm);
+            /* An old record gets the key a new one is written with. */
+            if (!rc && jb_config_key_attach(r))
+                rc = jb_err(err, sizeof(err), JB_ENOMEM, "out of memory");
             if (rc) {
                 fprintf(stderr, "joulebench import: %s: %s\n", path, err);
                 bad++;

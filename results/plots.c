@@ -145,8 +145,9 @@ int jb_plot_history(const json_t *h, const char *dir, char *stem, size_t n, char
 {
     char name[500], safe[200], cfg[200];
     int rc;
+    /* One file per configuration key: its id names it, short and stable. */
     jb_safe_name(json_string_value(json_object_get(h, "workload")), safe, sizeof(safe));
-    jb_safe_name(json_string_value(json_object_get(h, "config")), cfg, sizeof(cfg));
+    jb_safe_name(jb_rec_str(h, "config_key", "nokey"), cfg, sizeof(cfg));
     snprintf(name, sizeof(name), "history-%s-%s-%s", safe, cfg,
              json_string_value(json_object_get(h, "metric")));
     FILE *f = open_dat(dir, name, stem, n, err, errlen, &rc);
