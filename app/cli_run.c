@@ -6,6 +6,7 @@
 #include "harness/record.h"
 #include "harness/runner.h"
 #include "harness/suite.h"
+#include "results/formats.h"
 #include "app/run_hooks.h"
 #include "workloads/workload.h"
 
@@ -51,7 +52,8 @@ static const char run_usage[] =
     "  --idle S              measure idle power for S seconds before each run\n"
     "  --seed N              seed of weights and inputs (default 1)\n"
     "  --out DIR             where records go (default results/out)\n"
-    "  --format FMT          table (default), json, csv or md\n"
+    "  --format FMT          table (default), md, csv, jsonl, sql or json: csv, jsonl and\n"
+    "                        sql hold plain numbers, units in the column names\n"
     "  --gbench-json FILE    also write Google Benchmark's own JSON for all runs\n"
     "  --db URL              results database: a SQLite file (default $JB_DB, else\n"
     "                        results/joulebench.db), postgresql://..., or none\n"
@@ -62,99 +64,6 @@ static const char run_usage[] =
     "  --sysfs-root DIR      read sysfs under DIR (testing)\n"
     "A value given on the command line replaces the suite line's (its whole list);\n"
     "runs that are then the same are run once.\n";
-
-/* One summary row of a record, as strings: the table, CSV and Markdown print
- * the same columns. Energy shows the first available domain; the record has
- * them all. */
-struct row {
-    char workload[64], dtype[16], scenario[16], batch[16], threads[8], median[24], p99[24],
-        thr[32], energy[96], power[24], check[8];
-};
-
-static void make_row(json_t *rec, struct row *r)
-{
-    char a[32], b[32];
-    json_t *w = json_object_get(rec, "workload"), *cfg = json_object_get(rec, "config");
-    json_t *m = json_object_get(rec, "measurements");
-    json_t *lat = json_object_get(m, "latency_s");
-    snprintf(r->workload, sizeof(r->workload), "%s", json_string_value(json_object_get(w, "name")));
-    snprintf(r->dtype, sizeof(r->dtype), "%s", json_string_value(json_object_get(w, "dtype")));
-    snprintf(r->scenario, sizeof(r->scenario), "%s",
-             json_string_value(json_object_get(cfg, "scenario")));
-    snprintf(r->batch, sizeof(r->batch), "%" JSON_INTEGER_FORMAT,
-             json_integer_value(json_object_get(cfg, "batch")));
-    snprintf(r->threads, sizeof(r->threads), "%" JSON_INTEGER_FORMAT,
-             json_integer_value(json_object_get(cfg, "threads")));
-    jb_cli_fmt_time(json_number_value(json_object_get(lat, "median")), r->median, sizeof(r->median));
-    jb_cli_fmt_time(json_number_value(json_object_get(lat, "p99")), r->p99, sizeof(r->p99));
-    snprintf(r->thr, sizeof(r->thr), "%.4g %s/s",
-             json_number_value(json_object_get(m, "throughput_units_per_s")),
-             json_string_value(json_object_get(w, "unit")));
-    snprintf(r->energy, sizeof(r->energy), "n/a");
-    snprintf(r->power, sizeof(r->power), "n/a");
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(m, "energy"), i, e)
-    {
-        json_t *jpu = json_object_get(e, "joules_per_unit");
-        if (!json_is_number(jpu))
-            continue;
-        int measured = json_is_true(json_object_get(e, "measured"));
-        int simulated = json_is_true(json_object_get(e, "simulated"));
-        snprintf(r->energy, sizeof(r->energy), "%s +- %s [%s%s]",
-                 jb_cli_fmt_energy(json_number_value(jpu), a, sizeof(a)),
-                 jb_cli_fmt_energy(json_number_value(json_object_get(e, "uncertainty_joules_per_unit")),
-                            b, sizeof(b)),
-                 json_string_value(json_object_get(e, "source")),
-                 simulated ? ", SIMULATED" : measured ? "" : ", ESTIMATED");
-        snprintf(r->power, sizeof(r->power), "%.3g W",
-                 json_number_value(json_object_get(e, "average_power_w")));
-        break;
-    }
-    snprintf(r->check, sizeof(r->check), "%s",
-             json_string_value(json_object_get(json_object_get(rec, "validity"), "output_check")));
-}
-
-static void print_rows(enum jb_format fmt, json_t *records)
-{
-    static const char *const hdr[] = {"workload", "dtype",      "scenario", "batch",
-                                      "threads",  "lat median", "lat p99",  "throughput",
-                                      "energy/unit +- unc [source]", "avg power", "check"};
-    size_t i;
-    json_t *rec;
-    if (fmt == FMT_JSON) {
-        json_dumpf(records, stdout, JSON_INDENT(2));
-        putchar('\n');
-        return;
-    }
-    if (fmt == FMT_CSV)
-        printf("%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", hdr[0], hdr[1], hdr[2], hdr[3], hdr[4],
-               hdr[5], hdr[6], hdr[7], hdr[8], hdr[9], hdr[10]);
-    else if (fmt == FMT_MD)
-        printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n"
-               "|---|---|---|---:|---:|---:|---:|---:|---|---:|---|\n",
-               hdr[0], hdr[1], hdr[2], hdr[3], hdr[4], hdr[5], hdr[6], hdr[7], hdr[8], hdr[9],
-               hdr[10]);
-    else
-        printf("%-16s %-6s %-13s %5s %3s %11s %11s %18s %-44s %9s %s\n", hdr[0], hdr[1], hdr[2],
-               hdr[3], "thr", hdr[5], hdr[6], hdr[7], hdr[8], hdr[9], hdr[10]);
-    json_array_foreach(records, i, rec)
-    {
-        struct row r;
-        make_row(rec, &r);
-        if (fmt == FMT_CSV)
-            printf("%s,%s,%s,%s,%s,%s,%s,%s,\"%s\",%s,%s\n", r.workload, r.dtype, r.scenario,
-                   r.batch, r.threads, r.median, r.p99, r.thr, r.energy, r.power, r.check);
-        else if (fmt == FMT_MD)
-            printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.workload,
-                   r.dtype, r.scenario, r.batch, r.threads, r.median, r.p99, r.thr, r.energy,
-                   r.power, r.check);
-        else
-            printf("%-16s %-6s %-13s %5s %3s %11s %11s %18s %-44s %9s %s\n", r.workload,
-                   r.dtype, r.scenario, r.batch, r.threads, r.median, r.p99, r.thr, r.energy,
-                   r.power, r.check);
-    }
-}
 
 int jb_cli_run(int argc, char **argv)
 {
@@ -205,7 +114,7 @@ int jb_cli_run(int argc, char **argv)
                                 .argc = argc + 1,
                                 .argv = argv - 1,
                                 .interrupted = &interrupted};
-    enum jb_format fmt = FMT_TABLE;
+    enum jb_rows_format fmt = JB_ROWS_TABLE;
     char err[JB_ERRLEN];
     /* JB_DB sets the default database (the tests set it to none). */
     const char *db = getenv("JB_DB") ? getenv("JB_DB") : "results/joulebench.db", *region = NULL, *grid = NULL, *pue = NULL,
@@ -262,8 +171,8 @@ int jb_cli_run(int argc, char **argv)
             }
             break;
         case O_FORMAT:
-            if (jb_cli_parse_format(optarg, &fmt)) {
-                fprintf(stderr, "joulebench run: --format %s: expected table, json, csv or md\n",
+            if (jb_rows_format_parse(optarg, &fmt)) {
+                fprintf(stderr, "joulebench run: --format %s: expected " JB_ROWS_FORMAT_NAMES "\n",
                         optarg);
                 return 2;
             }
@@ -380,6 +289,7 @@ int jb_cli_run(int argc, char **argv)
     }
     ro.before_write = jb_results_before_write;
     ro.after_write = jb_results_after_write;
+    ro.gbench_hook = jb_results_gbench;
     ro.hook_ctx = sink;
     struct jb_runner *runner = NULL;
     rc = jb_runner_open(&ro, &runner, err, sizeof(err));
@@ -409,8 +319,8 @@ int jb_cli_run(int argc, char **argv)
         failures++;
     }
     jb_results_sink_close(sink);
-    print_rows(fmt, records);
-    if (fmt == FMT_TABLE)
+    jb_rows_write(stdout, fmt, records);
+    if (fmt == JB_ROWS_TABLE)
         fprintf(stderr, "%zu record(s) written to %s\n", json_array_size(records), ro.out_dir);
     json_decref(records);
     jb_spec_list_free(&specs);

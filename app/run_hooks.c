@@ -4,6 +4,7 @@
 #include "base/error.h"
 #include "app/cmd_util.h"
 #include "results/config_key.h"
+#include "results/gbench_json.h"
 #include "results/normalize.h"
 #include "results/store.h"
 
@@ -110,4 +111,10 @@ int jb_results_after_write(const json_t *record, const char *path, void *ctx, ch
         json_decref(doc);
     }
     return rc;
+}
+
+void jb_results_gbench(json_t *gbench_doc, const json_t *record, void *ctx)
+{
+    (void)ctx;
+    jb_gbench_annotate(gbench_doc, record);
 }

@@ -147,7 +147,7 @@ static void import_export(void **st)
     char *ex[] = {"export", "--db", db, "--format", "csv", "--out", out, NULL};
     assert_int_equal(th_cmd(7, ex), 0);
     char *csv = slurp(out);
-    assert_non_null(strstr(csv, "run_id,created_utc,workload"));
+    assert_non_null(strstr(csv, "\"run_id\",\"created_utc\",\"config_key\",\"workload\""));
     assert_non_null(strstr(csv, "a1b2c3d4-0003-icresnet8"));
     /* the formula-like name is quoted and defused */
     assert_non_null(strstr(csv, "\"'=cmd|' /C calc'!A0"));
