@@ -172,3 +172,31 @@ json_t *jb_history_all(const json_t *records, const char *workload, const char *
     json_decref(order);
     return all;
 }
+
+json_t *jb_history_since_previous_commit(const json_t *h, double threshold_pct)
+{
+    const json_t *pts = json_object_get(h, "points");
+    size_t n = json_array_size(pts);
+    if (n < 2)
+        return NULL;
+    const json_t *last = json_array_get(pts, n - 1), *prev = NULL;
+    const char *c = jb_rec_str(last, "git_commit", "");
+    for (size_t i = n - 1; i-- > 0;)
+        if (strcmp(jb_rec_str(json_array_get(pts, i), "git_commit", ""), c)) {
+            prev = json_array_get(pts, i);
+            break;
+        }
+    if (!prev)
+        return NULL;
+    double a = jb_rec_num(prev, "value", NAN), b = jb_rec_num(last, "value", NAN);
+    double ua = jb_rec_num(prev, "uncertainty", NAN), ub = jb_rec_num(last, "uncertainty", NAN);
+    if (!isfinite(a) || !isfinite(b) || a == 0)
+        return NULL;
+    double pct = (b / a - 1.0) * 100.0;
+    double comb = sqrt((isfinite(ua) ? ua * ua : 0) + (isfinite(ub) ? ub * ub : 0));
+    int sig = fabs(b - a) > 2 * comb;
+    return json_pack("{s:s,s:s,s:f,s:f,s:f,s:b,s:b}", "from_commit",
+                     jb_rec_str(prev, "git_commit", ""), "to_commit", c, "before", a, "after", b,
+                     "change_pct", pct, "significant", sig, "regression",
+                     sig && pct > threshold_pct);
+}

@@ -38,4 +38,13 @@ int jb_history_analyze(const json_t *records, const char *key_id, const char *me
 json_t *jb_history_all(const json_t *records, const char *workload, const char *metric,
                        const char *topology, size_t min_size, char *err, size_t errlen);
 
+/* The change of a series since the previous commit: its newest point
+ * against the newest point of an earlier commit. Returns a new object
+ * {from_commit, to_commit, before, after, change_pct, significant,
+ * regression} (caller owns), or NULL when the series has one commit only.
+ * significant: the difference exceeds twice the points' combined stated
+ * uncertainty (or there is none stated); regression: significant and worse
+ * (higher) by more than threshold_pct. */
+json_t *jb_history_since_previous_commit(const json_t *history, double threshold_pct);
+
 #endif

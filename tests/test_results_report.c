@@ -78,6 +78,23 @@ static int setup(void **st)
         json_dump_file(r, p, 0);
         json_decref(r);
     }
+    /* fma on two commits, the second 20% more energy: a regression since
+     * the previous commit */
+    for (int i = 0; i < 2; i++) {
+        json_t *r = th_load_fixture("fma.json");
+        char id[64], ts[64], c[32];
+        snprintf(id, sizeof(id), "fma-nightly-%03d", i);
+        snprintf(ts, sizeof(ts), "2030-01-%02dT03:00:00Z", i + 1);
+        snprintf(c, sizeof(c), "fma%04d", i);
+        json_object_set_new(r, "run_id", json_string(id));
+        json_object_set_new(r, "created_utc", json_string(ts));
+        json_object_set_new((json_t *)jb_rec_get(r, "system"), "git_commit", json_string(c));
+        json_t *e = json_array_get(jb_rec_get(r, "measurements.energy"), 0);
+        json_object_set_new(e, "joules_per_unit", json_real(i ? 1.2 : 1.0));
+        snprintf(p, sizeof(p), "%s/%s.json", recdir, id);
+        json_dump_file(r, p, 0);
+        json_decref(r);
+    }
     char *argv[] = {"import", "--db", db, recdir, NULL};
     if (th_cmd(4, argv))
         return -1;
@@ -107,6 +124,21 @@ static void pages_exist_and_escape(void **st)
     assert_null(strstr(idx, "<script>alert"));
     assert_non_null(
         strstr(idx, "&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;&lt;script&gt;"));
+    /* one row per configuration key, numbers with SI prefixes and unit
+     * names, the stated uncertainty and source beside the figure, a
+     * sparkline for the nightly series, and the step since the previous
+     * commit listed first as a regression */
+    assert_non_null(strstr(idx, "id=\"configs\""));
+    assert_non_null(strstr(idx, "mJ/pass"));
+    assert_non_null(strstr(idx, "mJ/inference"));
+    assert_non_null(strstr(idx, "&plusmn; "));
+    assert_non_null(strstr(idx, "<svg width=\"120\""));
+    assert_null(strstr(idx, "e-05"));
+    const char *cfg = strstr(idx, "id=\"configs\""), *reg = strstr(cfg, "<tr class=\"reg\"");
+    const char *first = strstr(strstr(cfg, "<tbody>"), "<tr");
+    assert_non_null(reg);
+    assert_ptr_equal(reg, first);
+    assert_non_null(strstr(reg, "energy +20.0% regression"));
     /* the step is flagged */
     assert_non_null(strstr(idx, "&#9873;"));
     free(idx);
