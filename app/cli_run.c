@@ -3,19 +3,24 @@
  * table, CSV, Markdown or JSON form. */
 #include "app/cli_util.h"
 #include "base/error.h"
+#include "base/suggest.h"
 #include "harness/record.h"
 #include "harness/runner.h"
 #include "harness/suite.h"
+#include "results/config_key.h"
 #include "results/formats.h"
+#include "results/record_util.h"
 #include "app/run_hooks.h"
 #include "workloads/workload.h"
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Set by SIGINT; the runner finishes the iteration in flight, writes what it
@@ -64,6 +69,116 @@ static const char run_usage[] =
     "  --sysfs-root DIR      read sysfs under DIR (testing)\n"
     "A value given on the command line replaces the suite line's (its whole list);\n"
     "runs that are then the same are run once.\n";
+
+static double wall_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void fmt_dur(double s, char *buf, size_t n)
+{
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+/* On a terminal: a line as each run starts, with how many there are and,
+ * from the second on, about how long the rest will take (the mean of the
+ * runs so far; a suite's runs differ, so this is a rough guide). */
+static void announce(int i, int n, double elapsed, const struct jb_run_spec *s)
+{
+    char el[32], eta[64] = "";
+    fmt_dur(elapsed, el, sizeof(el));
+    if (i > 0) {
+        char rest[32];
+        fmt_dur(elapsed / i * (n - i), rest, sizeof(rest));
+        snprintf(eta, sizeof(eta), ", about %s left", rest);
+    }
+    fprintf(stderr, "\r\033[Krun %d of %d (%s elapsed%s): %s%s%s t%d\n", i + 1, n, el, eta,
+            s->workload, s->dtype[0] ? " " : "", s->dtype, s->threads);
+}
+
+/* Not on a terminal (CI logs): one line per finished run, so that a long
+ * suite shows its progress as it goes instead of all at the end. */
+static void finished(int i, int n, double elapsed, const struct jb_run_spec *s, const json_t *rec,
+                     int rc)
+{
+    char el[32], label[600] = "";
+    fmt_dur(elapsed, el, sizeof(el));
+    if (rec)
+        jb_config_key_label(rec, JB_ACROSS_NONE, label, sizeof(label));
+    const json_t *e = rec ? jb_rec_primary_energy(rec) : NULL;
+    char lat[48] = "", en[64] = "", unit[80];
+    if (rec) {
+        jb_fmt_si(jb_rec_num(rec, "measurements.latency_s.median", NAN), "s", 0, lat,
+                  sizeof(lat));
+        snprintf(unit, sizeof(unit), "J/%s", jb_rec_str(rec, "workload.unit", "unit"));
+        if (e)
+            jb_fmt_si(jb_rec_num(e, "joules_per_unit", NAN), unit, 0, en, sizeof(en));
+    }
+    fprintf(stderr, "joulebench run: run %d of %d %s (%s elapsed): %s %s%s%s%s%s\n", i + 1, n,
+            rc ? "failed" : "done", el, s->workload, label, lat[0] ? ", " : "", lat,
+            en[0] ? ", " : "", en);
+    fflush(stderr);
+}
+
+/* The first estimated energy figure of an invocation says why no counter
+ * measured it: the reasons the sources' probes gave, which the runner put
+ * in the record's warnings. Returns 1 once said (or when nothing is
+ * estimated: a measured run needs no explanation, but a later estimated
+ * one still does, so 0 then). */
+static int explain_estimate(const json_t *rec)
+{
+    const json_t *e = jb_rec_primary_energy(rec);
+    if (!e || json_is_true(json_object_get(e, "measured")) ||
+        json_is_true(json_object_get(e, "simulated")))
+        return 0;
+    size_t i;
+    const json_t *w;
+    json_array_foreach(jb_rec_get(rec, "validity.warnings"), i, w)
+    {
+        const char *t = json_string_value(w);
+        if (t && strstr(t, "estimated")) {
+            fprintf(stderr, "joulebench run: energy is estimated, not measured: %s\n", t);
+            return 1;
+        }
+    }
+    fprintf(stderr,
+            "joulebench run: energy is estimated, not measured: --power %s chose the model "
+            "(source %s); see joulebench probe for the counters of this machine\n",
+            jb_rec_str(rec, "config.power", "?"), jb_rec_str(e, "source", "?"));
+    return 1;
+}
+
+/* One line for an unknown or incomplete option, with the nearest valid
+ * one, instead of the whole usage. */
+static void unknown_option(const char *arg, const struct option *opts)
+{
+    char typed[96];
+    const char *names[64];
+    size_t n = 0;
+    snprintf(typed, sizeof(typed), "%s", arg + strspn(arg, "-"));
+    typed[strcspn(typed, "=")] = '\0';
+    for (; opts[n].name && n < 64; n++)
+        names[n] = opts[n].name;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(names[i], typed) && opts[i].has_arg == required_argument) {
+            fprintf(stderr, "joulebench run: option --%s needs a value (see joulebench run --help)\n",
+                    typed);
+            return;
+        }
+    const char *near = jb_suggest(typed, names, n);
+    if (near)
+        fprintf(stderr, "joulebench run: unknown option '%s'; did you mean --%s? (see joulebench run "
+                        "--help)\n",
+                arg, near);
+    else
+        fprintf(stderr, "joulebench run: unknown option '%s' (see joulebench run --help)\n", arg);
+}
 
 int jb_cli_run(int argc, char **argv)
 {
@@ -121,6 +236,7 @@ int jb_cli_run(int argc, char **argv)
                *wue = NULL, *platform = NULL;
     int c;
     optind = 1;
+    opterr = 0; /* an unknown option is reported below, with a suggestion */
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         const char *key = NULL;
         char *end;
@@ -177,7 +293,7 @@ int jb_cli_run(int argc, char **argv)
                 return 2;
             }
             break;
-        default: fputs(run_usage, stderr); return 2;
+        default: unknown_option(argv[optind - 1], opts); return 2;
         }
         if (key) {
             if (strchr(optarg, ' ') || strlen(line) + strlen(key) + strlen(optarg) + 3 >=
@@ -301,15 +417,22 @@ int jb_cli_run(int argc, char **argv)
     }
     signal(SIGINT, on_sigint);
     json_t *records = json_array();
-    int failures = 0;
+    int failures = 0, explained = 0;
+    double t0 = wall_s();
     for (int i = 0; i < specs.n && !interrupted; i++) {
         json_t *rec = NULL;
         char path[1024];
+        if (ro.progress)
+            announce(i, specs.n, wall_s() - t0, &specs.v[i]);
         rc = jb_runner_run(runner, &specs.v[i], &rec, path, sizeof(path), err, sizeof(err));
         if (rc) {
             failures++;
             fprintf(stderr, "joulebench run: %s\n", err);
         }
+        if (!ro.progress)
+            finished(i, specs.n, wall_s() - t0, &specs.v[i], rec, rc);
+        if (rec && !explained)
+            explained = explain_estimate(rec);
         if (rec)
             json_array_append_new(records, rec);
     }

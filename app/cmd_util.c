@@ -2,6 +2,7 @@
 #include "app/cmd_util.h"
 
 #include "base/error.h"
+#include "base/suggest.h"
 #include "results/carbon.h"
 #include "results/schema_validate.h"
 
@@ -39,8 +40,19 @@ int jb_opts_parse(int argc, char **argv, const struct jb_opt *opts, const char *
         for (int k = 0; opts[k].name; k++)
             if (strlen(opts[k].name) == nl && !strncmp(opts[k].name, name, nl))
                 o = &opts[k];
-        if (!o)
+        if (!o) {
+            const char *names[64];
+            size_t k = 0;
+            char typed[96];
+            for (; opts[k].name && k < 64; k++)
+                names[k] = opts[k].name;
+            snprintf(typed, sizeof(typed), "%.*s", (int)(nl < 80 ? nl : 80), name);
+            const char *near = jb_suggest(typed, names, k);
+            if (near)
+                return jb_err(err, errlen, JB_EINVAL, "unknown option '%.80s'; did you mean --%s?",
+                              a, near);
             return jb_err(err, errlen, JB_EINVAL, "unknown option '%.80s'", a);
+        }
         if (o->flag) {
             if (eq)
                 return jb_err(err, errlen, JB_EINVAL, "option --%s takes no value", o->name);
