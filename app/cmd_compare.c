@@ -26,48 +26,6 @@
 #define BOOT_ITERS 2000
 #define BOOT_SEED 0x6a6f756c65ULL /* fixed, so a verdict reproduces */
 
-/* Parses "key=value,key=value" into a store filter; values point into buf. */
-static int parse_query(char *buf, struct jb_store_filter *f, char *err, size_t errlen)
-{
-    memset(f, 0, sizeof(*f));
-    for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(kv, '=');
-        if (!eq)
-            return jb_err(err, errlen, JB_EINVAL, "query term '%.40s' is not key=value", kv);
-        *eq = '\0';
-        const char *k = kv, *v = eq + 1;
-        if (!strcmp(k, "workload"))
-            f->workload = v;
-        else if (!strcmp(k, "commit"))
-            f->git_commit = v;
-        else if (!strcmp(k, "topology"))
-            f->topology_hash = v;
-        else if (!strcmp(k, "since"))
-            f->since_utc = v;
-        else if (!strcmp(k, "backend"))
-            f->backend = v;
-        else if (!strcmp(k, "dtype"))
-            f->dtype = v;
-        else if (!strcmp(k, "run"))
-            f->run_id = v;
-        else if (!strcmp(k, "threads"))
-            f->threads = atoi(v);
-        else if (!strcmp(k, "context")) {
-            f->context = atoi(v);
-            f->context_set = 1;
-        } else if (!strcmp(k, "options"))
-            f->options = v;
-        else if (!strcmp(k, "key"))
-            f->config_key = v;
-        else
-            return jb_err(err, errlen, JB_EINVAL,
-                          "unknown query key '%.30s' (workload, commit, topology, since, backend, "
-                          "dtype, threads, context, options, key, run)",
-                          k);
-    }
-    return JB_OK;
-}
-
 /* Fills out with the records a BASE/CONTENDER argument names. */
 static int resolve(const char *spec, const char *db, jb_store **s, json_t *out, char *err,
                    size_t errlen)
@@ -93,7 +51,7 @@ static int resolve(const char *spec, const char *db, jb_store **s, json_t *out, 
     char buf[512];
     snprintf(buf, sizeof(buf), "%s", spec);
     if (strchr(spec, '=')) {
-        if ((rc = parse_query(buf, &f, err, errlen)))
+        if ((rc = jb_query_parse(buf, &f, err, errlen)))
             return rc;
     } else {
         memset(&f, 0, sizeof(f));

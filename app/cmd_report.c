@@ -308,11 +308,18 @@ static int write_workload_page(const char *dir, const char *name, const json_t *
         }
         /* the power trace of the newest run that has one */
         for (size_t i = json_array_size(recs); i-- > 0;) {
-            const char *id = jb_rec_str(json_array_get(recs, i), "run_id", "");
+            const json_t *tr = json_array_get(recs, i);
+            const char *id = jb_rec_str(tr, "run_id", "");
             char *csv = NULL;
             if (jb_store_get_trace(s, id, &csv, err, sizeof(err)) || !csv)
                 continue;
-            int rc = jb_plot_trace(csv, id, pdir, stem, sizeof(stem), err, sizeof(err));
+            const json_t *pe = jb_rec_primary_energy(tr);
+            const char *how = !pe ? "estimated"
+                              : json_is_true(json_object_get(pe, "simulated")) ? "simulated"
+                              : json_is_true(json_object_get(pe, "measured"))  ? "measured"
+                                                                               : "estimated";
+            int rc = jb_plot_trace(csv, id, pe ? jb_rec_str(pe, "source", NULL) : NULL, how, pdir,
+                                   stem, sizeof(stem), err, sizeof(err));
             free(csv);
             if (!rc) {
                 fputs("<p>Power trace of run ", f);

@@ -288,3 +288,45 @@ int jb_mkdirs(const char *dir)
         }
     return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
 }
+
+int jb_query_parse(char *buf, struct jb_store_filter *f, char *err, size_t errlen)
+{
+    memset(f, 0, sizeof(*f));
+    for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq)
+            return jb_err(err, errlen, JB_EINVAL, "query term '%.40s' is not key=value", kv);
+        *eq = '\0';
+        const char *k = kv, *v = eq + 1;
+        if (!strcmp(k, "workload"))
+            f->workload = v;
+        else if (!strcmp(k, "commit"))
+            f->git_commit = v;
+        else if (!strcmp(k, "topology"))
+            f->topology_hash = v;
+        else if (!strcmp(k, "since"))
+            f->since_utc = v;
+        else if (!strcmp(k, "backend"))
+            f->backend = v;
+        else if (!strcmp(k, "dtype"))
+            f->dtype = v;
+        else if (!strcmp(k, "run"))
+            f->run_id = v;
+        else if (!strcmp(k, "threads"))
+            f->threads = atoi(v);
+        else if (!strcmp(k, "context")) {
+            f->context = atoi(v);
+            f->context_set = 1;
+        } else if (!strcmp(k, "options"))
+            f->options = v;
+        else if (!strcmp(k, "key"))
+            f->config_key = v;
+        else
+            return jb_err(err, errlen, JB_EINVAL,
+                          "unknown query key '%.30s' (workload, commit, topology, since, backend, "
+                          "dtype, threads, context, options, key, run)",
+                          k);
+    }
+    return JB_OK;
+}
+

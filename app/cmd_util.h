@@ -7,6 +7,7 @@
 #define JB_CMD_UTIL_H
 
 #include "results/normalize.h"
+#include "results/store.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -57,5 +58,10 @@ int jb_is_gbench(const json_t *doc);
  * existing ones are fine. Returns 0, or -1 with errno set, which the
  * caller reports. Paths are cut at 2047 bytes. */
 int jb_mkdirs(const char *dir);
+
+/* Parses a query "key=value,key=value" (workload, commit, topology, since,
+ * backend, dtype, threads, context, options, key, run) into a store filter;
+ * values point into buf, which is modified. JB_EINVAL names a bad term. */
+int jb_query_parse(char *buf, struct jb_store_filter *f, char *err, size_t errlen);
 
 #endif

@@ -299,6 +299,31 @@ static void history_finds_the_commit_range(void **st)
         snprintf(p, sizeof(p), "%s/history-llm-decode-%s-energy.png", plots, key.id);
         assert_int_equal(access(p, R_OK), 0);
     }
+    /* joulebench plot: a paper's figures from the database, in SVG, PDF
+     * and PNG, for a query */
+    if (system("command -v gnuplot >/dev/null 2>&1") == 0) {
+        char figs[1400];
+        snprintf(figs, sizeof(figs), "%s/figs", dir);
+        char *pl[] = {"plot", "--db", hdb, "--out", figs, "--query", "workload=llm-decode,threads=2",
+                      NULL};
+        assert_int_equal(th_cmd(7, pl), 0);
+        const char *exts[] = {"svg", "pdf", "png"};
+        for (int e = 0; e < 3; e++) {
+            snprintf(p, sizeof(p), "%s/scatter-llm-decode.%s", figs, exts[e]);
+            assert_int_equal(access(p, R_OK), 0);
+            snprintf(p, sizeof(p), "%s/bars-llm-decode.%s", figs, exts[e]);
+            assert_int_equal(access(p, R_OK), 0);
+            snprintf(p, sizeof(p), "%s/history-llm-decode-%s-energy.%s", figs, key.id, exts[e]);
+            assert_int_equal(access(p, R_OK), 0);
+        }
+        /* a PDF, and the estimated/measured legend in the SVG */
+        snprintf(p, sizeof(p), "%s/scatter-llm-decode.pdf", figs);
+        assert_int_equal(strncmp(slurp(p), "%PDF", 4), 0);
+        snprintf(p, sizeof(p), "%s/scatter-llm-decode.svg", figs);
+        assert_non_null(strstr(slurp(p), "Pareto front"));
+        char *bad[] = {"plot", "--db", hdb, "--out", figs, "--query", "workload=nosuch", NULL};
+        assert_int_equal(th_cmd(7, bad), 1);
+    }
     /* latency is flat: no change point */
     char *h2[] = {"history",  "--db",    hdb,      "--workload", "llm-decode",
                   "--metric", "latency", "--json", js,           NULL};
