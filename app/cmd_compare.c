@@ -1,7 +1,7 @@
 /* cmd_compare.c: `joulebench compare BASE CONTENDER`: per configuration
  * key (config_key.h: runs of different configurations or machines are
- * never pooled; keys on one side only are listed as unmatched), the ratio of medians (contender / base) of latency and of
- * energy per unit, a bootstrap 95% confidence interval of that ratio, and a
+ * never pooled; keys on one side only are listed as unmatched), the ratio of medians (contender /
+ * base) of latency and of energy per unit, a bootstrap 95% confidence interval of that ratio, and a
  * Mann-Whitney U test on the per-repetition samples; a verdict, and exit
  * status 1 when any significant regression exceeds --threshold, so that CI
  * can gate on it. BASE and CONTENDER are record files or folders, run ids,
@@ -138,9 +138,9 @@ static void side_values(const json_t *recs, const char *key, unsigned across, ch
 
 /* Compares one metric; returns 1 when it is a significant regression over
  * the threshold. Appends a JSON row to rows. */
-static int compare_metric(const char *key, const char *label, unsigned across,
-                          const char *metric, const json_t *base, const json_t *cont,
-                          double threshold, double alpha, json_t *rows)
+static int compare_metric(const char *key, const char *label, unsigned across, const char *metric,
+                          const json_t *base, const json_t *cont, double threshold, double alpha,
+                          json_t *rows)
 {
     double *a, *b;
     size_t na, nb;
@@ -252,8 +252,8 @@ static int list_unmatched(const char *name, const json_t *side, const json_t *ot
         if (!n)
             printf("only in %s (no counterpart with the same configuration key):\n", name);
         printf("  %s  [key %s]\n", label, key);
-        json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "side", name, "key", key, "label",
-                                             label));
+        json_array_append_new(out,
+                              json_pack("{s:s,s:s,s:s}", "side", name, "key", key, "label", label));
         n++;
     }
     json_decref(seen);
@@ -269,7 +269,7 @@ int jb_cmd_compare(int argc, char **argv)
     int npos, rc, ret = 2;
     char err[JB_ERRLEN];
     const struct jb_opt opts[] = {
-        {"db", &db, NULL},         {"threshold", &thr, NULL}, {"alpha", &alpha_s, NULL},
+        {"db", &db, NULL},         {"threshold", &thr, NULL},   {"alpha", &alpha_s, NULL},
         {"json", &json_out, NULL}, {"across", &across_s, NULL}, {NULL, NULL, NULL},
     };
     double threshold = 5, alpha = 0.05;
@@ -329,9 +329,8 @@ int jb_cmd_compare(int argc, char **argv)
         if (!both)
             continue;
         if (!compared++)
-            printf("%-48s %-8s %10s %10s %7s %16s %8s  %s\n",
-                   "workload configuration [@ platform]", "metric", "base", "contender", "ratio",
-                   "95% CI", "p", "verdict");
+            printf("%-48s %-8s %10s %10s %7s %16s %8s  %s\n", "workload configuration [@ platform]",
+                   "metric", "base", "contender", "ratio", "95% CI", "p", "verdict");
         key_label(r, across, label, sizeof(label));
         if (across) {
             char a[600], b[600];
@@ -348,9 +347,9 @@ int jb_cmd_compare(int argc, char **argv)
     int nun = list_unmatched("base", base, cont, across, unmatched);
     nun += list_unmatched("contender", cont, base, across, unmatched);
     if (json_out) {
-        json_t *doc = json_pack("{s:f,s:f,s:s,s:i,s:O,s:O}", "threshold", threshold, "alpha",
-                                alpha, "across", jb_across_name(across), "keys_compared",
-                                compared, "comparisons", rows, "unmatched", unmatched);
+        json_t *doc = json_pack("{s:f,s:f,s:s,s:i,s:O,s:O}", "threshold", threshold, "alpha", alpha,
+                                "across", jb_across_name(across), "keys_compared", compared,
+                                "comparisons", rows, "unmatched", unmatched);
         if (json_dump_file(doc, json_out, JSON_INDENT(2)))
             fprintf(stderr, "joulebench compare: cannot write %s\n", json_out);
         json_decref(doc);

@@ -166,8 +166,8 @@ int jb_cmd_export(int argc, char **argv)
     enum jb_rows_format rf = JB_ROWS_JSON;
     if ((rc = jb_opts_parse(argc, argv, opts, pos, 0, &npos, err, sizeof(err))) ||
         jb_rows_format_parse(fmt, &rf)) {
-        fprintf(stderr, "joulebench export: %s\n%s",
-                rc ? err : "--format is " JB_ROWS_FORMAT_NAMES, usage_export);
+        fprintf(stderr, "joulebench export: %s\n%s", rc ? err : "--format is " JB_ROWS_FORMAT_NAMES,
+                usage_export);
         return 2;
     }
     jb_store *s = NULL;

@@ -37,17 +37,20 @@ int jb_cmd_plot(int argc, char **argv)
     int npos, rc, ret = 1, drawn = 0;
     char err[JB_ERRLEN], stem[4200], qbuf[512];
     const struct jb_opt opts[] = {
-        {"db", &db, NULL},          {"out", &out, NULL},   {"query", &query, NULL},
-        {"workload", &workload, NULL}, {"kind", &kind, NULL}, {NULL, NULL, NULL},
+        {"db", &db, NULL},       {"out", &out, NULL},
+        {"query", &query, NULL}, {"workload", &workload, NULL},
+        {"kind", &kind, NULL},   {NULL, NULL, NULL},
     };
     struct jb_store_filter f;
     memset(&f, 0, sizeof(f));
     if ((rc = jb_opts_parse(argc, argv, opts, pos, 0, &npos, err, sizeof(err))) || !out ||
         (strcmp(kind, "all") && strcmp(kind, "pareto") && strcmp(kind, "bars") &&
          strcmp(kind, "history") && strcmp(kind, "trace"))) {
-        fprintf(stderr, "joulebench plot: %s\n%s",
-                rc ? err : (!out ? "--out DIR is required" : "--kind: all, pareto, bars, history or trace"),
-                usage_plot);
+        fprintf(
+            stderr, "joulebench plot: %s\n%s",
+            rc ? err
+               : (!out ? "--out DIR is required" : "--kind: all, pareto, bars, history or trace"),
+            usage_plot);
         return 2;
     }
     if (query) {
@@ -118,7 +121,7 @@ int jb_cmd_plot(int argc, char **argv)
                     !csv)
                     continue;
                 const json_t *pe = jb_rec_primary_energy(tr);
-                const char *how = !pe ? "estimated"
+                const char *how = !pe                                              ? "estimated"
                                   : json_is_true(json_object_get(pe, "simulated")) ? "simulated"
                                   : json_is_true(json_object_get(pe, "measured"))  ? "measured"
                                                                                    : "estimated";

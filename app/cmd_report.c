@@ -110,9 +110,9 @@ static void si_td(FILE *f, double v, const char *unit, const char *cls)
 }
 
 static const char *const run_cols[] = {
-    "run",      "date",    "workload",  "back-end", "dtype",    "context", "options",
-    "threads",  "batch",   "scenario",  "latency",  "energy",   "&plusmn;", "label",
-    "source",   "platform", "gCO2e/1000 op", "gCO2e/1000 emb", "check"};
+    "run",     "date",     "workload",      "back-end",       "dtype",  "context",  "options",
+    "threads", "batch",    "scenario",      "latency",        "energy", "&plusmn;", "label",
+    "source",  "platform", "gCO2e/1000 op", "gCO2e/1000 emb", "check"};
 
 static void runs_table(FILE *f, const json_t *recs, const char *root, const json_t *cp_runs)
 {
@@ -314,7 +314,7 @@ static int write_workload_page(const char *dir, const char *name, const json_t *
             if (jb_store_get_trace(s, id, &csv, err, sizeof(err)) || !csv)
                 continue;
             const json_t *pe = jb_rec_primary_energy(tr);
-            const char *how = !pe ? "estimated"
+            const char *how = !pe                                              ? "estimated"
                               : json_is_true(json_object_get(pe, "simulated")) ? "simulated"
                               : json_is_true(json_object_get(pe, "measured"))  ? "measured"
                                                                                : "estimated";
@@ -379,14 +379,14 @@ static void sparkline(FILE *f, const json_t *h)
         span = 1;
     lo = (hi + lo) / 2 - span / 2;
 #define SX(k) (pad + (W - 2 * pad) * (double)(k) / (double)(n - 1))
-#define SY(v) (H - pad - (H - 2 * pad) * (((v) - lo) / span))
+#define SY(v) (H - pad - (H - 2 * pad) * (((v)-lo) / span))
     fprintf(f,
             "<td class=\"spark\"><svg width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
             "role=\"img\" aria-label=\"history of %zu runs\"><polyline fill=\"none\" "
             "stroke=\"#1f77b4\" stroke-width=\"1.5\" points=\"",
             W, H, W, H, n);
-    json_array_foreach(pts, i, p) fprintf(f, "%s%.1f,%.1f", i ? " " : "", SX(i),
-                                          SY(jb_rec_num(p, "value", lo)));
+    json_array_foreach(pts, i, p)
+        fprintf(f, "%s%.1f,%.1f", i ? " " : "", SX(i), SY(jb_rec_num(p, "value", lo)));
     fputs("\"/>", f);
     const json_t *c;
     json_array_foreach(json_object_get(h, "change_points"), i, c)
@@ -396,8 +396,8 @@ static void sparkline(FILE *f, const json_t *h)
             fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#d62728\"/>", SX(k),
                     SY(jb_rec_num(json_array_get(pts, k), "value", lo)));
     }
-    fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"#1f77b4\"/></svg></td>",
-            SX(n - 1), SY(jb_rec_num(json_array_get(pts, n - 1), "value", lo)));
+    fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"#1f77b4\"/></svg></td>", SX(n - 1),
+            SY(jb_rec_num(json_array_get(pts, n - 1), "value", lo)));
 #undef SX
 #undef SY
 }

@@ -329,4 +329,3 @@ int jb_query_parse(char *buf, struct jb_store_filter *f, char *err, size_t errle
     }
     return JB_OK;
 }
-

@@ -133,10 +133,9 @@ static const struct field fields[] = {
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
 const char *const jb_config_key_fields[] = {
-    "workload", "workload_version", "backend",       "kernel",    "dtype",
-    "scenario", "batch",            "context",       "threads",   "pin",
-    "options",  "power_sources",    "topology_hash", "cpu_model", "gpu_models",
-    NULL,
+    "workload",      "workload_version", "backend",    "kernel", "dtype",   "scenario",
+    "batch",         "context",          "threads",    "pin",    "options", "power_sources",
+    "topology_hash", "cpu_model",        "gpu_models", NULL,
 };
 _Static_assert(sizeof(jb_config_key_fields) / sizeof(jb_config_key_fields[0]) == NFIELDS + 1,
                "jb_config_key_fields lists every field of the table");
@@ -185,8 +184,8 @@ void jb_config_key_of(const json_t *r, unsigned across, struct jb_config_key *k)
         char v[1024];
         read_field(r, &fields[i], v, sizeof(v));
         if (len + strlen(fields[i].name) + 3 < n)
-            len += (size_t)snprintf(k->text + len, n - len, "%s%s=", len ? ";" : "",
-                                    fields[i].name);
+            len +=
+                (size_t)snprintf(k->text + len, n - len, "%s%s=", len ? ";" : "", fields[i].name);
         len = append_enc(k->text, len, n, v);
     }
     char hex[65];

@@ -59,8 +59,8 @@ enum col_type { C_STR, C_NUM, C_INT, C_BOOL };
 struct mcol {
     const char *name; /* with its unit */
     enum col_type type;
-    const char *path; /* dotted path in the record; NULL: key field or energy */
-    const char *key;  /* configuration key field */
+    const char *path;   /* dotted path in the record; NULL: key field or energy */
+    const char *key;    /* configuration key field */
     const char *energy; /* field of the primary energy entry */
 };
 
@@ -307,9 +307,10 @@ static void write_sql(FILE *f, const json_t *records)
 /* ---- people columns ------------------------------------------------------ */
 
 #define NPCOLS 17
-static const char *const phdr[NPCOLS] = {
-    "workload", "backend", "dtype",       "scenario", "batch",  "threads", "context",  "options",
-    "latency",  "p99",     "throughput",  "energy",   "+-",     "source",  "power",   "check",    "platform"};
+static const char *const phdr[NPCOLS] = {"workload",   "backend", "dtype",   "scenario", "batch",
+                                         "threads",    "context", "options", "latency",  "p99",
+                                         "throughput", "energy",  "+-",      "source",   "power",
+                                         "check",      "platform"};
 /* right-aligned (numbers) */
 static const int pright[NPCOLS] = {0, 0, 0, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0, 1, 0, 0};
 
@@ -414,12 +415,18 @@ static void write_people(FILE *f, const json_t *records, int md)
     } else {
         for (int c = 0; c < NPCOLS; c++)
             fprintf(f, "%s%*s", c ? "  " : "",
-                    pright[c] ? (int)w[c] : c == NPCOLS - 1 ? 0 : -(int)w[c], phdr[c]);
+                    pright[c]         ? (int)w[c]
+                    : c == NPCOLS - 1 ? 0
+                                      : -(int)w[c],
+                    phdr[c]);
         fputc('\n', f);
         for (size_t i = 0; i < nr; i++) {
             for (int c = 0; c < NPCOLS; c++)
                 fprintf(f, "%s%*s", c ? "  " : "",
-                        pright[c] ? (int)w[c] : c == NPCOLS - 1 ? 0 : -(int)w[c], cells[i][c]);
+                        pright[c]         ? (int)w[c]
+                        : c == NPCOLS - 1 ? 0
+                                          : -(int)w[c],
+                        cells[i][c]);
             fputc('\n', f);
         }
     }

@@ -44,8 +44,9 @@ static void fix_name(const char *in, const char *extra, char *out, size_t n)
             /* before an aggregate suffix when there is one */
             const char *u = strrchr(tmp, '_');
             const char *sl = strrchr(tmp, '/');
-            if (u && (!sl || u > sl) && (!strcmp(u, "_mean") || !strcmp(u, "_median") ||
-                                         !strcmp(u, "_stddev") || !strcmp(u, "_cv")))
+            if (u && (!sl || u > sl) &&
+                (!strcmp(u, "_mean") || !strcmp(u, "_median") || !strcmp(u, "_stddev") ||
+                 !strcmp(u, "_cv")))
                 snprintf(out, n, "%.*s%s%s", (int)(u - tmp), tmp, extra, u);
             else
                 snprintf(out, n, "%s%s", tmp, extra);

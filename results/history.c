@@ -83,18 +83,18 @@ int jb_history_analyze(const json_t *records, const char *key_id, const char *me
         const json_t *e = jb_rec_primary_energy(r);
         double u = point_uncertainty(r, metric);
         json_array_append_new(
-            pts,
-            json_pack("{s:s,s:s,s:s,s:f,s:o,s:s,s:s?}", "run_id", jb_rec_str(r, "run_id", ""),
-                      "created_utc", jb_rec_str(r, "created_utc", ""), "git_commit",
-                      jb_rec_str(r, "system.git_commit", ""), "value", v, "uncertainty",
-                      isfinite(u) ? json_real(u) : json_null(), "label",
-                      !strcmp(metric, "latency")
-                          ? "measured"
-                          : (e && json_is_true(json_object_get(e, "measured")) ? "measured"
-                                                                               : "estimated"),
-                      "source", !strcmp(metric, "latency") ? "timer"
-                                : e                          ? jb_rec_str(e, "source", NULL)
-                                                             : NULL));
+            pts, json_pack("{s:s,s:s,s:s,s:f,s:o,s:s,s:s?}", "run_id", jb_rec_str(r, "run_id", ""),
+                           "created_utc", jb_rec_str(r, "created_utc", ""), "git_commit",
+                           jb_rec_str(r, "system.git_commit", ""), "value", v, "uncertainty",
+                           isfinite(u) ? json_real(u) : json_null(), "label",
+                           !strcmp(metric, "latency")
+                               ? "measured"
+                               : (e && json_is_true(json_object_get(e, "measured")) ? "measured"
+                                                                                    : "estimated"),
+                           "source",
+                           !strcmp(metric, "latency") ? "timer"
+                           : e                        ? jb_rec_str(e, "source", NULL)
+                                                      : NULL));
     }
     struct jb_change_point cp[MAX_CHANGE_POINTS];
     int ncp = n ? jb_edivisive(x, n, min_size, JB_HISTORY_PERMUTATIONS, JB_HISTORY_SIGNIFICANCE,
@@ -125,8 +125,8 @@ int jb_history_analyze(const json_t *records, const char *key_id, const char *me
     jb_config_key_label(newest, JB_ACROSS_NONE, label, sizeof(label));
     json_t *key = jb_config_key_json(newest);
     *out = json_pack("{s:s,s:s,s:s,s:O,s:s,s:s,s:s,s:s,s:o,s:o}", "workload",
-                     jb_rec_str(newest, "workload.name", ""), "config", label, "config_key",
-                     key_id, "key", json_object_get(key, "fields"), "metric", metric, "unit",
+                     jb_rec_str(newest, "workload.name", ""), "config", label, "config_key", key_id,
+                     "key", json_object_get(key, "fields"), "metric", metric, "unit",
                      jb_rec_str(newest, "workload.unit", "unit"), "topology_hash",
                      jb_rec_str(newest, "system.topology_hash", ""), "platform",
                      jb_rec_platform(newest, platform, sizeof(platform)), "points", pts,

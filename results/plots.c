@@ -108,8 +108,8 @@ static void script_word(const char *s, char *dst, size_t n)
 {
     size_t k = 0;
     for (const char *p = s ? s : ""; *p && k + 1 < n; p++)
-        dst[k++] = ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                    *p == '.' || *p == '_' || *p == '+' || *p == '-')
+        dst[k++] = ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '+' || *p == '-')
                        ? *p
                        : '_';
     dst[k] = '\0';
@@ -233,7 +233,8 @@ static json_t *latest_per_key(const json_t *recs)
         json_object_set(by, k.id, (json_t *)r);
     }
     json_t *id;
-    json_array_foreach(order, i, id) json_array_append(out, json_object_get(by, json_string_value(id)));
+    json_array_foreach(order, i, id)
+        json_array_append(out, json_object_get(by, json_string_value(id)));
     json_decref(by);
     json_decref(order);
     return out;
@@ -349,8 +350,10 @@ int jb_plot_scatter(const json_t *recs, const char *workload, const char *dir, c
      * a margin on each side for the number labels and the caps. */
     int logx = xhi / xlo > 30, logy = yhi / ylo > 30;
     double xs = xhi - xlo > 0 ? xhi - xlo : xhi * 0.2, ys = yhi - ylo > 0 ? yhi - ylo : yhi * 0.2;
-    double x0 = logx ? xlo / 1.8 : fmax(0, xlo - 0.15 * xs), x1 = logx ? xhi * 1.8 : xhi + 0.15 * xs;
-    double y0 = logy ? ylo / 1.8 : fmax(0, ylo - 0.15 * ys), y1 = logy ? yhi * 1.8 : yhi + 0.25 * ys;
+    double x0 = logx ? xlo / 1.8 : fmax(0, xlo - 0.15 * xs),
+           x1 = logx ? xhi * 1.8 : xhi + 0.15 * xs;
+    double y0 = logy ? ylo / 1.8 : fmax(0, ylo - 0.15 * ys),
+           y1 = logy ? yhi * 1.8 : yhi + 0.25 * ys;
     snprintf(vars, sizeof(vars),
              "xlo=%.9g; xhi=%.9g; ylo=%.9g; yhi=%.9g; logx=%d; logy=%d; unit='%s'; nrows=%zu; "
              "height_px=%d;",
@@ -454,15 +457,17 @@ int jb_plot_trace(const char *csv, const char *run_id, const char *source, const
     fclose(f);
     char vars[300], src[80];
     /* the "estimate" source is the power model */
-    script_word(!source ? "unknown source" : !strcmp(source, "estimate") ? "model" : source, src,
-                sizeof(src));
+    script_word(!source                       ? "unknown source"
+                : !strcmp(source, "estimate") ? "model"
+                                              : source,
+                src, sizeof(src));
     if (!how || !strcmp(how, "measured"))
         snprintf(vars, sizeof(vars), "nblocks=%zu; title_text='Power trace, measured by %s';",
                  json_object_size(doms), src);
     else
-        snprintf(vars, sizeof(vars),
-                 "nblocks=%zu; title_text='Power trace, %s by %s, not measured';",
-                 json_object_size(doms), !strcmp(how, "simulated") ? "simulated" : "estimated", src);
+        snprintf(
+            vars, sizeof(vars), "nblocks=%zu; title_text='Power trace, %s by %s, not measured';",
+            json_object_size(doms), !strcmp(how, "simulated") ? "simulated" : "estimated", src);
     json_decref(doms);
     return render("trace", stem, vars, err, errlen);
 }

@@ -83,8 +83,7 @@ static const char *const migration_4[] = {
     "CREATE INDEX jb_runs_by_key ON jb_runs (config_key, created_utc)",
     NULL,
 };
-static const char *const *const migrations[] = {migration_1, migration_2, migration_3,
-                                                migration_4};
+static const char *const *const migrations[] = {migration_1, migration_2, migration_3, migration_4};
 
 extern const struct jb_store_ops jb_store_sqlite;
 #ifdef JB_HAVE_LIBPQ
@@ -210,8 +209,7 @@ static int backfill_keys(jb_store *s, char *err, size_t errlen)
             rc = jb_err(inner, sizeof(inner), JB_ENOMEM, "out of memory");
             break;
         }
-        const char *p[5] = {key.id, ctx, opts[0] ? opts : NULL, json,
-                            jb_rec_str(r, "run_id", "")};
+        const char *p[5] = {key.id, ctx, opts[0] ? opts : NULL, json, jb_rec_str(r, "run_id", "")};
         rc = s->ops->exec(s->conn,
                           "UPDATE jb_runs SET config_key = $1, context = CAST($2 AS BIGINT),"
                           " options = $3, record_json = $4 WHERE run_id = $5",

@@ -13,8 +13,8 @@ static char dir[512];
 static void suggestions(void **st)
 {
     (void)st;
-    const char *cmds[] = {"list", "probe", "run", "sweep", "import", "export", "compare",
-                          "history", "report", "submit", "check"};
+    const char *cmds[] = {"list",    "probe",   "run",    "sweep",  "import", "export",
+                          "compare", "history", "report", "submit", "check"};
     size_t n = sizeof(cmds) / sizeof(cmds[0]);
     assert_string_equal(jb_suggest("runn", cmds, n), "run");
     assert_string_equal(jb_suggest("hist", cmds, n), "history");
@@ -56,9 +56,9 @@ static void piped_runs_report_as_they_finish(void **st)
     snprintf(err, sizeof(err), "%s/err", dir);
     snprintf(rec, sizeof(rec), "%s/recs", dir);
     /* --power estimate: the model, on any machine */
-    const char *a[] = {"run",    "--workload", "triad", "--threads", "1,2", "--min-time", "0.02",
-                       "--repetitions", "2", "--warmup", "0", "--power", "estimate",
-                       "--db",   "none", "--out", rec, NULL};
+    const char *a[] = {"run",      "--workload",    "triad", "--threads", "1,2", "--min-time",
+                       "0.02",     "--repetitions", "2",     "--warmup",  "0",   "--power",
+                       "estimate", "--db",          "none",  "--out",     rec,   NULL};
     assert_int_equal(jb_test_run_cli(a, out, err, 0), 0);
     jb_test_slurp(err, buf, sizeof(buf));
     const char *l1 = strstr(buf, "run 1 of 2 done (");

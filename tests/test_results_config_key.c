@@ -202,8 +202,14 @@ static void context_128_and_1023_are_two_series(void **st)
     json_decref(doc);
     /* context 128 against context 1023: nothing to compare, both listed */
     int rc;
-    char *c1[] = {"compare", "--db", db, "--json", js, "workload=stories110m,context=128",
-                  "workload=stories110m,context=1023", NULL};
+    char *c1[] = {"compare",
+                  "--db",
+                  db,
+                  "--json",
+                  js,
+                  "workload=stories110m,context=128",
+                  "workload=stories110m,context=1023",
+                  NULL};
     char *out = capture(7, c1, &rc);
     assert_int_equal(rc, 2);
     assert_null(strstr(out, "slower"));
@@ -217,8 +223,8 @@ static void context_128_and_1023_are_two_series(void **st)
     assert_int_equal(json_array_size(json_object_get(doc, "unmatched")), 2);
     json_decref(doc);
     /* all against all: each key with itself, never pooled */
-    char *c2[] = {"compare", "--db", db, "--json", js, "workload=stories110m",
-                  "workload=stories110m", NULL};
+    char *c2[] = {
+        "compare", "--db", db, "--json", js, "workload=stories110m", "workload=stories110m", NULL};
     capture(7, c2, &rc);
     assert_int_equal(rc, 0);
     doc = json_load_file(js, 0, &je);
