@@ -197,7 +197,8 @@ static void loads_in_headless_chromium(void **st)
                         "--disable-dev-shm-usage";
     snprintf(cmd, sizeof(cmd),
              "timeout 90 %s %s --user-data-dir='%s' --enable-logging=stderr --v=0 "
-             "--virtual-time-budget=3000 --dump-dom 'file://%s/index.html' >'%s' 2>'%s'",
+             "--window-size=1280,1000 --virtual-time-budget=3000 --dump-dom "
+             "'file://%s/index.html' >'%s' 2>'%s'",
              chrome, flags, prof, site, dom, log);
     assert_int_equal(system(cmd), 0);
     char *d = slurp(dom), *l = slurp(log);
@@ -205,6 +206,9 @@ static void loads_in_headless_chromium(void **st)
     assert_non_null(strstr(d, "data-sortable=\"ready\""));
     assert_non_null(strstr(d, "a1b2c3d4-0004-llm"));
     assert_non_null(strstr(d, "id=\"workloads\""));
+    /* a layout regression: the per-configuration table no longer fits a
+     * 1280-pixel window, its latest figures hidden behind a scroll */
+    assert_non_null(strstr(d, "data-fits=\"yes\""));
     assert_null(strstr(d, "<script>alert"));
     /* no console error, no blocked resource, no script exception */
     if (strstr(l, ":CONSOLE") || strstr(l, "Uncaught") || strstr(l, "Content Security Policy"))
