@@ -318,6 +318,29 @@ static void across_backend_is_labelled(void **st)
     assert_string_equal(jb_rec_str(json_array_get(rows, 0), "across", ""), "backend");
     assert_string_equal(jb_rec_str(json_array_get(rows, 1), "contender_values", ""), "cuda/mma");
     json_decref(doc);
+    /* across machine: the same configuration on two platforms */
+    char m1[1400], m2[1400];
+    snprintf(m1, sizeof(m1), "%s/vm", dir);
+    snprintf(m2, sizeof(m2), "%s/box", dir);
+    json_t *x = llm_record("machine-a-0001", "stories110m", 128, 0.656, 1);
+    json_t *y = llm_record("machine-b-0001", "stories110m", 128, 0.5, 0.7);
+    json_object_set_new((json_t *)jb_rec_get(y, "system"), "topology_hash",
+                        json_string("0123456789abcdef"));
+    json_object_set_new((json_t *)jb_rec_get(y, "system"), "cpu_model",
+                        json_string("Other CPU 9000"));
+    write_rec("vm", "x.json", x);
+    write_rec("box", "y.json", y);
+    json_decref(x);
+    json_decref(y);
+    char *c3[] = {"compare", m1, m2, NULL};
+    capture(3, c3, &rc);
+    assert_int_equal(rc, 2);
+    char *c4[] = {"compare", "--across", "machine", m1, m2, NULL};
+    out = capture(5, c4, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "CROSS-MACHINE COMPARISON"));
+    assert_non_null(strstr(out, "contender Other CPU 9000"));
+    assert_non_null(strstr(out, "(across machine)"));
     char *c2[] = {"compare", "--across", "kernel", base, cont, NULL};
     capture(5, c2, &rc);
     assert_int_equal(rc, 2);
