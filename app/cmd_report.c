@@ -494,37 +494,64 @@ static void config_row(FILE *f, const json_t *he, const json_t *hl, const json_t
 static int configs_table(FILE *f, const json_t *hists)
 {
     int nreg = 0;
-    fputs("<h2>Latest per configuration</h2>\n<p>One row per configuration key (workload, "
-          "back-end, precision, batch, context, threads, options, power sources, machine): runs "
-          "of different keys are never pooled. Regressions since the previous commit come "
-          "first.</p>\n<table class=\"sortable\" id=\"configs\"><thead><tr><th>workload</th>"
+    /* rows with a regression and the others, written apart and then the
+     * former first, with their count above the table */
+    char *text[2] = {NULL, NULL};
+    size_t len[2] = {0, 0};
+    FILE *rows[2] = {open_memstream(&text[0], &len[0]), open_memstream(&text[1], &len[1])};
+    if (!rows[0] || !rows[1]) {
+        if (rows[0])
+            fclose(rows[0]);
+        if (rows[1])
+            fclose(rows[1]);
+        free(text[0]);
+        free(text[1]);
+        return 0;
+    }
+    const char *w;
+    const json_t *pair;
+    json_object_foreach((json_t *)hists, w, pair)
+    {
+        size_t j;
+        const json_t *he, *hl_all = json_array_get(pair, 1);
+        json_array_foreach(json_array_get(pair, 0), j, he)
+        {
+            const json_t *hl = same_key(hl_all, he);
+            json_t *ce = jb_history_since_previous_commit(he, REGRESSION_PCT);
+            json_t *cl = hl ? jb_history_since_previous_commit(hl, REGRESSION_PCT) : NULL;
+            int reg = (ce && json_is_true(json_object_get(ce, "regression"))) ||
+                      (cl && json_is_true(json_object_get(cl, "regression")));
+            if (json_array_size(json_object_get(he, "points"))) {
+                config_row(rows[reg ? 0 : 1], he, hl, ce, cl);
+                nreg += reg;
+            }
+            json_decref(ce);
+            json_decref(cl);
+        }
+    }
+    fclose(rows[0]);
+    fclose(rows[1]);
+    fputs("<h2>Latest per configuration</h2>\n", f);
+    if (nreg)
+        fprintf(f,
+                "<p id=\"regressions\" class=\"flag\">%d configuration%s worse since the "
+                "previous commit (by more than %.0f%% and twice the stated uncertainty), listed "
+                "first.</p>\n",
+                nreg, nreg == 1 ? "" : "s", REGRESSION_PCT);
+    else
+        fputs("<p id=\"regressions\">No configuration is worse since the previous commit.</p>\n",
+              f);
+    fputs("<p>One row per configuration key (workload, back-end, precision, batch, context, "
+          "threads, options, power sources, machine): runs of different keys are never "
+          "pooled.</p>\n<table class=\"sortable\" id=\"configs\"><thead><tr><th>workload</th>"
           "<th>configuration</th><th>platform</th><th>latest energy</th><th>source</th>"
           "<th>latest latency</th><th>history</th><th>since previous commit</th><th>runs</th>"
           "</tr></thead><tbody>\n",
           f);
-    for (int pass = 0; pass < 2; pass++) {
-        const char *w;
-        const json_t *pair;
-        json_object_foreach((json_t *)hists, w, pair)
-        {
-            size_t j;
-            const json_t *he, *hl_all = json_array_get(pair, 1);
-            json_array_foreach(json_array_get(pair, 0), j, he)
-            {
-                const json_t *hl = same_key(hl_all, he);
-                json_t *ce = jb_history_since_previous_commit(he, REGRESSION_PCT);
-                json_t *cl = hl ? jb_history_since_previous_commit(hl, REGRESSION_PCT) : NULL;
-                int reg = (ce && json_is_true(json_object_get(ce, "regression"))) ||
-                          (cl && json_is_true(json_object_get(cl, "regression")));
-                if (reg == (pass == 0) && json_array_size(json_object_get(he, "points"))) {
-                    config_row(f, he, hl, ce, cl);
-                    nreg += reg;
-                }
-                json_decref(ce);
-                json_decref(cl);
-            }
-        }
-    }
+    fwrite(text[0], 1, len[0], f);
+    fwrite(text[1], 1, len[1], f);
+    free(text[0]);
+    free(text[1]);
     fputs("</tbody></table>\n", f);
     return nreg;
 }

@@ -139,6 +139,7 @@ static void pages_exist_and_escape(void **st)
     assert_non_null(reg);
     assert_ptr_equal(reg, first);
     assert_non_null(strstr(reg, "energy +20.0% regression"));
+    assert_non_null(strstr(idx, "1 configuration worse since the previous commit"));
     /* the step is flagged */
     assert_non_null(strstr(idx, "&#9873;"));
     free(idx);
