@@ -638,10 +638,11 @@ int jb_cmd_report(int argc, char **argv)
     }
     page_head(f, "joulebench dashboard", "");
     fprintf(f,
-            "<h1>joulebench dashboard</h1>\n<p>%zu runs, %zu workloads. Energy figures in "
+            "<h1>joulebench dashboard</h1>\n<p>%zu run%s, %zu workload%s. Energy figures in "
             "<span class=\"est\">italics</span> are estimates, not measurements. Click a run "
             "for its provenance; click a header to sort.</p>\n",
-            json_array_size(recs), json_object_size(by));
+            json_array_size(recs), json_array_size(recs) == 1 ? "" : "s", json_object_size(by),
+            json_object_size(by) == 1 ? "" : "s");
     configs_table(f, hists);
     fputs("<h2>Workloads</h2>\n<table class=\"sortable\" id=\"workloads\"><thead><tr><th>workload"
           "</th><th>runs</th><th>latest energy</th><th>latest latency</th><th>change points"
