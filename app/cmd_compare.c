@@ -14,7 +14,7 @@
 #include "app/commands_impl.h"
 #include "results/config_key.h"
 #include "results/record_util.h"
-#include "results/stats.h"
+#include "harness/stats.h"
 #include "results/store.h"
 
 #include <math.h>

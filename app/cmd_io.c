@@ -35,7 +35,7 @@ static json_t *find_calibration(jb_store *s, const json_t *batch, const char *wh
 
 static const char usage_import[] =
     "usage: joulebench import [--db URL] [--region CODE | "
-    "--grid-intensity G] [--pue P] [--wue W] [--platform NAME] FILES|DIRS\n";
+    "--grid-intensity G] [--pue P] [--wue W] [--platform NAME|PATH] FILES|DIRS\n";
 
 int jb_cmd_import(int argc, char **argv)
 {

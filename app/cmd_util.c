@@ -3,6 +3,8 @@
 
 #include "base/error.h"
 #include "base/suggest.h"
+#include "platforms/descriptor.h"
+#include "results/record_util.h"
 #include "results/carbon.h"
 #include "results/schema_validate.h"
 
@@ -90,12 +92,6 @@ int jb_opt_double(const char *name, const char *s, double *out, char *err, size_
         return jb_err(err, errlen, JB_EINVAL, "--%s: '%.40s' is not a number", name, s);
     *out = v;
     return JB_OK;
-}
-
-int jb_is_gbench(const json_t *doc)
-{
-    return json_is_object(doc) && json_is_array(json_object_get(doc, "benchmarks")) &&
-           json_is_object(json_object_get(doc, "context"));
 }
 
 static int has_suffix(const char *s, const char *suf)

@@ -6,11 +6,13 @@
 #ifndef JB_CMD_UTIL_H
 #define JB_CMD_UTIL_H
 
+#include "base/html.h"
 #include "results/normalize.h"
 #include "results/store.h"
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* One option: "--name VALUE" / "--name=VALUE" when val is set, "--name"
  * when flag is set. */
@@ -51,8 +53,6 @@ int jb_norm_opts_from(struct jb_norm_opts *o, const char *region, const char *gr
  * "time_s,domain,watts"; malloc'd text (caller frees) or NULL. */
 char *jb_read_trace_beside(const char *record_path);
 
-/* Whether a JSON document is a Google Benchmark output file. */
-int jb_is_gbench(const json_t *doc);
 
 /* Creates a folder and its missing parents (mode 0755), like `mkdir -p`;
  * existing ones are fine. Returns 0, or -1 with errno set, which the
@@ -63,5 +63,6 @@ int jb_mkdirs(const char *dir);
  * backend, dtype, threads, context, options, key, run) into a store filter;
  * values point into buf, which is modified. JB_EINVAL names a bad term. */
 int jb_query_parse(char *buf, struct jb_store_filter *f, char *err, size_t errlen);
+
 
 #endif

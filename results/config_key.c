@@ -5,8 +5,8 @@
 #include "results/config_key.h"
 
 #include "base/error.h"
+#include "base/sha256.h"
 #include "results/record_util.h"
-#include "results/sha256.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -188,11 +188,11 @@ void jb_config_key_of(const json_t *r, unsigned across, struct jb_config_key *k)
                 (size_t)snprintf(k->text + len, n - len, "%s%s=", len ? ";" : "", fields[i].name);
         len = append_enc(k->text, len, n, v);
     }
-    char hex[65];
-    struct jb_sha256 h;
-    jb_sha256_init(&h);
-    jb_sha256_update(&h, k->text, strlen(k->text));
-    jb_sha256_final_hex(&h, hex);
+    char hex[JB_SHA256_HEX_LEN] = "";
+    /* libcrypto fails only out of memory; the id is then all zeros, which
+     * still keys consistently within the run that met it */
+    if (jb_sha256_hex(k->text, strlen(k->text), hex))
+        memset(hex, '0', JB_CONFIG_KEY_ID_LEN);
     memcpy(k->id, hex, JB_CONFIG_KEY_ID_LEN);
     k->id[JB_CONFIG_KEY_ID_LEN] = '\0';
 }

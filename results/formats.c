@@ -4,6 +4,7 @@
 #include "results/formats.h"
 
 #include "base/error.h"
+#include "base/html.h"
 #include "results/config_key.h"
 #include "results/record_util.h"
 
@@ -360,26 +361,15 @@ static void people_row(const json_t *r, char cells[NPCOLS][160])
                 *p = '?';
 }
 
-/* Markdown cell: pipes escaped, HTML neutralized (renderers pass HTML). */
+/* Markdown cell: pipes escaped, HTML neutralized by the one HTML escaper
+ * (Markdown renderers pass HTML through). */
 static void md_text(FILE *f, const char *s)
 {
     for (const char *p = s; *p; p++) {
-        switch (*p) {
-        case '|':
+        if (*p == '|')
             fputs("\\|", f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        default:
-            fputc(*p, f);
-        }
+        else
+            jb_html_putc(f, *p);
     }
 }
 

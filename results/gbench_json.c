@@ -6,7 +6,7 @@
 
 #include "results/config_key.h"
 #include "results/record_util.h"
-#include "results/stats.h"
+#include "harness/stats.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* history.h: the series of one metric of one configuration key (one
- * workload configuration on one machine) over time, with its change points (E-Divisive means, stats.h), as used by
+ * workload configuration on one machine) over time, with its change points (E-Divisive means, harness/stats.h), as used by
  * `joulebench history` and the dashboard. */
 #ifndef JB_HISTORY_H
 #define JB_HISTORY_H

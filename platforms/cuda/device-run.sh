@@ -8,12 +8,13 @@
 # call (.gpu/debs, fetched here with apt-get download) and are unpacked into
 # a private prefix, never into /, and CMake and the loader are pointed at it.
 #
-# Here (the machine with the checkout):
-#   mkdir -p /work/main/.gpu/debs && cd /work/main/.gpu/debs && apt-get download \
+# Here (the machine with the checkout), from the repository root (.gpu is
+# the folder the device tool carries; BRANCH_DIR: the tree to measure):
+#   mkdir -p .gpu/debs && (cd .gpu/debs && apt-get download \
 #     libbenchmark-dev libbenchmark1debian libpfm4 libpfm4-dev libjansson-dev libjansson4 \
 #     libcmocka-dev libcmocka0 libsqlite3-dev libsqlite3-0 libhwloc-dev libhwloc15 \
-#     pkgconf pkgconf-bin libpkgconf3
-#   rsync -a --delete --exclude 'build*' /work/wt/gpu/ /work/main/.gpu/src/
+#     pkgconf pkgconf-bin libpkgconf3)
+#   rsync -a --delete --exclude 'build*' --exclude .git BRANCH_DIR/ .gpu/src/
 # Then the device tool's run, carry [".gpu"]:
 #   bash .gpu/src/platforms/cuda/device-run.sh [test|bench|suite|quick|all] [bench plan file]
 # (all takes more than the device tool's 10 minutes a call since the runner
@@ -71,7 +72,7 @@ if [ "$MODE" = bench ] || [ "$MODE" = all ]; then
   nvidia-smi --query-gpu=total_energy_consumption,power.draw,power.draw.average,power.draw.instant \
     --format=csv 2>&1 | head -3
   if [ -x "$BUILD/tests/jb_cuda_bench" ]; then
-    "$BUILD/tests/jb_cuda_bench" ${2:-"$SRC/platforms/cuda/bench.txt"} "$OUT/bench.csv" 2>&1 | tee "$OUT/bench.log"
+    "$BUILD/tests/jb_cuda_bench" ${2:-"$SRC/docs/results/cuda/h100-bench-plan.txt"} "$OUT/bench.csv" 2>&1 | tee "$OUT/bench.log"
   else
     echo "no jb_cuda_bench built"
   fi
