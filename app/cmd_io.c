@@ -1,9 +1,11 @@
 /* cmd_io.c: `joulebench import` (records and Google Benchmark JSON into the
- * results database, each record normalized on the way) and `joulebench
- * export` (the database as JSON, CSV or Markdown). */
+ * results database, each record normalized and keyed on the way) and
+ * `joulebench export` (the database in the formats of results/formats.h). */
 #include "base/error.h"
 #include "app/cmd_util.h"
 #include "app/commands_impl.h"
+#include "results/config_key.h"
+#include "results/formats.h"
 #include "results/normalize.h"
 #include "results/record_util.h"
 #include "results/store.h"
@@ -116,6 +118,9 @@ int jb_cmd_import(int argc, char **argv)
             rc = jb_normalize_record(r, &no, err, sizeof(err));
             json_decref(tr);
             json_decref(fm);
+            /* An old record gets the key a new one is written with. */
+            if (!rc && jb_config_key_attach(r))
+                rc = jb_err(err, sizeof(err), JB_ENOMEM, "out of memory");
             if (rc) {
                 fprintf(stderr, "joulebench import: %s: %s\n", path, err);
                 bad++;
@@ -185,110 +190,28 @@ out:
     return bad ? 1 : 0;
 }
 
-/* CSV field: quoted when it holds a separator, quote or line break; a text
- * starting like a spreadsheet formula is prefixed with ' so that opening
- * an export cannot run one (system names come from submissions). */
-static void csv_str(FILE *f, const char *s)
-{
-    if (!s)
-        return;
-    int q = strpbrk(s, ",\"\r\n") != NULL;
-    int formula = strchr("=+-@\t", s[0]) != NULL && s[0];
-    if (q || formula)
-        fputc('"', f);
-    if (formula)
-        fputc('\'', f);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"')
-            fputc('"', f);
-        fputc(*p, f);
-    }
-    if (q || formula)
-        fputc('"', f);
-}
-
-/* Markdown cell: pipes escaped, line breaks flattened, HTML neutralized
- * (Markdown renderers pass HTML through). */
-static void md_str(FILE *f, const char *s)
-{
-    for (const char *p = s ? s : ""; *p; p++) {
-        if (*p == '|')
-            fputs("\\|", f);
-        else if (*p == '\n' || *p == '\r')
-            fputc(' ', f);
-        else
-            jb_html_putc(f, *p);
-    }
-}
-
-struct col {
-    const char *title;
-    const char *path; /* dotted path in the record */
-    int numeric;
-};
-
-static const struct col cols[] = {
-    {"run_id", "run_id", 0},
-    {"created_utc", "created_utc", 0},
-    {"workload", "workload.name", 0},
-    {"dtype", "workload.dtype", 0},
-    {"scenario", "config.scenario", 0},
-    {"batch", "config.batch", 1},
-    {"threads", "config.threads", 1},
-    {"platform", NULL, 0},
-    {"git_commit", "system.git_commit", 0},
-    {"latency_median_s", "measurements.latency_s.median", 1},
-    {"throughput_units_per_s", "measurements.throughput_units_per_s", 1},
-    {"energy_j_per_unit", "derived.energy.joules_per_unit", 1},
-    {"energy_uncertainty_j_per_unit", "derived.energy.uncertainty_joules_per_unit", 1},
-    {"energy_label", "derived.energy.label", 0},
-    {"operational_gco2e_per_1000", "derived.carbon.operational_gco2e_per_1000_units", 1},
-    {"operational_uncertainty_gco2e_per_1000",
-     "derived.carbon.operational_uncertainty_gco2e_per_1000_units", 1},
-    {"embodied_gco2e_per_1000", "derived.carbon.embodied_gco2e_per_1000_units", 1},
-    {"embodied_uncertainty_gco2e_per_1000",
-     "derived.carbon.embodied_uncertainty_gco2e_per_1000_units", 1},
-    {"water_l_per_1000", "derived.water.water_l_per_1000_units", 1},
-    {"output_check", "validity.output_check", 0},
-};
-#define NCOLS (sizeof(cols) / sizeof(cols[0]))
-
-static void cell(FILE *f, const json_t *r, const struct col *c, int md)
-{
-    if (!c->path) {
-        char pb[160];
-        md ? md_str(f, jb_rec_platform(r, pb, sizeof(pb)))
-           : csv_str(f, jb_rec_platform(r, pb, sizeof(pb)));
-        return;
-    }
-    if (c->numeric) {
-        double v = jb_rec_num(r, c->path, NAN);
-        if (isfinite(v))
-            fprintf(f, "%.6g", v);
-        return;
-    }
-    const char *s = jb_rec_str(r, c->path, "");
-    md ? md_str(f, s) : csv_str(f, s);
-}
-
-static const char usage_export[] = "usage: joulebench export [--db URL] [--format "
-                                   "json|csv|md] [--workload W] [--out FILE]\n";
+static const char usage_export[] =
+    "usage: joulebench export [--db URL] [--format json|csv|jsonl|sql|md|table] [--workload W]\n"
+    "       [--key ID] [--out FILE]\n"
+    "  json: the full records; csv, jsonl, sql: one row per run with numbers in the units\n"
+    "  their column names say and every configuration key field; md, table: for people\n";
 
 int jb_cmd_export(int argc, char **argv)
 {
     if (jb_opts_help(argc, argv, usage_export))
         return 0;
-    const char *db = NULL, *fmt = "json", *out = NULL, *workload = NULL, *pos[1];
+    const char *db = NULL, *fmt = "json", *out = NULL, *workload = NULL, *key = NULL, *pos[1];
     int npos, rc, ret = 1;
     char err[JB_ERRLEN];
     const struct jb_opt opts[] = {
         {"db", &db, NULL},   {"format", &fmt, NULL},
         {"out", &out, NULL}, {"workload", &workload, NULL},
-        {NULL, NULL, NULL},
+        {"key", &key, NULL}, {NULL, NULL, NULL},
     };
+    enum jb_rows_format rf = JB_ROWS_JSON;
     if ((rc = jb_opts_parse(argc, argv, opts, pos, 0, &npos, err, sizeof(err))) ||
-        (strcmp(fmt, "json") && strcmp(fmt, "csv") && strcmp(fmt, "md"))) {
-        fprintf(stderr, "joulebench export: %s\n%s", rc ? err : "--format is json, csv or md",
+        jb_rows_format_parse(fmt, &rf)) {
+        fprintf(stderr, "joulebench export: %s\n%s", rc ? err : "--format is " JB_ROWS_FORMAT_NAMES,
                 usage_export);
         return 2;
     }
@@ -301,6 +224,7 @@ int jb_cmd_export(int argc, char **argv)
     }
     struct jb_store_filter flt = {0};
     flt.workload = workload;
+    flt.config_key = key;
     if ((rc = jb_store_query(s, &flt, recs, err, sizeof(err)))) {
         fprintf(stderr, "joulebench export: %s\n", err);
         goto out;
@@ -310,31 +234,9 @@ int jb_cmd_export(int argc, char **argv)
         f = stdout;
         goto out;
     }
-    if (!strcmp(fmt, "json")) {
-        json_dumpf(recs, f, JSON_INDENT(2));
-        fputc('\n', f);
-    } else {
-        int md = !strcmp(fmt, "md");
-        for (size_t c = 0; c < NCOLS; c++)
-            fprintf(f, md ? "| %s " : (c ? ",%s" : "%s"), cols[c].title);
-        fputs(md ? "|\n" : "\n", f);
-        if (md) {
-            for (size_t c = 0; c < NCOLS; c++)
-                fputs(cols[c].numeric ? "| ---: " : "| --- ", f);
-            fputs("|\n", f);
-        }
-        size_t i;
-        json_t *r;
-        json_array_foreach(recs, i, r)
-        {
-            for (size_t c = 0; c < NCOLS; c++) {
-                fputs(md ? "| " : (c ? "," : ""), f);
-                cell(f, r, &cols[c], md);
-                if (md)
-                    fputc(' ', f);
-            }
-            fputs(md ? "|\n" : "\n", f);
-        }
+    if (jb_rows_write(f, rf, recs)) {
+        fprintf(stderr, "joulebench export: %s: write failed\n", out ? out : "stdout");
+        goto out;
     }
     ret = 0;
 out:

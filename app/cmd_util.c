@@ -2,6 +2,7 @@
 #include "app/cmd_util.h"
 
 #include "base/error.h"
+#include "base/suggest.h"
 #include "platforms/descriptor.h"
 #include "results/record_util.h"
 #include "results/carbon.h"
@@ -42,8 +43,19 @@ int jb_opts_parse(int argc, char **argv, const struct jb_opt *opts, const char *
         for (int k = 0; opts[k].name; k++)
             if (strlen(opts[k].name) == nl && !strncmp(opts[k].name, name, nl))
                 o = &opts[k];
-        if (!o)
+        if (!o) {
+            const char *names[64];
+            size_t k = 0;
+            char typed[96];
+            for (; opts[k].name && k < 64; k++)
+                names[k] = opts[k].name;
+            snprintf(typed, sizeof(typed), "%.*s", (int)(nl < 80 ? nl : 80), name);
+            const char *near = jb_suggest(typed, names, k);
+            if (near)
+                return jb_err(err, errlen, JB_EINVAL, "unknown option '%.80s'; did you mean --%s?",
+                              a, near);
             return jb_err(err, errlen, JB_EINVAL, "unknown option '%.80s'", a);
+        }
         if (o->flag) {
             if (eq)
                 return jb_err(err, errlen, JB_EINVAL, "option --%s takes no value", o->name);
@@ -287,31 +299,51 @@ int jb_mkdirs(const char *dir)
     return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
 }
 
-void jb_html_putc(FILE *f, char c)
+int jb_query_parse(char *buf, struct jb_store_filter *f, char *err, size_t errlen)
 {
-    switch (c) {
-    case '&':
-        fputs("&amp;", f);
-        break;
-    case '<':
-        fputs("&lt;", f);
-        break;
-    case '>':
-        fputs("&gt;", f);
-        break;
-    case '"':
-        fputs("&quot;", f);
-        break;
-    case '\'':
-        fputs("&#39;", f);
-        break;
-    default:
-        fputc(c, f);
+    memset(f, 0, sizeof(*f));
+    for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq)
+            return jb_err(err, errlen, JB_EINVAL, "query term '%.40s' is not key=value", kv);
+        *eq = '\0';
+        const char *k = kv, *v = eq + 1;
+        if (!strcmp(k, "workload"))
+            f->workload = v;
+        else if (!strcmp(k, "commit"))
+            f->git_commit = v;
+        else if (!strcmp(k, "topology"))
+            f->topology_hash = v;
+        else if (!strcmp(k, "since"))
+            f->since_utc = v;
+        else if (!strcmp(k, "backend"))
+            f->backend = v;
+        else if (!strcmp(k, "dtype"))
+            f->dtype = v;
+        else if (!strcmp(k, "run"))
+            f->run_id = v;
+        else if (!strcmp(k, "threads")) {
+            long long t;
+            int rc = jb_opt_long("threads", v, 1, 4096, &t, err, errlen);
+            if (rc)
+                return rc;
+            f->threads = (int)t;
+        } else if (!strcmp(k, "context")) {
+            long long c;
+            int rc = jb_opt_long("context", v, 0, 1 << 30, &c, err, errlen);
+            if (rc)
+                return rc;
+            f->context = (int)c;
+            f->context_set = 1;
+        } else if (!strcmp(k, "options"))
+            f->options = v;
+        else if (!strcmp(k, "key"))
+            f->config_key = v;
+        else
+            return jb_err(err, errlen, JB_EINVAL,
+                          "unknown query key '%.30s' (workload, commit, topology, since, backend, "
+                          "dtype, threads, context, options, key, run)",
+                          k);
     }
-}
-
-void jb_html_puts(FILE *f, const char *s)
-{
-    for (const char *p = s ? s : ""; *p; p++)
-        jb_html_putc(f, *p);
+    return JB_OK;
 }

@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/sha256.h"
+#include "results/config_key.h"
 #include "results/record_util.h"
 
 #include <math.h>
@@ -72,7 +73,18 @@ static const char *const migration_3[] = {
     "ALTER TABLE jb_gbench_v3 RENAME TO jb_gbench",
     NULL,
 };
-static const char *const *const migrations[] = {migration_1, migration_2, migration_3};
+/* Runs are grouped by their configuration key (config_key.h): its id, and
+ * the two key fields that had no column (context, options), so that a
+ * query can name them. Rows stored before get them from their record JSON
+ * when the database is opened (backfill_keys), which SQL cannot compute. */
+static const char *const migration_4[] = {
+    "ALTER TABLE jb_runs ADD COLUMN config_key TEXT",
+    "ALTER TABLE jb_runs ADD COLUMN context BIGINT",
+    "ALTER TABLE jb_runs ADD COLUMN options TEXT",
+    "CREATE INDEX jb_runs_by_key ON jb_runs (config_key, created_utc)",
+    NULL,
+};
+static const char *const *const migrations[] = {migration_1, migration_2, migration_3, migration_4};
 
 extern const struct jb_store_ops jb_store_sqlite;
 #ifdef JB_HAVE_LIBPQ
@@ -247,6 +259,53 @@ static int migrate(jb_store *s, char *err, size_t errlen)
     return JB_OK;
 }
 
+static int row_json(void *ctx, int ncol, const char *const *v);
+static char *keyed_json(const json_t *r);
+
+/* Rows stored before schema version 4 have no configuration key: each is
+ * given the key of its record (and the record JSON the key object), in one
+ * transaction. Runs on every open, and finds nothing to do after the first. */
+static int backfill_keys(jb_store *s, char *err, size_t errlen)
+{
+    char inner[JB_ERRLEN] = "";
+    json_t *rows = json_array();
+    int rc = s->ops->exec(s->conn, "SELECT record_json FROM jb_runs WHERE config_key IS NULL", 0,
+                          NULL, row_json, rows, inner, sizeof(inner));
+    if (rc || !json_array_size(rows))
+        goto out;
+    if ((rc = exec0(s, "BEGIN", inner, sizeof(inner))))
+        goto out;
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+    {
+        struct jb_config_key key;
+        char ctx[40], opts[1024];
+        jb_config_key_of(r, JB_ACROSS_NONE, &key);
+        jb_config_key_field(r, "context", ctx, sizeof(ctx));
+        jb_config_key_field(r, "options", opts, sizeof(opts));
+        char *json = keyed_json(r);
+        if (!json) {
+            rc = jb_err(inner, sizeof(inner), JB_ENOMEM, "out of memory");
+            break;
+        }
+        const char *p[5] = {key.id, ctx, opts[0] ? opts : NULL, json, jb_rec_str(r, "run_id", "")};
+        rc = s->ops->exec(s->conn,
+                          "UPDATE jb_runs SET config_key = $1, context = CAST($2 AS BIGINT),"
+                          " options = $3, record_json = $4 WHERE run_id = $5",
+                          5, p, NULL, NULL, inner, sizeof(inner));
+        free(json);
+        if (rc)
+            break;
+    }
+    rc = end_tx(s, rc, inner, sizeof(inner));
+out:
+    json_decref(rows);
+    if (rc)
+        return jb_err(err, errlen, rc, "giving stored runs their configuration key: %s", inner);
+    return JB_OK;
+}
+
 int jb_store_open(const char *url, jb_store **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -274,6 +333,8 @@ int jb_store_open(const char *url, jb_store **out, char *err, size_t errlen)
         return rc;
     }
     rc = migrate(s, err, errlen);
+    if (!rc)
+        rc = backfill_keys(s, err, errlen);
     if (rc) {
         jb_store_close(s);
         return rc;
@@ -310,6 +371,21 @@ static const char *fmt_bool(const json_t *v)
     return json_is_true(v) ? "1" : json_is_false(v) ? "0" : NULL;
 }
 
+/* The record's JSON as stored: with its configuration key, which a record
+ * written before the key existed (or under another key version) is given
+ * here, so that every stored row carries the key its columns hold. */
+static char *keyed_json(const json_t *r)
+{
+    if (jb_rec_num(r, "config_key.version", 0) == JB_CONFIG_KEY_VERSION)
+        return json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+    json_t *c = json_copy((json_t *)r); /* shallow: r stays as the caller has it */
+    char *out = NULL;
+    if (c && !jb_config_key_attach(c))
+        out = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(c);
+    return out;
+}
+
 int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const char *trace_csv,
                  int *inserted, char *err, size_t errlen)
 {
@@ -320,7 +396,7 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const ch
     const char *run_id = jb_rec_str(r, "run_id", NULL);
     if (!run_id)
         return jb_err(err, errlen, JB_EINVAL, "store: record has no run_id");
-    json = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+    json = keyed_json(r);
     if (!json)
         return jb_err(err, errlen, JB_ENOMEM, "store: cannot serialize record %s", run_id);
 
@@ -338,7 +414,12 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const ch
         goto out;
     }
     const json_t *pe = jb_rec_primary_energy(r);
-    const char *params[24] = {
+    struct jb_config_key key;
+    char ctx[40], opts[1024];
+    jb_config_key_of(r, JB_ACROSS_NONE, &key);
+    jb_config_key_field(r, "context", ctx, sizeof(ctx));
+    jb_config_key_field(r, "options", opts, sizeof(opts));
+    const char *params[27] = {
         run_id,
         jb_rec_str(r, "created_utc", ""),
         jb_rec_str(r, "workload.name", ""),
@@ -363,16 +444,19 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const ch
         pe ? fmt_bool(json_object_get(pe, "measured")) : NULL,
         source_file,
         json,
+        key.id,
+        ctx,
+        opts[0] ? opts : NULL,
     };
     rc = s->ops->exec(s->conn,
                       "INSERT INTO jb_runs (run_id, created_utc, workload, family, unit, dtype,"
                       " scenario, batch, threads, backend, kernel, power, topology_hash, platform,"
                       " git_commit, complete, output_check, latency_median_s,"
                       " throughput_units_per_s, energy_j_per_unit, energy_uncertainty_j_per_unit,"
-                      " energy_measured, source_file, record_json) VALUES ($1, $2, $3, $4, $5,"
-                      " $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,"
-                      " $21, $22, $23, $24)",
-                      24, params, NULL, NULL, inner, sizeof(inner));
+                      " energy_measured, source_file, record_json, config_key, context, options)"
+                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+                      " $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
+                      27, params, NULL, NULL, inner, sizeof(inner));
     if (rc)
         goto end;
     size_t i;
@@ -426,8 +510,8 @@ static int row_json(void *ctx, int ncol, const char *const *v)
 int jb_store_query(jb_store *s, const struct jb_store_filter *f, json_t *out, char *err,
                    size_t errlen)
 {
-    char sql[1024], thr[24], lim[48] = "";
-    const char *params[8];
+    char sql[1024], thr[24], ctxb[24], lim[48] = "";
+    const char *params[12];
     int n = 0;
     int len = snprintf(sql, sizeof(sql), "SELECT record_json FROM jb_runs WHERE 1=1");
 #define ADD(field, col)                                                                            \
@@ -444,12 +528,20 @@ int jb_store_query(jb_store *s, const struct jb_store_filter *f, json_t *out, ch
     ADD(since_utc, "created_utc >=");
     ADD(backend, "backend =");
     ADD(dtype, "dtype =");
+    ADD(config_key, "config_key =");
+    ADD(options, "options =");
 #undef ADD
     if (f && f->threads > 0) {
         snprintf(thr, sizeof(thr), "%d", f->threads);
         params[n++] = thr;
         len +=
             snprintf(sql + len, sizeof(sql) - (size_t)len, " AND threads = CAST($%d AS BIGINT)", n);
+    }
+    if (f && f->context >= 0 && f->context_set) {
+        snprintf(ctxb, sizeof(ctxb), "%d", f->context);
+        params[n++] = ctxb;
+        len +=
+            snprintf(sql + len, sizeof(sql) - (size_t)len, " AND context = CAST($%d AS BIGINT)", n);
     }
     if (f && f->limit > 0)
         snprintf(lim, sizeof(lim), " LIMIT %d", f->limit);

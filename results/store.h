@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 /* The database schema version this build creates and understands. */
-#define JB_STORE_SCHEMA_VERSION 3
+#define JB_STORE_SCHEMA_VERSION 4
 
 /* Default database path, relative to the working directory. */
 #define JB_STORE_DEFAULT_PATH "results/joulebench.db"
@@ -94,7 +94,11 @@ struct jb_store_filter {
     const char *since_utc; /* created_utc >= since */
     const char *backend;
     const char *dtype;
-    int threads; /* 0: any */
+    const char *config_key; /* a key id (config_key.h) */
+    const char *options;    /* canonical options ("mib=16") */
+    int threads;            /* 0: any */
+    int context;            /* with context_set */
+    int context_set;
     int limit;   /* 0: no limit */
 };
 

@@ -8,6 +8,7 @@
  * server) the same tests run on PostgreSQL. */
 #include "base/error.h"
 #include "results/record_util.h"
+#include "results/config_key.h"
 #include "results/store.h"
 #include "test_results_helpers.h"
 
@@ -79,7 +80,9 @@ static void roundtrip_and_idempotent(void **st)
     f.workload = "llm-decode";
     assert_int_equal(jb_store_query(s, &f, out, err, sizeof(err)), 0);
     assert_int_equal(json_array_size(out), 1);
+    /* stored as given, with its configuration key */
     json_t *orig = th_load_fixture("llm-decode.json");
+    assert_int_equal(jb_config_key_attach(orig), 0);
     assert_true(json_equal(orig, json_array_get(out, 0)));
     json_decref(orig);
     json_decref(out);
@@ -181,7 +184,7 @@ static void locked_corrupt_newer(void **st)
     sqlite_exec(path, "UPDATE jb_schema_version SET version = 99");
     assert_int_equal(jb_store_open(path, &s, err, sizeof(err)), JB_EFORMAT);
     assert_non_null(strstr(err, "newer"));
-    sqlite_exec(path, "UPDATE jb_schema_version SET version = 3");
+    sqlite_exec(path, "UPDATE jb_schema_version SET version = 4");
 
     /* A file that is not a database. */
     snprintf(path, sizeof(path), "%s/corrupt.db", dir);
@@ -395,6 +398,7 @@ static void gbench_migrates_from_v2(void **st)
     snprintf(sql, sizeof(sql),
              "CREATE TABLE jb_schema_version (version BIGINT NOT NULL);"
              "INSERT INTO jb_schema_version VALUES (2);"
+             "CREATE TABLE jb_runs (run_id TEXT PRIMARY KEY, created_utc TEXT, record_json TEXT);"
              "CREATE TABLE jb_gbench (context_date TEXT NOT NULL, host_name TEXT NOT NULL,"
              " name TEXT NOT NULL, run_type TEXT, iterations BIGINT, real_time DOUBLE PRECISION,"
              " cpu_time DOUBLE PRECISION, time_unit TEXT, source_file TEXT, json TEXT NOT NULL,"
