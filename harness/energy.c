@@ -325,9 +325,19 @@ static int open_spec(struct jb_energy *e, const char *spec, const struct jb_powe
                      char *err, size_t errlen)
 {
     char buf[1024];
+    if (strlen(spec) >= sizeof(buf))
+        return jb_err(err, errlen, JB_EINVAL, "--power: spec of %zu characters is too long (at "
+                      "most %zu)", strlen(spec), sizeof(buf) - 1);
     snprintf(buf, sizeof(buf), "%s", spec);
-    char *save = NULL;
-    for (char *part = strtok_r(buf, "+", &save); part; part = strtok_r(NULL, "+", &save)) {
+    /* split on '+' by hand: "a++b" and a '+' at an end are errors, not
+     * sources that vanish */
+    for (char *part = buf, *next; part; part = next) {
+        char *plus = strchr(part, '+');
+        next = plus ? plus + 1 : NULL;
+        if (plus)
+            *plus = 0;
+        if (!*part)
+            return jb_err(err, errlen, JB_EINVAL, "--power: empty source in '%.60s'", spec);
         char *colon = strchr(part, ':');
         if (colon)
             *colon = 0;

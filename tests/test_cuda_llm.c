@@ -253,8 +253,12 @@ static void test_too_large_is_refused(void **state)
         skip();
     const struct jb_workload_ops *w = jb_workload_find("cuda-llama3.1-8b");
     /* 1024 sequences at depth 100000: ~13 TB of KV cache. */
-    struct jb_workload_params p = {
-        .dtype = "bf16", .batch = 1024, .context = 100000, .threads = 1, .seed = 1};
+    struct jb_workload_params p = {.dtype = "bf16",
+                                   .scenario = JB_SCENARIO_OFFLINE,
+                                   .batch = 1024,
+                                   .context = 100000,
+                                   .threads = 1,
+                                   .seed = 1};
     void *st = NULL;
     char err[JB_ERRLEN] = "";
     assert_int_equal(jb_workload_open(w, &p, &st, err, sizeof(err)), JB_ENOMEM);
