@@ -51,6 +51,10 @@ struct jb_cuda_llm_opts {
                          * 0: planned (two up to batch 16) */
     int no_qmma;        /* 1: q8_0/q4_0 through the GEMV or dequantize + cuBLAS
                          * instead of the tensor-core kernel (A/B, tests) */
+    int attn_mma;       /* attention on the tensor cores (llm_cuda_attn_mma.cuh):
+                         * 1 wherever the shapes allow (head size 64 or 128),
+                         * -1 never, 0 automatic (where the matrix products
+                         * round activations: cuBLAS and qmma paths) */
 };
 
 /* Allocates, generates weights and cache on the GPU, runs one warm-up step
