@@ -132,9 +132,10 @@ __global__ void copy_poison(uint4 *p, size_t n)
 
 /* Each block copies contiguous tiles of COPY_TILE_LOADS x 256 elements (32
  * KB), taken grid-stride, with all of a thread's loads of a tile in flight
- * before its first store. Contiguous tiles keep each block's reads and
- * writes within few DRAM pages; the earlier version, four loads strided by
- * the whole grid, reached 3814 GB/s on an H200 against cudaMemcpy's 4261. */
+ * before its first store. On an H200 this reached 3798-3817 GB/s, no more
+ * than the earlier four loads strided by the whole grid (3814), while
+ * cudaMemcpyAsync moved 4251 in the same run (docs/results/cuda/): hence
+ * the roof is the better of the two, not this kernel. */
 #define COPY_TILE_LOADS 8
 __global__ void __launch_bounds__(256)
     copy_kernel(uint4 *__restrict__ dst, const uint4 *__restrict__ src, size_t n)

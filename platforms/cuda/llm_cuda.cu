@@ -378,7 +378,7 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
     m->pdl = !o->no_pdl;
     /* Chunk-transposed activations pay for q8_0/q4_0 (1.2x and 2x faster
      * at batch 1 on an H100) but not for bf16/fp16, whose row-order loads
-     * were 2-3% faster there (platforms/cuda/bench.txt, README). */
+     * were 2-3% faster there (docs/results/cuda/h100-bench.csv, README). */
     m->P = m->gemm || m->qmma || o->no_xperm ? 0
            : m->dt == DT_Q8       ? 16
            : m->dt == DT_Q4       ? 32

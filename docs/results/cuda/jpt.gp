@@ -1,8 +1,8 @@
 # jpt.gp: J/token of the LLM decode step by batch size on the GPU (the fall
 # with batch: the weights are read once per step whatever the batch).
-#   gnuplot -e "out='jpt.svg'" platforms/cuda/results/jpt.gp
+#   gnuplot -e "out='jpt.svg'" docs/results/cuda/jpt.gp
 if (!exists("out")) out = "jpt.svg"
-if (!exists("dat")) dat = "platforms/cuda/results/h100-jpt.dat"
+if (!exists("dat")) dat = "docs/results/cuda/h100-jpt.dat"
 set terminal svg size 720,480 dynamic
 set output out
 set title "LLM decode step, context 2048, NVIDIA H100 80GB HBM3 (NVML energy counter)"
