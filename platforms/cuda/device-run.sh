@@ -99,18 +99,24 @@ if has torch; then
 fi
 
 if has ncu; then
-  # Kernels of the batch-1 8B bf16 step through Nsight Compute: clocks left
-  # alone (--clock-control none), one launch of each GEMV shape and the
-  # attention, with the sections that say whether they are memory bound.
+  # Nsight Compute, clocks left alone (--clock-control none): the batch-1 8B
+  # bf16 step's GEMVs and attention (why batch 1 draws more power than
+  # PyTorch at the same speed), and the batch-128 step's attention and
+  # cuBLAS kernels (where its time goes). A few launches of each, after
+  # the warm-up, with the sections that say whether they are memory bound.
   echo "== ncu"
-  printf 'cuda-llama3.1-8b bf16 1 2048 0.2 0\n' > "$LOGS/ncu-plan.txt"
-  timeout 240 ncu --clock-control none -k regex:'k_gemv|k_attn' -s 400 -c 6 \
-    --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats \
-    --section LaunchStats --section Occupancy \
-    "$BUILD/tests/jb_cuda_bench" "$LOGS/ncu-plan.txt" "$LOGS/ncu-bench.csv" > "$OUT/ncu.txt" 2>&1
-  echo "ncu rc=$?"
-  grep -E "k_gemv|k_attn|DRAM Throughput|Memory Throughput|Duration|Achieved Occupancy|SM Frequency|DRAM Frequency" \
-    "$OUT/ncu.txt" | head -40
+  SECT="--section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats --section LaunchStats --section Occupancy"
+  printf 'cuda-llama3.1-8b bf16 1 2048 0.2 0\n' > "$LOGS/ncu-plan1.txt"
+  timeout 120 ncu --clock-control none -k regex:'k_gemv|k_attn' -s 400 -c 8 $SECT \
+    "$BUILD/tests/jb_cuda_bench" "$LOGS/ncu-plan1.txt" "$LOGS/ncu-bench1.csv" > "$OUT/ncu-b1.txt" 2>&1
+  echo "ncu batch 1 rc=$?"
+  printf 'cuda-llama3.1-8b bf16 128 2048 0.2 0\n' > "$LOGS/ncu-plan128.txt"
+  timeout 120 ncu --clock-control none -k regex:'attn|gemm|nvjet|xmma|cutlass|rmsnorm|swiglu' -s 300 -c 10 $SECT \
+    "$BUILD/tests/jb_cuda_bench" "$LOGS/ncu-plan128.txt" "$LOGS/ncu-bench128.csv" > "$OUT/ncu-b128.txt" 2>&1
+  echo "ncu batch 128 rc=$?"
+  for f in "$OUT"/ncu-b1.txt "$OUT"/ncu-b128.txt; do
+    grep -E "^  [a-zA-Z_].*\(|DRAM Throughput|Memory Throughput|Duration|Achieved Occupancy|SM Frequency|Registers Per" "$f" | head -70
+  done
 fi
 
 if has quick; then

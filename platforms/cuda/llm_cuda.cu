@@ -279,7 +279,11 @@ static int enqueue_step(jb_cuda_llm *m, char *err, size_t errlen)
             return rc;
         dim3 g1(m->nch, c->n_kv_heads, B);
         if (m->amma)
-            launch(m, m->hs == 64 ? k_attn_mma<64> : k_attn_mma<128>, g1, dim3(AMMA_WARPS * 32),
+            launch(m,
+                   m->hs == 64 ? (m->amma == 2 ? k_attn_mma<64, true> : k_attn_mma<64, false>)
+                   : m->amma == 2 ? k_attn_mma<128, true>
+                                  : k_attn_mma<128, false>,
+                   g1, dim3(AMMA_WARPS * 32),
                    (const float *)m->qkv, m->qd, m->kvd, m->G, Ly->kc, Ly->vc, m->ctx_alloc,
                    m->L + 1, m->CH, c->rope_theta, m->pm, m->pl, m->pacc);
         else
@@ -392,7 +396,9 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
     /* Attention on the tensor cores rounds q and the probabilities to fp16:
      * by default only where the products round activations already. */
     m->amma = o->attn_mma >= 0 && (m->hs == 64 || m->hs == 128) && m->G <= ATT_GMAX &&
-              (o->attn_mma > 0 || m->gemm || m->qmma);
+                      (o->attn_mma > 0 || m->gemm || m->qmma)
+                  ? (o->attn_mma == 2 ? 2 : 1)
+                  : 0;
     m->h_bf16 = m->dt == DT_BF16;
     m->gemv_nb = o->batch <= 1 ? 1 : o->batch <= 2 ? 2 : o->batch <= 4 ? 4 : 8;
     JB_CUDA_GO(cudaSetDevice(o->device), "cudaSetDevice");
@@ -554,7 +560,7 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
              : m->dt >= DT_Q8 ? "cuda-dequant-f16+cublas"
                               : "cuda-cublas",
              m->fnorm ? "+fnorm" : "", m->use_graph ? "+graph" : "", m->pdl ? "+pdl" : "",
-             m->amma ? "+attn-mma" : "");
+             m->amma == 2 ? "+attn-mma-pf" : m->amma ? "+attn-mma" : "");
     *out = m;
     return 0;
 out:

@@ -65,7 +65,94 @@ __device__ __forceinline__ uint32_t u4_word(const uint4 &v, int i)
     return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
 }
 
+/* The K rows (two score tiles of 8) and V rows (2t, 2t+1, 2t+8, 2t+9) of
+ * the 16 positions from p0 that lane (g, t) feeds to the mma. Rows past t1
+ * are read from t1 - 1 (written, finite) and masked by the caller. */
 template <int HS>
+__device__ __forceinline__ void amma_load(const __half *K, const __half *V, int kvd, int p0,
+                                          int t1, int g, int t, uint4 (&kr)[2][HS / 32],
+                                          uint4 (&vr)[4][HS / 64])
+{
+#pragma unroll
+    for (int j = 0; j < 2; j++) {
+        int r = min(p0 + 8 * j + g, t1 - 1);
+#pragma unroll
+        for (int c = 0; c < HS / 32; c++)
+            kr[j][c] = *reinterpret_cast<const uint4 *>(K + (size_t)r * kvd + c * 32 + 8 * t);
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        int r = min(p0 + 2 * t + (i & 1) + 8 * (i >> 1), t1 - 1);
+#pragma unroll
+        for (int u = 0; u < HS / 64; u++)
+            vr[i][u] = *reinterpret_cast<const uint4 *>(V + (size_t)r * kvd + 64 * u + 8 * g);
+    }
+}
+
+/* One tile of 16 positions from p0: scores, the online softmax's update of
+ * (m_run, l_run) and O += P V. */
+template <int HS>
+__device__ __forceinline__ void amma_tile(int p0, int t1, int t, const uint32_t (&qa)[HS / 32][2][2],
+                                          const uint4 (&kr)[2][HS / 32],
+                                          const uint4 (&vr)[4][HS / 64], float (&o)[HS / 8][4],
+                                          float &m_run, float &l_run)
+{
+    constexpr int NC = HS / 32, NT = HS / 8;
+    float s[2][4];
+#pragma unroll
+    for (int j = 0; j < 2; j++) {
+        s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0;
+#pragma unroll
+        for (int c = 0; c < NC; c++)
+#pragma unroll
+            for (int ks = 0; ks < 2; ks++) {
+                const uint32_t a[4] = {qa[c][ks][0], 0u, qa[c][ks][1], 0u};
+                mma_f16(s[j], a, u4_word(kr[j][c], 2 * ks), u4_word(kr[j][c], 2 * ks + 1));
+            }
+    }
+    /* Scores of head g at positions p0 + 8 j + 2 t + e: s[j][e]. */
+    float mx = -INFINITY;
+#pragma unroll
+    for (int j = 0; j < 2; j++)
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+            if (p0 + 8 * j + 2 * t + e >= t1)
+                s[j][e] = -INFINITY;
+            mx = fmaxf(mx, s[j][e]);
+        }
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+    /* Every tile holds position p0 < t1: mx is finite, and so is m_new. */
+    float m_new = fmaxf(m_run, mx), corr = __expf(m_run - m_new);
+    m_run = m_new;
+    float p[2][2];
+#pragma unroll
+    for (int j = 0; j < 2; j++)
+#pragma unroll
+        for (int e = 0; e < 2; e++)
+            p[j][e] = __expf(s[j][e] - m_new);
+    l_run = l_run * corr + p[0][0] + p[0][1] + p[1][0] + p[1][1];
+    const uint32_t pa[4] = {h2_bits(p[0][0], p[0][1]), 0u, h2_bits(p[1][0], p[1][1]), 0u};
+#pragma unroll
+    for (int n = 0; n < NT; n++) {
+        o[n][0] *= corr;
+        o[n][1] *= corr;
+        int u = n / 8, w = (n % 8) / 2;
+        uint32_t b0, b1;
+        if (n % 2 == 0) {
+            b0 = pack_lo(u4_word(vr[0][u], w), u4_word(vr[1][u], w));
+            b1 = pack_lo(u4_word(vr[2][u], w), u4_word(vr[3][u], w));
+        } else {
+            b0 = pack_hi(u4_word(vr[0][u], w), u4_word(vr[1][u], w));
+            b1 = pack_hi(u4_word(vr[2][u], w), u4_word(vr[3][u], w));
+        }
+        mma_f16(o[n], pa, b0, b1);
+    }
+}
+
+/* PF: the loads of a warp's next tile are issued before the mma of the
+ * current one (one tile in flight while computing, at more registers). */
+template <int HS, bool PF>
 __global__ void __launch_bounds__(AMMA_WARPS * 32)
     k_attn_mma(const float *qkv, int qd, int kvd, int G, __half *kc, __half *vc, int ctx_alloc,
                int npos, int CH, float theta, float *pm, float *pl, float *pacc)
@@ -120,72 +207,30 @@ __global__ void __launch_bounds__(AMMA_WARPS * 32)
     for (int n = 0; n < NT; n++)
         o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0;
     float m_run = -INFINITY, l_run = 0;
-    for (int p0 = t0 + 16 * warp; p0 < t1; p0 += 16 * AMMA_WARPS) {
-        /* Rows past t1 are read from t1 - 1 (written, finite) and masked. */
+    if (PF) {
         uint4 kr[2][NC], vr[4][NU];
+        int p0 = t0 + 16 * warp;
+        amma_load<HS>(K, V, kvd, p0, t1, g, t, kr, vr);
+        for (; p0 < t1; p0 += 16 * AMMA_WARPS) {
+            uint4 kn[2][NC], vn[4][NU];
+            amma_load<HS>(K, V, kvd, p0 + 16 * AMMA_WARPS, t1, g, t, kn, vn);
+            amma_tile<HS>(p0, t1, t, qa, kr, vr, o, m_run, l_run);
 #pragma unroll
-        for (int j = 0; j < 2; j++) {
-            int r = min(p0 + 8 * j + g, t1 - 1);
+            for (int j = 0; j < 2; j++)
 #pragma unroll
-            for (int c = 0; c < NC; c++)
-                kr[j][c] = *reinterpret_cast<const uint4 *>(K + (size_t)r * kvd + c * 32 + 8 * t);
+                for (int c = 0; c < NC; c++)
+                    kr[j][c] = kn[j][c];
+#pragma unroll
+            for (int i = 0; i < 4; i++)
+#pragma unroll
+                for (int u = 0; u < NU; u++)
+                    vr[i][u] = vn[i][u];
         }
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            int r = min(p0 + 2 * t + (i & 1) + 8 * (i >> 1), t1 - 1);
-#pragma unroll
-            for (int u = 0; u < NU; u++)
-                vr[i][u] = *reinterpret_cast<const uint4 *>(V + (size_t)r * kvd + 64 * u + 8 * g);
-        }
-        float s[2][4];
-#pragma unroll
-        for (int j = 0; j < 2; j++) {
-            s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0;
-#pragma unroll
-            for (int c = 0; c < NC; c++)
-#pragma unroll
-                for (int ks = 0; ks < 2; ks++) {
-                    const uint32_t a[4] = {qa[c][ks][0], 0u, qa[c][ks][1], 0u};
-                    mma_f16(s[j], a, u4_word(kr[j][c], 2 * ks), u4_word(kr[j][c], 2 * ks + 1));
-                }
-        }
-        /* Scores of head g at positions p0 + 8 j + 2 t + e: s[j][e]. */
-        float mx = -INFINITY;
-#pragma unroll
-        for (int j = 0; j < 2; j++)
-#pragma unroll
-            for (int e = 0; e < 2; e++) {
-                if (p0 + 8 * j + 2 * t + e >= t1)
-                    s[j][e] = -INFINITY;
-                mx = fmaxf(mx, s[j][e]);
-            }
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-        /* Every tile holds position p0 < t1: mx is finite, and so is m_new. */
-        float m_new = fmaxf(m_run, mx), corr = __expf(m_run - m_new);
-        m_run = m_new;
-        float p[2][2];
-#pragma unroll
-        for (int j = 0; j < 2; j++)
-#pragma unroll
-            for (int e = 0; e < 2; e++)
-                p[j][e] = __expf(s[j][e] - m_new);
-        l_run = l_run * corr + p[0][0] + p[0][1] + p[1][0] + p[1][1];
-        const uint32_t pa[4] = {h2_bits(p[0][0], p[0][1]), 0u, h2_bits(p[1][0], p[1][1]), 0u};
-#pragma unroll
-        for (int n = 0; n < NT; n++) {
-            o[n][0] *= corr;
-            o[n][1] *= corr;
-            int u = n / 8, w = (n % 8) / 2;
-            uint32_t b0, b1;
-            if (n % 2 == 0) {
-                b0 = pack_lo(u4_word(vr[0][u], w), u4_word(vr[1][u], w));
-                b1 = pack_lo(u4_word(vr[2][u], w), u4_word(vr[3][u], w));
-            } else {
-                b0 = pack_hi(u4_word(vr[0][u], w), u4_word(vr[1][u], w));
-                b1 = pack_hi(u4_word(vr[2][u], w), u4_word(vr[3][u], w));
-            }
-            mma_f16(o[n], pa, b0, b1);
+    } else {
+        for (int p0 = t0 + 16 * warp; p0 < t1; p0 += 16 * AMMA_WARPS) {
+            uint4 kr[2][NC], vr[4][NU];
+            amma_load<HS>(K, V, kvd, p0, t1, g, t, kr, vr);
+            amma_tile<HS>(p0, t1, t, qa, kr, vr, o, m_run, l_run);
         }
     }
     /* This warp's partial for head g: l over the 4 lanes of the row, and

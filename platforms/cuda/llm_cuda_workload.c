@@ -58,8 +58,9 @@ static int cuda_llm_open(const char *model, const struct jb_workload_params *p, 
      * the tensor-core kernel; qmma=1 reads one 16-byte piece per lane
      * and row there (A/B), qmma=0 takes q8_0/q4_0 off the tensor-core
      * kernel (GEMV at batch 1-2, dequantize + cuBLAS above); fuse=norm folds
-     * RMSNorm into the GEMVs of the row-order GEMV path; attn=mma or
-     * attn=simt puts the attention on or off the tensor cores (A/B);
+     * RMSNorm into the GEMVs of the row-order GEMV path; attn=mma (or
+     * mma-pf, prefetching) or attn=simt puts the attention on or off the
+     * tensor cores (A/B);
      * device=N picks another GPU. */
     if (jb_option_get(p->options, "graph", buf, sizeof(buf)))
         o.use_graph = strcmp(buf, "0") != 0;
@@ -76,7 +77,10 @@ static int cuda_llm_open(const char *model, const struct jb_workload_params *p, 
     if (jb_option_get(p->options, "gemv_max", buf, sizeof(buf)))
         o.gemv_max_batch = atoi(buf);
     if (jb_option_get(p->options, "attn", buf, sizeof(buf)))
-        o.attn_mma = !strcmp(buf, "mma") ? 1 : !strcmp(buf, "simt") ? -1 : 0;
+        o.attn_mma = !strcmp(buf, "mma")      ? 1
+                     : !strcmp(buf, "mma-pf") ? 2
+                     : !strcmp(buf, "simt")   ? -1
+                                              : 0;
     if (jb_option_get(p->options, "device", buf, sizeof(buf)))
         o.device = atoi(buf);
     struct cuda_llm_state *s = calloc(1, sizeof(*s));
