@@ -107,11 +107,11 @@ if has ncu; then
   echo "== ncu"
   SECT="--section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats --section LaunchStats --section Occupancy"
   printf 'cuda-llama3.1-8b bf16 1 2048 0.2 0\n' > "$LOGS/ncu-plan1.txt"
-  timeout 80 ncu --clock-control none -k regex:'k_gemv|k_attn' -s 400 -c 8 $SECT \
+  timeout 60 ncu --clock-control none -k regex:'k_gemv|k_attn' -s 400 -c 8 $SECT \
     "$BUILD/tests/jb_cuda_bench" "$LOGS/ncu-plan1.txt" "$LOGS/ncu-bench1.csv" > "$OUT/ncu-b1.txt" 2>&1
   echo "ncu batch 1 rc=$?"
   printf 'cuda-llama3.1-8b bf16 128 2048 0.2 0\n' > "$LOGS/ncu-plan128.txt"
-  timeout 80 ncu --clock-control none -k regex:'attn|gemm|nvjet|xmma|cutlass|rmsnorm|swiglu' -s 300 -c 10 $SECT \
+  timeout 60 ncu --clock-control none -k regex:'attn|gemm|nvjet|xmma|cutlass|rmsnorm|swiglu' -s 300 -c 10 $SECT \
     "$BUILD/tests/jb_cuda_bench" "$LOGS/ncu-plan128.txt" "$LOGS/ncu-bench128.csv" > "$OUT/ncu-b128.txt" 2>&1
   echo "ncu batch 128 rc=$?"
   for f in "$OUT"/ncu-b1.txt "$OUT"/ncu-b128.txt; do

@@ -134,7 +134,7 @@ def measure(model, batch, context, seconds, h):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--seconds", type=float, default=2.5)
     ap.add_argument("--out", default=None)
     ap.add_argument("runs", nargs="+")
     a = ap.parse_args()
