@@ -20,7 +20,8 @@
 #   test   ctest's CUDA tests, verbose (ctest-cuda.log)
 #   bench  jb_cuda_bench over PLAN (bench.csv, bench.log)
 #   torch  tests/bench/torch_decode.py over TORCH_RUNS, model:batch[:ctx] (torch.csv)
-#   ncu    Nsight Compute on the batch-1 8B bf16 step's kernels (ncu.txt)
+#   ncu    Nsight Compute on the batch-1 8B bf16 step's kernels (ncu-b1.txt)
+#   ncu128 the same at batch 128 (ncu-b128.txt)
 #   quick  one joulebench run through the runner with --power nvml (suite.log)
 #   suite  joulebench run --suite llm-decode-gpu --power nvml (suite.log, records)
 #   tinyml joulebench run --suite tinyml-gpu --power nvml (tinyml.log, records)
@@ -107,14 +108,18 @@ if has ncu; then
   echo "== ncu"
   SECT="--section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats --section LaunchStats --section Occupancy"
   printf 'cuda-llama3.1-8b bf16 1 2048 0.2 0\n' > "$LOGS/ncu-plan1.txt"
-  timeout 60 ncu --clock-control none -k regex:'k_gemv|k_attn' -s 400 -c 8 $SECT \
+  timeout 50 ncu --clock-control none -k regex:'k_gemv|k_attn' -s 400 -c 8 $SECT \
     "$BUILD/tests/jb_cuda_bench" "$LOGS/ncu-plan1.txt" "$LOGS/ncu-bench1.csv" > "$OUT/ncu-b1.txt" 2>&1
   echo "ncu batch 1 rc=$?"
+fi
+if has ncu128; then
   printf 'cuda-llama3.1-8b bf16 128 2048 0.2 0\n' > "$LOGS/ncu-plan128.txt"
-  timeout 60 ncu --clock-control none -k regex:'attn|gemm|nvjet|xmma|cutlass|rmsnorm|swiglu' -s 300 -c 10 $SECT \
+  timeout 50 ncu --clock-control none -k regex:'attn|gemm|nvjet|xmma|cutlass|rmsnorm|swiglu' -s 300 -c 10 $SECT \
     "$BUILD/tests/jb_cuda_bench" "$LOGS/ncu-plan128.txt" "$LOGS/ncu-bench128.csv" > "$OUT/ncu-b128.txt" 2>&1
   echo "ncu batch 128 rc=$?"
-  for f in "$OUT"/ncu-b1.txt "$OUT"/ncu-b128.txt; do
+fi
+if has ncu || has ncu128; then
+  for f in "$OUT"/ncu-b*.txt; do
     grep -E "^  [a-zA-Z_].*\(|DRAM Throughput|Memory Throughput|Duration|Achieved Occupancy|SM Frequency|Registers Per" "$f" | head -70
   done
 fi
