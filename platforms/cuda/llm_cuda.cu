@@ -394,10 +394,14 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
     m->fnorm = !m->gemm && !m->qmma && m->P == 0 && o->fuse_norm;
     m->qmma_v = o->qmma_pieces;
     /* Attention on the tensor cores rounds q and the probabilities to fp16:
-     * by default only where the products round activations already. */
+     * by default only where the products round activations already, with
+     * the next tile's loads in flight (on the H200: 8B bf16 batch 128 16.3
+     * against 17.7 ms, batch 32 8.0 against 8.5; 1B level at batch 8;
+     * docs/results/cuda/h200-bench-2.csv). At batch 1 it was 6-12% faster
+     * too but would loosen the GEMV path's 1e-3 tolerance: not the default. */
     m->amma = o->attn_mma >= 0 && (m->hs == 64 || m->hs == 128) && m->G <= ATT_GMAX &&
                       (o->attn_mma > 0 || m->gemm || m->qmma)
-                  ? (o->attn_mma == 2 ? 2 : 1)
+                  ? (o->attn_mma == 1 ? 1 : 2)
                   : 0;
     m->h_bf16 = m->dt == DT_BF16;
     m->gemv_nb = o->batch <= 1 ? 1 : o->batch <= 2 ? 2 : o->batch <= 4 ? 4 : 8;
