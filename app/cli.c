@@ -66,13 +66,70 @@ const char *jb_cli_fmt_time(double s, char *buf, size_t n)
 
 static const char list_usage[] =
     "usage: joulebench list [--format table|json]\n"
-    "Lists the workloads, suites, power sources and back-ends of this build, and\n"
-    "the folders its run-time files (schema, data, plots, platforms, suites) come from.\n";
+    "       joulebench list --options WORKLOAD [--backend B]\n"
+    "Lists the workloads, their back-ends (and why one cannot run here), suites,\n"
+    "power sources and the folders its run-time files (schema, data, plots,\n"
+    "platforms, suites) come from. --options prints the typed options of a\n"
+    "workload and of its back-end (the family's default one unless --backend).\n";
+
+static const char *const families[] = {"calibration", "tinyml", "llm", NULL};
+
+/* Every back-end of every family, with whether it can run here and why not. */
+static json_t *list_backends(void)
+{
+    json_t *arr = json_array();
+    const struct jb_backend *b;
+    for (int f = 0; families[f]; f++)
+        for (int i = 0; (b = jb_backend_at(families[f], i)); i++) {
+            char why[JB_ERRLEN];
+            int rc = jb_backend_probe(b, why, sizeof(why));
+            json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "name", b->name, "family",
+                                  b->family, "version", b->version, "dtypes", b->dtypes,
+                                  "description", b->description, "usable", rc == 0);
+            if (rc)
+                json_object_set_new(o, "why", json_string(why));
+            json_array_append_new(arr, o);
+        }
+    return arr;
+}
+
+static int list_options(const char *name, const char *backend)
+{
+    char msg[JB_ERRLEN];
+    const struct jb_workload_ops *w = jb_workload_find(name);
+    const struct jb_backend *b;
+    if (!w) {
+        fprintf(stderr, "joulebench list: unknown workload '%s' (see joulebench list)\n", name);
+        return 2;
+    }
+    if (jb_workload_backend(w, backend, &b, msg, sizeof(msg))) {
+        fprintf(stderr, "joulebench list: %s\n", msg);
+        return 2;
+    }
+    const struct jb_workload_ops *c = jb_workload_canonical(w);
+    char title[160];
+    snprintf(title, sizeof(title), "Options of %s (workload):", c->name);
+    if (c->options && c->options->name)
+        jb_options_print(stdout, title, c->options);
+    else
+        printf("%s none\n", title);
+    snprintf(title, sizeof(title), "Options of back-end %s (%s):", b->name, b->family);
+    if (b->options && b->options->name)
+        jb_options_print(stdout, title, b->options);
+    else
+        printf("%s none\n", title);
+    printf("dtypes on %s: %s (default %.*s)\n", b->name, b->dtypes, (int)strcspn(b->dtypes, ","),
+           b->dtypes);
+    return 0;
+}
 
 static int cmd_list(int argc, char **argv)
 {
     enum jb_format fmt = FMT_TABLE;
+    const char *opt_workload = NULL, *opt_backend = NULL;
     static const struct option opts[] = {{"format", required_argument, 0, 'f'},
+                                         {"options", required_argument, 0, 'o'},
+                                         {"backend", required_argument, 0, 'b'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c;
@@ -82,18 +139,57 @@ static int cmd_list(int argc, char **argv)
             fputs(list_usage, stdout);
             return 0;
         }
+        if (c == 'o') {
+            opt_workload = optarg;
+            continue;
+        }
+        if (c == 'b') {
+            opt_backend = optarg;
+            continue;
+        }
         if (c != 'f' || jb_cli_parse_format(optarg, &fmt)) {
             fputs(list_usage, stderr);
             return 2;
         }
     }
+    if (opt_workload)
+        return list_options(opt_workload, opt_backend);
     json_t *all = json_object(), *wl = json_array(), *su = json_array(), *ps = json_array();
+    json_t *bl = list_backends();
     for (int i = 0; jb_workloads[i]; i++) {
         const struct jb_workload_ops *w = jb_workloads[i];
-        json_array_append_new(wl, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", w->name,
-                                            "family", w->family, "unit", w->unit, "dtypes",
-                                            w->dtypes, "backends", w->backends, "description",
-                                            w->description));
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", w->name, "family", w->family,
+                              "unit", w->unit, "dtypes", w->dtypes, "description",
+                              w->description);
+        if (w->alias_of) {
+            json_object_set_new(o, "alias_of", json_string(w->alias_of));
+            json_object_set_new(o, "alias_backend", json_string(w->alias_backend));
+        }
+        /* the back-ends that can run it here, and why the others cannot */
+        json_t *runs = json_array(), *cannot = json_object();
+        size_t k;
+        json_t *b;
+        json_array_foreach(bl, k, b)
+        {
+            const char *bn = json_string_value(json_object_get(b, "name"));
+            if (strcmp(json_string_value(json_object_get(b, "family")), w->family))
+                continue;
+            if (w->alias_backend && strcmp(bn, w->alias_backend))
+                continue;
+            if (!strcmp(w->family, "calibration") && json_is_true(json_object_get(b, "usable"))) {
+                const struct jb_calib_backend_ops *cb =
+                    jb_calib_backend(jb_backend_find("calibration", bn));
+                if (!jb_calib_kernel_find(cb, jb_workload_canonical(w)->name))
+                    continue;
+            }
+            if (json_is_true(json_object_get(b, "usable")))
+                json_array_append_new(runs, json_string(bn));
+            else
+                json_object_set(cannot, bn, json_object_get(b, "why"));
+        }
+        json_object_set_new(o, "backends", runs);
+        json_object_set_new(o, "unusable_backends", cannot);
+        json_array_append_new(wl, o);
     }
     /* Suites: those of $JB_SUITES_DIR and the shipped ones, as `run --suite`
      * looks for them (suite.c), each name once. */
@@ -133,11 +229,7 @@ static int cmd_list(int argc, char **argv)
     json_object_set_new(all, "suites", su);
     json_object_set_new(all, "power_sources", ps);
     json_object_set_new(all, "data_dirs", dd);
-#ifdef JB_HAVE_CUDA
-    json_object_set_new(all, "backends", json_pack("[s, s]", "cpu", "cuda"));
-#else
-    json_object_set_new(all, "backends", json_pack("[s]", "cpu"));
-#endif
+    json_object_set_new(all, "backends", bl);
     if (fmt == FMT_JSON) {
         json_dumpf(all, stdout, JSON_INDENT(2));
         putchar('\n');
@@ -146,17 +238,22 @@ static int cmd_list(int argc, char **argv)
     }
     size_t i;
     json_t *v;
-    printf("Workloads:\n");
-    printf("  %-18s %-12s %-10s %-22s %-9s %s\n", "name", "family", "unit", "dtypes", "backends",
+    printf("Workloads (back-ends that can run each here; aliases last):\n");
+    printf("  %-22s %-12s %-10s %-26s %-10s %s\n", "name", "family", "unit", "dtypes", "runs on",
            "description");
     json_array_foreach(wl, i, v)
     {
-        printf("  %-18s %-12s %-10s %-22s %-9s %s\n",
+        char on[64] = "";
+        size_t k;
+        json_t *b;
+        json_array_foreach(json_object_get(v, "backends"), k, b)
+            snprintf(on + strlen(on), sizeof(on) - strlen(on), "%s%s", k ? "," : "",
+                     json_string_value(b));
+        printf("  %-22s %-12s %-10s %-26s %-10s %s\n",
                json_string_value(json_object_get(v, "name")),
                json_string_value(json_object_get(v, "family")),
                json_string_value(json_object_get(v, "unit")),
-               json_string_value(json_object_get(v, "dtypes")),
-               json_string_value(json_object_get(v, "backends")),
+               json_string_value(json_object_get(v, "dtypes")), on[0] ? on : "-",
                json_string_value(json_object_get(v, "description")));
     }
     printf("Suites (%s):\n ", shown);
@@ -167,11 +264,15 @@ static int cmd_list(int argc, char **argv)
         printf("  %-14s %s\n", json_string_value(json_object_get(v, "name")),
                json_string_value(json_object_get(v, "description")));
     }
-#ifdef JB_HAVE_CUDA
-    printf("Back-ends: cpu, cuda (built; needs an NVIDIA GPU at run time)\n");
-#else
-    printf("Back-ends: cpu (CUDA back-end not built: no CUDA compiler found at configure time)\n");
-#endif
+    printf("Back-ends:\n");
+    json_array_foreach(bl, i, v)
+    {
+        int ok = json_is_true(json_object_get(v, "usable"));
+        printf("  %-6s %-12s %-8s %s%s%s\n", json_string_value(json_object_get(v, "name")),
+               json_string_value(json_object_get(v, "family")), ok ? "usable" : "unusable",
+               json_string_value(json_object_get(v, "description")), ok ? "" : ": ",
+               ok ? "" : json_string_value(json_object_get(v, "why")));
+    }
     printf("Run-time files:\n");
     const char *key;
     json_object_foreach(dd, key, v)

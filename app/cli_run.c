@@ -58,7 +58,8 @@ static const char run_usage[] =
     "  --region CODE         grid region for carbon (results/data); or\n"
     "  --grid-intensity G    gCO2e/kWh\n"
     "  --pue P, --wue W      facility power and water usage effectiveness\n"
-    "  --platform NAME       platform descriptor (platforms/descriptors) for embodied carbon\n"
+    "  --platform NAME|PATH  platform descriptor for embodied carbon: NAME.json of the\n"
+    "                        platforms folder, or a file (a PATH has a '/' or ends in .json)\n"
     "  --sysfs-root DIR      read sysfs under DIR (testing)\n"
     "A value given on the command line replaces the suite line's (its whole list);\n"
     "runs that are then the same are run once.\n";

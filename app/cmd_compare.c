@@ -9,7 +9,7 @@
 #include "app/cmd_util.h"
 #include "app/commands_impl.h"
 #include "results/record_util.h"
-#include "results/stats.h"
+#include "harness/stats.h"
 #include "results/store.h"
 
 #include <math.h>

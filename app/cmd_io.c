@@ -33,7 +33,7 @@ static json_t *find_calibration(jb_store *s, const json_t *batch, const char *wh
 
 static const char usage_import[] =
     "usage: joulebench import [--db URL] [--region CODE | "
-    "--grid-intensity G] [--pue P] [--wue W] [--platform NAME] FILES|DIRS\n";
+    "--grid-intensity G] [--pue P] [--wue W] [--platform NAME|PATH] FILES|DIRS\n";
 
 int jb_cmd_import(int argc, char **argv)
 {
@@ -167,26 +167,12 @@ static void csv_str(FILE *f, const char *s)
 static void md_str(FILE *f, const char *s)
 {
     for (const char *p = s ? s : ""; *p; p++) {
-        switch (*p) {
-        case '|':
+        if (*p == '|')
             fputs("\\|", f);
-            break;
-        case '\n':
-        case '\r':
+        else if (*p == '\n' || *p == '\r')
             fputc(' ', f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        default:
-            fputc(*p, f);
-        }
+        else
+            jb_html_putc(f, *p);
     }
 }
 

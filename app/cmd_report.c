@@ -19,32 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* HTML text and attribute values alike: the five significant characters. */
-static void esc(FILE *f, const char *s)
-{
-    for (const char *p = s ? s : ""; *p; p++) {
-        switch (*p) {
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        case '\'':
-            fputs("&#39;", f);
-            break;
-        default:
-            fputc(*p, f);
-        }
-    }
-}
-
 static void inline_asset(FILE *f, const char *name)
 {
     char dir[4096], path[4200];
@@ -66,7 +40,7 @@ static void page_head(FILE *f, const char *title, const char *root)
           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src "
           "'self' file:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n<title>",
           f);
-    esc(f, title);
+    jb_html_puts(f, title);
     fputs("</title>\n<style>\n", f);
     inline_asset(f, "dashboard.css");
     fprintf(f,
@@ -116,18 +90,18 @@ static void runs_table(FILE *f, const json_t *recs, const char *root, const json
         fprintf(f, "<td>%s<a href=\"%sruns/%s.html\" title=\"provenance\">",
                 cp ? "<span class=\"flag\" title=\"change point starts here\">&#9873;</span> " : "",
                 root, safe);
-        esc(f, id);
+        jb_html_puts(f, id);
         fputs("</a></td><td>", f);
-        esc(f, jb_rec_str(r, "created_utc", ""));
+        jb_html_puts(f, jb_rec_str(r, "created_utc", ""));
         fputs("</td><td>", f);
-        esc(f, jb_rec_str(r, "workload.name", ""));
+        jb_html_puts(f, jb_rec_str(r, "workload.name", ""));
         fputs("</td><td>", f);
         char pb[160];
-        esc(f, jb_rec_platform(r, pb, sizeof(pb)));
+        jb_html_puts(f, jb_rec_platform(r, pb, sizeof(pb)));
         fputs("</td><td>", f);
-        esc(f, jb_rec_str(r, "workload.dtype", ""));
+        jb_html_puts(f, jb_rec_str(r, "workload.dtype", ""));
         fputs("</td><td>", f);
-        esc(f, jb_rec_str(r, "config.scenario", ""));
+        jb_html_puts(f, jb_rec_str(r, "config.scenario", ""));
         fputs("</td>", f);
         num_td(f, jb_rec_num(r, "config.batch", NAN), NULL);
         num_td(f, jb_rec_num(r, "config.threads", NAN), NULL);
@@ -137,12 +111,12 @@ static void runs_table(FILE *f, const json_t *recs, const char *root, const json
         num_td(f, jb_rec_num(r, "derived.energy.joules_per_unit", NAN), cls);
         num_td(f, jb_rec_num(r, "derived.energy.uncertainty_joules_per_unit", NAN), cls);
         fprintf(f, "<td%s>", cls ? " class=\"est\"" : "");
-        esc(f, label);
+        jb_html_puts(f, label);
         fputs("</td>", f);
         num_td(f, jb_rec_num(r, "derived.carbon.operational_gco2e_per_1000_units", NAN), cls);
         num_td(f, jb_rec_num(r, "derived.carbon.embodied_gco2e_per_1000_units", NAN), "est");
         fputs("<td>", f);
-        esc(f, jb_rec_str(r, "validity.output_check", ""));
+        jb_html_puts(f, jb_rec_str(r, "validity.output_check", ""));
         fputs("</td></tr>\n", f);
     }
     fputs("</tbody></table></div>\n", f);
@@ -158,7 +132,7 @@ static int write_run_page(const char *dir, const json_t *r)
         return -1;
     page_head(f, jb_rec_str(r, "run_id", "run"), "../");
     fputs("<h1>Run ", f);
-    esc(f, jb_rec_str(r, "run_id", ""));
+    jb_html_puts(f, jb_rec_str(r, "run_id", ""));
     fputs("</h1>\n<table id=\"provenance\"><tbody>\n", f);
     static const char *const keys[] = {"created_utc",
                                        "workload.name",
@@ -180,11 +154,11 @@ static int write_run_page(const char *dir, const json_t *r)
                                        "validity.check_detail"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         fputs("<tr><th>", f);
-        esc(f, keys[i]);
+        jb_html_puts(f, keys[i]);
         fputs("</th><td>", f);
         const json_t *v = jb_rec_get(r, keys[i]);
         if (json_is_string(v))
-            esc(f, json_string_value(v));
+            jb_html_puts(f, json_string_value(v));
         else if (json_is_number(v))
             fprintf(f, "%.9g", json_number_value(v));
         fputs("</td></tr>\n", f);
@@ -194,19 +168,19 @@ static int write_run_page(const char *dir, const json_t *r)
     const json_t *a;
     json_array_foreach(jb_rec_get(r, "system.command_line"), i, a)
     {
-        esc(f, json_string_value(a));
+        jb_html_puts(f, json_string_value(a));
         fputc(' ', f);
     }
     fputs("</code></td></tr></tbody></table>\n<h2>Warnings</h2><ul>", f);
     json_array_foreach(jb_rec_get(r, "validity.warnings"), i, a)
     {
         fputs("<li>", f);
-        esc(f, json_string_value(a));
+        jb_html_puts(f, json_string_value(a));
         fputs("</li>", f);
     }
     fputs("</ul>\n<h2>Full record</h2>\n<pre id=\"record\">", f);
     char *js = json_dumps(r, JSON_INDENT(2) | JSON_SORT_KEYS);
-    esc(f, js);
+    jb_html_puts(f, js);
     free(js);
     fputs("</pre>\n", f);
     page_tail(f);
@@ -236,7 +210,7 @@ static int write_workload_page(const char *dir, const char *name, const json_t *
         return -1;
     page_head(f, name, "../");
     fputs("<h1>Workload ", f);
-    esc(f, name);
+    jb_html_puts(f, name);
     fputs("</h1>\n", f);
     const json_t *hs[2] = {hist_e, hist_l};
     fputs("<h2>Change points</h2>\n<ul id=\"changepoints\">", f);
@@ -249,13 +223,13 @@ static int write_workload_page(const char *dir, const char *name, const json_t *
         {
             any = 1;
             fprintf(f, "<li class=\"flag\">%s ", k ? "latency" : "energy");
-            esc(f, jb_rec_str(h, "config", ""));
+            jb_html_puts(f, jb_rec_str(h, "config", ""));
             fprintf(f, " %+.1f%% between commit ", jb_rec_num(c, "change_pct", 0));
-            esc(f, jb_rec_str(c, "from_commit", "?"));
+            jb_html_puts(f, jb_rec_str(c, "from_commit", "?"));
             fputs(" and ", f);
-            esc(f, jb_rec_str(c, "to_commit", "?"));
+            jb_html_puts(f, jb_rec_str(c, "to_commit", "?"));
             fprintf(f, " (p = %.3f; machine ", jb_rec_num(c, "p_value", 1));
-            esc(f, jb_rec_str(h, "topology_hash", "?"));
+            jb_html_puts(f, jb_rec_str(h, "topology_hash", "?"));
             fputs(")</li>", f);
         }
     }
@@ -285,7 +259,7 @@ static int write_workload_page(const char *dir, const char *name, const json_t *
             free(csv);
             if (!rc) {
                 fputs("<p>Power trace of run ", f);
-                esc(f, id);
+                jb_html_puts(f, id);
                 fputs("</p>\n", f);
                 plot_img(f, stem, "power trace");
             }
@@ -415,7 +389,7 @@ int jb_cmd_report(int argc, char **argv)
                      collect_cp_runs(json_array_get(h, 1), dummy);
         json_decref(dummy);
         fprintf(f, "<tr><td><a href=\"w/%s.html\">", safe);
-        esc(f, w);
+        jb_html_puts(f, w);
         fprintf(f, "</a></td>");
         num_td(f, (double)json_array_size(arr), NULL);
         num_td(f, jb_rec_num(last, "derived.energy.joules_per_unit", NAN),

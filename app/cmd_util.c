@@ -2,6 +2,8 @@
 #include "app/cmd_util.h"
 
 #include "base/error.h"
+#include "platforms/descriptor.h"
+#include "results/record_util.h"
 #include "results/carbon.h"
 #include "results/schema_validate.h"
 
@@ -78,12 +80,6 @@ int jb_opt_double(const char *name, const char *s, double *out, char *err, size_
         return jb_err(err, errlen, JB_EINVAL, "--%s: '%.40s' is not a number", name, s);
     *out = v;
     return JB_OK;
-}
-
-int jb_is_gbench(const json_t *doc)
-{
-    return json_is_object(doc) && json_is_array(json_object_get(doc, "benchmarks")) &&
-           json_is_object(json_object_get(doc, "context"));
 }
 
 static int has_suffix(const char *s, const char *suf)
@@ -275,4 +271,33 @@ int jb_mkdirs(const char *dir)
             *p = '/';
         }
     return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
+}
+
+void jb_html_putc(FILE *f, char c)
+{
+    switch (c) {
+    case '&':
+        fputs("&amp;", f);
+        break;
+    case '<':
+        fputs("&lt;", f);
+        break;
+    case '>':
+        fputs("&gt;", f);
+        break;
+    case '"':
+        fputs("&quot;", f);
+        break;
+    case '\'':
+        fputs("&#39;", f);
+        break;
+    default:
+        fputc(c, f);
+    }
+}
+
+void jb_html_puts(FILE *f, const char *s)
+{
+    for (const char *p = s ? s : ""; *p; p++)
+        jb_html_putc(f, *p);
 }

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* One option: "--name VALUE" / "--name=VALUE" when val is set, "--name"
  * when flag is set. */
@@ -50,12 +51,17 @@ int jb_norm_opts_from(struct jb_norm_opts *o, const char *region, const char *gr
  * "time_s,domain,watts"; malloc'd text (caller frees) or NULL. */
 char *jb_read_trace_beside(const char *record_path);
 
-/* Whether a JSON document is a Google Benchmark output file. */
-int jb_is_gbench(const json_t *doc);
 
 /* Creates a folder and its missing parents (mode 0755), like `mkdir -p`;
  * existing ones are fine. Returns 0, or -1 with errno set, which the
  * caller reports. Paths are cut at 2047 bytes. */
 int jb_mkdirs(const char *dir);
+
+/* Writes s (NULL reads as "") as HTML text or attribute value: & < > " '
+ * become entities. The report's pages and the Markdown export (whose
+ * renderers pass HTML through) both escape through these, so a hostile
+ * string in a record is neutralized the same way everywhere. */
+void jb_html_putc(FILE *f, char c);
+void jb_html_puts(FILE *f, const char *s);
 
 #endif

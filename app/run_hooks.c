@@ -2,6 +2,7 @@
 #include "app/run_hooks.h"
 
 #include "base/error.h"
+#include "results/record_util.h"
 #include "app/cmd_util.h"
 #include "results/normalize.h"
 #include "results/store.h"

@@ -101,16 +101,6 @@ extern "C" void jb_gb_set_iteration_time(jb_gb_state *st, double seconds)
     S(st).SetIterationTime(seconds);
 }
 
-extern "C" void jb_gb_pause_timing(jb_gb_state *st)
-{
-    S(st).PauseTiming();
-}
-
-extern "C" void jb_gb_resume_timing(jb_gb_state *st)
-{
-    S(st).ResumeTiming();
-}
-
 extern "C" void jb_gb_skip_with_error(jb_gb_state *st, const char *message)
 {
     S(st).SkipWithError(message ? message : "error");

@@ -67,8 +67,6 @@ int jb_gb_register(const char *name, jb_gb_fn fn, void *arg, const struct jb_gb_
 /* The C keep-running loop: while (jb_gb_keep_running(st)) { ... } */
 int jb_gb_keep_running(struct jb_gb_state *st);
 void jb_gb_set_iteration_time(struct jb_gb_state *st, double seconds);
-void jb_gb_pause_timing(struct jb_gb_state *st);
-void jb_gb_resume_timing(struct jb_gb_state *st);
 /* Marks the run failed; the loop then ends at its next test. */
 void jb_gb_skip_with_error(struct jb_gb_state *st, const char *message);
 void jb_gb_set_counter(struct jb_gb_state *st, const char *name, double value,

@@ -5,8 +5,9 @@
  * It is always measured = 0 and carries a wide relative uncertainty, so it
  * can never pass for a measurement (CodeCarbon's silent fallback to TDP is
  * the failure this avoids). The figures come from, in order:
- *   estimate:platform=NAME|PATH  descriptor NAME.json (platforms folder, datadir.h)
- *                                (tdp_w, idle_w, active_w_per_core, cores): +-40%
+ *   estimate:platform=NAME|PATH  a platform descriptor, found and checked as
+ *                                --platform's (platforms/descriptor.h):
+ *                                its idle_w and active_w_per_core, +-40%
  *   estimate:tdp=W[,idle=W][,cores=N]  active per core = (tdp - idle) / cores,
  *                                idle defaults to 0.3 x tdp: +-50%
  *   nothing                      10 W per busy core, no idle power: +-100%
@@ -15,6 +16,7 @@
 #include "base/error.h"
 #include "harness/power.h"
 #include "harness/power_opts.h"
+#include "platforms/descriptor.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -40,40 +42,26 @@ static const char *const est_keys[] = {
 
 static int load_platform(const char *name, struct est *s, char *err, size_t n)
 {
-    char dir[512], path[1100];
-    if (strchr(name, '/') || strstr(name, ".json"))
-        snprintf(path, sizeof(path), "%s", name);
-    else {
-        jb_data_dir(JB_DATA_PLATFORMS, dir, sizeof(dir));
-        snprintf(path, sizeof(path), "%s/%s.json", dir, name);
-    }
-    json_error_t je;
-    json_t *j = json_load_file(path, 0, &je);
-    if (!j)
-        return jb_err(err, n, JB_ENOENT, "estimate: platform descriptor %s: %s", path, je.text);
-    int rc = JB_OK;
+    char path[4200], inner[JB_ERRLEN];
+    json_t *j = NULL;
+    /* The one loader of platforms/descriptor.h, as for --platform: the
+     * same name or path finds the same file, checked the same way. */
+    int rc = jb_platform_resolve(name, path, sizeof(path), inner, sizeof(inner));
+    if (!rc)
+        rc = jb_platform_load(name, &j, inner, sizeof(inner));
+    if (rc)
+        return jb_err(err, n, rc, "estimate: %s", inner);
     const char *kind = json_string_value(json_object_get(j, "kind"));
-    double tdp = json_number_value(json_object_get(j, "tdp_w"));
-    json_t *jidle = json_object_get(j, "idle_w"), *jper = json_object_get(j, "active_w_per_core");
-    double cores = json_number_value(json_object_get(j, "cores"));
-    if (kind && strcmp(kind, "cpu")) {
+    if (strcmp(kind, "cpu")) {
         rc = jb_err(err, n, JB_ENOTSUP,
                     "estimate: platform %s is a %s; the estimate models CPUs from CPU time", path,
                     kind);
         goto out;
     }
-    s->idle_w = jidle ? json_number_value(jidle) : DEFAULT_IDLE_FRACTION * tdp;
-    if (jper)
-        s->active_w_per_core = json_number_value(jper);
-    else if (tdp > 0 && cores > 0)
-        s->active_w_per_core = (tdp - s->idle_w) / cores;
-    else {
-        rc = jb_err(err, n, JB_EINVAL,
-                    "estimate: %s has neither active_w_per_core nor tdp_w and cores", path);
-        goto out;
-    }
+    s->idle_w = json_number_value(json_object_get(j, "idle_w"));
+    s->active_w_per_core = json_number_value(json_object_get(j, "active_w_per_core"));
     s->rel = 0.4;
-    snprintf(s->basis, sizeof(s->basis), "platform descriptor %s", path);
+    snprintf(s->basis, sizeof(s->basis), "platform descriptor %.1100s", path);
 out:
     json_decref(j);
     return rc;

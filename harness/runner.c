@@ -442,18 +442,22 @@ static json_t *build_record(struct jb_runner *r, struct bench *b, const char *ru
     json_object_set_new(rec, "created_utc", json_string(now));
     json_object_set_new(rec, "complete", json_boolean(complete));
     json_object_set_new(rec, "suite", r->o.suite ? json_string(r->o.suite) : json_null());
-    json_object_set_new(
-        rec, "workload",
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:s, s:o}", "name", b->ops->name,
-                  "version", b->ops->version, "family", b->ops->family, "unit", b->ops->unit,
-                  "dtype", b->info.dtype, "input_shape", b->info.input_shape, "parameters",
-                  b->info.parameters, "check", b->info.check, "counts_per_unit",
-                  counts_json(&b->info.per_unit)));
-    json_object_set_new(rec, "backend",
-                        json_pack("{s:s, s:s, s:s}", "name",
-                                  b->info.backend[0] ? b->info.backend : "cpu", "kernel",
-                                  b->info.kernel, "timing",
-                                  b->info.timing[0] ? b->info.timing : "host-clock"));
+    const struct jb_workload_ops *canon = jb_workload_canonical(b->ops);
+    json_t *wl = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:s, s:o}", "name", canon->name,
+                           "version", canon->version, "family", canon->family, "unit",
+                           canon->unit, "dtype", b->info.dtype, "input_shape",
+                           b->info.input_shape, "parameters", b->info.parameters, "check",
+                           b->info.check, "counts_per_unit", counts_json(&b->info.per_unit));
+    if (canon != b->ops) /* asked for by an old name: say which */
+        json_object_set_new(wl, "alias", json_string(b->ops->name));
+    json_object_set_new(rec, "workload", wl);
+    json_t *be = json_pack("{s:s, s:s, s:s, s:s}", "name",
+                           b->info.backend[0] ? b->info.backend : "cpu", "kernel", b->info.kernel,
+                           "timing", b->info.timing[0] ? b->info.timing : "host-clock", "version",
+                           b->info.backend_version[0] ? b->info.backend_version : "1");
+    if (b->info.libraries[0])
+        json_object_set_new(be, "libraries", json_string(b->info.libraries));
+    json_object_set_new(rec, "backend", be);
     json_object_set_new(
         rec, "config",
         json_pack("{s:i, s:s, s:o, s:i, s:s, s:i, s:i, s:I, s:f, s:f, s:i, s:s, s:f, s:s*, s:s}",
@@ -510,13 +514,18 @@ static int plan_spec(const struct jb_topo *t, const struct jb_run_spec *s, struc
     if (!p->ops)
         return jb_err(err, errlen, JB_ENOENT, "%s: unknown workload '%s' (see joulebench list)",
                       s->origin, s->workload);
-    if (s->dtype[0] && !jb_list_has(p->ops->dtypes, s->dtype))
-        return jb_err(err, errlen, JB_EINVAL, "%s: %s does not support dtype '%s' (it has %s)",
-                      s->origin, s->workload, s->dtype, p->ops->dtypes);
-    p->backend = s->backend[0] ? s->backend : "cpu";
-    if (!jb_list_has(p->ops->backends, p->backend))
-        return jb_err(err, errlen, JB_EINVAL, "%s: %s does not run on back-end '%s' (it has %s)",
-                      s->origin, s->workload, p->backend, p->ops->backends);
+    const struct jb_backend *be;
+    rc = jb_workload_backend(p->ops, s->backend, &be, msg, sizeof(msg));
+    if (rc)
+        return jb_err(err, errlen, rc, "%s: %s", s->origin, msg);
+    p->backend = be->name;
+    if (s->dtype[0] && !jb_list_has(be->dtypes, s->dtype))
+        return jb_err(err, errlen, JB_EINVAL, "%s: %s on %s does not compute dtype '%s' (it has "
+                      "%s)", s->origin, jb_workload_canonical(p->ops)->name, be->name, s->dtype,
+                      be->dtypes);
+    rc = jb_workload_options_check(p->ops, be, s->options, msg, sizeof(msg));
+    if (rc)
+        return jb_err(err, errlen, rc, "%s: %s", s->origin, msg);
     rc = jb_pin_policy_parse(s->pin, &p->pol, cpuset, sizeof(cpuset), msg, sizeof(msg));
     if (rc)
         return jb_err(err, errlen, rc, "%s: %s", s->origin, msg);
@@ -592,7 +601,7 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
         .options = s->options[0] ? s->options : NULL,
     };
     char werr[JB_ERRLEN];
-    rc = b.ops->open(&wp, &b.state, werr, sizeof(werr));
+    rc = jb_workload_open(b.ops, &wp, &b.state, werr, sizeof(werr));
     if (rc) {
         jb_err(err, errlen, rc, "%s: %s: %s", s->origin, s->workload, werr);
         goto out;

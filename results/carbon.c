@@ -1,5 +1,5 @@
-/* carbon.c: reading the grid-intensity and facility tables and the platform
- * descriptors (see carbon.h). The tables are plain CSV whose last column,
+/* carbon.c: reading the grid-intensity and facility tables (see
+ * carbon.h). The tables are plain CSV whose last column,
  * the source, may itself hold commas: everything after the last fixed
  * column is the source text. */
 #include "results/carbon.h"
@@ -102,50 +102,5 @@ int jb_facility_defaults(const char *cls, double *pue, double *wue, char *source
     if (!found)
         return jb_err(err, errlen, JB_ENOENT, "facility class '%.40s' is not in %s",
                       cls ? cls : "desktop", path);
-    return JB_OK;
-}
-
-int jb_platform_load(const char *name, json_t **out, char *err, size_t errlen)
-{
-    static const char *const need[] = {"name",
-                                       "kind",
-                                       "tdp_w",
-                                       "idle_w",
-                                       "active_w_per_core",
-                                       "cores",
-                                       "embodied_kgco2e",
-                                       "lifetime_years",
-                                       "pue_default"};
-    char path[1024];
-    json_error_t je;
-    *out = NULL;
-    if (strchr(name, '/')) {
-        snprintf(path, sizeof(path), "%s", name);
-    } else {
-        /* A bare name must not walk out of the descriptor folder. */
-        if (strstr(name, "..") || !*name)
-            return jb_err(err, errlen, JB_EINVAL, "platform name '%.60s' is not valid", name);
-        char dir[900];
-        jb_data_dir(JB_DATA_PLATFORMS, dir, sizeof(dir));
-        snprintf(path, sizeof(path), "%s/%s.json", dir, name);
-    }
-    json_t *p = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (!p)
-        return jb_err(err, errlen, JB_ENOENT, "platform descriptor %s: %s", path, je.text);
-    for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
-        json_t *v = json_object_get(p, need[i]);
-        int ok = (i < 2) ? json_is_string(v) : (json_is_number(v) && json_number_value(v) >= 0);
-        if (!ok) {
-            json_decref(p);
-            return jb_err(err, errlen, JB_EINVAL,
-                          "platform descriptor %s: field %s missing or invalid", path, need[i]);
-        }
-    }
-    if (json_number_value(json_object_get(p, "lifetime_years")) <= 0) {
-        json_decref(p);
-        return jb_err(err, errlen, JB_EINVAL, "platform descriptor %s: lifetime_years must be > 0",
-                      path);
-    }
-    *out = p;
     return JB_OK;
 }

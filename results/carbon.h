@@ -1,13 +1,13 @@
 /* carbon.h: the factors that turn joules into carbon and water: the grid
  * carbon-intensity table (results/data/grid_intensity.csv), the facility
- * defaults by platform class (results/data/wue.csv) and the platform
- * descriptors (platforms/descriptors/NAME.json) with embodied emissions.
+ * defaults by platform class (results/data/wue.csv); the platform
+ * descriptors, with embodied emissions, load through
+ * platforms/descriptor.h.
  * Kept apart from normalize.c so that the tables can be listed and tested
  * on their own and the CLI can say which row a figure came from. */
 #ifndef JB_CARBON_H
 #define JB_CARBON_H
 
-#include <jansson.h>
 #include <stddef.h>
 
 /* Used when neither --grid-intensity nor --region is given: the world
@@ -33,12 +33,5 @@ int jb_grid_lookup(const char *region, struct jb_grid_row *out, char *err, size_
 /* Facility defaults of a class ("desktop", "embedded", "datacenter"). */
 int jb_facility_defaults(const char *cls, double *pue, double *wue_l_per_kwh, char *source,
                          size_t srclen, char *err, size_t errlen);
-
-/* Loads a platform descriptor by name (NAME.json in the platforms folder of
- * base/datadir.h: $JB_PLATFORMS_DIR, else the installed
- * share/joulebench/platforms, else the source tree's platforms/descriptors)
- * or by path (contains '/').
- * Checks the required fields. Caller owns *out. */
-int jb_platform_load(const char *name_or_path, json_t **out, char *err, size_t errlen);
 
 #endif

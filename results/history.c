@@ -3,7 +3,7 @@
 
 #include "base/error.h"
 #include "results/record_util.h"
-#include "results/stats.h"
+#include "harness/stats.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* history.h: the series of one metric of one workload over time on one
- * machine, with its change points (E-Divisive means, stats.h), as used by
+ * machine, with its change points (E-Divisive means, harness/stats.h), as used by
  * `joulebench history` and the dashboard. */
 #ifndef JB_HISTORY_H
 #define JB_HISTORY_H

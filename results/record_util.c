@@ -97,3 +97,9 @@ double *jb_rec_energy_samples(const json_t *record, size_t *n)
     *n = 0;
     return e ? copy_numbers(json_object_get(e, "samples_joules_per_unit"), n) : NULL;
 }
+
+int jb_is_gbench(const json_t *doc)
+{
+    return json_is_object(doc) && json_is_array(json_object_get(doc, "benchmarks")) &&
+           json_is_object(json_object_get(doc, "context"));
+}

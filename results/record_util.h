@@ -34,4 +34,7 @@ double *jb_rec_samples(const json_t *record, const char *dotted, size_t *n);
 /* The per-repetition energy samples (J per unit) of the primary entry. */
 double *jb_rec_energy_samples(const json_t *record, size_t *n);
 
+/* Whether a JSON document is a Google Benchmark output file. */
+int jb_is_gbench(const json_t *doc);
+
 #endif

@@ -58,6 +58,67 @@ static int type_matches(const char *want, const json_t *v)
     return !strcmp(want, type_name(v));
 }
 
+/* An integer and a real are the same number when the real is integral
+ * and, converted, the integer exactly (no rounding through double, so
+ * 2^53 + 1 is not 2^53). */
+static int int_equals_real(json_int_t i, double r)
+{
+    /* -2^63 <= r < 2^63: the range a json_int_t holds. */
+    if (!(r == floor(r) && r >= -9223372036854775808.0 && r < 9223372036854775808.0))
+        return 0;
+    return (json_int_t)r == i;
+}
+
+/* Equality as JSON Schema defines it for enum and const (2020-12 core,
+ * 4.2.2): numbers by their mathematical value however written (1 and
+ * 1.0), strings by their code points (NUL included), arrays item by item,
+ * objects by the same keys with equal values. jansson's json_equal tells
+ * an integer from a real, which the spec does not. */
+static int values_equal(const json_t *a, const json_t *b, int depth)
+{
+    if (depth > MAX_DEPTH)
+        return 0;
+    if (json_is_integer(a) && json_is_integer(b))
+        return json_integer_value(a) == json_integer_value(b);
+    if (json_is_integer(a) && json_is_real(b))
+        return int_equals_real(json_integer_value(a), json_real_value(b));
+    if (json_is_real(a) && json_is_integer(b))
+        return int_equals_real(json_integer_value(b), json_real_value(a));
+    if (json_typeof(a) != json_typeof(b))
+        return 0;
+    switch (json_typeof(a)) {
+    case JSON_REAL:
+        return json_real_value(a) == json_real_value(b);
+    case JSON_STRING:
+        return json_string_length(a) == json_string_length(b) &&
+               !memcmp(json_string_value(a), json_string_value(b), json_string_length(a));
+    case JSON_ARRAY: {
+        size_t n = json_array_size(a);
+        if (n != json_array_size(b))
+            return 0;
+        for (size_t i = 0; i < n; i++)
+            if (!values_equal(json_array_get(a, i), json_array_get(b, i), depth + 1))
+                return 0;
+        return 1;
+    }
+    case JSON_OBJECT: {
+        if (json_object_size(a) != json_object_size(b))
+            return 0;
+        const char *k;
+        const json_t *av;
+        json_object_foreach((json_t *)a, k, av)
+        {
+            const json_t *bv = json_object_get(b, k);
+            if (!bv || !values_equal(av, bv, depth + 1))
+                return 0;
+        }
+        return 1;
+    }
+    default: /* true, false, null: the type is the value */
+        return 1;
+    }
+}
+
 /* Appends ".key" or "[i]" to a path, truncating safely. */
 static void path_push(char *dst, size_t n, const char *base, const char *key, long idx)
 {
@@ -95,7 +156,7 @@ static int validate(const json_t *s, const json_t *v, const char *path, int dept
     }
 
     const json_t *c = json_object_get(s, "const");
-    if (c && !json_equal((json_t *)c, (json_t *)v))
+    if (c && !values_equal(c, v, depth))
         return jb_err(err, errlen, JB_EINVAL, "%s: value differs from the required constant", path);
 
     const json_t *en = json_object_get(s, "enum");
@@ -103,7 +164,7 @@ static int validate(const json_t *s, const json_t *v, const char *path, int dept
         size_t i;
         const json_t *e;
         int ok = 0;
-        json_array_foreach(en, i, e) if (json_equal((json_t *)e, (json_t *)v)) ok = 1;
+        json_array_foreach(en, i, e) if (values_equal(e, v, depth)) ok = 1;
         if (!ok) {
             if (json_is_string(v))
                 return jb_err(err, errlen, JB_EINVAL, "%s: \"%.60s\" is not an allowed value", path,
@@ -119,9 +180,11 @@ static int validate(const json_t *s, const json_t *v, const char *path, int dept
 
     if (json_is_string(v)) {
         /* Lengths count code points, as the spec says, not bytes. */
-        size_t cps = 0;
-        for (const unsigned char *p = (const unsigned char *)json_string_value(v); *p; p++)
-            if ((*p & 0xc0) != 0x80)
+        size_t cps = 0, nb = json_string_length(v);
+        const unsigned char *p = (const unsigned char *)json_string_value(v);
+        /* json_string_length, not the NUL: a string may hold U+0000. */
+        for (size_t i = 0; i < nb; i++)
+            if ((p[i] & 0xc0) != 0x80)
                 cps++;
         const json_t *ml = json_object_get(s, "minLength");
         if (json_is_integer(ml) && (json_int_t)cps < json_integer_value(ml))

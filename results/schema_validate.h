@@ -2,11 +2,13 @@
  *
  * A small JSON Schema validator for the subset our schema uses (type and
  * type lists, required, properties, items, enum, const, minimum, minLength,
- * maxLength; draft 2020-12 spelling; unknown keywords are ignored), and the
- * loader that every consumer of record files goes through, so that a record
- * of an unknown or newer schema version, a truncated file or a record that
- * breaks the contract is refused with one clear line before anything is
- * stored or compared. */
+ * maxLength; draft 2020-12 spelling and semantics: enum and const compare
+ * numbers by value, so 1 equals 1.0; unknown keywords are ignored; tested
+ * against the JSON Schema Test Suite, tests/test_results_schema_suite.c),
+ * and the loader that every consumer of record files goes through, so that
+ * a record of an unknown or newer schema version, a truncated file or a
+ * record that breaks the contract is refused with one clear line before
+ * anything is stored or compared. */
 #ifndef JB_SCHEMA_VALIDATE_H
 #define JB_SCHEMA_VALIDATE_H
 

@@ -6,8 +6,8 @@
 #include "results/store.h"
 
 #include "base/error.h"
+#include "base/sha256.h"
 #include "results/record_util.h"
-#include "results/sha256.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -448,11 +448,12 @@ int jb_store_put_gbench(jb_store *s, const json_t *doc, const char *source_file,
             rc = jb_err(inner, sizeof(inner), JB_ENOMEM, "out of memory");
             goto end;
         }
-        char key[65];
-        struct jb_sha256 h;
-        jb_sha256_init(&h);
-        jb_sha256_update(&h, js, strlen(js));
-        jb_sha256_final_hex(&h, key);
+        char key[JB_SHA256_HEX_LEN];
+        if ((rc = jb_sha256_hex(js, strlen(js), key))) {
+            free(js);
+            jb_err(inner, sizeof(inner), rc, "benchmarks[%zu]: SHA-256 failed", i);
+            goto end;
+        }
         long have = 0;
         const char *k[5] = {date, host, name, key, js};
         rc = s->ops->exec(s->conn,

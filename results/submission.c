@@ -2,11 +2,10 @@
 #include "results/submission.h"
 
 #include "base/error.h"
-#include "app/cmd_util.h"
+#include "base/sha256.h"
 #include "results/plots.h"
 #include "results/record_util.h"
 #include "results/schema_validate.h"
-#include "results/sha256.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -376,7 +375,7 @@ static void walk_dir(struct walk *w, const char *rel, int depth)
             json_object_set_new(w->seen, crel, json_true());
             if (strcmp(crel, JB_MANIFEST_NAME)) {
                 const char *want = json_string_value(json_object_get(w->manifest, crel));
-                char hex[65], err[JB_ERRLEN];
+                char hex[JB_SHA256_HEX_LEN], err[JB_ERRLEN];
                 if (!want)
                     w->problems += problem(w->fn, w->ctx, cfull, "manifest: file not listed");
                 else if (jb_sha256_file(cfull, hex, err, sizeof(err)))
@@ -491,7 +490,7 @@ static int list_files(const char *root, const char *rel, FILE *out, int depth, c
         } else if (S_ISDIR(st.st_mode)) {
             rc = list_files(root, crel, out, depth + 1, err, errlen);
         } else if (S_ISREG(st.st_mode)) {
-            char hex[65];
+            char hex[JB_SHA256_HEX_LEN];
             rc = jb_sha256_file(cfull, hex, err, errlen);
             if (!rc)
                 fprintf(out, "%s  %s\n", hex, crel);

@@ -174,7 +174,7 @@ int main(int argc, char **argv)
                                        .options = opts[0] ? opts : NULL};
         void *st = NULL;
         double t_open = now_s();
-        int rc = w->open(&p, &st, err, sizeof(err));
+        int rc = jb_workload_open(w, &p, &st, err, sizeof(err));
         if (rc) {
             printf("%-18s %-5s %5d %5d refused: %s\n", wl, dt, batch, ctx, err);
             fprintf(csv, "%s,%s,%d,%d,refused,,,,,,,,,,,,,,,,,,,,,,,\"%s\",,\n", wl, dt, batch, ctx,

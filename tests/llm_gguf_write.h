@@ -6,7 +6,7 @@
 #ifndef JB_TEST_LLM_GGUF_WRITE_H
 #define JB_TEST_LLM_GGUF_WRITE_H
 
-#include "workloads/llm/llm.h"
+#include "platforms/llm/llm_format.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -149,7 +149,7 @@ static void test_lost_gpu_is_refused_at_open(void **state)
             .batch = 1, .threads = 1, .seed = 1, .context = 16, .options = "device=9"};
         void *st = NULL;
         err[0] = '\0';
-        assert_int_equal(w->open(&p, &st, err, sizeof(err)), JB_EUNAVAIL);
+        assert_int_equal(jb_workload_open(w, &p, &st, err, sizeof(err)), JB_EUNAVAIL);
         assert_null(st);
         assert_non_null(strstr(err, "unusable since cuda-llama3.2-1b lost its context"));
         assert_non_null(strstr(err, "an illegal memory access"));
@@ -164,7 +164,7 @@ static void test_malformed_hook_refuses_open(void **state)
     void *st = NULL;
     char err[JB_ERRLEN] = "";
     setenv("JB_CUDA_FAULT", "sometimes", 1);
-    int rc = w->open(&p, &st, err, sizeof(err));
+    int rc = jb_workload_open(w, &p, &st, err, sizeof(err));
     unsetenv("JB_CUDA_FAULT");
     assert_int_equal(rc, JB_EINVAL);
     assert_null(st);

@@ -21,6 +21,7 @@
 
 #include "base/error.h"
 #include "tests/cuda_test_util.h"
+#include "platforms/llm/llm_format.h"
 #include "workloads/llm/llm.h"
 #include "workloads/workload.h"
 #ifdef JB_HAVE_CUDA
@@ -34,7 +35,7 @@ static void test_registered_and_refuses_without_gpu(void **state)
     for (int i = 0; i < 3; i++) {
         const struct jb_workload_ops *w = jb_workload_find(names[i]);
         assert_non_null(w);
-        assert_string_equal(w->backends, "cuda");
+        assert_string_equal(w->alias_backend, "cuda");
         assert_true(jb_list_has(w->dtypes, "q4_0"));
     }
     const struct jb_workload_ops *w = jb_workload_find("cuda-stories15m");
@@ -44,12 +45,12 @@ static void test_registered_and_refuses_without_gpu(void **state)
     char err[JB_ERRLEN] = "";
     /* Bad precision: refused before any GPU is touched. */
     p.dtype = "fp32";
-    assert_int_equal(w->open(&p, &st, err, sizeof(err)), JB_EINVAL);
+    assert_int_equal(jb_workload_open(w, &p, &st, err, sizeof(err)), JB_EINVAL);
     assert_non_null(strstr(err, "fp32"));
     if (jb_test_have_gpu())
         return;
     p.dtype = "q8_0";
-    assert_int_equal(w->open(&p, &st, err, sizeof(err)), JB_ENOTSUP);
+    assert_int_equal(jb_workload_open(w, &p, &st, err, sizeof(err)), JB_ENOTSUP);
     assert_null(st);
     assert_non_null(strstr(err, "no NVIDIA GPU/driver"));
 }
@@ -91,6 +92,50 @@ static void test_weights_match_cpu_synth(void **state)
 
 /* Odd batches fold the norm into the GEMVs where that path is taken
  * (fuse=norm), even ones keep the norm kernel. */
+/* The oracle (workloads/llm/llm_reference.c) on the GPU's own weights and
+ * cache for sequences 0 and batch-1, as the workload's check runs it. */
+static int oracle(struct jb_cuda_llm *m, int nseq, const int *seqs, float *logits, char *err,
+                  size_t errlen)
+{
+    struct jb_cuda_llm_view v = {m, NULL, NULL};
+    struct jb_llm_access a;
+    jb_cuda_llm_access(&v, &a);
+    int rc = jb_llm_reference(&a, jb_cuda_llm_context(m), nseq, seqs, logits, err, errlen);
+    jb_cuda_llm_view_free(&v);
+    return rc;
+}
+
+/* Worst relative L2 error of the last step's logits against ref (computed
+ * once into *ref_cache), and the check's verdict. */
+static int check_vs_oracle(struct jb_cuda_llm *m, float **ref_cache, double *rel, double *tol,
+                           char *err, size_t errlen)
+{
+    const struct jb_llm_config *c = jb_cuda_llm_config(m);
+    int batch = jb_cuda_llm_batch(m), seqs[2] = {0, batch - 1}, nseq = batch > 1 ? 2 : 1, rc;
+    size_t V = (size_t)c->vocab_size;
+    if (!*ref_cache) {
+        *ref_cache = malloc(sizeof(float) * V * 2);
+        if ((rc = oracle(m, nseq, seqs, *ref_cache, err, errlen)))
+            return rc;
+    }
+    float *got = malloc(sizeof(float) * V);
+    double worst = 0;
+    for (int i = 0; i < nseq; i++) {
+        if ((rc = jb_cuda_llm_logits(m, seqs[i], got, err, errlen))) {
+            free(got);
+            return rc;
+        }
+        double e = jb_llm_rel_l2(got, *ref_cache + (size_t)i * V, V);
+        worst = e > worst ? e : worst;
+    }
+    free(got);
+    *rel = worst;
+    double t = jb_cuda_llm_tolerance(m, NULL);
+    if (tol)
+        *tol = t;
+    return worst <= t ? 0 : jb_err(err, errlen, JB_ECHECK, "rel err %.3g > %.3g", worst, t);
+}
+
 static void run_check(enum jb_llm_dtype dt, int batch, int force_gemm, int context, int gemv_max)
 {
     const struct jb_llm_config *c = jb_llm_config_find("stories15m");
@@ -116,7 +161,7 @@ static void run_check(enum jb_llm_dtype dt, int batch, int force_gemm, int conte
     assert_int_equal(jb_cuda_llm_step(m, &gpu_s, err, sizeof(err)), 0);
     assert_true(gpu_s > 0);
     float *cache = NULL;
-    int rc = jb_cuda_llm_check(m, &cache, &rel, &tol, err, sizeof(err));
+    int rc = check_vs_oracle(m, &cache, &rel, &tol, err, sizeof(err));
     print_message("stories15m %s batch %d %s: rel err %.3g (tol %.3g)\n", jb_llm_dtype_name(dt),
                   batch, jb_cuda_llm_kernel(m), rel, tol);
     if (rc)
@@ -136,7 +181,7 @@ static void run_check(enum jb_llm_dtype dt, int batch, int force_gemm, int conte
     /* The cached reference checks the new step the same way. */
     double rel2 = -1;
     assert_non_null(cache);
-    assert_int_equal(jb_cuda_llm_check(m, &cache, &rel2, NULL, err, sizeof(err)), 0);
+    assert_int_equal(check_vs_oracle(m, &cache, &rel2, NULL, err, sizeof(err)), 0);
     assert_true(rel2 == rel);
     free(cache);
     free(a);
@@ -198,7 +243,7 @@ static double attn_case(const struct jb_llm_config *c, enum jb_llm_dtype dt, int
     assert_int_equal(jb_cuda_llm_step(m, NULL, err, sizeof(err)), 0);
     double rel = -1, tol = -1;
     float *cache = NULL;
-    int rc = jb_cuda_llm_check(m, &cache, &rel, &tol, err, sizeof(err));
+    int rc = check_vs_oracle(m, &cache, &rel, &tol, err, sizeof(err));
     print_message("%s %s batch %d ctx %d %s: rel err %.3g (tol %.3g)\n", c->name,
                   jb_llm_dtype_name(dt), batch, context, jb_cuda_llm_kernel(m), rel, tol);
     if (rc)
@@ -274,7 +319,7 @@ static void test_check_detects_other_model(void **state)
           *b = malloc(sizeof(float) * (size_t)c->vocab_size);
     int seq = 0;
     assert_int_equal(jb_cuda_llm_logits(m1, 0, a, err, sizeof(err)), 0);
-    assert_int_equal(jb_cuda_llm_reference(m2, 1, &seq, b, err, sizeof(err)), 0);
+    assert_int_equal(oracle(m2, 1, &seq, b, err, sizeof(err)), 0);
     double num = 0, den = 0;
     for (int i = 0; i < c->vocab_size; i++) {
         num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
@@ -298,12 +343,12 @@ static void test_too_large_is_refused(void **state)
         .dtype = "bf16", .batch = 1024, .context = 100000, .threads = 1, .seed = 1};
     void *st = NULL;
     char err[JB_ERRLEN] = "";
-    assert_int_equal(w->open(&p, &st, err, sizeof(err)), JB_ENOMEM);
+    assert_int_equal(jb_workload_open(w, &p, &st, err, sizeof(err)), JB_ENOMEM);
     assert_non_null(strstr(err, "GiB free"));
     print_message("refused as expected: %s\n", err);
     p.batch = 1;
     p.context = 200000; /* beyond the model's window */
-    assert_int_equal(w->open(&p, &st, err, sizeof(err)), JB_ERANGE);
+    assert_int_equal(jb_workload_open(w, &p, &st, err, sizeof(err)), JB_ERANGE);
 }
 
 int main(void)

@@ -26,7 +26,7 @@
 #ifdef JB_HAVE_CUDA
 #include "platforms/cuda/cuda_rt.h"
 #include "platforms/cuda/tinyml_cuda.h"
-#include "workloads/tinyml/tinyml_model.h"
+#include "platforms/tinyml/tinyml_model.h"
 
 static const char *const names[] = {"cuda-kws-dscnn", "cuda-vww-mobilenet", "cuda-ic-resnet8",
                                     "cuda-ad-autoencoder"};
@@ -37,7 +37,7 @@ static void test_registered_and_refuses_without_gpu(void **state)
     for (int i = 0; i < 4; i++) {
         const struct jb_workload_ops *w = jb_workload_find(names[i]);
         assert_non_null(w);
-        assert_string_equal(w->backends, "cuda");
+        assert_string_equal(w->alias_backend, "cuda");
         assert_string_equal(w->dtypes, "int8,fp32");
         assert_string_equal(w->family, "tinyml");
     }
@@ -46,20 +46,21 @@ static void test_registered_and_refuses_without_gpu(void **state)
     void *st = NULL;
     char err[JB_ERRLEN] = "";
     /* refused before any GPU is touched */
-    assert_int_equal(w->open(&p, &st, err, sizeof(err)), JB_EINVAL);
+    assert_int_equal(jb_workload_open(w, &p, &st, err, sizeof(err)), JB_EINVAL);
     assert_non_null(strstr(err, "bf16"));
     p.dtype = "int8";
-    p.backend = "cpu";
-    assert_int_equal(w->open(&p, &st, err, sizeof(err)), JB_ENOTSUP);
+    p.backend = "cpu"; /* the alias names cuda: another back-end is bad input */
+    assert_int_equal(jb_workload_open(w, &p, &st, err, sizeof(err)), JB_EINVAL);
+    assert_non_null(strstr(err, "--backend cpu"));
     p.backend = "cuda";
     p.batch = 4; /* single-stream with a batch */
-    assert_int_equal(w->open(&p, &st, err, sizeof(err)), JB_EINVAL);
+    assert_int_equal(jb_workload_open(w, &p, &st, err, sizeof(err)), JB_EINVAL);
     assert_non_null(strstr(err, "offline"));
     assert_null(st);
     if (jb_test_have_gpu())
         return;
     p.batch = 1;
-    assert_int_equal(w->open(&p, &st, err, sizeof(err)), JB_ENOTSUP);
+    assert_int_equal(jb_workload_open(w, &p, &st, err, sizeof(err)), JB_ENOTSUP);
     assert_null(st);
     assert_non_null(strstr(err, "no NVIDIA GPU/driver"));
 }
@@ -82,7 +83,7 @@ static void check_workload(const char *name, const char *dtype, int batch, const
     };
     void *st = NULL;
     char err[JB_ERRLEN] = "";
-    int rc = w->open(&p, &st, err, sizeof(err));
+    int rc = jb_workload_open(w, &p, &st, err, sizeof(err));
     if (rc)
         fail_msg("%s %s batch %d: open: %s", name, dtype, batch, err);
     struct jb_workload_info info;

@@ -14,7 +14,8 @@
 
 #include "base/error.h"
 #include "platforms/cpu/threadpool.h"
-#include "workloads/llm/llm_model.h"
+#include "platforms/cpu/llm_model.h"
+#include "workloads/llm/llm.h"
 #include "workloads/workload.h"
 
 #include <math.h>
@@ -33,7 +34,7 @@ static int open_wl(const char *name, const char *dtype, int context, int threads
     p.threads = threads;
     p.seed = 42;
     p.options = options;
-    return ops->open(&p, st, err, JB_ERRLEN);
+    return jb_workload_open(ops, &p, st, err, JB_ERRLEN);
 }
 
 static void run_and_check(const char *dtype, const char *options, int threads)

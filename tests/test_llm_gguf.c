@@ -14,8 +14,8 @@
 #include "base/error.h"
 #include "llm_gguf_write.h"
 #include "platforms/cpu/threadpool.h"
-#include "workloads/llm/gguf.h"
-#include "workloads/llm/llm_model.h"
+#include "platforms/llm/gguf.h"
+#include "platforms/cpu/llm_model.h"
 #include "workloads/workload.h"
 
 #include <stdio.h>
@@ -139,7 +139,7 @@ static void test_workload_with_gguf_option(void **state)
     p.context = 20;
     p.options = opts;
     void *st;
-    int rc = ops->open(&p, &st, err, sizeof(err));
+    int rc = jb_workload_open(ops, &p, &st, err, sizeof(err));
     if (rc)
         fail_msg("%s", err);
     assert_int_equal(ops->run(st, err, sizeof(err)), 0);
@@ -155,11 +155,11 @@ static void test_workload_with_gguf_option(void **state)
 
     /* A context beyond the file's own window (64) is refused. */
     p.context = 64;
-    assert_int_equal(ops->open(&p, &st, err, sizeof(err)), JB_ERANGE);
+    assert_int_equal(jb_workload_open(ops, &p, &st, err, sizeof(err)), JB_ERANGE);
     unlink(path);
     /* A missing file is named. */
     p.context = 8;
-    assert_int_equal(ops->open(&p, &st, err, sizeof(err)), JB_ENOENT);
+    assert_int_equal(jb_workload_open(ops, &p, &st, err, sizeof(err)), JB_ENOENT);
     assert_non_null(strstr(err, path));
     jb_llm_weights_free(w);
 }

@@ -77,20 +77,35 @@ static void from_platform_descriptor(void **st)
     int fd = mkstemps(path, 5);
     assert_true(fd >= 0);
     FILE *f = fdopen(fd, "w");
-    fprintf(f, "{\"name\": \"test-cpu\", \"kind\": \"cpu\", \"tdp_w\": 65, \"idle_w\": 9, "
-               "\"active_w_per_core\": 6.5, \"cores\": 8, \"sources\": {\"tdp_w\": \"test\"}}\n");
+    /* A whole descriptor: the estimate loads it as --platform does, with
+     * the same contract (platforms/descriptor.h). */
+    const char *rest = "\"cores\": 8, \"embodied_kgco2e\": 100, \"lifetime_years\": 4, "
+                       "\"pue_default\": 1, \"sources\": {\"tdp_w\": \"test\"}}\n";
+    fprintf(f,
+            "{\"name\": \"test-cpu\", \"kind\": \"cpu\", \"tdp_w\": 65, \"idle_w\": 9, "
+            "\"active_w_per_core\": 6.5, %s",
+            rest);
     fclose(f);
     char opts[128];
     snprintf(opts, sizeof(opts), "platform=%s", path);
     check_model(opts, 9, 6.5, 0.4);
     /* a GPU descriptor is refused: this model is of CPUs */
     f = fopen(path, "w");
-    fprintf(f, "{\"name\": \"g\", \"kind\": \"gpu\", \"tdp_w\": 700, \"idle_w\": 60}\n");
+    fprintf(f,
+            "{\"name\": \"g\", \"kind\": \"gpu\", \"tdp_w\": 700, \"idle_w\": 60, "
+            "\"active_w_per_core\": 0, %s",
+            rest);
     fclose(f);
     const struct jb_power_source_ops *ops = jb_power_source_find("estimate");
     struct jb_power_context ctx = {1, NULL, "/"};
     char why[JB_ERRLEN];
     assert_int_equal(ops->probe(opts, &ctx, why, sizeof(why)), JB_ENOTSUP);
+    /* and one that breaks the contract is refused, naming the field */
+    f = fopen(path, "w");
+    fprintf(f, "{\"name\": \"c\", \"kind\": \"cpu\", \"tdp_w\": 65, \"idle_w\": 9}\n");
+    fclose(f);
+    assert_int_equal(ops->probe(opts, &ctx, why, sizeof(why)), JB_EINVAL);
+    assert_non_null(strstr(why, "active_w_per_core"));
     unlink(path);
     assert_int_equal(ops->probe("platform=no-such-platform", &ctx, why, sizeof(why)), JB_ENOENT);
     assert_non_null(strstr(why, "no-such-platform"));

@@ -47,7 +47,7 @@ static void test_calibration_records_validate(void **state)
     (void)state;
     char out[256];
     snprintf(out, sizeof(out), "%s/cal", tmp);
-    const char *args[] = {"run", "--workload", "triad,fma", "--options", "mib=8", "--min-time",
+    const char *args[] = {"run", "--workload", "triad,fma", "--min-time",
                           "0.02", "--repetitions", "2", "--warmup", "0", "--out", out, NULL};
     assert_int_equal(jb_test_run_cli(args, "/dev/null", NULL, 0), 0);
     assert_int_equal(validate_dir(out), 2);
@@ -59,6 +59,10 @@ static void test_every_cheap_workload_validates(void **state)
     /* One record per family, on the smallest configuration each has; both
      * scenarios; a measured (simulated) source beside the estimate. */
     static const char *const cheap[] = {"triad", "kws-dscnn", "ad-autoencoder", "stories15m"};
+    /* each with one of its own options (any other key is refused) */
+    static const char *const opts[] = {"mib=8", "corrupt=0", "corrupt=0", "token=1"};
+    /* the cpu LLM back-end decodes one sequence per step (it refuses more) */
+    static const char *const batch[] = {"2", "2", "2", "1"};
     int expected = 0;
     char out[256];
     snprintf(out, sizeof(out), "%s/all", tmp);
@@ -66,7 +70,7 @@ static void test_every_cheap_workload_validates(void **state)
         if (!jb_workload_find(cheap[i]))
             continue; /* not in this build yet */
         const char *args[] = {"run", "--workload", cheap[i], "--scenario",
-                              "single-stream,offline", "--batch", "2", "--options", "mib=8",
+                              "single-stream,offline", "--batch", batch[i], "--options", opts[i],
                               "--power", "estimate+sim:watts=20", "--min-time", "0.02",
                               "--repetitions", "2", "--warmup", "0", "--out", out, NULL};
         assert_int_equal(jb_test_run_cli(args, "/dev/null", NULL, 0), 0);

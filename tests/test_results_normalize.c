@@ -2,6 +2,7 @@
  * formulas of METHODOLOGY.md section 7, with the label and uncertainty of
  * the energy entry they come from, and the tables and descriptors load. */
 #include "base/error.h"
+#include "platforms/descriptor.h"
 #include "results/carbon.h"
 #include "results/normalize.h"
 #include "results/record_util.h"

@@ -149,12 +149,58 @@ static void integer_vs_number(void **st)
     json_decref(s);
 }
 
+/* JSON Schema compares instances by value: 1 and 1.0 are the same number
+ * for enum and const, in nested arrays and objects too, while 1 and true,
+ * or 0 and false, are not (the later suites' const.json and enum.json
+ * cases, which the packaged 2.0.0 suite lacks). */
+static void enum_and_const_compare_by_value(void **st)
+{
+    (void)st;
+    char err[JB_ERRLEN];
+    struct {
+        const char *schema, *data;
+        int valid;
+    } c[] = {
+        {"{\"const\": 1}", "1.0", 1},
+        {"{\"const\": 1.0}", "1", 1},
+        {"{\"const\": 1}", "true", 0},
+        {"{\"const\": 0}", "false", 0},
+        {"{\"const\": false}", "0", 0},
+        {"{\"const\": 9007199254740992}", "9007199254740992.0", 1},
+        {"{\"const\": [1, {\"a\": 2}]}", "[1.0, {\"a\": 2.0}]", 1},
+        {"{\"const\": [1, {\"a\": 2}]}", "[1.0, {\"a\": 2.5}]", 0},
+        {"{\"const\": {\"a\": 1}}", "{\"a\": 1, \"b\": 1}", 0},
+        {"{\"enum\": [0, \"x\"]}", "0.0", 1},
+        {"{\"enum\": [[0]]}", "[0.0]", 1},
+        {"{\"enum\": [[0]]}", "[false]", 0},
+        {"{\"enum\": [1.5]}", "1", 0},
+        /* strings compare as their bytes, NUL included */
+        {"{\"enum\": [\"a\\u0000b\"]}", "\"a\\u0000b\"", 1},
+        {"{\"enum\": [\"a\\u0000b\"]}", "\"a\"", 0},
+        /* lengths count every code point, NUL included */
+        {"{\"minLength\": 3}", "\"a\\u0000b\"", 1},
+        {"{\"maxLength\": 1}", "\"a\\u0000b\"", 0},
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        json_t *s = json_loads(c[i].schema, JSON_ALLOW_NUL, NULL);
+        json_t *v = json_loads(c[i].data, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+        assert_non_null(s);
+        assert_non_null(v);
+        int rc = jb_schema_validate(s, v, err, sizeof(err));
+        if ((rc == 0) != c[i].valid)
+            fail_msg("schema %s, data %s: want %s, got %s", c[i].schema, c[i].data,
+                     c[i].valid ? "valid" : "invalid", rc == 0 ? "valid" : err);
+        json_decref(s);
+        json_decref(v);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fixtures_validate),    cmocka_unit_test(broken_records_name_the_path),
         cmocka_unit_test(versions_are_checked), cmocka_unit_test(truncated_and_malformed_files),
-        cmocka_unit_test(integer_vs_number),
+        cmocka_unit_test(integer_vs_number),    cmocka_unit_test(enum_and_const_compare_by_value),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

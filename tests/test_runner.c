@@ -123,14 +123,28 @@ static void fake_close(void *st)
     free(st);
 }
 
+/* The fake's options, declared as every workload declares its own: the
+ * runner refuses any other key. */
+static const struct jb_option_def fake_options[] = {
+    {"fail_check", JB_OPT_INT, "0", 0, 1, NULL, "every check fails"},
+    {"fail_run_after", JB_OPT_INT, "0", 0, 1e9, NULL, "run() fails after N runs"},
+    {"fail_after_checks", JB_OPT_INT, "0", 0, 1e9, NULL, "checks fail after N"},
+    {"sleep_ms", JB_OPT_REAL, "0.2", 0, 1e6, NULL, "time of one run()"},
+    {"fail_after_ms", JB_OPT_REAL, "0", 0, 1e9, NULL, "run() fails after this time"},
+    {"stall_first_ms", JB_OPT_REAL, "0", 0, 1e9, NULL, "first run() stalls this long"},
+    {"fail_rc", JB_OPT_INT, "-5", -100, 0, NULL, "code a failing run() returns"},
+    {"refuse", JB_OPT_STR, NULL, 0, 0, NULL, "open() refuses, saying this"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
 static const struct jb_workload_ops fake_ops = {
     .name = "fake",
     .version = "1",
     .family = "calibration",
     .unit = "inference",
     .dtypes = "fp32",
-    .backends = "cpu",
     .description = "scripted test workload",
+    .options = fake_options,
     .open = fake_open,
     .run = fake_run,
     .check = fake_check,
@@ -157,8 +171,8 @@ static const struct jb_workload_ops fake_long_ops = {
     .family = "calibration",
     .unit = "inference",
     .dtypes = "fp32",
-    .backends = "cpu",
     .description = "scripted test workload, long failure message",
+    .options = fake_options,
     .open = fake_open,
     .run = fake_long_run,
     .check = fake_check,

@@ -14,7 +14,7 @@
 
 #include "base/error.h"
 #include "platforms/cpu/cpu_features.h"
-#include "workloads/tinyml/tinyml_model.h"
+#include "platforms/tinyml/tinyml_model.h"
 #include "workloads/workload.h"
 
 #include <math.h>
@@ -90,7 +90,7 @@ static void *open_wl(const char *name, const char *dtype, enum jb_scenario sc, i
                                    .seed = seed,
                                    .options = options};
     void *st = NULL;
-    int rc = ops->open(&p, &st, err, sizeof(err));
+    int rc = jb_workload_open(ops, &p, &st, err, sizeof(err));
     if (rc != want_rc)
         print_error("%s %s: open returned %d (%s)\n", name, dtype ? dtype : "-", rc, err);
     assert_int_equal(rc, want_rc);
@@ -256,18 +256,18 @@ static void test_bad_input(void **s)
     const struct jb_workload_ops *ops = jb_workload_find("ic-resnet8");
     struct jb_workload_params p = {.dtype = "bf16", .batch = 1, .threads = 1};
     void *st = NULL;
-    assert_int_equal(ops->open(&p, &st, err, sizeof(err)), JB_EINVAL);
+    assert_int_equal(jb_workload_open(ops, &p, &st, err, sizeof(err)), JB_EINVAL);
     assert_non_null(strstr(err, "bf16"));
     p.dtype = "int8";
     p.backend = "cuda";
-    assert_int_equal(ops->open(&p, &st, err, sizeof(err)), JB_ENOTSUP);
+    assert_int_equal(jb_workload_open(ops, &p, &st, err, sizeof(err)), JB_ENOTSUP);
     p.backend = NULL;
     p.batch = 4; /* single-stream with a batch */
-    assert_int_equal(ops->open(&p, &st, err, sizeof(err)), JB_EINVAL);
+    assert_int_equal(jb_workload_open(ops, &p, &st, err, sizeof(err)), JB_EINVAL);
     assert_non_null(strstr(err, "offline"));
     p.batch = 1;
     p.options = "kernel=fastest";
-    assert_int_equal(ops->open(&p, &st, err, sizeof(err)), JB_EINVAL);
+    assert_int_equal(jb_workload_open(ops, &p, &st, err, sizeof(err)), JB_EINVAL);
     assert_null(jb_workload_find("ic-resnet9"));
     assert_null(jb_tm_model_def_find("ic-resnet9"));
     assert_null(jb_tm_model_def_find(NULL));

@@ -5,57 +5,21 @@
  * (one unit in single-stream, `batch` units in offline), checks its own
  * output against a portable reference, and declares its operation counts so
  * that energy per MAC, bytes per token and arithmetic intensity follow.
- * The harness (runner) drives workloads through this interface only; a
- * workload never calls into the harness. Adding one is one file with a
- * `const struct jb_workload_ops` plus one line in workloads/registry.c. */
+ * The computing itself is a back-end's (platforms/backend.h): open() takes
+ * the back-end named in the parameters (or the family's default), and
+ * check() compares what it computed with the family's one oracle. The
+ * harness (runner) drives workloads through this interface only; a workload
+ * never calls into the harness. Adding one is one file with a `const struct
+ * jb_workload_ops` plus one line in workloads/registry.c; an LLM
+ * configuration is one row of workloads/llm/llm_configs.h. */
 #ifndef JB_WORKLOAD_H
 #define JB_WORKLOAD_H
 
+#include "base/options.h"
+#include "platforms/backend.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-enum jb_scenario {
-    JB_SCENARIO_SINGLE_STREAM = 0, /* one unit at a time: latency per unit */
-    JB_SCENARIO_OFFLINE = 1        /* `batch` units per iteration, throughput */
-};
-
-/* What the runner asks for. Pointers are borrowed for the duration of open(). */
-struct jb_workload_params {
-    const char *dtype;         /* "fp32", "int8", "bf16", "q8_0", "q4_0"...; NULL: default */
-    const char *backend;       /* "cpu" (default when NULL), "cuda" */
-    enum jb_scenario scenario;
-    int batch;                 /* units per iteration; 1 in single-stream */
-    int context;               /* LLM: KV-cache depth L decoded at; 0: workload default */
-    int threads;               /* worker threads the workload may use (>= 1) */
-    const int *cpus;           /* OS cpu index for each of `threads` workers, or NULL: unpinned */
-    int bind_memory;           /* nonzero: bind allocations to the NUMA node(s) of cpus */
-    uint64_t seed;             /* weights and inputs are a pure function of this */
-    const char *options;       /* workload-specific "key=value,key=value" or NULL */
-};
-
-/* Work per unit (one inference, one token, one pass). Zero where unknown. */
-struct jb_work_counts {
-    double macs;             /* multiply-accumulates */
-    double flops;            /* arithmetic operations (2 per MAC plus the rest) */
-    double param_bytes;      /* weight bytes read */
-    double activation_bytes; /* activation and KV-cache bytes read and written */
-    double bytes_moved;      /* the workload's model of memory traffic per unit */
-};
-
-/* What an opened workload reports about itself; filled by ops->info(). */
-struct jb_workload_info {
-    char dtype[16];              /* the precision actually used */
-    char backend[16];            /* "cpu", "cuda" */
-    char kernel[48];             /* code path, e.g. "avx512", "avx2", "reference" */
-    int units_per_iteration;     /* 1 in single-stream, batch in offline */
-    int threads;                 /* workers actually used */
-    int context;                 /* state L for LLM decode; 0 otherwise */
-    struct jb_work_counts per_unit;
-    char input_shape[64];        /* e.g. "1x49x10x1" */
-    char check[160];             /* how the output is checked, with its tolerance */
-    char timing[32];             /* "host-clock" or "cuda-events" */
-    double parameters;           /* number of model parameters, 0 if none */
-};
 
 /* Operations of one workload. `state` is the workload's private instance,
  * owned by it from open() until close(). All functions except open, close and
@@ -65,9 +29,17 @@ struct jb_workload_ops {
     const char *version;     /* bumped whenever results stop being comparable */
     const char *family;      /* "calibration", "tinyml", "llm" */
     const char *unit;        /* "inference", "token", "pass" */
-    const char *dtypes;      /* comma-separated supported precisions; first = default */
-    const char *backends;    /* comma-separated: "cpu" or "cpu,cuda" */
+    const char *dtypes;      /* comma-separated precisions of the model; each back-end
+                              * computes a subset and has its own default */
     const char *description; /* one line for `joulebench list` */
+    const struct jb_option_def *options; /* the workload's own options, or NULL */
+    /* Old names kept so that old records, suites and rows still resolve:
+     * "cuda-llama3.1-8b" is llama3.1-8b on the cuda back-end. NULL for a
+     * workload's own name. */
+    const char *alias_of;
+    const char *alias_backend;
+    /* the back-end when none is asked (NULL: the family's first, cpu) */
+    const char *default_backend;
 
     int (*open)(const struct jb_workload_params *p, void **state, char *err, size_t errlen);
     /* One iteration: units_per_iteration units. Called in the timed loop. */
@@ -82,14 +54,29 @@ struct jb_workload_ops {
 /* The registry: a NULL-terminated array of every workload, in list order. */
 extern const struct jb_workload_ops *const jb_workloads[];
 
-/* Finds a workload by name; NULL if unknown. */
+/* Finds a workload by name or alias; NULL if unknown. */
 const struct jb_workload_ops *jb_workload_find(const char *name);
 
-/* Nonzero when `item` is one of the comma-separated entries of `list`. */
-int jb_list_has(const char *list, const char *item);
+/* The workload an alias stands for (w itself when it is no alias). */
+const struct jb_workload_ops *jb_workload_canonical(const struct jb_workload_ops *w);
 
-/* Reads "key=value" from a comma-separated options string into buf.
- * Returns 1 if found, 0 if not. */
-int jb_option_get(const char *options, const char *key, char *buf, size_t buflen);
+/* The back-end a run of w with `asked` (NULL or "": none asked) goes to:
+ * the alias's, the one asked, or the family's first registered one (cpu):
+ * never a guess from what this machine has, so that a suite means the same
+ * everywhere. Whether it can run here is its probe's to say. Fails with
+ * JB_EINVAL when an alias's back-end and the one asked differ or the name is
+ * no back-end of the family, listing those that are. */
+int jb_workload_backend(const struct jb_workload_ops *w, const char *asked,
+                        const struct jb_backend **out, char *err, size_t errlen);
+
+/* Checks an options spec against w's table and its back-end's. Returns 0 or
+ * JB_EINVAL naming the option and listing the valid ones. */
+int jb_workload_options_check(const struct jb_workload_ops *w, const struct jb_backend *b,
+                              const char *spec, char *err, size_t errlen);
+
+/* Opens w with p (the runner's way, and the tests'). */
+int jb_workload_open(const struct jb_workload_ops *w, const struct jb_workload_params *p,
+                     void **state, char *err, size_t errlen);
+
 
 #endif

@@ -40,16 +40,6 @@ enum jb_isa jb_cpu_isa(void)
     return isa;
 }
 
-int jb_cpu_has_avx512bf16(void)
-{
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    return jb_cpu_isa() == JB_ISA_AVX512 && __builtin_cpu_supports("avx512bf16");
-#else
-    return 0;
-#endif
-}
-
 const char *jb_isa_name(enum jb_isa isa)
 {
     switch (isa) {

@@ -7,13 +7,12 @@
 enum jb_isa {
     JB_ISA_REFERENCE = 0, /* portable C */
     JB_ISA_AVX2 = 1,      /* AVX2 + FMA + F16C */
-    JB_ISA_AVX512 = 2,    /* AVX-512 F/BW/VL/DQ/VNNI (+BF16 where present) */
+    JB_ISA_AVX512 = 2,    /* AVX-512 F/BW/VL/DQ/VNNI */
     JB_ISA_NEON = 3
 };
 
 /* The best ISA this CPU supports, capped by JB_CPU_FORCE. */
 enum jb_isa jb_cpu_isa(void);
-int jb_cpu_has_avx512bf16(void);
 const char *jb_isa_name(enum jb_isa isa);
 
 #endif

@@ -10,7 +10,7 @@
 #define JB_LLM_KERNELS_H
 
 #include "platforms/cpu/cpu_features.h"
-#include "workloads/llm/llm.h"
+#include "platforms/llm/llm_format.h"
 
 #include <stdint.h>
 

@@ -41,6 +41,9 @@ target_link_libraries(jb_cuda PRIVATE jb)
 
 # jb was created before CUDA was enabled; CMake wants the property anyway.
 set_target_properties(jb PROPERTIES CUDA_ARCHITECTURES "${CMAKE_CUDA_ARCHITECTURES}")
+file(GLOB JB_CUDA_HOST_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/platforms/cuda/*.c)
+list(REMOVE_ITEM JB_CUDA_HOST_SRC ${CMAKE_SOURCE_DIR}/platforms/cuda/cuda_fault.c)
+target_sources(jb PRIVATE ${JB_CUDA_HOST_SRC})
 target_link_libraries(jb PUBLIC jb_cuda)
 target_compile_definitions(jb PUBLIC JB_HAVE_CUDA=1)
 set(JB_HAVE_CUDA ON)

@@ -1,15 +1,14 @@
-/* cuda_copy.c: the `cuda-copy` calibration workload, the GPU's bandwidth
- * roof: one pass copies a buffer (1 GiB by default, far beyond any L2)
- * device to device. Bytes moved per pass = bytes read + bytes written, the
- * figure the CUDA LLM decode's achieved bandwidth is compared with. The
- * roof is the best copy the GPU does: by default open times joulebench's
- * kernel and cudaMemcpyAsync and runs the faster (method=kernel|memcpy
- * asks for one); the record's kernel field says which, with both figures.
- * Compiled to nothing without CUDA (JB_HAVE_CUDA unset). */
-#ifdef JB_HAVE_CUDA
+/* cuda_copy.c: the cuda calibration back-end: the `copy` kernel, the GPU's
+ * bandwidth roof: one pass copies a buffer (1 GiB by default, far beyond
+ * any L2) device to device. Bytes moved per pass = bytes read + bytes
+ * written, the figure the CUDA LLM decode's achieved bandwidth is compared
+ * with. The roof is the best copy the GPU does: by default open times
+ * joulebench's kernel and cudaMemcpyAsync and runs the faster
+ * (method=kernel|memcpy asks for one); the record's kernel field says
+ * which, with both figures. Built only with CUDA (platforms/cuda/cuda.cmake). */
 #include "base/error.h"
 #include "platforms/cuda/cuda_rt.h"
-#include "workloads/workload.h"
+#include "platforms/backend.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,7 +91,6 @@ static void cuda_copy_info(const void *st, struct jb_workload_info *o)
 {
     const struct cuda_copy_state *s = st;
     snprintf(o->dtype, sizeof(o->dtype), "bytes");
-    snprintf(o->backend, sizeof(o->backend), "cuda");
     snprintf(o->kernel, sizeof(o->kernel), "%s", s->kernel);
     o->units_per_iteration = 1;
     o->threads = 1;
@@ -113,21 +111,39 @@ static void cuda_copy_close(void *st)
     free(s);
 }
 
-const struct jb_workload_ops jb_workload_cuda_copy = {
-    .name = "cuda-copy",
-    .version = "2",
-    .family = "calibration",
-    .unit = "pass",
-    .dtypes = "bytes",
-    .backends = "cuda",
-    .description = "GPU device-to-device copy bandwidth (bytes read + written): the GPU's roof",
+static const struct jb_calib_kernel jb_calib_cuda_copy = {
+    .name = "copy",
     .open = cuda_copy_open,
     .run = cuda_copy_run,
     .check = cuda_copy_check,
     .info = cuda_copy_info,
     .close = cuda_copy_close,
 };
-#else
-/* ISO C forbids an empty translation unit. */
-typedef int jb_cuda_copy_unused;
-#endif
+
+static int cuda_calib_probe(char *why, size_t whylen)
+{
+    return jb_cuda_probe(0, NULL, why, whylen);
+}
+
+static const struct jb_option_def cuda_calib_options[] = {
+    {"method", JB_OPT_ENUM, "best", 0, 0, "best|kernel|memcpy",
+     "copy: best times both at open and runs the faster"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
+static const struct jb_calib_kernel *const cuda_kernels[] = {&jb_calib_cuda_copy, NULL};
+
+const struct jb_calib_backend_ops jb_calib_backend_cuda = {
+    .b =
+        {
+            .name = "cuda",
+            .family = "calibration",
+            .version = "2",
+            .dtypes = "bytes",
+            .description = "joulebench's CUDA calibration kernels (copy: the better of joulebench's "
+                           "kernel and cudaMemcpyAsync)",
+            .options = cuda_calib_options,
+            .probe = cuda_calib_probe,
+        },
+    .kernels = cuda_kernels,
+};

@@ -1,5 +1,5 @@
 /* llm_cuda.h: the LLM decode step on an NVIDIA GPU, for the configurations
- * and synthetic weights of workloads/llm/llm.h.
+ * and synthetic weights of platforms/llm/llm_format.h.
  *
  * One step decodes one token for each of `batch` sequences at position L =
  * context, with each sequence's fp16 KV cache already filled to L (synthetic
@@ -26,7 +26,7 @@
 extern "C" {
 #endif
 
-#include "workloads/llm/llm.h"
+#include "platforms/llm/llm_format.h"
 
 struct jb_cuda_llm;
 
@@ -102,25 +102,23 @@ const char *jb_cuda_llm_kernel(const struct jb_cuda_llm *m);
 int jb_cuda_llm_fp32_activations(const struct jb_cuda_llm *m);
 /* Device bytes allocated for weights, for the KV cache, and in all. */
 double jb_cuda_llm_weight_bytes(const struct jb_cuda_llm *m);
-double jb_cuda_llm_kv_bytes(const struct jb_cuda_llm *m);
 
-/* The fp32 reference step on the CPU (llm_cuda_ref.c): the same step for the
- * listed sequences, on the GPU's weights (downloaded a slice at a time and
- * dequantized with llm.h's jb_llm_dequantize_row) and the GPU's cache.
- * logits: nseq x vocab. */
-int jb_cuda_llm_reference(struct jb_cuda_llm *m, int nseq, const int *seqs, float *logits,
-                          char *err, size_t errlen);
+/* The oracle's view (backend.h) of a handle's weights and cache: fills a
+ * with v as its context (v must outlive a; free its buffers with
+ * jb_cuda_llm_view_free). In llm_cuda_backend.c. */
+struct jb_llm_access;
+struct jb_cuda_llm_view {
+    struct jb_cuda_llm *m;
+    uint16_t *kbuf, *vbuf; /* one layer and sequence of the cache, downloaded */
+};
+void jb_cuda_llm_access(struct jb_cuda_llm_view *v, struct jb_llm_access *a);
+void jb_cuda_llm_view_free(struct jb_cuda_llm_view *v);
+/* The relative L2 tolerance of the handle's logits against the oracle, and
+ * why, as the check states it. */
+double jb_cuda_llm_tolerance(const struct jb_cuda_llm *m, const char **why);
 
-/* Checks the last step's logits of sequences 0 and batch-1 against the
- * reference: relative L2 error within the tolerance of the path (written
- * into tol_out when non-NULL); the error found in *rel_err. JB_ECHECK when
- * over, with the figures in err. Every step recomputes the same position
- * from the same inputs, so the reference logits never change: with
- * ref_cache non-NULL they are computed once (into *ref_cache, malloc'd,
- * freed by the caller) and later checks only compare (the runner checks
- * every repetition; the 8B reference costs tens of CPU seconds). */
-int jb_cuda_llm_check(struct jb_cuda_llm *m, float **ref_cache, double *rel_err, double *tol_out,
-                      char *err, size_t errlen);
+/* cuBLAS's version (major * 10000 + minor * 100 + patch), 0 if unknown. */
+int jb_cuda_cublas_version(void);
 
 #ifdef __cplusplus
 }

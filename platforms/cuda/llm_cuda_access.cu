@@ -129,10 +129,6 @@ extern "C" double jb_cuda_llm_weight_bytes(const struct jb_cuda_llm *m)
 {
     return m->weight_bytes;
 }
-extern "C" double jb_cuda_llm_kv_bytes(const struct jb_cuda_llm *m)
-{
-    return m->kv_bytes;
-}
 extern "C" const struct jb_llm_config *jb_cuda_llm_config(const struct jb_cuda_llm *m)
 {
     return &m->cfg;
@@ -152,4 +148,14 @@ extern "C" int jb_cuda_llm_context(const struct jb_cuda_llm *m)
 extern "C" uint64_t jb_cuda_llm_seed(const struct jb_cuda_llm *m)
 {
     return m->seed;
+}
+
+extern "C" int jb_cuda_cublas_version(void)
+{
+    int ma = 0, mi = 0, pa = 0;
+    if (cublasGetProperty(MAJOR_VERSION, &ma) != CUBLAS_STATUS_SUCCESS ||
+        cublasGetProperty(MINOR_VERSION, &mi) != CUBLAS_STATUS_SUCCESS ||
+        cublasGetProperty(PATCH_LEVEL, &pa) != CUBLAS_STATUS_SUCCESS)
+        return 0;
+    return ma * 10000 + mi * 100 + pa;
 }

@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#include "workloads/tinyml/tinyml_model.h"
+#include "platforms/tinyml/tinyml_model.h"
 
 struct jb_cuda_tinyml;
 

@@ -65,7 +65,7 @@ int main(int argc, char **argv)
     lp.dtype = argv[2];
     lp.context = atoi(argv[3]);
     void *ts = NULL, *ls = NULL;
-    if (tw->open(&tp, &ts, err, sizeof(err)) || lw->open(&lp, &ls, err, sizeof(err))) {
+    if (jb_workload_open(tw, &tp, &ts, err, sizeof(err)) || jb_workload_open(lw, &lp, &ls, err, sizeof(err))) {
         fprintf(stderr, "llm_paired: %s\n", err);
         goto out;
     }

@@ -12,7 +12,7 @@
 #include "harness/runner.h"
 #include "harness/suite.h"
 #include "platforms/cpu/cpu_features.h"
-#include "workloads/tinyml/tinyml_model.h"
+#include "platforms/tinyml/tinyml_model.h"
 #include "workloads/workload.h"
 
 #include <math.h>
@@ -211,7 +211,7 @@ int main(int argc, char **argv)
                                            .seed = 1};
             void *st;
             struct jb_tm_model *m;
-            if (!ops || ops->open(&p, &st, err, sizeof(err)) ||
+            if (!ops || jb_workload_open(ops, &p, &st, err, sizeof(err)) ||
                 jb_tm_model_open(defs[d], q ? JB_TM_FP32 : JB_TM_INT8, 1, best, &m, err,
                                  sizeof(err))) {
                 fprintf(stderr, "%s\n", err);

@@ -1,7 +1,7 @@
 /* fuzz_gguf.c: the GGUF parser on arbitrary bytes. Any input must give
  * either weights or an error with a message, never a crash, a read past the
  * buffer (ASan) or undefined behaviour (UBSan). */
-#include "workloads/llm/gguf.h"
+#include "platforms/llm/gguf.h"
 
 #include <stdint.h>
 #include <stdlib.h>

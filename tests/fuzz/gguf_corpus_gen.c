@@ -4,7 +4,7 @@
  * made with `gguf_corpus_gen tests/fuzz/corpus/gguf`; rerun it after a
  * change of the writer. */
 #include "../llm_gguf_write.h"
-#include "workloads/llm/llm.h"
+#include "platforms/llm/llm_format.h"
 
 #include <stdio.h>
 

@@ -1,174 +1,37 @@
-/* llm.h: the Llama-architecture models of the LLM decode workloads, shared by
- * every back-end (CPU here, CUDA on the gpu branch).
- *
- * It fixes three things that must be identical across back-ends so that their
- * results compare: the configuration table, the in-memory layout of weight
- * tensors per precision (the q8_0/q4_0 blocks are byte-for-byte ggml's
- * block_q8_0/block_q4_0, so GGUF files map onto them and results compare with
- * llama.cpp), and the synthetic weights as a pure function of a seed. This
- * header is stable: add to it, do not change what is here. */
+/* llm.h: the model layer of the LLM decode workloads: the configuration
+ * table (rows in llm_configs.h), the one fp32 oracle every back-end is
+ * checked against, and the check itself. The formats the back-ends compute
+ * on (dtypes, blocks, synthetic weights) are platforms/llm/llm_format.h. */
 #ifndef JB_LLM_H
 #define JB_LLM_H
 
+#include "platforms/backend.h"
+#include "platforms/llm/llm_format.h"
+
 #include <stddef.h>
-#include <stdint.h>
-
-struct jb_pool;
-
-/* One model shape. The numbers are the published ones of each checkpoint
- * (llama2.c's stories models; TinyLlama-1.1B; Meta's Llama 2 7B, 3.1 8B, 3.2 1B). */
-struct jb_llm_config {
-    const char *name;  /* "llama3.2-1b" */
-    int dim;           /* model (residual stream) width */
-    int n_layers;
-    int n_heads;       /* query heads; head_dim = dim / n_heads */
-    int n_kv_heads;    /* key/value heads (grouped-query attention when < n_heads) */
-    int hidden_dim;    /* SwiGLU feed-forward width */
-    int vocab_size;
-    int tied;          /* 1: the classifier reuses token_embd (no output.weight) */
-    int max_context;   /* the model's context window, in tokens */
-    float rope_theta;  /* RoPE base frequency */
-    float norm_eps;    /* RMSNorm epsilon */
-};
 
 /* The table, NULL-name terminated, and a lookup by name (NULL if unknown). */
 extern const struct jb_llm_config jb_llm_configs[];
 const struct jb_llm_config *jb_llm_config_find(const char *name);
 
-/* Element types of a weight matrix. The enum values are internal; GGUF's
- * ggml_type numbers are mapped in the loader. */
-enum jb_llm_dtype {
-    JB_LLM_F32 = 0,
-    JB_LLM_F16 = 1,  /* IEEE half; only from GGUF files (and the fp16 KV cache) */
-    JB_LLM_BF16 = 2, /* bfloat16: the upper 16 bits of an fp32 */
-    JB_LLM_Q8_0 = 3,
-    JB_LLM_Q4_0 = 4
-};
+/* The plain-C fp32 reference step, the one oracle of the family: one
+ * thread, no vector code, no activation quantization, every weight row read
+ * through `a` and dequantized to fp32 (so it computes on exactly the values
+ * the back-end holds), dot products and norms accumulated in double, RoPE
+ * angles in double. For each of the nseq sequences seqs[i] it decodes
+ * a->token(seq) at position pos over the cached positions [0, pos) and
+ * writes vocab_size logits to logits + i * vocab_size. Nothing of the
+ * back-end is written. */
+int jb_llm_reference(const struct jb_llm_access *a, int pos, int nseq, const int *seqs,
+                     float *logits, char *err, size_t errlen);
 
-/* Block quantization: 32 weights per block with one fp16 scale d.
- * q8_0: value[j] = qs[j] * d.                               (34 bytes)
- * q4_0: value[j] = ((qs[j] & 0xF) - 8) * d for j < 16, and
- *       value[j+16] = ((qs[j] >> 4) - 8) * d.               (18 bytes)
- * The layout is ggml's (ggml-common.h: block_q8_0, block_q4_0): d first as
- * raw IEEE half bits, packed, no padding. */
-#define JB_QK 32
-struct jb_block_q8_0 {
-    uint16_t d;
-    int8_t qs[JB_QK];
-};
-struct jb_block_q4_0 {
-    uint16_t d;
-    uint8_t qs[JB_QK / 2];
-};
-_Static_assert(sizeof(struct jb_block_q8_0) == 34, "block_q8_0 must be 34 bytes as in ggml");
-_Static_assert(sizeof(struct jb_block_q4_0) == 18, "block_q4_0 must be 18 bytes as in ggml");
+/* The oracle on host weights and a CPU cache (the cpu back-end's, or a
+ * test's): one sequence decoding `token` at pos. */
+struct jb_llm_kv_view;
+int jb_llm_reference_step(const struct jb_llm_weights *w, const struct jb_llm_kv_view *kv,
+                          int token, int pos, float *logits, char *err, size_t errlen);
 
-/* A row-major matrix [rows][cols]: row r starts at data + r * row_bytes.
- * Quantized rows are cols/32 consecutive blocks (cols % 32 == 0). The matrix
- * computes y = W x with W of shape [out][in]: rows = out, cols = in (GGUF's
- * ne0 = cols, ne1 = rows). */
-struct jb_llm_matrix {
-    enum jb_llm_dtype dtype;
-    int rows, cols;
-    size_t row_bytes;
-    void *data;
-};
-
-/* One transformer block. Norm weights are always fp32 (converted at load). */
-struct jb_llm_layer {
-    float *attn_norm;             /* [dim] */
-    struct jb_llm_matrix wq;      /* [n_heads*head_dim][dim] */
-    struct jb_llm_matrix wk;      /* [n_kv_heads*head_dim][dim] */
-    struct jb_llm_matrix wv;      /* [n_kv_heads*head_dim][dim] */
-    struct jb_llm_matrix wo;      /* [dim][n_heads*head_dim] */
-    float *ffn_norm;              /* [dim] */
-    struct jb_llm_matrix w_gate;  /* [hidden][dim]  (w1, ffn_gate) */
-    struct jb_llm_matrix w_up;    /* [hidden][dim]  (w3, ffn_up) */
-    struct jb_llm_matrix w_down;  /* [dim][hidden]  (w2, ffn_down) */
-};
-
-/* All weights of a model. Owned by whoever created them (synth or GGUF
- * loader); free with jb_llm_weights_free. `output` is a copy of the
- * token_embd descriptor (same data) when cfg.tied. */
-struct jb_llm_weights {
-    struct jb_llm_config cfg;     /* name points to a static string */
-    enum jb_llm_dtype dtype;      /* the precision asked for (matrices may differ in GGUF) */
-    struct jb_llm_matrix token_embd; /* [vocab][dim] */
-    struct jb_llm_layer *layers;  /* [n_layers] */
-    float *output_norm;           /* [dim] */
-    struct jb_llm_matrix output;  /* [vocab][dim] */
-    double param_count;           /* number of parameters (tied embedding counted once) */
-    double param_bytes;           /* bytes of all weights as stored */
-    struct jb_pool *pool;         /* allocator of the buffers (borrowed), or NULL: malloc */
-    void **allocs;                /* private: buffers to free */
-    size_t *alloc_bytes;
-    int nallocs, allocs_cap;
-};
-
-/* Bytes of one row of `cols` elements of dtype (cols % 32 == 0 for q*). */
-size_t jb_llm_row_bytes(enum jb_llm_dtype dtype, int cols);
-const char *jb_llm_dtype_name(enum jb_llm_dtype dtype);
-/* "fp32" | "f32", "f16", "bf16", "q8_0", "q4_0" -> dtype; -1 if unknown. */
-int jb_llm_dtype_parse(const char *name);
-
-/* Scalar conversions, bit-exact (round to nearest even), used by every back-end. */
-uint16_t jb_fp16_from_f32(float f);
-float jb_f32_from_fp16(uint16_t h);
-uint16_t jb_bf16_from_f32(float f);
-float jb_f32_from_bf16(uint16_t h);
-
-/* Quantizes/converts one fp32 row of n values into dtype (q8_0 and q4_0 use
- * ggml's reference rounding: q8_0 d = amax/127; q4_0 d = -max/8 where max is
- * the value of largest magnitude). Dequantizes one row back to fp32. */
-void jb_llm_quantize_row(enum jb_llm_dtype dtype, const float *src, void *dst, int n);
-void jb_llm_dequantize_row(enum jb_llm_dtype dtype, const void *src, float *dst, int n);
-
-/* Synthetic weights.
- *
- * Every tensor has an id (jb_llm_tensor_id) and every element e (row-major
- * index) the value  offset + scale * u(seed, id, e),  where u is uniform in
- * [-1, 1) from 24 bits of splitmix64(seed + id * 2^40 + e) (bits 63..40).
- * Matrices: offset 0, scale sqrt(3 / cols), so that each weight has standard
- * deviation 1/sqrt(cols) and activations keep unit scale through the layers,
- * like a trained model's (never zeros). Norm vectors: offset 1, scale 0.1.
- * Quantized precisions quantize these fp32 values row by row. */
-enum jb_llm_tensor_kind {
-    JB_LLM_T_TOKEN_EMBD = 0,
-    JB_LLM_T_ATTN_NORM,
-    JB_LLM_T_WQ,
-    JB_LLM_T_WK,
-    JB_LLM_T_WV,
-    JB_LLM_T_WO,
-    JB_LLM_T_FFN_NORM,
-    JB_LLM_T_W_GATE,
-    JB_LLM_T_W_UP,
-    JB_LLM_T_W_DOWN,
-    JB_LLM_T_OUTPUT_NORM,
-    JB_LLM_T_OUTPUT
-};
-/* id = (layer + 1) * 16 + kind for per-layer tensors, kind for global ones. */
-uint32_t jb_llm_tensor_id(int layer, enum jb_llm_tensor_kind kind);
-/* Fills out[0..n) with the synthetic values of elements [first, first+n). */
-void jb_llm_synth_values(uint64_t seed, uint32_t id, uint64_t first, size_t n, float offset,
-                         float scale, float *out);
-
-/* Creates the whole model's synthetic weights in `dtype` (JB_LLM_F32, BF16,
- * Q8_0, Q4_0), generated in parallel on `pool` and allocated with
- * jb_pool_alloc (NUMA-bound when the pool binds); pool may be NULL (one
- * thread, plain allocation). On success *out is owned by the caller. */
-int jb_llm_weights_synth(const struct jb_llm_config *cfg, enum jb_llm_dtype dtype, uint64_t seed,
-                         struct jb_pool *pool, struct jb_llm_weights **out, char *err,
-                         size_t errlen);
-void jb_llm_weights_free(struct jb_llm_weights *w);
-/* Allocates a buffer owned by the weight set (freed with it), from its pool
- * when it has one; for loaders. NULL when out of memory. */
-void *jb_llm_weights_alloc(struct jb_llm_weights *w, size_t bytes);
-/* Asks for transparent huge pages over [p, p + bytes) (before first touch). */
-void jb_llm_advise_huge(void *p, size_t bytes);
-
-/* Bytes the weights of cfg take in dtype (for the memory check before any
- * allocation), and parameter count. */
-double jb_llm_weight_bytes(const struct jb_llm_config *cfg, enum jb_llm_dtype dtype);
-double jb_llm_param_count(const struct jb_llm_config *cfg);
+/* Relative L2 distance of got from ref over n values (INFINITY for NaN). */
+double jb_llm_rel_l2(const float *got, const float *ref, size_t n);
 
 #endif

@@ -4,7 +4,7 @@
  * itself from the EEMBC/Silicon Labs MobileNetV1). Batch norm is folded into
  * the layer before it; dropout is the identity at inference. METHODOLOGY.md
  * section 6.2 has the same tables with output shapes and totals. */
-#include "workloads/tinyml/tinyml_model.h"
+#include "platforms/tinyml/tinyml_model.h"
 
 #include <string.h>
 

@@ -1,21 +1,17 @@
 /* tinyml_workload.c: the four MLPerf Tiny models as joulebench workloads
- * (kws-dscnn, vww-mobilenet, ic-resnet8, ad-autoencoder), int8 or fp32.
+ * (kws-dscnn, vww-mobilenet, ic-resnet8, ad-autoencoder), int8 or fp32, on
+ * any TinyML back-end (platforms/backend.h).
  *
- * single-stream: one inference per run(), on the calling thread (one item
- * gains nothing from splitting across cores at these sizes: a layer is
- * tens of microseconds). offline: `batch` inferences per run(), the batch
- * split into contiguous ranges over the thread pool, each worker with its
- * own arena. Inputs are drawn at open, one per batch item, so run() does
- * nothing but inference. check() recomputes one item of the last batch
- * (rotating through the batch) with the portable reference kernels:
+ * The model layer builds the model from the seed with the portable
+ * reference kernels' layout (the check's oracle) and draws one input per
+ * batch item at open, so a back-end's run() does nothing but inference.
+ * check() recomputes one item of the last batch (rotating through the
+ * batch) with the reference kernels and compares the back-end's output:
  * int8 must match bit for bit, fp32 within JB_TM_F32_RTOL.
- * Options: kernel=reference|optimized (time the reference kernels instead,
- * for comparisons); corrupt=1 (test hook: spoils each output after run, so
- * that a check failure can be provoked end to end). */
+ * Options: corrupt=1 (test hook: spoils the output the check reads, so that
+ * a check failure can be provoked end to end on any back-end). */
 #include "base/error.h"
-#include "platforms/cpu/threadpool.h"
-#include "workloads/tinyml/tinyml_model.h"
-#include "workloads/tinyml/tinyml_workload.h"
+#include "platforms/tinyml/tinyml_model.h"
 #include "workloads/workload.h"
 
 #include <math.h>
@@ -23,52 +19,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const struct jb_option_def tm_options[] = {
+    {"corrupt", JB_OPT_BOOL, "0", 0, 0, NULL, "test hook: spoil the output the check reads"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
 struct tm_wl {
     const struct jb_tm_model_def *def;
-    struct jb_tm_model *m;
-    struct jb_pool *pool;
+    const struct jb_tinyml_backend_ops *be;
+    void *bs;
+    struct jb_tm_model *ref; /* reference-ISA model: the oracle */
     enum jb_tm_dtype dtype;
-    int threads, batch, reference;
-    int corrupt; /* test hook (option corrupt=1): spoil every output after run() */
-    size_t in_bytes, out_bytes, arena_bytes;
-    uint8_t *inputs, *outputs, *arenas, *ref_out;
+    int batch, corrupt;
+    size_t in_bytes, out_bytes;
+    uint8_t *inputs, *got, *want, *arena;
     uint64_t checks;
 };
 
-int jb_tm_workload_params(const struct jb_workload_params *p, const char *name,
-                          const char *backend, enum jb_tm_dtype *dtype, char *err, size_t errlen)
-{
-    if (!p->dtype || !*p->dtype || !strcmp(p->dtype, "int8"))
-        *dtype = JB_TM_INT8;
-    else if (!strcmp(p->dtype, "fp32"))
-        *dtype = JB_TM_FP32;
-    else
-        return jb_err(err, errlen, JB_EINVAL, "%s: dtype '%s' not supported (int8, fp32)", name,
-                      p->dtype);
-    if (p->backend && *p->backend && strcmp(p->backend, backend))
-        return jb_err(err, errlen, JB_ENOTSUP, "%s: backend '%s' not supported (%s)", name,
-                      p->backend, backend);
-    if (p->scenario == JB_SCENARIO_SINGLE_STREAM && p->batch > 1)
-        return jb_err(err, errlen, JB_EINVAL,
-                      "%s: single-stream runs one inference per iteration; batch=%d needs "
-                      "scenario=offline",
-                      name, p->batch);
-    if (p->batch < 0 || p->batch > 1 << 16)
-        return jb_err(err, errlen, JB_ERANGE, "%s: batch %d out of range (1..65536)", name,
-                      p->batch);
-    return JB_OK;
-}
-
-int jb_tm_workload_compare(const char *name, enum jb_tm_dtype dtype, size_t item, const void *got,
-                           const void *ref, size_t n, char *err, size_t errlen)
+static int tm_compare(const char *name, const char *backend, enum jb_tm_dtype dtype, size_t item,
+                      const void *got, const void *ref, size_t n, char *err, size_t errlen)
 {
     if (dtype == JB_TM_INT8) {
         const uint8_t *g = got, *r = ref;
         for (size_t i = 0; i < n; i++)
             if (g[i] != r[i])
                 return jb_err(err, errlen, JB_ECHECK,
-                              "%s int8: item %zu output %zu = %d, reference %d", name, item, i,
-                              (int8_t)g[i], (int8_t)r[i]);
+                              "%s int8 on %s: item %zu output %zu = %d, reference %d", name,
+                              backend, item, i, (int8_t)g[i], (int8_t)r[i]);
         return JB_OK;
     }
     const float *g = got, *r = ref;
@@ -78,8 +55,8 @@ int jb_tm_workload_compare(const char *name, enum jb_tm_dtype dtype, size_t item
     for (size_t i = 0; i < n; i++)
         if (!(fabsf(g[i] - r[i]) <= JB_TM_F32_RTOL * mx))
             return jb_err(err, errlen, JB_ECHECK,
-                          "%s fp32: item %zu output %zu = %.9g, reference %.9g (tolerance %.3g)",
-                          name, item, i, (double)g[i], (double)r[i],
+                          "%s fp32 on %s: item %zu output %zu = %.9g, reference %.9g (tolerance "
+                          "%.3g)", name, backend, item, i, (double)g[i], (double)r[i],
                           (double)(JB_TM_F32_RTOL * mx));
     return JB_OK;
 }
@@ -89,12 +66,13 @@ static void tm_close(void *st)
     struct tm_wl *w = st;
     if (!w)
         return;
-    jb_pool_destroy(w->pool);
-    jb_tm_model_close(w->m);
+    if (w->bs)
+        w->be->close(w->bs);
+    jb_tm_model_close(w->ref);
     free(w->inputs);
-    free(w->outputs);
-    free(w->arenas);
-    free(w->ref_out);
+    free(w->got);
+    free(w->want);
+    free(w->arena);
     free(w);
 }
 
@@ -102,54 +80,68 @@ static int tm_open(const struct jb_tm_model_def *def, const struct jb_workload_p
                    char *err, size_t errlen)
 {
     int rc;
-    enum jb_tm_dtype dtype;
-    if ((rc = jb_tm_workload_params(p, def->name, "cpu", &dtype, err, errlen)))
-        return rc;
-    char opt[32];
-    int reference = 0;
-    if (jb_option_get(p->options, "kernel", opt, sizeof(opt))) {
-        if (!strcmp(opt, "reference"))
-            reference = 1;
-        else if (strcmp(opt, "optimized"))
-            return jb_err(err, errlen, JB_EINVAL,
-                          "%s: option kernel=%s unknown (reference, optimized)", def->name, opt);
-    }
-    int corrupt = jb_option_get(p->options, "corrupt", opt, sizeof(opt)) && !strcmp(opt, "1");
+    const struct jb_backend *b = jb_backend_find("tinyml", p->backend ? p->backend : "cpu");
+    if (!b)
+        return jb_err(err, errlen, JB_EINVAL, "%s: no TinyML back-end '%s'", def->name,
+                      p->backend);
+    const char *dname = p->dtype && *p->dtype ? p->dtype : "int8";
+    if (!jb_list_has(b->dtypes, dname))
+        return jb_err(err, errlen, JB_EINVAL, "%s: dtype '%s' not supported on %s (%s)",
+                      def->name, dname, b->name, b->dtypes);
+    enum jb_tm_dtype dtype = !strcmp(dname, "fp32") ? JB_TM_FP32 : JB_TM_INT8;
+    if (p->scenario == JB_SCENARIO_SINGLE_STREAM && p->batch > 1)
+        return jb_err(err, errlen, JB_EINVAL,
+                      "%s: single-stream runs one inference per iteration; batch=%d needs "
+                      "scenario=offline", def->name, p->batch);
+    if (p->batch < 0 || p->batch > 1 << 16)
+        return jb_err(err, errlen, JB_ERANGE, "%s: batch %d out of range (1..65536)", def->name,
+                      p->batch);
+    long corrupt = 0;
+    jb_opt_int(p->options, tm_options, "corrupt", &corrupt);
     struct tm_wl *w = calloc(1, sizeof(*w));
     if (!w)
         return jb_err(err, errlen, JB_ENOMEM, "%s: out of memory", def->name);
-    w->corrupt = corrupt;
     w->def = def;
+    w->be = jb_tinyml_backend(b);
     w->dtype = dtype;
-    w->reference = reference;
+    w->corrupt = (int)corrupt;
     w->batch = p->scenario == JB_SCENARIO_OFFLINE && p->batch > 0 ? p->batch : 1;
-    w->threads = p->scenario == JB_SCENARIO_OFFLINE && p->threads > 1 ? p->threads : 1;
-    if (w->threads > w->batch)
-        w->threads = w->batch;
-    rc = jb_tm_model_open(def, dtype, p->seed, reference ? JB_ISA_REFERENCE : jb_cpu_isa(), &w->m,
-                          err, errlen);
-    if (rc)
+    if ((rc = jb_tm_model_open(def, dtype, p->seed, JB_ISA_REFERENCE, &w->ref, err, errlen)))
         goto fail;
-    w->in_bytes = jb_tm_model_input_elems(w->m) * jb_tm_model_elem_bytes(w->m);
-    w->out_bytes = jb_tm_model_output_elems(w->m) * jb_tm_model_elem_bytes(w->m);
-    w->arena_bytes = jb_tm_model_arena_bytes(w->m);
+    w->in_bytes = jb_tm_model_input_elems(w->ref) * jb_tm_model_elem_bytes(w->ref);
+    w->out_bytes = jb_tm_model_output_elems(w->ref) * jb_tm_model_elem_bytes(w->ref);
     w->inputs = malloc(w->in_bytes * (size_t)w->batch);
-    w->outputs = calloc((size_t)w->batch, w->out_bytes);
-    w->ref_out = malloc(w->out_bytes);
-    w->arenas = aligned_alloc(64, w->arena_bytes * (size_t)w->threads);
-    if (!w->inputs || !w->outputs || !w->ref_out || !w->arenas) {
+    w->got = malloc(w->out_bytes);
+    w->want = malloc(w->out_bytes);
+    w->arena = aligned_alloc(64, jb_tm_model_arena_bytes(w->ref));
+    if (!w->inputs || !w->got || !w->want || !w->arena) {
         rc = jb_err(err, errlen, JB_ENOMEM, "%s: out of memory for batch %d", def->name, w->batch);
         goto fail;
     }
     for (int i = 0; i < w->batch; i++)
-        if (jb_tm_model_make_input(w->m, p->seed, (uint64_t)i,
+        if (jb_tm_model_make_input(w->ref, p->seed, (uint64_t)i,
                                    w->inputs + w->in_bytes * (size_t)i)) {
             rc = jb_err(err, errlen, JB_ENOMEM, "%s: out of memory drawing inputs", def->name);
             goto fail;
         }
-    rc = jb_pool_create(w->threads, p->cpus, p->bind_memory, &w->pool, err, errlen);
-    if (rc)
+    struct jb_tinyml_problem prob = {
+        .def = def,
+        .dtype = dtype,
+        .seed = p->seed,
+        .batch = w->batch,
+        .threads = p->scenario == JB_SCENARIO_OFFLINE && p->threads > 1 ? p->threads : 1,
+        .cpus = p->cpus,
+        .bind_memory = p->bind_memory,
+        .model = w->ref,
+        .inputs = w->inputs,
+        .in_bytes = w->in_bytes,
+        .out_bytes = w->out_bytes,
+        .options = p->options,
+    };
+    if ((rc = w->be->open(&prob, &w->bs, err, errlen))) {
+        w->bs = NULL;
         goto fail;
+    }
     *st = w;
     return JB_OK;
 fail:
@@ -157,60 +149,41 @@ fail:
     return rc;
 }
 
-static void tm_worker(void *arg, int tid, int nt)
-{
-    struct tm_wl *w = arg;
-    size_t b, e;
-    jb_pool_range((size_t)w->batch, 1, tid, nt, &b, &e);
-    void *arena = w->arenas + w->arena_bytes * (size_t)tid;
-    for (size_t i = b; i < e; i++)
-        jb_tm_model_run(w->m, w->reference, w->inputs + w->in_bytes * i,
-                        w->outputs + w->out_bytes * i, arena);
-}
-
 static int tm_run(void *st, char *err, size_t errlen)
 {
-    (void)err;
-    (void)errlen;
     struct tm_wl *w = st;
-    if (w->threads == 1)
-        tm_worker(w, 0, 1);
-    else
-        jb_pool_run(w->pool, tm_worker, w);
-    if (w->corrupt)
-        for (int i = 0; i < w->batch; i++) {
-            uint8_t *o = w->outputs + w->out_bytes * (size_t)i;
-            if (w->dtype == JB_TM_INT8)
-                o[0] ^= 1;
-            else
-                ((float *)(void *)o)[0] += 1.0f;
-        }
-    return JB_OK;
+    return w->be->run(w->bs, err, errlen);
 }
 
 static int tm_check(void *st, char *err, size_t errlen)
 {
     struct tm_wl *w = st;
     /* a different item each check, so that a long run covers the batch */
-    size_t item = (size_t)((w->checks++ * 7919u) % (uint64_t)w->batch);
-    const uint8_t *got = w->outputs + w->out_bytes * item;
-    jb_tm_model_run(w->m, 1, w->inputs + w->in_bytes * item, w->ref_out, w->arenas);
-    return jb_tm_workload_compare(w->def->name, w->dtype, item, got, w->ref_out,
-                                  jb_tm_model_output_elems(w->m), err, errlen);
+    int item = (int)((w->checks++ * 7919u) % (uint64_t)w->batch);
+    int rc = w->be->output(w->bs, item, w->got, err, errlen);
+    if (!rc) {
+        if (w->corrupt) {
+            if (w->dtype == JB_TM_INT8)
+                w->got[0] ^= 1;
+            else
+                ((float *)(void *)w->got)[0] += 1.0f;
+        }
+        jb_tm_model_run(w->ref, 1, w->inputs + w->in_bytes * (size_t)item, w->want, w->arena);
+        rc = tm_compare(w->def->name, w->be->b.name, w->dtype, (size_t)item, w->got, w->want,
+                        jb_tm_model_output_elems(w->ref), err, errlen);
+    }
+    return w->be->check_end ? w->be->check_end(w->bs, rc, err, errlen) : rc;
 }
 
 static void tm_info(const void *st, struct jb_workload_info *o)
 {
     const struct tm_wl *w = st;
-    const struct jb_tm_counts *c = jb_tm_model_counts(w->m);
+    const struct jb_tm_counts *c = jb_tm_model_counts(w->ref);
     const struct jb_tm_model_def *d = w->def;
+    memset(o, 0, sizeof(*o));
+    w->be->info(w->bs, o);
     snprintf(o->dtype, sizeof(o->dtype), "%s", w->dtype == JB_TM_INT8 ? "int8" : "fp32");
-    snprintf(o->backend, sizeof(o->backend), "cpu");
-    snprintf(o->kernel, sizeof(o->kernel), "%s%s",
-             w->reference ? "reference" : jb_isa_name(jb_tm_model_isa(w->m)),
-             w->threads == 1 ? ", 1 thread" : ", batch split over threads");
     o->units_per_iteration = w->batch;
-    o->threads = w->threads;
     o->context = 0;
     o->per_unit.macs = c->macs;
     o->per_unit.flops = c->flops;
@@ -227,40 +200,50 @@ static void tm_info(const void *st, struct jb_workload_info *o)
                  "one item per check vs the portable reference kernels: "
                  "|out-ref| <= %.0e * max(1, max|ref|)",
                  (double)JB_TM_F32_RTOL);
-    snprintf(o->timing, sizeof(o->timing), "host-clock");
     o->parameters = c->params;
 }
 
-#define TM_OPEN(fn, def)                                                                           \
-    static int fn(const struct jb_workload_params *p, void **st, char *err, size_t errlen)         \
-    {                                                                                              \
-        return tm_open(&def, p, st, err, errlen);                                                  \
-    }
-TM_OPEN(kws_open, jb_tm_kws_dscnn)
-TM_OPEN(vww_open, jb_tm_vww_mobilenet)
-TM_OPEN(ic_open, jb_tm_ic_resnet8)
-TM_OPEN(ad_open, jb_tm_ad_autoencoder)
-
-#define TM_OPS(var, nm, openfn, desc)                                                              \
-    const struct jb_workload_ops var = {                                                           \
-        .name = nm,                                                                                \
-        .version = "1",                                                                            \
-        .family = "tinyml",                                                                        \
-        .unit = "inference",                                                                       \
-        .dtypes = "int8,fp32",                                                                     \
-        .backends = "cpu",                                                                         \
-        .description = desc,                                                                       \
-        .open = openfn,                                                                            \
-        .run = tm_run,                                                                             \
-        .check = tm_check,                                                                         \
-        .info = tm_info,                                                                           \
-        .close = tm_close,                                                                         \
+#define TM_WORKLOAD(var, alias_var, defv, nm, desc)                                               \
+    static int open_##var(const struct jb_workload_params *p, void **st, char *err,              \
+                          size_t errlen)                                                          \
+    {                                                                                             \
+        return tm_open(&defv, p, st, err, errlen);                                                \
+    }                                                                                             \
+    const struct jb_workload_ops var = {                                                          \
+        .name = nm,                                                                               \
+        .version = "1",                                                                           \
+        .family = "tinyml",                                                                       \
+        .unit = "inference",                                                                      \
+        .dtypes = "int8,fp32",                                                                    \
+        .description = desc,                                                                      \
+        .options = tm_options,                                                                    \
+        .open = open_##var,                                                                       \
+        .run = tm_run,                                                                            \
+        .check = tm_check,                                                                        \
+        .info = tm_info,                                                                          \
+        .close = tm_close,                                                                        \
+    };                                                                                            \
+    const struct jb_workload_ops alias_var = {                                                    \
+        .name = "cuda-" nm,                                                                       \
+        .version = "1",                                                                           \
+        .family = "tinyml",                                                                       \
+        .unit = "inference",                                                                      \
+        .dtypes = "int8,fp32",                                                                    \
+        .description = "alias of " nm " --backend cuda",                                         \
+        .options = tm_options,                                                                    \
+        .alias_of = nm,                                                                           \
+        .alias_backend = "cuda",                                                                  \
+        .open = open_##var,                                                                       \
+        .run = tm_run,                                                                            \
+        .check = tm_check,                                                                        \
+        .info = tm_info,                                                                          \
+        .close = tm_close,                                                                        \
     };
-TM_OPS(jb_workload_kws_dscnn, "kws-dscnn", kws_open,
-       "MLPerf Tiny keyword spotting: DS-CNN on 49x10 MFCC, 12 classes")
-TM_OPS(jb_workload_vww_mobilenet, "vww-mobilenet", vww_open,
-       "MLPerf Tiny visual wake words: MobileNetV1 0.25 on 96x96x3, 2 classes")
-TM_OPS(jb_workload_ic_resnet8, "ic-resnet8", ic_open,
-       "MLPerf Tiny image classification: ResNet-8 on 32x32x3, 10 classes")
-TM_OPS(jb_workload_ad_autoencoder, "ad-autoencoder", ad_open,
-       "MLPerf Tiny anomaly detection: FC autoencoder on 640 log-mel inputs")
+TM_WORKLOAD(jb_workload_kws_dscnn, jb_workload_cuda_kws_dscnn, jb_tm_kws_dscnn, "kws-dscnn",
+            "MLPerf Tiny keyword spotting: DS-CNN on 49x10 MFCC, 12 classes")
+TM_WORKLOAD(jb_workload_vww_mobilenet, jb_workload_cuda_vww_mobilenet, jb_tm_vww_mobilenet,
+            "vww-mobilenet", "MLPerf Tiny visual wake words: MobileNetV1 0.25 on 96x96x3, 2 classes")
+TM_WORKLOAD(jb_workload_ic_resnet8, jb_workload_cuda_ic_resnet8, jb_tm_ic_resnet8, "ic-resnet8",
+            "MLPerf Tiny image classification: ResNet-8 on 32x32x3, 10 classes")
+TM_WORKLOAD(jb_workload_ad_autoencoder, jb_workload_cuda_ad_autoencoder, jb_tm_ad_autoencoder,
+            "ad-autoencoder", "MLPerf Tiny anomaly detection: FC autoencoder on 640 log-mel inputs")

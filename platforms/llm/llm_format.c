@@ -1,0 +1,212 @@
+/* llm_format.c: the scalar number formats (fp16, bf16, q8_0, q4_0) and row
+ * layouts shared by every LLM back-end and the model layer's oracle. */
+#include "platforms/llm/llm_format.h"
+
+#include <math.h>
+#include <string.h>
+
+size_t jb_llm_row_bytes(enum jb_llm_dtype dtype, int cols)
+{
+    size_t n = (size_t)cols;
+    switch (dtype) {
+    case JB_LLM_F32: return n * 4;
+    case JB_LLM_F16:
+    case JB_LLM_BF16: return n * 2;
+    case JB_LLM_Q8_0: return n / JB_QK * sizeof(struct jb_block_q8_0);
+    case JB_LLM_Q4_0: return n / JB_QK * sizeof(struct jb_block_q4_0);
+    }
+    return 0;
+}
+
+const char *jb_llm_dtype_name(enum jb_llm_dtype dtype)
+{
+    switch (dtype) {
+    case JB_LLM_F32: return "fp32";
+    case JB_LLM_F16: return "f16";
+    case JB_LLM_BF16: return "bf16";
+    case JB_LLM_Q8_0: return "q8_0";
+    case JB_LLM_Q4_0: return "q4_0";
+    }
+    return "?";
+}
+
+int jb_llm_dtype_parse(const char *name)
+{
+    if (!name)
+        return -1;
+    if (!strcmp(name, "fp32") || !strcmp(name, "f32"))
+        return JB_LLM_F32;
+    if (!strcmp(name, "f16") || !strcmp(name, "fp16"))
+        return JB_LLM_F16;
+    if (!strcmp(name, "bf16"))
+        return JB_LLM_BF16;
+    if (!strcmp(name, "q8_0"))
+        return JB_LLM_Q8_0;
+    if (!strcmp(name, "q4_0"))
+        return JB_LLM_Q4_0;
+    return -1;
+}
+
+uint16_t jb_fp16_from_f32(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000u;
+    uint32_t absx = x & 0x7fffffffu;
+    if (absx >= 0x7f800000u) /* inf or nan: keep nan quiet */
+        return (uint16_t)(sign | 0x7c00u | (absx > 0x7f800000u ? 0x200u : 0u));
+    if (absx >= 0x477ff000u) /* rounds to >= 65520: overflow to inf */
+        return (uint16_t)(sign | 0x7c00u);
+    if (absx < 0x38800000u) { /* below the smallest normal half: subnormal or 0 */
+        if (absx < 0x33000000u) /* < 2^-25: rounds to zero */
+            return (uint16_t)sign;
+        uint32_t mant = (absx & 0x7fffffu) | 0x800000u;
+        int shift = 113 - (int)(absx >> 23) + 13; /* to the 2^-24 unit */
+        uint32_t q = mant >> shift, rem = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (q & 1u)))
+            q++;
+        return (uint16_t)(sign | q);
+    }
+    uint32_t r = absx - 0x38000000u; /* rebias 127 -> 15 */
+    uint32_t q = r >> 13, rem = r & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (q & 1u)))
+        q++; /* a carry into the exponent is the right result */
+    return (uint16_t)(sign | q);
+}
+
+float jb_f32_from_fp16(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu, x;
+    if (e == 0x1f) {
+        x = sign | 0x7f800000u | (m << 13);
+    } else if (e == 0) {
+        float v = ldexpf((float)m, -24); /* exact: m < 2^10 */
+        return sign ? -v : v;
+    } else {
+        x = sign | ((e + 112u) << 23) | (m << 13);
+    }
+    float f;
+    memcpy(&f, &x, 4);
+    return f;
+}
+
+uint16_t jb_bf16_from_f32(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    if ((x & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((x >> 16) | 0x40u);
+    x += 0x7fffu + ((x >> 16) & 1u); /* round to nearest even */
+    return (uint16_t)(x >> 16);
+}
+
+float jb_f32_from_bf16(uint16_t h)
+{
+    uint32_t x = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &x, 4);
+    return f;
+}
+
+/* roundf (halves away from zero) without the libm call that baseline x86-64
+ * makes of it: exact for |v| < 2^23, which q8_0 codes (|v| <= 127.5) are. */
+static inline int round_half_away(float v)
+{
+    int i = (int)v;
+    float frac = v - (float)i;
+    return i + (frac >= 0.5f) - (frac <= -0.5f);
+}
+
+void jb_llm_quantize_row(enum jb_llm_dtype dtype, const float *src, void *dst, int n)
+{
+    switch (dtype) {
+    case JB_LLM_F32:
+        memcpy(dst, src, (size_t)n * 4);
+        return;
+    case JB_LLM_F16:
+        for (int i = 0; i < n; i++)
+            ((uint16_t *)dst)[i] = jb_fp16_from_f32(src[i]);
+        return;
+    case JB_LLM_BF16:
+        for (int i = 0; i < n; i++)
+            ((uint16_t *)dst)[i] = jb_bf16_from_f32(src[i]);
+        return;
+    case JB_LLM_Q8_0: {
+        struct jb_block_q8_0 *b = dst;
+        for (int i = 0; i < n / JB_QK; i++) {
+            const float *x = src + (size_t)i * JB_QK;
+            float amax = 0.0f;
+            for (int j = 0; j < JB_QK; j++) {
+                float a = fabsf(x[j]);
+                amax = a > amax ? a : amax;
+            }
+            float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+            b[i].d = jb_fp16_from_f32(d);
+            for (int j = 0; j < JB_QK; j++)
+                b[i].qs[j] = (int8_t)round_half_away(x[j] * id);
+        }
+        return;
+    }
+    case JB_LLM_Q4_0: {
+        struct jb_block_q4_0 *b = dst;
+        for (int i = 0; i < n / JB_QK; i++) {
+            const float *x = src + (size_t)i * JB_QK;
+            float amax = 0.0f, max = 0.0f;
+            for (int j = 0; j < JB_QK; j++)
+                if (amax < fabsf(x[j])) {
+                    amax = fabsf(x[j]);
+                    max = x[j];
+                }
+            /* The signed extreme maps to -8, the one code without a positive
+             * twin, so the full 16 levels are used (ggml's choice). */
+            float d = max / -8.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+            b[i].d = jb_fp16_from_f32(d);
+            for (int j = 0; j < JB_QK / 2; j++) {
+                int lo = (int)(int8_t)(x[j] * id + 8.5f), hi = (int)(int8_t)(x[j + 16] * id + 8.5f);
+                lo = lo > 15 ? 15 : lo;
+                hi = hi > 15 ? 15 : hi;
+                b[i].qs[j] = (uint8_t)(lo | (hi << 4));
+            }
+        }
+        return;
+    }
+    }
+}
+
+void jb_llm_dequantize_row(enum jb_llm_dtype dtype, const void *src, float *dst, int n)
+{
+    switch (dtype) {
+    case JB_LLM_F32:
+        memcpy(dst, src, (size_t)n * 4);
+        return;
+    case JB_LLM_F16:
+        for (int i = 0; i < n; i++)
+            dst[i] = jb_f32_from_fp16(((const uint16_t *)src)[i]);
+        return;
+    case JB_LLM_BF16:
+        for (int i = 0; i < n; i++)
+            dst[i] = jb_f32_from_bf16(((const uint16_t *)src)[i]);
+        return;
+    case JB_LLM_Q8_0: {
+        const struct jb_block_q8_0 *b = src;
+        for (int i = 0; i < n / JB_QK; i++) {
+            float d = jb_f32_from_fp16(b[i].d);
+            for (int j = 0; j < JB_QK; j++)
+                dst[i * JB_QK + j] = (float)b[i].qs[j] * d;
+        }
+        return;
+    }
+    case JB_LLM_Q4_0: {
+        const struct jb_block_q4_0 *b = src;
+        for (int i = 0; i < n / JB_QK; i++) {
+            float d = jb_f32_from_fp16(b[i].d);
+            for (int j = 0; j < JB_QK / 2; j++) {
+                dst[i * JB_QK + j] = (float)((b[i].qs[j] & 0xf) - 8) * d;
+                dst[i * JB_QK + j + 16] = (float)((b[i].qs[j] >> 4) - 8) * d;
+            }
+        }
+        return;
+    }
+    }
+}
