@@ -112,6 +112,9 @@ struct jb_llm_access {
     /* nonzero: the step stores the new position's K/V in kv_dtype before its
      * attention reads them back (so the oracle rounds them the same way) */
     int rounds_new_kv;
+    /* head_dim/2 divisors of the RoPE frequencies the step applies (Llama
+     * 3.x scaling: the weights' rope_factors), or NULL for plain RoPE */
+    const float *rope_factors;
     /* rows [r0, r0+n) of a matrix as stored, into dst; *dtype its precision */
     int (*rows)(void *ctx, enum jb_llm_tensor_kind kind, int layer, int r0, int n, void *dst,
                 enum jb_llm_dtype *dtype, char *err, size_t errlen);

@@ -3,14 +3,19 @@
  * padding to general.alignment (32), then each tensor at an aligned offset. */
 #include "llm_gguf_write.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 const struct jb_llm_config gguf_tiny_config = {"tiny", 64, 2, 4, 2, 96, 40, 0, 64,
-                                               10000.0f, 1e-5f};
+                                               10000.0f, 1e-5f, {0.0f, 0.0f, 0.0f, 0}};
 const struct jb_llm_config gguf_corpus_config = {"corpus", 32, 1, 2, 1, 32, 8, 0, 16,
-                                                 10000.0f, 1e-5f};
+                                                 10000.0f, 1e-5f, {0.0f, 0.0f, 0.0f, 0}};
+const struct jb_llm_config gguf_corpus_k_config = {"corpus-k", 32, 2, 2, 1, 256, 8, 0, 16,
+                                                   10000.0f, 1e-5f, {4.0f, 1.0f, 4.0f, 16}};
+const struct jb_llm_config gguf_kquant_config = {"tiny-k", 256, 2, 4, 2, 512, 48, 0, 64,
+                                                 10000.0f, 1e-5f, {8.0f, 1.0f, 4.0f, 64}};
 
 struct buf {
     uint8_t *p;
@@ -70,6 +75,16 @@ static void kv_f32(struct buf *b, const char *key, float v)
     put_u32(b, u);
 }
 
+static void kv_f64(struct buf *b, const char *key, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    put_str(b, key);
+    put_u32(b, 12); /* FLOAT64 */
+    put_u32(b, (uint32_t)u);
+    put_u32(b, (uint32_t)(u >> 32));
+}
+
 struct tensor {
     char name[64];
     uint32_t type;
@@ -86,6 +101,10 @@ static uint32_t ggml_type(enum jb_llm_dtype d)
     case JB_LLM_F16: return 1;
     case JB_LLM_Q4_0: return 2;
     case JB_LLM_Q8_0: return 8;
+    case JB_LLM_Q4_K: return 12;
+    case JB_LLM_Q5_K: return 13;
+    case JB_LLM_Q6_K: return 14;
+    case JB_LLM_Q8_K: return 15;
     case JB_LLM_BF16: return 30;
     }
     return 0;
@@ -119,7 +138,7 @@ int gguf_write_mem(const struct jb_llm_weights *w, enum gguf_fault fault, uint8_
                    size_t *len)
 {
     const struct jb_llm_config *c = &w->cfg;
-    int cap = 4 + 9 * c->n_layers, n = 0;
+    int cap = 5 + 9 * c->n_layers, n = 0;
     struct tensor *t = calloc((size_t)cap, sizeof(*t));
     if (!t)
         return -1;
@@ -143,10 +162,22 @@ int gguf_write_mem(const struct jb_llm_weights *w, enum gguf_fault fault, uint8_
     add_norm(t, &n, "output_norm.weight", w->output_norm, c->dim);
     if (!c->tied)
         add_matrix(t, &n, "output.weight", &w->output);
+    float bad_freqs[256] = {0};
+    int hd = c->dim / c->n_heads;
+    if (fault == GGUF_BAD_ROPE_FREQS && hd / 2 <= 256) {
+        for (int i = 0; i < hd / 2; i++)
+            bad_freqs[i] = w->rope_factors ? w->rope_factors[i] : 1.0f;
+        bad_freqs[hd / 4] = 0.0f;
+        add_norm(t, &n, "rope_freqs.weight", bad_freqs, hd / 2);
+    } else if (w->rope_factors) {
+        add_norm(t, &n, "rope_freqs.weight", w->rope_factors, hd / 2);
+    }
     if (fault == GGUF_EXTRA_TENSOR)
         add_norm(t, &n, "blk.0.attn_sinks.weight", w->output_norm, c->dim);
     if (fault == GGUF_BAD_TYPE)
-        t[2].type = 14; /* blk.0.attn_q.weight: Q6_K */
+        t[2].type = 10; /* blk.0.attn_q.weight: Q2_K */
+    if (fault == GGUF_KQUANT_SHORT_ROWS)
+        t[2].type = 12; /* blk.0.attn_q.weight: Q4_K */
     if (fault == GGUF_BAD_SHAPE)
         for (int i = 0; i < n; i++)
             if (!strcmp(t[i].name, "blk.0.attn_k.weight")) {
@@ -159,21 +190,31 @@ int gguf_write_mem(const struct jb_llm_weights *w, enum gguf_fault fault, uint8_
     put_u32(&b, fault == GGUF_BAD_MAGIC ? 0x46554748u : 0x46554747u);
     put_u32(&b, fault == GGUF_BAD_VERSION ? 1 : 3);
     put_u64(&b, fault == GGUF_HUGE_COUNT ? (1ull << 62) : (uint64_t)n);
-    put_u64(&b, 11);
+    int rope_kv = fault == GGUF_ROPE_LINEAR || fault == GGUF_ROPE_YARN;
+    put_u64(&b, 11 + (rope_kv ? 2 : 0));
+    if (rope_kv) {
+        put_str(&b, "llama.rope.scaling.type");
+        put_u32(&b, 8);
+        put_str(&b, fault == GGUF_ROPE_YARN ? "yarn" : "linear");
+        kv_f32(&b, "llama.rope.scaling.factor", 2.0f);
+    }
     put_str(&b, "general.architecture");
     put_u32(&b, 8); /* STRING */
     put_str(&b, fault == GGUF_BAD_ARCH ? "gpt2" : "llama");
     put_str(&b, "general.name");
     put_u32(&b, 8);
     put_str(&b, c->name);
-    kv_u32(&b, "general.alignment", 32);
+    if (fault == GGUF_NAN_ALIGNMENT)
+        kv_f64(&b, "general.alignment", NAN);
+    else
+        kv_u32(&b, "general.alignment", 32);
     kv_u32(&b, "llama.context_length", (uint32_t)c->max_context);
     kv_u32(&b, "llama.embedding_length", (uint32_t)c->dim);
     kv_u32(&b, "llama.block_count", (uint32_t)c->n_layers);
     kv_u32(&b, "llama.feed_forward_length", (uint32_t)c->hidden_dim);
     kv_u32(&b, "llama.attention.head_count", (uint32_t)c->n_heads);
     kv_u32(&b, "llama.attention.head_count_kv", (uint32_t)c->n_kv_heads);
-    kv_f32(&b, "llama.rope.freq_base", c->rope_theta);
+    kv_f32(&b, "llama.rope.freq_base", fault == GGUF_NAN_ROPE ? NAN : c->rope_theta);
     kv_f32(&b, "llama.attention.layer_norm_rms_epsilon", c->norm_eps);
     uint64_t off = 0;
     for (int i = 0; i < n; i++) {
@@ -205,6 +246,57 @@ int gguf_write_mem(const struct jb_llm_weights *w, enum gguf_fault fault, uint8_
     *out = b.p;
     *len = b.n;
     return 0;
+}
+
+int gguf_convert_matrix(struct jb_llm_weights *w, struct jb_llm_matrix *m, enum jb_llm_dtype to)
+{
+    to = jb_llm_dtype_for_cols(to, m->cols);
+    size_t rb = jb_llm_row_bytes(to, m->cols);
+    void *data = jb_llm_weights_alloc(w, rb * (size_t)m->rows);
+    float *row = malloc(sizeof(float) * (size_t)m->cols);
+    if (!data || !row) {
+        free(row);
+        return -1;
+    }
+    for (int r = 0; r < m->rows; r++) {
+        jb_llm_dequantize_row(m->dtype, (char *)m->data + (size_t)r * m->row_bytes, row, m->cols);
+        jb_llm_quantize_row(to, row, (char *)data + (size_t)r * rb, m->cols);
+    }
+    free(row);
+    m->dtype = to;
+    m->row_bytes = rb;
+    m->data = data;
+    return 0;
+}
+
+/* llama.cpp's use_more_bits(i_layer, n_layers). */
+static int more_bits(int i, int n)
+{
+    return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+}
+
+int gguf_make_q4_k_m(struct jb_llm_weights *w)
+{
+    int rc = 0, n = w->cfg.n_layers;
+    int tied = w->cfg.tied;
+    rc |= gguf_convert_matrix(w, &w->token_embd, tied ? JB_LLM_Q6_K : JB_LLM_Q4_K);
+    for (int l = 0; l < n; l++) {
+        struct jb_llm_layer *L = &w->layers[l];
+        enum jb_llm_dtype more = more_bits(l, n) ? JB_LLM_Q6_K : JB_LLM_Q4_K;
+        rc |= gguf_convert_matrix(w, &L->wq, JB_LLM_Q4_K);
+        rc |= gguf_convert_matrix(w, &L->wk, JB_LLM_Q4_K);
+        rc |= gguf_convert_matrix(w, &L->wv, more);
+        rc |= gguf_convert_matrix(w, &L->wo, JB_LLM_Q4_K);
+        rc |= gguf_convert_matrix(w, &L->w_gate, JB_LLM_Q4_K);
+        rc |= gguf_convert_matrix(w, &L->w_up, JB_LLM_Q4_K);
+        rc |= gguf_convert_matrix(w, &L->w_down, more);
+    }
+    if (tied)
+        w->output = w->token_embd;
+    else
+        rc |= gguf_convert_matrix(w, &w->output, JB_LLM_Q6_K);
+    w->dtype = w->layers[0].wq.dtype;
+    return rc ? -1 : 0;
 }
 
 int gguf_write_file(const struct jb_llm_weights *w, enum gguf_fault fault, const char *path)

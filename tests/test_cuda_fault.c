@@ -256,7 +256,7 @@ static void test_suite_goes_on_after_gpu_lost(void **state)
     assert_non_null(strstr(line, "injected by JB_CUDA_FAULT"));
     /* The CUDA run after it: refused at once, naming the cause. */
     stderr_line("cuda-ic-resnet8:", line, sizeof(line));
-    assert_non_null(strstr(line, "GPU 0 unusable since cuda-kws-dscnn lost its context "
+    assert_non_null(strstr(line, "GPU 0 unusable since kws-dscnn on cuda lost its context "
                                  "(cudaErrorIllegalAddress"));
     /* The CPU run: no complaint. */
     assert_null(strstr(err_txt, "triad"));

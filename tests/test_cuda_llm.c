@@ -222,9 +222,9 @@ static void test_matches_reference(void **state)
  * size (48) is not one of the kernel's, so these models are small ones of
  * the same architecture made up for the test. */
 static const struct jb_llm_config gqa_cfgs[] = {
-    {"test-hs64-g4", 256, 2, 4, 1, 512, 1024, 0, 1024, 10000.0f, 1e-5f},
-    {"test-hs128-g4", 1024, 2, 8, 2, 1024, 1024, 0, 1024, 500000.0f, 1e-5f},
-    {"test-hs64-g8", 512, 2, 8, 1, 512, 1024, 1, 1024, 10000.0f, 1e-5f},
+    {"test-hs64-g4", 256, 2, 4, 1, 512, 1024, 0, 1024, 10000.0f, 1e-5f, JB_ROPE_NONE},
+    {"test-hs128-g4", 1024, 2, 8, 2, 1024, 1024, 0, 1024, 500000.0f, 1e-5f, JB_ROPE_NONE},
+    {"test-hs64-g8", 512, 2, 8, 1, 512, 1024, 1, 1024, 10000.0f, 1e-5f, JB_ROPE_NONE},
 };
 
 static double attn_case(const struct jb_llm_config *c, enum jb_llm_dtype dt, int batch,
@@ -339,8 +339,12 @@ static void test_too_large_is_refused(void **state)
         skip();
     const struct jb_workload_ops *w = jb_workload_find("cuda-llama3.1-8b");
     /* 1024 sequences at depth 100000: ~13 TB of KV cache. */
-    struct jb_workload_params p = {
-        .dtype = "bf16", .batch = 1024, .context = 100000, .threads = 1, .seed = 1};
+    struct jb_workload_params p = {.dtype = "bf16",
+                                   .scenario = JB_SCENARIO_OFFLINE,
+                                   .batch = 1024,
+                                   .context = 100000,
+                                   .threads = 1,
+                                   .seed = 1};
     void *st = NULL;
     char err[JB_ERRLEN] = "";
     assert_int_equal(jb_workload_open(w, &p, &st, err, sizeof(err)), JB_ENOMEM);

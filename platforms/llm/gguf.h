@@ -1,7 +1,10 @@
 /* gguf.h: a reader of GGUF checkpoints (llama.cpp's file format, version 2
  * and 3) for the Llama architecture, into the weight layout of llm.h.
  *
- * Accepts F32, F16, BF16, Q8_0 and Q4_0 tensors; anything else (another
+ * Accepts F32, F16, BF16, Q8_0, Q4_0 and the k-quants Q4_K, Q5_K, Q6_K (so
+ * llama.cpp's Q4_K_M, Q5_K_M and Q6_K files load: their mixes are per
+ * tensor), and applies Llama 3.x RoPE scaling when the file carries
+ * rope_freqs.weight; anything else (another
  * architecture, another tensor type, a wrong shape, a missing tensor) is an
  * error that names the problem. The parser works on a byte buffer and checks
  * every length, count and offset against the buffer's size with
@@ -23,6 +26,9 @@ enum {
     JB_GGML_TYPE_F16 = 1,
     JB_GGML_TYPE_Q4_0 = 2,
     JB_GGML_TYPE_Q8_0 = 8,
+    JB_GGML_TYPE_Q4_K = 12,
+    JB_GGML_TYPE_Q5_K = 13,
+    JB_GGML_TYPE_Q6_K = 14,
     JB_GGML_TYPE_BF16 = 30
 };
 
