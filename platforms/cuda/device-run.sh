@@ -12,7 +12,7 @@
 #   mkdir -p .gpu/debs && (cd .gpu/debs && apt-get download \
 #     libbenchmark-dev libbenchmark1debian libpfm4 libpfm4-dev libjansson-dev libjansson4 \
 #     libcmocka-dev libcmocka0 libsqlite3-dev libsqlite3-0 libhwloc-dev libhwloc15 \
-#     pkgconf pkgconf-bin libpkgconf3)
+#     pkgconf pkgconf-bin libpkgconf3 libssl-dev libssl3)
 # Then the device tool's run from the repository root, carry [".gpu"]:
 #   bash platforms/cuda/device-run.sh DEBS_DIR STEPS [PLAN] [TORCH_RUNS...]
 # DEBS_DIR: the folder of .debs (.gpu/debs). STEPS: comma-separated, in
