@@ -194,9 +194,24 @@ float jb_f32_from_bf16(uint16_t h)
  * makes of it: exact for |v| < 2^23, which q8_0 codes (|v| <= 127.5) are. */
 static inline int round_half_away(float v)
 {
+    /* a hostile file's NaN or infinite values: C leaves their conversion
+     * undefined (the fuzz pass reached it); saturate instead */
+    if (!(v == v))
+        return 0;
+    if (v > 8388608.0f || v < -8388608.0f)
+        return v > 0 ? 8388608 : -8388608;
     int i = (int)v;
     float frac = v - (float)i;
     return i + (frac >= 0.5f) - (frac <= -0.5f);
+}
+
+/* (int8_t)v as ggml writes it for in-range v, saturated (and 0 for NaN)
+ * where the conversion would be undefined. */
+static inline int trunc_i8(float v)
+{
+    if (!(v == v))
+        return 0;
+    return v >= 127.0f ? 127 : v <= -128.0f ? -128 : (int)v;
 }
 
 void jb_llm_quantize_row(enum jb_llm_dtype dtype, const float *src, void *dst, int n)
@@ -244,7 +259,7 @@ void jb_llm_quantize_row(enum jb_llm_dtype dtype, const float *src, void *dst, i
             float d = max / -8.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
             b[i].d = jb_fp16_from_f32(d);
             for (int j = 0; j < JB_QK / 2; j++) {
-                int lo = (int)(int8_t)(x[j] * id + 8.5f), hi = (int)(int8_t)(x[j + 16] * id + 8.5f);
+                int lo = trunc_i8(x[j] * id + 8.5f), hi = trunc_i8(x[j + 16] * id + 8.5f);
                 lo = lo > 15 ? 15 : lo;
                 hi = hi > 15 ? 15 : hi;
                 b[i].qs[j] = (uint8_t)(lo | (hi << 4));

@@ -19,9 +19,18 @@ static int clampi(int v, int lo, int hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* Nearest integer, halves away from zero (as roundf), for |v| < 2^22. */
+/* Nearest integer, halves away from zero (as roundf). Saturating, and 0
+ * for NaN: weights or activations of a hostile file may be NaN or infinite
+ * (the fuzz pass found a NaN reaching this conversion, which C leaves
+ * undefined); callers clamp to their code range anyway. */
 static int nearest(float v)
 {
+    if (!(v == v))
+        return 0;
+    if (v > 4194304.0f)
+        return 4194304;
+    if (v < -4194304.0f)
+        return -4194304;
     return (int)(v >= 0.0f ? v + 0.5f : v - 0.5f);
 }
 
@@ -29,6 +38,10 @@ static int nearest(float v)
  * through float noise (1e-6 relative) still rounds down to it. */
 static int ceil_pos(float v)
 {
+    if (!(v >= 0.0f))
+        return 0; /* NaN or negative: see nearest() */
+    if (v > 4194304.0f)
+        return 4194304;
     int i = (int)v;
     return (float)i < v * (1.0f - 1e-6f) ? i + 1 : i;
 }
