@@ -323,7 +323,7 @@ int jb_cli_sweep(int argc, char **argv)
         char werr[JB_ERRLEN];
         if ((rc = jb_mkdir_p(out, err, sizeof(err))))
             goto out;
-        if ((rc = ops->open(&wp, &m.w.state, werr, sizeof(werr)))) {
+        if ((rc = jb_workload_open(ops, &wp, &m.w.state, werr, sizeof(werr)))) {
             jb_err(err, sizeof(err), rc, "%s: %s", workload, werr);
             goto out;
         }

@@ -257,7 +257,7 @@ static void test_q4_k_m_file(void **state)
     p.context = 24;
     p.options = opts;
     void *st;
-    if ((rc = ops->open(&p, &st, err, sizeof(err))))
+    if ((rc = jb_workload_open(ops, &p, &st, err, sizeof(err))))
         fail_msg("%s", err);
     assert_int_equal(ops->run(st, err, sizeof(err)), 0);
     if ((rc = ops->check(st, err, sizeof(err))))

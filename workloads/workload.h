@@ -41,6 +41,8 @@ struct jb_workload_ops {
     /* the back-end when none is asked (NULL: the family's first, cpu) */
     const char *default_backend;
 
+    /* Reached through jb_workload_open, which resolves p->backend (the
+     * alias's, the one asked, or the default) and checks the options. */
     int (*open)(const struct jb_workload_params *p, void **state, char *err, size_t errlen);
     /* Optional (NULL: nothing more to check): checks what the option table
      * cannot, the files the options name (a model file is read and its

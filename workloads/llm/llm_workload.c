@@ -61,9 +61,13 @@ static int llm_open(const char *name, const struct jb_workload_params *p, void *
     const struct jb_llm_config *cfg = jb_llm_config_find(name);
     if (!cfg)
         return jb_err(err, errlen, JB_ENOENT, "llm: unknown configuration '%s'", name);
-    const struct jb_backend *b = jb_backend_find("llm", p->backend ? p->backend : "cpu");
+    /* p->backend is resolved by jb_workload_open (the one rule for the
+     * default back-end); open() is not called around it */
+    const struct jb_backend *b =
+        jb_backend_find("llm", p->backend); /* resolved by jb_workload_open */
     if (!b)
-        return jb_err(err, errlen, JB_EINVAL, "%s: no LLM back-end '%s'", name, p->backend);
+        return jb_err(err, errlen, JB_EINVAL, "%s: no LLM back-end '%s'", name,
+                      p->backend ? p->backend : "(none)");
     const char *dname = p->dtype && *p->dtype ? p->dtype : NULL;
     char dflt[16];
     if (!dname) {

@@ -94,10 +94,13 @@ static int tm_open(const struct jb_tm_model_def *def, const struct jb_workload_p
                    char *err, size_t errlen)
 {
     int rc;
-    const struct jb_backend *b = jb_backend_find("tinyml", p->backend ? p->backend : "cpu");
+    /* p->backend is resolved by jb_workload_open (the one rule for the
+     * default back-end); open() is not called around it */
+    const struct jb_backend *b =
+        jb_backend_find("tinyml", p->backend); /* resolved by jb_workload_open */
     if (!b)
         return jb_err(err, errlen, JB_EINVAL, "%s: no TinyML back-end '%s'", def->name,
-                      p->backend);
+                      p->backend ? p->backend : "(none)");
     const char *dname = p->dtype && *p->dtype ? p->dtype : "int8";
     if (!jb_list_has(b->dtypes, dname))
         return jb_err(err, errlen, JB_EINVAL, "%s: dtype '%s' not supported on %s (%s)",
