@@ -9,6 +9,7 @@
 #include "base/datadir.h"
 #include "harness/energy.h"
 #include "base/error.h"
+#include "base/suggest.h"
 #include "harness/power.h"
 #include "harness/topology.h"
 #include "app/commands.h"
@@ -425,6 +426,17 @@ int jb_cli_main(int argc, char **argv)
     for (int i = 0; jb_results_commands[i].name; i++)
         if (!strcmp(argv[1], jb_results_commands[i].name))
             return jb_results_commands[i].main(argc - 1, argv + 1);
-    fprintf(stderr, "joulebench: unknown command '%s' (see joulebench --help)\n", argv[1]);
+    const char *names[32];
+    size_t n = 0;
+    for (int i = 0; commands[i].name && n < 32; i++)
+        names[n++] = commands[i].name;
+    for (int i = 0; jb_results_commands[i].name && n < 32; i++)
+        names[n++] = jb_results_commands[i].name;
+    const char *near = jb_suggest(argv[1], names, n);
+    if (near)
+        fprintf(stderr, "joulebench: unknown command '%s'; did you mean '%s'? (see joulebench --help)\n",
+                argv[1], near);
+    else
+        fprintf(stderr, "joulebench: unknown command '%s' (see joulebench --help)\n", argv[1]);
     return 2;
 }

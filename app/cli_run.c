@@ -2,30 +2,70 @@
  * runner with the results hooks (normalize, store), and the summary table in
  * table, CSV, Markdown or JSON form. */
 #include "app/cli_util.h"
+#include "app/cmd_util.h"
 #include "base/error.h"
+#include "base/suggest.h"
 #include "harness/record.h"
 #include "harness/runner.h"
 #include "harness/suite.h"
+#include "results/config_key.h"
+#include "results/formats.h"
+#include "results/record_util.h"
 #include "app/run_hooks.h"
 #include "workloads/workload.h"
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-/* Set by SIGINT; the runner finishes the iteration in flight, writes what it
- * has, and stops. A second SIGINT kills the process as usual. */
+/* The signal that asked the run to stop (SIGINT, SIGTERM or SIGHUP: Ctrl-C,
+ * a job scheduler or `timeout`, a closed terminal), 0 until one does. The
+ * runner finishes the iteration in flight, writes what finished with the
+ * interrupted run marked incomplete, removes its temporary files, and the
+ * command exits 128 + the signal. Later signals change nothing: GNU timeout
+ * sends one to the process and one to its group, and neither may cut the
+ * write of a record in half. */
 static volatile sig_atomic_t interrupted;
 
-static void on_sigint(int sig)
+static void on_signal(int sig)
 {
-    (void)sig;
-    interrupted = 1;
-    signal(SIGINT, SIG_DFL);
+    if (interrupted)
+        return;
+    interrupted = sig;
+    static const char msg[] = "\njoulebench run: signal received: finishing the iteration in "
+                              "flight, then writing what finished\n";
+    ssize_t w = write(2, msg, sizeof(msg) - 1);
+    (void)w;
+}
+
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define NSTOP_SIGNALS (sizeof(stop_signals) / sizeof(stop_signals[0]))
+
+/* Installs on_signal for the stop signals (restart: a write in flight is
+ * not failed with EINTR), keeping the previous actions in old. */
+static void catch_stop_signals(struct sigaction *old)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < NSTOP_SIGNALS; i++)
+        sigaddset(&sa.sa_mask, stop_signals[i]);
+    for (size_t i = 0; i < NSTOP_SIGNALS; i++)
+        sigaction(stop_signals[i], &sa, &old[i]);
+}
+
+static void restore_signals(const struct sigaction *old)
+{
+    for (size_t i = 0; i < NSTOP_SIGNALS; i++)
+        sigaction(stop_signals[i], &old[i], NULL);
 }
 
 /* ---- run ----------------------------------------------------------------- */
@@ -51,7 +91,8 @@ static const char run_usage[] =
     "  --idle S              measure idle power for S seconds before each run\n"
     "  --seed N              seed of weights and inputs (default 1)\n"
     "  --out DIR             where records go (default results/out)\n"
-    "  --format FMT          table (default), json, csv or md\n"
+    "  --format FMT          table (default), md, csv, jsonl, sql or json: csv, jsonl and\n"
+    "                        sql hold plain numbers, units in the column names\n"
     "  --gbench-json FILE    also write Google Benchmark's own JSON for all runs\n"
     "  --db URL              results database: a SQLite file (default $JB_DB, else\n"
     "                        results/joulebench.db), postgresql://..., or none\n"
@@ -64,97 +105,114 @@ static const char run_usage[] =
     "A value given on the command line replaces the suite line's (its whole list);\n"
     "runs that are then the same are run once.\n";
 
-/* One summary row of a record, as strings: the table, CSV and Markdown print
- * the same columns. Energy shows the first available domain; the record has
- * them all. */
-struct row {
-    char workload[64], dtype[16], scenario[16], batch[16], threads[8], median[24], p99[24],
-        thr[32], energy[96], power[24], check[8];
-};
-
-static void make_row(json_t *rec, struct row *r)
+static double wall_s(void)
 {
-    char a[32], b[32];
-    json_t *w = json_object_get(rec, "workload"), *cfg = json_object_get(rec, "config");
-    json_t *m = json_object_get(rec, "measurements");
-    json_t *lat = json_object_get(m, "latency_s");
-    snprintf(r->workload, sizeof(r->workload), "%s", json_string_value(json_object_get(w, "name")));
-    snprintf(r->dtype, sizeof(r->dtype), "%s", json_string_value(json_object_get(w, "dtype")));
-    snprintf(r->scenario, sizeof(r->scenario), "%s",
-             json_string_value(json_object_get(cfg, "scenario")));
-    snprintf(r->batch, sizeof(r->batch), "%" JSON_INTEGER_FORMAT,
-             json_integer_value(json_object_get(cfg, "batch")));
-    snprintf(r->threads, sizeof(r->threads), "%" JSON_INTEGER_FORMAT,
-             json_integer_value(json_object_get(cfg, "threads")));
-    jb_cli_fmt_time(json_number_value(json_object_get(lat, "median")), r->median, sizeof(r->median));
-    jb_cli_fmt_time(json_number_value(json_object_get(lat, "p99")), r->p99, sizeof(r->p99));
-    snprintf(r->thr, sizeof(r->thr), "%.4g %s/s",
-             json_number_value(json_object_get(m, "throughput_units_per_s")),
-             json_string_value(json_object_get(w, "unit")));
-    snprintf(r->energy, sizeof(r->energy), "n/a");
-    snprintf(r->power, sizeof(r->power), "n/a");
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(m, "energy"), i, e)
-    {
-        json_t *jpu = json_object_get(e, "joules_per_unit");
-        if (!json_is_number(jpu))
-            continue;
-        int measured = json_is_true(json_object_get(e, "measured"));
-        int simulated = json_is_true(json_object_get(e, "simulated"));
-        snprintf(r->energy, sizeof(r->energy), "%s +- %s [%s%s]",
-                 jb_cli_fmt_energy(json_number_value(jpu), a, sizeof(a)),
-                 jb_cli_fmt_energy(json_number_value(json_object_get(e, "uncertainty_joules_per_unit")),
-                            b, sizeof(b)),
-                 json_string_value(json_object_get(e, "source")),
-                 simulated ? ", SIMULATED" : measured ? "" : ", ESTIMATED");
-        snprintf(r->power, sizeof(r->power), "%.3g W",
-                 json_number_value(json_object_get(e, "average_power_w")));
-        break;
-    }
-    snprintf(r->check, sizeof(r->check), "%s",
-             json_string_value(json_object_get(json_object_get(rec, "validity"), "output_check")));
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static void print_rows(enum jb_format fmt, json_t *records)
+static void fmt_dur(double s, char *buf, size_t n)
 {
-    static const char *const hdr[] = {"workload", "dtype",      "scenario", "batch",
-                                      "threads",  "lat median", "lat p99",  "throughput",
-                                      "energy/unit +- unc [source]", "avg power", "check"};
-    size_t i;
-    json_t *rec;
-    if (fmt == FMT_JSON) {
-        json_dumpf(records, stdout, JSON_INDENT(2));
-        putchar('\n');
-        return;
-    }
-    if (fmt == FMT_CSV)
-        printf("%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", hdr[0], hdr[1], hdr[2], hdr[3], hdr[4],
-               hdr[5], hdr[6], hdr[7], hdr[8], hdr[9], hdr[10]);
-    else if (fmt == FMT_MD)
-        printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n"
-               "|---|---|---|---:|---:|---:|---:|---:|---|---:|---|\n",
-               hdr[0], hdr[1], hdr[2], hdr[3], hdr[4], hdr[5], hdr[6], hdr[7], hdr[8], hdr[9],
-               hdr[10]);
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
     else
-        printf("%-16s %-6s %-13s %5s %3s %11s %11s %18s %-44s %9s %s\n", hdr[0], hdr[1], hdr[2],
-               hdr[3], "thr", hdr[5], hdr[6], hdr[7], hdr[8], hdr[9], hdr[10]);
-    json_array_foreach(records, i, rec)
-    {
-        struct row r;
-        make_row(rec, &r);
-        if (fmt == FMT_CSV)
-            printf("%s,%s,%s,%s,%s,%s,%s,%s,\"%s\",%s,%s\n", r.workload, r.dtype, r.scenario,
-                   r.batch, r.threads, r.median, r.p99, r.thr, r.energy, r.power, r.check);
-        else if (fmt == FMT_MD)
-            printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.workload,
-                   r.dtype, r.scenario, r.batch, r.threads, r.median, r.p99, r.thr, r.energy,
-                   r.power, r.check);
-        else
-            printf("%-16s %-6s %-13s %5s %3s %11s %11s %18s %-44s %9s %s\n", r.workload,
-                   r.dtype, r.scenario, r.batch, r.threads, r.median, r.p99, r.thr, r.energy,
-                   r.power, r.check);
+        snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+/* On a terminal: a line as each run starts, with how many there are and,
+ * from the second on, about how long the rest will take (the mean of the
+ * runs so far; a suite's runs differ, so this is a rough guide). */
+static void announce(int i, int n, double elapsed, const struct jb_run_spec *s)
+{
+    char el[32], eta[64] = "";
+    fmt_dur(elapsed, el, sizeof(el));
+    if (i > 0) {
+        char rest[32];
+        fmt_dur(elapsed / i * (n - i), rest, sizeof(rest));
+        snprintf(eta, sizeof(eta), ", about %s left", rest);
     }
+    fprintf(stderr, "\r\033[Krun %d of %d (%s elapsed%s): %s%s%s t%d\n", i + 1, n, el, eta,
+            s->workload, s->dtype[0] ? " " : "", s->dtype, s->threads);
+}
+
+/* Not on a terminal (CI logs): one line per finished run, so that a long
+ * suite shows its progress as it goes instead of all at the end. */
+static void finished(int i, int n, double elapsed, const struct jb_run_spec *s, const json_t *rec,
+                     int rc)
+{
+    char el[32], label[600] = "";
+    fmt_dur(elapsed, el, sizeof(el));
+    if (rec)
+        jb_config_key_label(rec, JB_ACROSS_NONE, label, sizeof(label));
+    const json_t *e = rec ? jb_rec_primary_energy(rec) : NULL;
+    char lat[48] = "", en[64] = "", unit[80];
+    if (rec) {
+        jb_fmt_si(jb_rec_num(rec, "measurements.latency_s.median", NAN), "s", 0, lat,
+                  sizeof(lat));
+        snprintf(unit, sizeof(unit), "J/%s", jb_rec_str(rec, "workload.unit", "unit"));
+        if (e)
+            jb_fmt_si(jb_rec_num(e, "joules_per_unit", NAN), unit, 0, en, sizeof(en));
+    }
+    fprintf(stderr, "joulebench run: run %d of %d %s (%s elapsed): %s %s%s%s%s%s\n", i + 1, n,
+            rc ? "failed" : "done", el, s->workload, label, lat[0] ? ", " : "", lat,
+            en[0] ? ", " : "", en);
+    fflush(stderr);
+}
+
+/* The first estimated energy figure of an invocation says why no counter
+ * measured it: the reasons the sources' probes gave, which the runner put
+ * in the record's warnings. Returns 1 once said (or when nothing is
+ * estimated: a measured run needs no explanation, but a later estimated
+ * one still does, so 0 then). */
+static int explain_estimate(const json_t *rec)
+{
+    const json_t *e = jb_rec_primary_energy(rec);
+    if (!e || json_is_true(json_object_get(e, "measured")) ||
+        json_is_true(json_object_get(e, "simulated")))
+        return 0;
+    size_t i;
+    const json_t *w;
+    json_array_foreach(jb_rec_get(rec, "validity.warnings"), i, w)
+    {
+        const char *t = json_string_value(w);
+        if (t && strstr(t, "estimated")) {
+            fprintf(stderr, "joulebench run: energy is estimated, not measured: %s\n", t);
+            return 1;
+        }
+    }
+    fprintf(stderr,
+            "joulebench run: energy is estimated, not measured: --power %s chose the model "
+            "(source %s); see joulebench probe for the counters of this machine\n",
+            jb_rec_str(rec, "config.power", "?"), jb_rec_str(e, "source", "?"));
+    return 1;
+}
+
+/* One line for an unknown or incomplete option, with the nearest valid
+ * one, instead of the whole usage. */
+static void unknown_option(const char *arg, const struct option *opts)
+{
+    char typed[96];
+    const char *names[64];
+    size_t n = 0;
+    snprintf(typed, sizeof(typed), "%s", arg + strspn(arg, "-"));
+    typed[strcspn(typed, "=")] = '\0';
+    for (; opts[n].name && n < 64; n++)
+        names[n] = opts[n].name;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(names[i], typed) && opts[i].has_arg == required_argument) {
+            fprintf(stderr, "joulebench run: option --%s needs a value (see joulebench run --help)\n",
+                    typed);
+            return;
+        }
+    const char *near = jb_suggest(typed, names, n);
+    if (near)
+        fprintf(stderr, "joulebench run: unknown option '%s'; did you mean --%s? (see joulebench run "
+                        "--help)\n",
+                arg, near);
+    else
+        fprintf(stderr, "joulebench run: unknown option '%s' (see joulebench run --help)\n", arg);
 }
 
 int jb_cli_run(int argc, char **argv)
@@ -206,13 +264,14 @@ int jb_cli_run(int argc, char **argv)
                                 .argc = argc + 1,
                                 .argv = argv - 1,
                                 .interrupted = &interrupted};
-    enum jb_format fmt = FMT_TABLE;
+    enum jb_rows_format fmt = JB_ROWS_TABLE;
     char err[JB_ERRLEN];
     /* JB_DB sets the default database (the tests set it to none). */
     const char *db = getenv("JB_DB") ? getenv("JB_DB") : "results/joulebench.db", *region = NULL, *grid = NULL, *pue = NULL,
                *wue = NULL, *platform = NULL;
     int c;
     optind = 1;
+    opterr = 0; /* an unknown option is reported below, with a suggestion */
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         const char *key = NULL;
         char *end;
@@ -255,21 +314,24 @@ int jb_cli_run(int argc, char **argv)
                 ro.warmup_s = v;
             break;
         }
-        case O_SEED:
-            ro.seed = strtoull(optarg, &end, 10);
-            if (*end || end == optarg) {
-                fprintf(stderr, "joulebench run: --seed %s: expected an integer\n", optarg);
+        case O_SEED: {
+            /* strtoull took "-1" as 2^64 - 1 */
+            long long seed;
+            if (jb_opt_long("--seed", optarg, 0, INT64_MAX, &seed, err, sizeof(err))) {
+                fprintf(stderr, "joulebench run: %s\n", err);
                 return 2;
             }
+            ro.seed = (uint64_t)seed;
             break;
+        }
         case O_FORMAT:
-            if (jb_cli_parse_format(optarg, &fmt)) {
-                fprintf(stderr, "joulebench run: --format %s: expected table, json, csv or md\n",
+            if (jb_rows_format_parse(optarg, &fmt)) {
+                fprintf(stderr, "joulebench run: --format %s: expected " JB_ROWS_FORMAT_NAMES "\n",
                         optarg);
                 return 2;
             }
             break;
-        default: fputs(run_usage, stderr); return 2;
+        default: unknown_option(argv[optind - 1], opts); return 2;
         }
         if (key) {
             if (strchr(optarg, ' ') || strlen(line) + strlen(key) + strlen(optarg) + 3 >=
@@ -369,6 +431,7 @@ int jb_cli_run(int argc, char **argv)
     }
     ro.before_write = jb_results_before_write;
     ro.after_write = jb_results_after_write;
+    ro.gbench_hook = jb_results_gbench;
     ro.hook_ctx = sink;
     struct jb_runner *runner = NULL;
     rc = jb_runner_open(&ro, &runner, err, sizeof(err));
@@ -378,34 +441,45 @@ int jb_cli_run(int argc, char **argv)
         jb_spec_list_free(&specs);
         return 1;
     }
-    signal(SIGINT, on_sigint);
+    struct sigaction old_actions[NSTOP_SIGNALS];
+    interrupted = 0;
+    catch_stop_signals(old_actions);
     json_t *records = json_array();
-    int failures = 0;
+    int failures = 0, explained = 0;
+    double t0 = wall_s();
     for (int i = 0; i < specs.n && !interrupted; i++) {
         json_t *rec = NULL;
         char path[1024];
+        if (ro.progress)
+            announce(i, specs.n, wall_s() - t0, &specs.v[i]);
         rc = jb_runner_run(runner, &specs.v[i], &rec, path, sizeof(path), err, sizeof(err));
         if (rc) {
             failures++;
             fprintf(stderr, "joulebench run: %s\n", err);
         }
+        if (!ro.progress)
+            finished(i, specs.n, wall_s() - t0, &specs.v[i], rec, rc);
+        if (rec && !explained)
+            explained = explain_estimate(rec);
         if (rec)
             json_array_append_new(records, rec);
     }
-    signal(SIGINT, SIG_DFL);
     if (jb_runner_close(runner, err, sizeof(err))) {
         fprintf(stderr, "joulebench run: %s\n", err);
         failures++;
     }
     jb_results_sink_close(sink);
-    print_rows(fmt, records);
-    if (fmt == FMT_TABLE)
+    jb_rows_write(stdout, fmt, records);
+    if (fmt == JB_ROWS_TABLE)
         fprintf(stderr, "%zu record(s) written to %s\n", json_array_size(records), ro.out_dir);
     json_decref(records);
     jb_spec_list_free(&specs);
+    /* The signal handlers stay until everything is written. */
+    restore_signals(old_actions);
     if (interrupted) {
-        fprintf(stderr, "joulebench run: interrupted; finished runs were written\n");
-        return 130;
+        fprintf(stderr, "joulebench run: interrupted (%s); finished runs were written\n",
+                interrupted == SIGINT ? "SIGINT" : interrupted == SIGTERM ? "SIGTERM" : "SIGHUP");
+        return 128 + interrupted;
     }
     return failures ? 1 : 0;
 }

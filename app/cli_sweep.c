@@ -44,8 +44,8 @@ static const char sweep_usage[] =
     "                        sets nothing, runs no workload, writes no file\n"
     "  --out DIR             where the files go (not needed with --dry-run)\n"
     "Exit status: 0 done, 1 failed (no NVIDIA driver, refused, restore failed; for\n"
-    "--dry-run: no setting within the GPU's limits), 2 bad input, 130 interrupted\n"
-    "(the points measured are written).\n";
+    "--dry-run: no setting within the GPU's limits), 2 bad input, 130/143/129\n"
+    "interrupted by SIGINT/SIGTERM/SIGHUP (the points measured are written).\n";
 
 /* Measures one setting `reps` times through jb_sweep_measure_workload and
  * keeps the repetition of median energy, with its own latency and bound. */
@@ -323,7 +323,7 @@ int jb_cli_sweep(int argc, char **argv)
         char werr[JB_ERRLEN];
         if ((rc = jb_mkdir_p(out, err, sizeof(err))))
             goto out;
-        if ((rc = ops->open(&wp, &m.w.state, werr, sizeof(werr)))) {
+        if ((rc = jb_workload_open(ops, &wp, &m.w.state, werr, sizeof(werr)))) {
             jb_err(err, sizeof(err), rc, "%s: %s", workload, werr);
             goto out;
         }
@@ -365,7 +365,7 @@ int jb_cli_sweep(int argc, char **argv)
     else if (!dry && res.pts)
         fprintf(stderr, "joulebench sweep: GPU clocks %s\n",
                 res.restored ? "unlocked again" : "NOT unlocked");
-    status = rc == JB_EINTR ? 130 : rc ? 1 : 0;
+    status = rc == JB_EINTR ? 128 + (res.interrupted ? res.interrupted : 2) : rc ? 1 : 0;
 out:
     if (rc && rc != JB_EINTR)
         fprintf(stderr, "joulebench sweep: %s\n", err);

@@ -1,13 +1,18 @@
-/* cmd_compare.c: `joulebench compare BASE CONTENDER`: per workload
- * configuration, the ratio of medians (contender / base) of latency and of
- * energy per unit, a bootstrap 95% confidence interval of that ratio, and a
+/* cmd_compare.c: `joulebench compare BASE CONTENDER`: per configuration
+ * key (config_key.h: runs of different configurations or machines are
+ * never pooled; keys on one side only are listed as unmatched), the ratio of medians (contender /
+ * base) of latency and of energy per unit, a bootstrap 95% confidence interval of that ratio, and a
  * Mann-Whitney U test on the per-repetition samples; a verdict, and exit
  * status 1 when any significant regression exceeds --threshold, so that CI
  * can gate on it. BASE and CONTENDER are record files or folders, run ids,
- * or queries on the database ("workload=triad,commit=abc123"). */
+ * or queries on the database ("workload=triad,commit=abc123"). With
+ * --across backend|machine the key leaves out the back-end or the machine,
+ * for a deliberate cross-implementation or cross-platform comparison, and
+ * every line and the JSON say so. */
 #include "base/error.h"
 #include "app/cmd_util.h"
 #include "app/commands_impl.h"
+#include "results/config_key.h"
 #include "results/record_util.h"
 #include "harness/stats.h"
 #include "results/store.h"
@@ -20,41 +25,6 @@
 
 #define BOOT_ITERS 2000
 #define BOOT_SEED 0x6a6f756c65ULL /* fixed, so a verdict reproduces */
-
-/* Parses "key=value,key=value" into a store filter; values point into buf. */
-static int parse_query(char *buf, struct jb_store_filter *f, char *err, size_t errlen)
-{
-    memset(f, 0, sizeof(*f));
-    for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(kv, '=');
-        if (!eq)
-            return jb_err(err, errlen, JB_EINVAL, "query term '%.40s' is not key=value", kv);
-        *eq = '\0';
-        const char *k = kv, *v = eq + 1;
-        if (!strcmp(k, "workload"))
-            f->workload = v;
-        else if (!strcmp(k, "commit"))
-            f->git_commit = v;
-        else if (!strcmp(k, "topology"))
-            f->topology_hash = v;
-        else if (!strcmp(k, "since"))
-            f->since_utc = v;
-        else if (!strcmp(k, "backend"))
-            f->backend = v;
-        else if (!strcmp(k, "dtype"))
-            f->dtype = v;
-        else if (!strcmp(k, "run"))
-            f->run_id = v;
-        else if (!strcmp(k, "threads"))
-            f->threads = atoi(v);
-        else
-            return jb_err(err, errlen, JB_EINVAL,
-                          "unknown query key '%.30s' (workload, commit, topology, since, backend, "
-                          "dtype, threads, run)",
-                          k);
-    }
-    return JB_OK;
-}
 
 /* Fills out with the records a BASE/CONTENDER argument names. */
 static int resolve(const char *spec, const char *db, jb_store **s, json_t *out, char *err,
@@ -81,7 +51,7 @@ static int resolve(const char *spec, const char *db, jb_store **s, json_t *out, 
     char buf[512];
     snprintf(buf, sizeof(buf), "%s", spec);
     if (strchr(spec, '=')) {
-        if ((rc = parse_query(buf, &f, err, errlen)))
+        if ((rc = jb_query_parse(buf, &f, err, errlen)))
             return rc;
     } else {
         memset(&f, 0, sizeof(f));
@@ -90,20 +60,18 @@ static int resolve(const char *spec, const char *db, jb_store **s, json_t *out, 
     return jb_store_query(*s, &f, out, err, errlen);
 }
 
-/* The configuration runs are grouped by. Control characters (the strings
- * come from record files, and the key is printed) are replaced. */
-static void group_key(const json_t *r, char *dst, size_t n)
+/* The key runs are grouped by: the configuration key without the fields
+ * `across` leaves out. */
+static void group_key(const json_t *r, unsigned across, char *dst, size_t n)
 {
-    snprintf(dst, n, "%s/%s/%s/b%d/t%d", jb_rec_str(r, "workload.name", "?"),
-             jb_rec_str(r, "workload.dtype", "?"), jb_rec_str(r, "config.scenario", "?"),
-             (int)jb_rec_num(r, "config.batch", 0), (int)jb_rec_num(r, "config.threads", 0));
-    for (char *p = dst; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
+    struct jb_config_key k;
+    jb_config_key_of(r, across, &k);
+    snprintf(dst, n, "%s", k.id);
 }
 
 /* Pools the samples of every record of `recs` with key `key`. */
-static void pool(const json_t *recs, const char *key, int energy, double **x, size_t *n)
+static void pool(const json_t *recs, const char *key, unsigned across, int energy, double **x,
+                 size_t *n)
 {
     size_t i;
     const json_t *r;
@@ -111,8 +79,8 @@ static void pool(const json_t *recs, const char *key, int energy, double **x, si
     *n = 0;
     json_array_foreach(recs, i, r)
     {
-        char k[256];
-        group_key(r, k, sizeof(k));
+        char k[64];
+        group_key(r, across, k, sizeof(k));
         if (strcmp(k, key))
             continue;
         size_t m;
@@ -130,22 +98,69 @@ static void pool(const json_t *recs, const char *key, int energy, double **x, si
     }
 }
 
+/* What a side of a cross-key comparison had in the fields left out:
+ * "cpu/avx512" or the platform name; the distinct values joined by ", ". */
+static void side_values(const json_t *recs, const char *key, unsigned across, char *dst, size_t n)
+{
+    json_t *seen = json_object();
+    size_t i, len = 0;
+    const json_t *r;
+    dst[0] = '\0';
+    json_array_foreach(recs, i, r)
+    {
+        char k[64], v[400], a[160], b[160];
+        group_key(r, across, k, sizeof(k));
+        if (strcmp(k, key))
+            continue;
+        if (across & JB_ACROSS_MACHINE)
+            jb_rec_platform(r, v, sizeof(v));
+        else
+            v[0] = '\0';
+        if (across & JB_ACROSS_BACKEND) {
+            jb_config_key_field(r, "backend", a, sizeof(a));
+            jb_config_key_field(r, "kernel", b, sizeof(b));
+            size_t l = strlen(v);
+            snprintf(v + l, sizeof(v) - l, "%s%s%s%s", l ? " " : "", a, b[0] ? "/" : "", b);
+        }
+        if (json_object_get(seen, v))
+            continue;
+        json_object_set_new(seen, v, json_true());
+        int w = snprintf(dst + len, n - len, "%s%s", len ? ", " : "", v);
+        if (w < 0 || (size_t)w >= n - len)
+            break;
+        len += (size_t)w;
+    }
+    json_decref(seen);
+    for (char *p = dst; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+}
+
 /* Compares one metric; returns 1 when it is a significant regression over
  * the threshold. Appends a JSON row to rows. */
-static int compare_metric(const char *key, const char *metric, const json_t *base,
-                          const json_t *cont, double threshold, double alpha, json_t *rows)
+static int compare_metric(const char *key, const char *label, unsigned across, const char *metric,
+                          const json_t *base, const json_t *cont, double threshold, double alpha,
+                          json_t *rows)
 {
     double *a, *b;
     size_t na, nb;
     int energy = !strcmp(metric, "energy");
-    pool(base, key, energy, &a, &na);
-    pool(cont, key, energy, &b, &nb);
-    json_t *row = json_pack("{s:s,s:s,s:i,s:i}", "key", key, "metric", metric, "n_base", (int)na,
+    pool(base, key, across, energy, &a, &na);
+    pool(cont, key, across, energy, &b, &nb);
+    json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i}", "key", key, "label", label, "across",
+                            jb_across_name(across), "metric", metric, "n_base", (int)na,
                             "n_contender", (int)nb);
+    if (across) {
+        char v[600];
+        side_values(base, key, across, v, sizeof(v));
+        json_object_set_new(row, "base_values", json_string(v));
+        side_values(cont, key, across, v, sizeof(v));
+        json_object_set_new(row, "contender_values", json_string(v));
+    }
     int regress = 0;
     if (na == 0 || nb == 0) {
         json_object_set_new(row, "verdict", json_string("no samples"));
-        printf("%-40s %-8s %s\n", key, metric, "no samples on one side");
+        printf("%-48s %-8s %s\n", label, metric, "no samples on one side");
         goto out;
     }
     double ma = jb_median(a, na), mb = jb_median(b, nb);
@@ -158,7 +173,12 @@ static int compare_metric(const char *key, const char *metric, const json_t *bas
         verdict = energy ? "more energy" : "slower";
     else if (sig && ratio < 1)
         verdict = energy ? "less energy" : "faster";
-    regress = sig && ratio > 1 + threshold;
+    char tag[40] = "";
+    if (across)
+        snprintf(tag, sizeof(tag), " (across %s)", jb_across_name(across));
+    /* A cross-key comparison measures a difference of implementation or
+     * platform on purpose: it reports, it does not gate. */
+    regress = !across && sig && ratio > 1 + threshold;
     json_object_set_new(row, "median_base", json_real(ma));
     json_object_set_new(row, "median_contender", json_real(mb));
     json_object_set_new(row, "ratio", json_real(ratio));
@@ -168,10 +188,10 @@ static int compare_metric(const char *key, const char *metric, const json_t *bas
     json_object_set_new(row, "p_value", json_real(p));
     json_object_set_new(row, "verdict", json_string(verdict));
     json_object_set_new(row, "regression", json_boolean(regress));
-    printf("%-40s %-8s %10.4g %10.4g %7.3f [%6.3f, %6.3f] %8.4f  %s%s\n", key, metric, ma, mb,
-           ratio, lo, hi, p, verdict, regress ? "  REGRESSION" : "");
+    printf("%-48s %-8s %10.4g %10.4g %7.3f [%6.3f, %6.3f] %8.4f  %s%s%s\n", label, metric, ma, mb,
+           ratio, lo, hi, p, verdict, tag, regress ? "  REGRESSION" : "");
     if (na < 5 || nb < 5)
-        printf("%-40s %-8s note: fewer than 5 repetitions on a side; the test has little power\n",
+        printf("%-48s %-8s note: fewer than 5 repetitions on a side; the test has little power\n",
                "", "");
 out:
     json_array_append_new(rows, row);
@@ -182,25 +202,83 @@ out:
 
 static const char usage_compare[] =
     "usage: joulebench compare [--db URL] [--threshold "
-    "PCT] [--alpha A] [--json FILE] BASE CONTENDER\n"
+    "PCT] [--alpha A] [--across backend|machine] [--json FILE] BASE CONTENDER\n"
     "  BASE, CONTENDER: record file or folder, run id, or query "
-    "key=value[,key=value] (workload, commit, topology, since, ...)\n";
+    "key=value[,key=value] (workload, commit, topology, since, backend, dtype, threads,\n"
+    "  context, options, key, run)\n"
+    "  Runs are compared configuration key by configuration key (METHODOLOGY.md); keys\n"
+    "  on one side only are listed. --across backend compares one workload on two\n"
+    "  implementations, --across machine on two platforms, labelled as such.\n";
+
+/* The people's name of a key: workload and configuration label, with the
+ * platform unless the comparison is across machines. */
+static void key_label(const json_t *r, unsigned across, char *dst, size_t n)
+{
+    char cfg[600], plat[160] = "";
+    jb_config_key_label(r, across, cfg, sizeof(cfg));
+    if (!(across & JB_ACROSS_MACHINE))
+        jb_rec_platform(r, plat, sizeof(plat));
+    snprintf(dst, n, "%s %s%s%s", jb_rec_str(r, "workload.name", "?"), cfg, plat[0] ? " @ " : "",
+             plat);
+    for (char *p = dst; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+}
+
+/* Lists the keys of `side` that `other` lacks; returns how many. */
+static int list_unmatched(const char *name, const json_t *side, const json_t *other,
+                          unsigned across, json_t *out)
+{
+    json_t *seen = json_object();
+    int n = 0;
+    size_t i, j;
+    const json_t *r, *c;
+    json_array_foreach(side, i, r)
+    {
+        char key[64], k2[64], label[900];
+        group_key(r, across, key, sizeof(key));
+        if (json_object_get(seen, key))
+            continue;
+        json_object_set_new(seen, key, json_true());
+        int both = 0;
+        json_array_foreach(other, j, c)
+        {
+            group_key(c, across, k2, sizeof(k2));
+            both |= !strcmp(k2, key);
+        }
+        if (both)
+            continue;
+        key_label(r, across, label, sizeof(label));
+        if (!n)
+            printf("only in %s (no counterpart with the same configuration key):\n", name);
+        printf("  %s  [key %s]\n", label, key);
+        json_array_append_new(out,
+                              json_pack("{s:s,s:s,s:s}", "side", name, "key", key, "label", label));
+        n++;
+    }
+    json_decref(seen);
+    return n;
+}
 
 int jb_cmd_compare(int argc, char **argv)
 {
     if (jb_opts_help(argc, argv, usage_compare))
         return 0;
-    const char *db = NULL, *thr = NULL, *alpha_s = NULL, *json_out = NULL, *pos[2];
+    const char *db = NULL, *thr = NULL, *alpha_s = NULL, *json_out = NULL, *across_s = NULL,
+               *pos[2];
     int npos, rc, ret = 2;
     char err[JB_ERRLEN];
     const struct jb_opt opts[] = {
-        {"db", &db, NULL},         {"threshold", &thr, NULL}, {"alpha", &alpha_s, NULL},
-        {"json", &json_out, NULL}, {NULL, NULL, NULL},
+        {"db", &db, NULL},         {"threshold", &thr, NULL},   {"alpha", &alpha_s, NULL},
+        {"json", &json_out, NULL}, {"across", &across_s, NULL}, {NULL, NULL, NULL},
     };
     double threshold = 5, alpha = 0.05;
+    unsigned across = JB_ACROSS_NONE;
     if ((rc = jb_opts_parse(argc, argv, opts, pos, 2, &npos, err, sizeof(err))) || npos != 2 ||
         (thr && (rc = jb_opt_double("threshold", thr, &threshold, err, sizeof(err)))) ||
-        (alpha_s && (rc = jb_opt_double("alpha", alpha_s, &alpha, err, sizeof(err))))) {
+        (alpha_s && (rc = jb_opt_double("alpha", alpha_s, &alpha, err, sizeof(err)))) ||
+        (across_s && (rc = jb_across_parse(across_s, &across)) &&
+         snprintf(err, sizeof(err), "--across %.40s: backend or machine", across_s) > 0)) {
         fprintf(stderr, "joulebench compare: %s\n%s", rc ? err : "two selections needed",
                 usage_compare);
         return 2;
@@ -218,16 +296,22 @@ int jb_cmd_compare(int argc, char **argv)
                 json_array_size(base) ? pos[1] : pos[0]);
         goto out;
     }
-    printf("%-40s %-8s %10s %10s %7s %16s %8s  %s\n", "workload/dtype/scenario/batch/threads",
-           "metric", "base", "contender", "ratio", "95% CI", "p", "verdict");
+    if (across)
+        printf("CROSS-%s COMPARISON (--across %s): %s differ by design; a difference is one of "
+               "%s, not a regression\n",
+               across & JB_ACROSS_MACHINE ? "MACHINE" : "BACKEND", jb_across_name(across),
+               across == JB_ACROSS_BACKEND   ? "back-end, kernel and power sources"
+               : across == JB_ACROSS_MACHINE ? "machine and power sources"
+                                             : "back-end, machine and power sources",
+               across & JB_ACROSS_MACHINE ? "platform" : "implementation");
     int regressions = 0, compared = 0;
     size_t i;
     json_t *r;
-    json_t *seen = json_object();
+    json_t *seen = json_object(), *unmatched = json_array();
     json_array_foreach(base, i, r)
     {
-        char key[256];
-        group_key(r, key, sizeof(key));
+        char key[64], label[900];
+        group_key(r, across, key, sizeof(key));
         if (json_object_get(seen, key))
             continue;
         json_object_set_new(seen, key, json_true());
@@ -237,30 +321,53 @@ int jb_cmd_compare(int argc, char **argv)
         int both = 0;
         json_array_foreach(cont, j, c)
         {
-            char k2[256];
-            group_key(c, k2, sizeof(k2));
+            char k2[64];
+            group_key(c, across, k2, sizeof(k2));
             if (!strcmp(k2, key))
                 both = 1;
         }
         if (!both)
             continue;
-        compared++;
-        regressions += compare_metric(key, "latency", base, cont, threshold, alpha, rows);
-        regressions += compare_metric(key, "energy", base, cont, threshold, alpha, rows);
+        if (!compared++)
+            printf("%-48s %-8s %10s %10s %7s %16s %8s  %s\n", "workload configuration [@ platform]",
+                   "metric", "base", "contender", "ratio", "95% CI", "p", "verdict");
+        key_label(r, across, label, sizeof(label));
+        if (across) {
+            char a[600], b[600];
+            side_values(base, key, across, a, sizeof(a));
+            side_values(cont, key, across, b, sizeof(b));
+            printf("%s: base %s, contender %s\n", label, a, b);
+        }
+        regressions +=
+            compare_metric(key, label, across, "latency", base, cont, threshold, alpha, rows);
+        regressions +=
+            compare_metric(key, label, across, "energy", base, cont, threshold, alpha, rows);
     }
     json_decref(seen);
-    if (!compared) {
-        fprintf(stderr, "joulebench compare: no workload configuration is on both sides\n");
-        goto out;
-    }
-    printf("%d regression(s) over %.1f%% at p < %g\n", regressions, threshold * 100, alpha);
+    int nun = list_unmatched("base", base, cont, across, unmatched);
+    nun += list_unmatched("contender", cont, base, across, unmatched);
     if (json_out) {
-        json_t *doc =
-            json_pack("{s:f,s:f,s:O}", "threshold", threshold, "alpha", alpha, "comparisons", rows);
+        json_t *doc = json_pack("{s:f,s:f,s:s,s:i,s:O,s:O}", "threshold", threshold, "alpha", alpha,
+                                "across", jb_across_name(across), "keys_compared", compared,
+                                "comparisons", rows, "unmatched", unmatched);
         if (json_dump_file(doc, json_out, JSON_INDENT(2)))
             fprintf(stderr, "joulebench compare: cannot write %s\n", json_out);
         json_decref(doc);
     }
+    json_decref(unmatched);
+    if (!compared) {
+        fprintf(stderr,
+                "joulebench compare: no configuration key is on both sides (%d unmatched key(s) "
+                "listed above; runs of different configurations are not compared)\n",
+                nun);
+        goto out;
+    }
+    printf("%d regression(s) over %.1f%% at p < %g%s; %d key(s) compared, %d unmatched\n",
+           regressions, threshold * 100, alpha,
+           across ? (across & JB_ACROSS_MACHINE ? " (across machine: not gated)"
+                                                : " (across backend: not gated)")
+                  : "",
+           compared, nun);
     ret = regressions ? 1 : 0;
 out:
     json_decref(base);

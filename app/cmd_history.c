@@ -23,10 +23,9 @@ static void print_series(const json_t *h, int by_commit)
     FILE *o = open_memstream(&text, &len);
     if (!o)
         return;
-    fprintf(o, "%s %s %s on %s\n", json_string_value(json_object_get(h, "workload")),
-            json_string_value(json_object_get(h, "config")),
-            json_string_value(json_object_get(h, "metric")),
-            json_string_value(json_object_get(h, "topology_hash")));
+    fprintf(o, "%s %s %s on %s (topology %s), key %s\n", jb_rec_str(h, "workload", ""),
+            jb_rec_str(h, "config", ""), jb_rec_str(h, "metric", ""), jb_rec_str(h, "platform", ""),
+            jb_rec_str(h, "topology_hash", ""), jb_rec_str(h, "config_key", ""));
     size_t i;
     const json_t *p, *cps = json_object_get(h, "change_points");
     json_array_foreach(json_object_get(h, "points"), i, p)
@@ -61,15 +60,17 @@ static void print_series(const json_t *h, int by_commit)
 
 static const char usage_history[] =
     "usage: joulebench history [--db URL] [--workload W] "
-    "[--metric energy|latency] [--topology HASH] [--by date|commit] "
-    "[--min-size N] [--json FILE] [--plot DIR]\n";
+    "[--metric energy|latency] [--topology HASH] [--key ID] [--by date|commit] "
+    "[--min-size N] [--json FILE] [--plot DIR]\n"
+    "  One series per configuration key (METHODOLOGY.md 8.0): runs of other contexts,\n"
+    "  options, back-ends or machines are other series, never a change.\n";
 
 int jb_cmd_history(int argc, char **argv)
 {
     if (jb_opts_help(argc, argv, usage_history))
         return 0;
     const char *db = NULL, *workload = NULL, *metric = "energy", *topo = NULL, *by = "date",
-               *json_out = NULL, *plot_dir = NULL, *min_s = NULL, *pos[1];
+               *json_out = NULL, *plot_dir = NULL, *min_s = NULL, *key = NULL, *pos[1];
     int npos, rc, ret = 1;
     char err[JB_ERRLEN];
     const struct jb_opt opts[] = {
@@ -77,7 +78,7 @@ int jb_cmd_history(int argc, char **argv)
         {"metric", &metric, NULL}, {"topology", &topo, NULL},
         {"by", &by, NULL},         {"json", &json_out, NULL},
         {"plot", &plot_dir, NULL}, {"min-size", &min_s, NULL},
-        {NULL, NULL, NULL},
+        {"key", &key, NULL},       {NULL, NULL, NULL},
     };
     if ((rc = jb_opts_parse(argc, argv, opts, pos, 0, &npos, err, sizeof(err))) ||
         (strcmp(metric, "energy") && strcmp(metric, "latency")) ||
@@ -86,7 +87,11 @@ int jb_cmd_history(int argc, char **argv)
                 rc ? err : "--metric is energy or latency, --by is date or commit", usage_history);
         return 2;
     }
-    size_t min_size = min_s ? (size_t)atoi(min_s) : 3;
+    long long min_size = 3;
+    if (min_s && jb_opt_long("--min-size", min_s, 1, 1000000, &min_size, err, sizeof(err))) {
+        fprintf(stderr, "joulebench history: %s\n%s", err, usage_history);
+        return 2;
+    }
     jb_store *s = NULL;
     json_t *recs = json_array(), *all = json_array();
     if ((rc = jb_store_open(db, &s, err, sizeof(err)))) {
@@ -96,12 +101,13 @@ int jb_cmd_history(int argc, char **argv)
     struct jb_store_filter f = {0};
     f.workload = workload;
     f.topology_hash = topo;
+    f.config_key = key;
     if ((rc = jb_store_query(s, &f, recs, err, sizeof(err)))) {
         fprintf(stderr, "joulebench history: %s\n", err);
         goto out;
     }
     json_decref(all);
-    all = jb_history_all(recs, workload, metric, topo, min_size, err, sizeof(err));
+    all = jb_history_all(recs, workload, metric, topo, (size_t)min_size, err, sizeof(err));
     if (!all) {
         fprintf(stderr, "joulebench history: %s\n", err);
         goto out;
@@ -121,7 +127,7 @@ int jb_cmd_history(int argc, char **argv)
             if (jb_plot_history(h, plot_dir, png, sizeof(png), err, sizeof(err)))
                 fprintf(stderr, "joulebench history: %s\n", err);
             else
-                printf("  plot: %s (.svg and .png)\n", png);
+                printf("  plot: %s (.svg, .pdf and .png)\n", png);
         }
     }
     if (json_out && json_dump_file(all, json_out, JSON_INDENT(2)))

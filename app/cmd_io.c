@@ -1,9 +1,11 @@
 /* cmd_io.c: `joulebench import` (records and Google Benchmark JSON into the
- * results database, each record normalized on the way) and `joulebench
- * export` (the database as JSON, CSV or Markdown). */
+ * results database, each record normalized and keyed on the way) and
+ * `joulebench export` (the database in the formats of results/formats.h). */
 #include "base/error.h"
 #include "app/cmd_util.h"
 #include "app/commands_impl.h"
+#include "results/config_key.h"
+#include "results/formats.h"
 #include "results/normalize.h"
 #include "results/record_util.h"
 #include "results/store.h"
@@ -13,16 +15,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Finds the calibration record for r among the batch being imported, else
- * in the database. Returned reference is owned by the caller. */
-static json_t *find_calibration(jb_store *s, const json_t *batch, const char *which,
+/* The key a calibration record serves: which, topology and thread count
+ * (jb_calibration_matches). */
+static void calib_key(const char *which, const json_t *r, char *key, size_t n)
+{
+    snprintf(key, n, "%s|%s|%g", which, jb_rec_str(r, "system.topology_hash", ""),
+             jb_rec_num(r, "config.threads", -1));
+}
+
+/* Finds the calibration record for r among the batch being imported (calibs:
+ * key -> the batch's last such record), else in the database. Returned
+ * reference is owned by the caller. */
+static json_t *find_calibration(jb_store *s, const json_t *calibs, const char *which,
                                 const json_t *r)
 {
-    size_t i;
-    json_t *c, *best = NULL;
-    json_array_foreach(batch, i, c) if (jb_is_calibration(c, which) && jb_calibration_matches(c, r))
-        best = c;
-    if (best)
+    char key[300];
+    calib_key(which, r, key, sizeof(key));
+    json_t *best = json_object_get(calibs, key);
+    if (best && jb_calibration_matches(best, r))
         return json_incref(best);
     char err[JB_ERRLEN];
     json_t *found = NULL;
@@ -30,6 +40,8 @@ static json_t *find_calibration(jb_store *s, const json_t *batch, const char *wh
         return NULL;
     return found;
 }
+
+#define IMPORT_BATCH 1000
 
 static const char usage_import[] =
     "usage: joulebench import [--db URL] [--region CODE | "
@@ -58,7 +70,8 @@ int jb_cmd_import(int argc, char **argv)
         fprintf(stderr, "joulebench import: %s\n", err);
         return 2;
     }
-    json_t *recs = json_array(), *paths = json_array(), *gbench = json_array();
+    json_t *recs = json_array(), *paths = json_array(), *gbench = json_array(), *calibs = NULL;
+    int in_batch = 0;
     for (int i = 0; i < npos; i++)
         if (jb_records_collect(pos[i], recs, paths, gbench, &bad))
             bad++;
@@ -69,7 +82,26 @@ int jb_cmd_import(int argc, char **argv)
         goto out;
     }
     /* Calibration runs first, so that later records of the same batch find
-     * their roofline. */
+     * their roofline; they are found by key (scanning the batch for each
+     * record was quadratic). */
+    calibs = json_object();
+    {
+        size_t i;
+        json_t *r;
+        json_array_foreach(recs, i, r)
+        {
+            for (int k = 0; k < 2; k++) {
+                const char *which = k ? "fma" : "triad";
+                if (jb_is_calibration(r, which)) {
+                    char key[300];
+                    calib_key(which, r, key, sizeof(key));
+                    json_object_set(calibs, key, r);
+                }
+            }
+        }
+    }
+    /* Records go in batches of IMPORT_BATCH per transaction: one commit
+     * (a disk sync) per record made 100,000 records take minutes. */
     for (int pass = 0; pass < 2; pass++) {
         size_t i;
         json_t *r;
@@ -79,13 +111,16 @@ int jb_cmd_import(int argc, char **argv)
             if (cal != (pass == 0))
                 continue;
             const char *path = json_string_value(json_array_get(paths, i));
-            json_t *tr = find_calibration(s, recs, "triad", r);
-            json_t *fm = find_calibration(s, recs, "fma", r);
+            json_t *tr = find_calibration(s, calibs, "triad", r);
+            json_t *fm = find_calibration(s, calibs, "fma", r);
             no.calib_triad = tr;
             no.calib_fma = fm;
             rc = jb_normalize_record(r, &no, err, sizeof(err));
             json_decref(tr);
             json_decref(fm);
+            /* An old record gets the key a new one is written with. */
+            if (!rc && jb_config_key_attach(r))
+                rc = jb_err(err, sizeof(err), JB_ENOMEM, "out of memory");
             if (rc) {
                 fprintf(stderr, "joulebench import: %s: %s\n", path, err);
                 bad++;
@@ -93,8 +128,13 @@ int jb_cmd_import(int argc, char **argv)
             }
             char *trace = jb_read_trace_beside(path);
             int ins = 0;
-            rc = jb_store_put(s, r, path, trace, &ins, err, sizeof(err));
+            if (!in_batch && !(rc = jb_store_batch_begin(s, err, sizeof(err))))
+                in_batch = IMPORT_BATCH;
+            if (!rc)
+                rc = jb_store_put(s, r, path, trace, &ins, err, sizeof(err));
             free(trace);
+            if (!rc && in_batch && !--in_batch)
+                rc = jb_store_batch_end(s, 1, err, sizeof(err));
             if (rc) {
                 fprintf(stderr, "joulebench import: %s: %s\n", path, err);
                 bad++;
@@ -108,6 +148,13 @@ int jb_cmd_import(int argc, char **argv)
                 dup++;
         }
     }
+    if (in_batch && (rc = jb_store_batch_end(s, 1, err, sizeof(err)))) {
+        in_batch = 0;
+        fprintf(stderr, "joulebench import: %s\n", err);
+        bad++;
+        goto out;
+    }
+    in_batch = 0;
     size_t i;
     json_t *g;
     json_array_foreach(gbench, i, g)
@@ -132,7 +179,10 @@ int jb_cmd_import(int argc, char **argv)
            "%d entr%s stored, %d already present; %d problem(s)\n",
            added, dup, gb_files, gb_added, gb_added == 1 ? "y" : "ies", gb_dup, bad);
 out:
+    if (in_batch)
+        jb_store_batch_end(s, 0, NULL, 0); /* stopped on a database error */
     jb_store_close(s);
+    json_decref(calibs);
     json_decref(recs);
     json_decref(paths);
     json_decref(gbench);
@@ -140,110 +190,28 @@ out:
     return bad ? 1 : 0;
 }
 
-/* CSV field: quoted when it holds a separator, quote or line break; a text
- * starting like a spreadsheet formula is prefixed with ' so that opening
- * an export cannot run one (system names come from submissions). */
-static void csv_str(FILE *f, const char *s)
-{
-    if (!s)
-        return;
-    int q = strpbrk(s, ",\"\r\n") != NULL;
-    int formula = strchr("=+-@\t", s[0]) != NULL && s[0];
-    if (q || formula)
-        fputc('"', f);
-    if (formula)
-        fputc('\'', f);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"')
-            fputc('"', f);
-        fputc(*p, f);
-    }
-    if (q || formula)
-        fputc('"', f);
-}
-
-/* Markdown cell: pipes escaped, line breaks flattened, HTML neutralized
- * (Markdown renderers pass HTML through). */
-static void md_str(FILE *f, const char *s)
-{
-    for (const char *p = s ? s : ""; *p; p++) {
-        if (*p == '|')
-            fputs("\\|", f);
-        else if (*p == '\n' || *p == '\r')
-            fputc(' ', f);
-        else
-            jb_html_putc(f, *p);
-    }
-}
-
-struct col {
-    const char *title;
-    const char *path; /* dotted path in the record */
-    int numeric;
-};
-
-static const struct col cols[] = {
-    {"run_id", "run_id", 0},
-    {"created_utc", "created_utc", 0},
-    {"workload", "workload.name", 0},
-    {"dtype", "workload.dtype", 0},
-    {"scenario", "config.scenario", 0},
-    {"batch", "config.batch", 1},
-    {"threads", "config.threads", 1},
-    {"platform", NULL, 0},
-    {"git_commit", "system.git_commit", 0},
-    {"latency_median_s", "measurements.latency_s.median", 1},
-    {"throughput_units_per_s", "measurements.throughput_units_per_s", 1},
-    {"energy_j_per_unit", "derived.energy.joules_per_unit", 1},
-    {"energy_uncertainty_j_per_unit", "derived.energy.uncertainty_joules_per_unit", 1},
-    {"energy_label", "derived.energy.label", 0},
-    {"operational_gco2e_per_1000", "derived.carbon.operational_gco2e_per_1000_units", 1},
-    {"operational_uncertainty_gco2e_per_1000",
-     "derived.carbon.operational_uncertainty_gco2e_per_1000_units", 1},
-    {"embodied_gco2e_per_1000", "derived.carbon.embodied_gco2e_per_1000_units", 1},
-    {"embodied_uncertainty_gco2e_per_1000",
-     "derived.carbon.embodied_uncertainty_gco2e_per_1000_units", 1},
-    {"water_l_per_1000", "derived.water.water_l_per_1000_units", 1},
-    {"output_check", "validity.output_check", 0},
-};
-#define NCOLS (sizeof(cols) / sizeof(cols[0]))
-
-static void cell(FILE *f, const json_t *r, const struct col *c, int md)
-{
-    if (!c->path) {
-        char pb[160];
-        md ? md_str(f, jb_rec_platform(r, pb, sizeof(pb)))
-           : csv_str(f, jb_rec_platform(r, pb, sizeof(pb)));
-        return;
-    }
-    if (c->numeric) {
-        double v = jb_rec_num(r, c->path, NAN);
-        if (isfinite(v))
-            fprintf(f, "%.6g", v);
-        return;
-    }
-    const char *s = jb_rec_str(r, c->path, "");
-    md ? md_str(f, s) : csv_str(f, s);
-}
-
-static const char usage_export[] = "usage: joulebench export [--db URL] [--format "
-                                   "json|csv|md] [--workload W] [--out FILE]\n";
+static const char usage_export[] =
+    "usage: joulebench export [--db URL] [--format json|csv|jsonl|sql|md|table] [--workload W]\n"
+    "       [--key ID] [--out FILE]\n"
+    "  json: the full records; csv, jsonl, sql: one row per run with numbers in the units\n"
+    "  their column names say and every configuration key field; md, table: for people\n";
 
 int jb_cmd_export(int argc, char **argv)
 {
     if (jb_opts_help(argc, argv, usage_export))
         return 0;
-    const char *db = NULL, *fmt = "json", *out = NULL, *workload = NULL, *pos[1];
+    const char *db = NULL, *fmt = "json", *out = NULL, *workload = NULL, *key = NULL, *pos[1];
     int npos, rc, ret = 1;
     char err[JB_ERRLEN];
     const struct jb_opt opts[] = {
         {"db", &db, NULL},   {"format", &fmt, NULL},
         {"out", &out, NULL}, {"workload", &workload, NULL},
-        {NULL, NULL, NULL},
+        {"key", &key, NULL}, {NULL, NULL, NULL},
     };
+    enum jb_rows_format rf = JB_ROWS_JSON;
     if ((rc = jb_opts_parse(argc, argv, opts, pos, 0, &npos, err, sizeof(err))) ||
-        (strcmp(fmt, "json") && strcmp(fmt, "csv") && strcmp(fmt, "md"))) {
-        fprintf(stderr, "joulebench export: %s\n%s", rc ? err : "--format is json, csv or md",
+        jb_rows_format_parse(fmt, &rf)) {
+        fprintf(stderr, "joulebench export: %s\n%s", rc ? err : "--format is " JB_ROWS_FORMAT_NAMES,
                 usage_export);
         return 2;
     }
@@ -256,6 +224,7 @@ int jb_cmd_export(int argc, char **argv)
     }
     struct jb_store_filter flt = {0};
     flt.workload = workload;
+    flt.config_key = key;
     if ((rc = jb_store_query(s, &flt, recs, err, sizeof(err)))) {
         fprintf(stderr, "joulebench export: %s\n", err);
         goto out;
@@ -265,31 +234,9 @@ int jb_cmd_export(int argc, char **argv)
         f = stdout;
         goto out;
     }
-    if (!strcmp(fmt, "json")) {
-        json_dumpf(recs, f, JSON_INDENT(2));
-        fputc('\n', f);
-    } else {
-        int md = !strcmp(fmt, "md");
-        for (size_t c = 0; c < NCOLS; c++)
-            fprintf(f, md ? "| %s " : (c ? ",%s" : "%s"), cols[c].title);
-        fputs(md ? "|\n" : "\n", f);
-        if (md) {
-            for (size_t c = 0; c < NCOLS; c++)
-                fputs(cols[c].numeric ? "| ---: " : "| --- ", f);
-            fputs("|\n", f);
-        }
-        size_t i;
-        json_t *r;
-        json_array_foreach(recs, i, r)
-        {
-            for (size_t c = 0; c < NCOLS; c++) {
-                fputs(md ? "| " : (c ? "," : ""), f);
-                cell(f, r, &cols[c], md);
-                if (md)
-                    fputc(' ', f);
-            }
-            fputs(md ? "|\n" : "\n", f);
-        }
+    if (jb_rows_write(f, rf, recs)) {
+        fprintf(stderr, "joulebench export: %s: write failed\n", out ? out : "stdout");
+        goto out;
     }
     ret = 0;
 out:

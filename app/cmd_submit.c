@@ -166,6 +166,19 @@ static json_t *system_description(const char *org, const char *name, const json_
     return s;
 }
 
+/* Where a record goes inside the organization folder:
+ * results/SYSTEM/WORKLOAD/SCENARIO/RUN.json, less the system part. */
+static void submission_dest(const json_t *r, char *out, size_t n)
+{
+    char wl[200], run[200];
+    jb_safe_name(jb_rec_str(r, "workload.name", "unknown"), wl, sizeof(wl));
+    jb_safe_name(jb_rec_str(r, "run_id", "run"), run, sizeof(run));
+    const char *sc = jb_rec_str(r, "config.scenario", "unknown");
+    if (!jb_safe_component(sc))
+        sc = "unknown";
+    snprintf(out, n, "%s/%s/%s.json", wl, sc, run);
+}
+
 static const char usage_submit[] = "usage: joulebench submit --org ORG --system NAME "
                                    "--records DIR --out DIR [--system-json FILE]\n";
 
@@ -209,6 +222,34 @@ int jb_cmd_submit(int argc, char **argv)
     }
     char org_dir[1200], d[2400], p[2600];
     snprintf(org_dir, sizeof(org_dir), "%s/%s", out, org);
+    /* Two records that land on one file (a run_id shared, or names that
+     * become the same once made safe) would silently overwrite each other:
+     * refused before anything is written. */
+    {
+        json_t *dest = json_object();
+        size_t i;
+        json_t *r;
+        int clash = 0;
+        json_array_foreach(recs, i, r)
+        {
+            char key[600];
+            submission_dest(r, key, sizeof(key));
+            const json_t *was = json_object_get(dest, key);
+            if (was) {
+                fprintf(stderr,
+                        "joulebench submit: %s and %s would both be %s (the same run_id '%s'); "
+                        "nothing was written\n",
+                        json_string_value(was), json_string_value(json_array_get(paths, i)), key,
+                        jb_rec_str(r, "run_id", "run"));
+                clash = 1;
+                break;
+            }
+            json_object_set_new(dest, key, json_string(json_string_value(json_array_get(paths, i))));
+        }
+        json_decref(dest);
+        if (clash)
+            goto out;
+    }
     snprintf(d, sizeof(d), "%s/systems", org_dir);
     if (jb_mkdirs(d)) {
         fprintf(stderr, "joulebench submit: %s: %s\n", d, strerror(errno));

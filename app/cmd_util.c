@@ -2,11 +2,13 @@
 #include "app/cmd_util.h"
 
 #include "base/error.h"
+#include "base/suggest.h"
 #include "platforms/descriptor.h"
 #include "results/record_util.h"
 #include "results/carbon.h"
 #include "results/schema_validate.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -41,8 +43,19 @@ int jb_opts_parse(int argc, char **argv, const struct jb_opt *opts, const char *
         for (int k = 0; opts[k].name; k++)
             if (strlen(opts[k].name) == nl && !strncmp(opts[k].name, name, nl))
                 o = &opts[k];
-        if (!o)
+        if (!o) {
+            const char *names[64];
+            size_t k = 0;
+            char typed[96];
+            for (; opts[k].name && k < 64; k++)
+                names[k] = opts[k].name;
+            snprintf(typed, sizeof(typed), "%.*s", (int)(nl < 80 ? nl : 80), name);
+            const char *near = jb_suggest(typed, names, k);
+            if (near)
+                return jb_err(err, errlen, JB_EINVAL, "unknown option '%.80s'; did you mean --%s?",
+                              a, near);
             return jb_err(err, errlen, JB_EINVAL, "unknown option '%.80s'", a);
+        }
         if (o->flag) {
             if (eq)
                 return jb_err(err, errlen, JB_EINVAL, "option --%s takes no value", o->name);
@@ -82,15 +95,27 @@ int jb_opt_double(const char *name, const char *s, double *out, char *err, size_
     return JB_OK;
 }
 
+int jb_opt_long(const char *name, const char *s, long long lo, long long hi, long long *out,
+                char *err, size_t errlen)
+{
+    char *end, ex[JB_EXCERPT_MAX + 1];
+    errno = 0;
+    /* strtoll would take leading blanks and, for an unsigned range, "-1"
+     * wrapped; only digits (and a '-' where negatives are allowed) pass */
+    int ok = *s && (isdigit((unsigned char)*s) || (*s == '-' && lo < 0 && isdigit((unsigned char)s[1])));
+    long long v = ok ? strtoll(s, &end, 10) : 0;
+    if (!ok || *end || errno || v < lo || v > hi)
+        return jb_err(err, errlen, JB_EINVAL, "%s: '%s' is not an integer from %lld to %lld", name,
+                      jb_excerpt(s, ex, sizeof(ex)), lo, hi);
+    *out = v;
+    return JB_OK;
+}
+
 static int has_suffix(const char *s, const char *suf)
 {
     size_t a = strlen(s), b = strlen(suf);
     return a >= b && !strcmp(s + a - b, suf);
 }
-
-/* A record is tens of kilobytes (the topology XML included); a file far
- * larger is not one, and reading it whole could exhaust memory. */
-#define RECORD_MAX_BYTES (64u << 20)
 
 static void collect_file(const char *path, const json_t *schema, json_t *out, json_t *paths,
                          json_t *gbench, int *bad)
@@ -98,9 +123,9 @@ static void collect_file(const char *path, const json_t *schema, json_t *out, js
     char err[JB_ERRLEN];
     json_error_t je;
     struct stat st;
-    if (stat(path, &st) == 0 && st.st_size > (off_t)RECORD_MAX_BYTES) {
+    if (stat(path, &st) == 0 && st.st_size > (off_t)JB_RECORD_MAX_BYTES) {
         fprintf(stderr, "joulebench: %s: larger than %u MiB, not a record (skipped)\n", path,
-                RECORD_MAX_BYTES >> 20);
+                JB_RECORD_MAX_BYTES >> 20);
         (*bad)++;
         return;
     }
@@ -204,11 +229,12 @@ int jb_norm_opts_from(struct jb_norm_opts *o, const char *region, const char *gr
     if (wue && (rc = jb_opt_double("wue", wue, &o->wue_l_per_kwh, err, errlen)))
         return rc;
     if (grid && o->grid_gco2e_per_kwh < 0)
-        return jb_err(err, errlen, JB_ERANGE, "--grid-intensity must be >= 0");
+        return jb_err(err, errlen, JB_EINVAL, "--grid-intensity %s: must be >= 0", grid);
     if (pue && o->pue < 1.0)
-        return jb_err(err, errlen, JB_ERANGE, "--pue must be >= 1 (it is total over IT energy)");
+        return jb_err(err, errlen, JB_EINVAL,
+                      "--pue %s: must be >= 1 (it is total over IT energy)", pue);
     if (wue && o->wue_l_per_kwh < 0)
-        return jb_err(err, errlen, JB_ERANGE, "--wue must be >= 0");
+        return jb_err(err, errlen, JB_EINVAL, "--wue %s: must be >= 0", wue);
     if (region && !grid) {
         struct jb_grid_row row;
         if ((rc = jb_grid_lookup(region, &row, err, errlen)))
@@ -273,31 +299,51 @@ int jb_mkdirs(const char *dir)
     return (mkdir(tmp, 0755) && errno != EEXIST) ? -1 : 0;
 }
 
-void jb_html_putc(FILE *f, char c)
+int jb_query_parse(char *buf, struct jb_store_filter *f, char *err, size_t errlen)
 {
-    switch (c) {
-    case '&':
-        fputs("&amp;", f);
-        break;
-    case '<':
-        fputs("&lt;", f);
-        break;
-    case '>':
-        fputs("&gt;", f);
-        break;
-    case '"':
-        fputs("&quot;", f);
-        break;
-    case '\'':
-        fputs("&#39;", f);
-        break;
-    default:
-        fputc(c, f);
+    memset(f, 0, sizeof(*f));
+    for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq)
+            return jb_err(err, errlen, JB_EINVAL, "query term '%.40s' is not key=value", kv);
+        *eq = '\0';
+        const char *k = kv, *v = eq + 1;
+        if (!strcmp(k, "workload"))
+            f->workload = v;
+        else if (!strcmp(k, "commit"))
+            f->git_commit = v;
+        else if (!strcmp(k, "topology"))
+            f->topology_hash = v;
+        else if (!strcmp(k, "since"))
+            f->since_utc = v;
+        else if (!strcmp(k, "backend"))
+            f->backend = v;
+        else if (!strcmp(k, "dtype"))
+            f->dtype = v;
+        else if (!strcmp(k, "run"))
+            f->run_id = v;
+        else if (!strcmp(k, "threads")) {
+            long long t;
+            int rc = jb_opt_long("threads", v, 1, 4096, &t, err, errlen);
+            if (rc)
+                return rc;
+            f->threads = (int)t;
+        } else if (!strcmp(k, "context")) {
+            long long c;
+            int rc = jb_opt_long("context", v, 0, 1 << 30, &c, err, errlen);
+            if (rc)
+                return rc;
+            f->context = (int)c;
+            f->context_set = 1;
+        } else if (!strcmp(k, "options"))
+            f->options = v;
+        else if (!strcmp(k, "key"))
+            f->config_key = v;
+        else
+            return jb_err(err, errlen, JB_EINVAL,
+                          "unknown query key '%.30s' (workload, commit, topology, since, backend, "
+                          "dtype, threads, context, options, key, run)",
+                          k);
     }
-}
-
-void jb_html_puts(FILE *f, const char *s)
-{
-    for (const char *p = s ? s : ""; *p; p++)
-        jb_html_putc(f, *p);
+    return JB_OK;
 }

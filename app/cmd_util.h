@@ -6,7 +6,9 @@
 #ifndef JB_CMD_UTIL_H
 #define JB_CMD_UTIL_H
 
+#include "base/html.h"
 #include "results/normalize.h"
+#include "results/store.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -31,6 +33,11 @@ int jb_opts_help(int argc, char **argv, const char *usage);
 
 /* Strict number parsing for options: JB_EINVAL names the option. */
 int jb_opt_double(const char *name, const char *s, double *out, char *err, size_t errlen);
+
+/* A decimal integer from lo to hi, all of s (no sign where lo >= 0, no
+ * "12abc", no hex): JB_EINVAL naming the option and the value otherwise. */
+int jb_opt_long(const char *name, const char *s, long long lo, long long hi, long long *out,
+                char *err, size_t errlen);
 
 /* Loads the records of one file or every *.json file under a folder
  * (recursively, not following symlinks) into `out` (array of records,
@@ -57,11 +64,10 @@ char *jb_read_trace_beside(const char *record_path);
  * caller reports. Paths are cut at 2047 bytes. */
 int jb_mkdirs(const char *dir);
 
-/* Writes s (NULL reads as "") as HTML text or attribute value: & < > " '
- * become entities. The report's pages and the Markdown export (whose
- * renderers pass HTML through) both escape through these, so a hostile
- * string in a record is neutralized the same way everywhere. */
-void jb_html_putc(FILE *f, char c);
-void jb_html_puts(FILE *f, const char *s);
+/* Parses a query "key=value,key=value" (workload, commit, topology, since,
+ * backend, dtype, threads, context, options, key, run) into a store filter;
+ * values point into buf, which is modified. JB_EINVAL names a bad term. */
+int jb_query_parse(char *buf, struct jb_store_filter *f, char *err, size_t errlen);
+
 
 #endif

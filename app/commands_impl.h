@@ -10,6 +10,7 @@ int jb_cmd_export(int argc, char **argv);
 int jb_cmd_compare(int argc, char **argv);
 int jb_cmd_history(int argc, char **argv);
 int jb_cmd_report(int argc, char **argv);
+int jb_cmd_plot(int argc, char **argv);
 int jb_cmd_submit(int argc, char **argv);
 int jb_cmd_check(int argc, char **argv);
 

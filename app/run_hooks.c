@@ -5,6 +5,8 @@
 #include "results/record_util.h"
 #include "app/cmd_util.h"
 #include "harness/record.h"
+#include "results/config_key.h"
+#include "results/gbench_json.h"
 #include "results/normalize.h"
 #include "results/store.h"
 
@@ -86,6 +88,10 @@ int jb_results_before_write(json_t *record, void *ctx, char *err, size_t errlen)
     int rc = jb_normalize_record(record, &o, err, errlen);
     json_decref(tr);
     json_decref(fm);
+    /* Every record carries its configuration key, for tools reading the
+     * files as much as for the database. */
+    if (!rc && jb_config_key_attach(record))
+        rc = jb_err(err, errlen, JB_ENOMEM, "results: out of memory");
     if (!rc && (jb_is_calibration(record, "triad") || jb_is_calibration(record, "fma")))
         json_array_append(s->calibrations, record);
     return rc;
@@ -116,4 +122,10 @@ int jb_results_after_write(const json_t *record, const char *path, void *ctx, ch
         json_decref(doc);
     }
     return rc;
+}
+
+void jb_results_gbench(json_t *gbench_doc, const json_t *record, void *ctx)
+{
+    (void)ctx;
+    jb_gbench_annotate(gbench_doc, record);
 }

@@ -27,7 +27,8 @@ int jb_results_sink_open(const struct jb_results_sink_opts *o, struct jb_results
                          char *err, size_t errlen);
 void jb_results_sink_close(struct jb_results_sink *s);
 
-/* before_write hook: adds `derived` (normalize.h), taking the roofline from
+/* before_write hook: adds `derived` (normalize.h) and the configuration key
+ * (config_key.h), taking the roofline from
  * the newest triad/fma run of this machine and thread count, of this
  * invocation or from the database. ctx is the sink. */
 int jb_results_before_write(json_t *record, void *ctx, char *err, size_t errlen);
@@ -38,5 +39,10 @@ int jb_results_before_write(json_t *record, void *ctx, char *err, size_t errlen)
  * error. */
 int jb_results_after_write(const json_t *record, const char *path, void *ctx, char *err,
                            size_t errlen);
+
+/* gbench_hook: Google Benchmark's JSON of the run gets the record's energy
+ * as user counters and names that pair across --min-time
+ * (results/gbench_json.h). */
+void jb_results_gbench(json_t *gbench_doc, const json_t *record, void *ctx);
 
 #endif

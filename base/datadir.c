@@ -38,6 +38,7 @@ static const struct kind kinds[JB_DATA_NKINDS] = {
     [JB_DATA_PLOTS] = {"plots", "JB_PLOTS_DIR", "plots"},
     [JB_DATA_PLATFORMS] = {"platforms", "JB_PLATFORMS_DIR", "platforms/descriptors"},
     [JB_DATA_SUITES] = {"suites", "JB_SUITES_DIR", "suites"},
+    [JB_DATA_MODELS] = {"models", "JB_MODELS_DIR", "workloads/tinyml/models"},
 };
 
 const char *jb_data_kind_name(enum jb_data_kind kind)

@@ -25,6 +25,7 @@ enum jb_data_kind {
     JB_DATA_PLOTS,      /* *.gp, dashboard.css/js: $JB_PLOTS_DIR, share plots/, plots */
     JB_DATA_PLATFORMS,  /* NAME.json: $JB_PLATFORMS_DIR, share platforms/, platforms/descriptors */
     JB_DATA_SUITES,     /* suite files: $JB_SUITES_DIR, share suites/, suites */
+    JB_DATA_MODELS,     /* trained models: $JB_MODELS_DIR, share models/, workloads/tinyml/models */
     JB_DATA_NKINDS
 };
 
@@ -40,7 +41,7 @@ int jb_data_dir(enum jb_data_kind kind, char *dst, size_t n);
  * among the shipped suites). */
 int jb_data_dir_shipped(enum jb_data_kind kind, char *dst, size_t n);
 
-/* Short name of a kind ("schema", "data", "plots", "platforms", "suites"),
+/* Short name of a kind ("schema", "data", "plots", "platforms", "suites", "models"),
  * also its folder name under share/joulebench; NULL for an unknown kind.
  * Static storage. */
 const char *jb_data_kind_name(enum jb_data_kind kind);

@@ -39,3 +39,18 @@ const char *jb_strerror(int code)
     default: return "unknown error";
     }
 }
+
+const char *jb_excerpt(const char *s, char *buf, size_t n)
+{
+    size_t k = 0, max = n - 1 < JB_EXCERPT_MAX ? n - 1 : JB_EXCERPT_MAX;
+    if (!s)
+        s = "";
+    for (; s[k] && k < max; k++) {
+        unsigned char c = (unsigned char)s[k];
+        buf[k] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+    }
+    buf[k] = '\0';
+    if (s[k] && k >= 3)
+        memcpy(buf + k - 3, "...", 3);
+    return buf;
+}

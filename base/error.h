@@ -41,4 +41,12 @@ int jb_err(char *err, size_t errlen, int code, const char *fmt, ...)
 /* A short name for a status code: "invalid argument", "not supported"... */
 const char *jb_strerror(int code);
 
+/* Outside text quoted in a message (a suite line's word, a file's field):
+ * at most JB_EXCERPT_MAX characters of s, control and non-ASCII bytes as
+ * '?', and "..." when cut, written into buf (of n >= 4 bytes) and returned,
+ * so that no error message repeats a whole line of a file it should not
+ * show, or drives the terminal. */
+#define JB_EXCERPT_MAX 40
+const char *jb_excerpt(const char *s, char *buf, size_t n);
+
 #endif

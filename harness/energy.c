@@ -325,9 +325,19 @@ static int open_spec(struct jb_energy *e, const char *spec, const struct jb_powe
                      char *err, size_t errlen)
 {
     char buf[1024];
+    if (strlen(spec) >= sizeof(buf))
+        return jb_err(err, errlen, JB_EINVAL, "--power: spec of %zu characters is too long (at "
+                      "most %zu)", strlen(spec), sizeof(buf) - 1);
     snprintf(buf, sizeof(buf), "%s", spec);
-    char *save = NULL;
-    for (char *part = strtok_r(buf, "+", &save); part; part = strtok_r(NULL, "+", &save)) {
+    /* split on '+' by hand: "a++b" and a '+' at an end are errors, not
+     * sources that vanish */
+    for (char *part = buf, *next; part; part = next) {
+        char *plus = strchr(part, '+');
+        next = plus ? plus + 1 : NULL;
+        if (plus)
+            *plus = 0;
+        if (!*part)
+            return jb_err(err, errlen, JB_EINVAL, "--power: empty source in '%.60s'", spec);
         char *colon = strchr(part, ':');
         if (colon)
             *colon = 0;
@@ -574,6 +584,24 @@ int jb_energy_rep_begin(struct jb_energy *e)
         if (!d->failed && d->nchanges != n0 && d->npts) {
             e->rep_aligned = 1;
             t0 = update_seen_locked(d, &e->rep_lag0_s);
+        } else if (!d->failed) {
+            /* A source that stamps its own readings (an external meter)
+             * and has none this recent is not measuring this run; without
+             * this, every repetition would wait out the start-only rule
+             * (100 periods) for nothing. */
+            double window = JB_ENERGY_ALIGN_DEADLINE_PERIODS * d->period_s;
+            if (!d->started) {
+                char why[160];
+                snprintf(why, sizeof(why), "no reading within %.3g s (%d update periods)", window,
+                         JB_ENERGY_ALIGN_DEADLINE_PERIODS);
+                mark_failed(d, why);
+            } else if (d->last_t < jb_power_now_s() - 2 * window) {
+                char why[200];
+                snprintf(why, sizeof(why),
+                         "its latest reading is %.3g s old: its readings do not cover the run",
+                         jb_power_now_s() - d->last_t);
+                mark_failed(d, why);
+            }
         }
     }
     for (int i = 0; i < e->ndom; i++)

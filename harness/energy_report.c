@@ -9,10 +9,13 @@
 #include "base/error.h"
 #include "harness/power_opts.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* A source that timestamps its own readings (an external meter) may lag the
  * run; wait this long at most for its data to cover the last repetition. */
@@ -299,12 +302,22 @@ int jb_energy_finish_run(struct jb_energy *e, int keep_last, json_t *energy_list
             rc = jb_err(err, errlen, JB_EIO, "energy: cannot write power trace %s", trace_path);
             goto out;
         }
+        errno = 0;
         fprintf(f, "time_s,domain,watts\n");
         for (int i = 0; i < e->ndom; i++)
             if (!e->dom[i].dropped && !e->dom[i].failed)
                 write_trace_domain(f, &e->dom[i], t_from, t_to);
-        if (fclose(f))
-            rc = jb_err(err, errlen, JB_EIO, "energy: writing power trace %s", trace_path);
+        struct stat st;
+        int regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+        int failed = ferror(f), why = errno;
+        if (fclose(f) || failed) {
+            rc = jb_err(err, errlen, JB_EIO, "energy: writing power trace %s: %s", trace_path,
+                        strerror(failed && why ? why : errno ? errno : EIO));
+            /* a cut trace (a full disk) is not kept: an empty or partial
+             * file beside the record would pass for the run's trace */
+            if (regular)
+                unlink(trace_path);
+        }
     }
 out:
     pthread_mutex_unlock(&e->mu);

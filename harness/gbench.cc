@@ -75,7 +75,9 @@ extern "C" int jb_gb_register(const char *name, jb_gb_fn fn, void *arg,
     });
     if (!b)
         return JB_EINVAL;
-    b->Unit(benchmark::kSecond);
+    // Google Benchmark's default unit: its compare.py prints times as
+    // integers of the file's unit, so seconds showed as 0.
+    b->Unit(benchmark::kNanosecond);
     if (o) {
         if (o->min_time_s > 0)
             b->MinTime(o->min_time_s);

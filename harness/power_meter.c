@@ -30,6 +30,14 @@
 #include <unistd.h>
 
 #define METER_LINE_MAX 256
+/* Bytes consumed per read: a device that never runs dry (/dev/zero) must
+ * not keep a read, and the lock energy.c holds around it, forever. */
+#define METER_DRAIN_MAX_BYTES (1u << 20)
+/* Before its first sample a meter may send a header and, on a stream
+ * joined mid-line, a partial line; this many bad lines, or this many bytes,
+ * without one sample say the input is not a meter log at all. */
+#define METER_MAX_BAD_BEFORE_FIRST 8
+#define METER_MAX_BYTES_BEFORE_FIRST (64u << 10)
 
 struct meter_pt {
     double t_s, e_j; /* monotonic time, integrated energy up to it */
@@ -44,6 +52,7 @@ struct meter {
     size_t linelen;
     int overlong;
     long nlines, malformed;
+    unsigned long long nbytes; /* consumed so far */
     int have; /* a sample has been seen */
     double last_t, last_w, acc_j;
     struct meter_pt *q; /* samples parsed but not yet returned by read */
@@ -179,11 +188,34 @@ static void meter_line(struct meter *s)
     s->q[s->qlen++] = (struct meter_pt){tm, s->acc_j};
 }
 
-/* Consumes whatever the file or socket holds now, without blocking. */
+/* An input that has shown plenty and not one sample is not a meter log
+ * (a wrong path: /etc/passwd, /dev/zero): fail now, with what was seen,
+ * rather than wait for samples that will never come. */
+static int not_a_log(const struct meter *s, char *err, size_t n)
+{
+    if (s->have)
+        return JB_OK;
+    if (s->malformed >= METER_MAX_BAD_BEFORE_FIRST)
+        return jb_err(err, n, JB_EINVAL,
+                      "meter: %s: not a meter log: %ld malformed line(s) and no "
+                      "'time_s,watts' sample",
+                      s->what, s->malformed);
+    if (s->nbytes >= METER_MAX_BYTES_BEFORE_FIRST)
+        return jb_err(err, n, JB_EINVAL,
+                      "meter: %s: not a meter log: %llu bytes without a 'time_s,watts' sample",
+                      s->what, s->nbytes);
+    return JB_OK;
+}
+
+/* Consumes what the file or socket holds now (up to METER_DRAIN_MAX_BYTES),
+ * without blocking. */
 static int meter_drain(struct meter *s, char *err, size_t n)
 {
     char buf[4096];
-    for (;;) {
+    for (size_t got = 0; got < METER_DRAIN_MAX_BYTES;) {
+        int rc = not_a_log(s, err, n);
+        if (rc)
+            return rc;
         ssize_t k = read(s->fd, buf, sizeof(buf));
         if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return JB_OK;
@@ -196,6 +228,8 @@ static int meter_drain(struct meter *s, char *err, size_t n)
                 s->closed = 1;
             return JB_OK; /* a file at its current end: it may grow */
         }
+        got += (size_t)k;
+        s->nbytes += (unsigned long long)k;
         for (ssize_t i = 0; i < k; i++) {
             if (buf[i] == '\n') {
                 if (s->overlong)
@@ -211,6 +245,7 @@ static int meter_drain(struct meter *s, char *err, size_t n)
             }
         }
     }
+    return not_a_log(s, err, n);
 }
 
 static int meter_probe(const char *o, const struct jb_power_context *c, char *why, size_t n)

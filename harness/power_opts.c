@@ -3,6 +3,7 @@
  * options the same way and reports a bad one with the same message shape. */
 #include "harness/power_opts.h"
 #include "base/error.h"
+#include "base/options.h"
 
 #include <errno.h>
 #include <math.h>
@@ -65,7 +66,7 @@ int jb_power_opt_str(const char *opts, const char *key, char *out, size_t n)
 int jb_power_opt_double(const char *src, const char *opts, const char *key, double def, double *out,
                         char *err, size_t errlen)
 {
-    char buf[64];
+    char buf[JB_OPT_VALUE_MAX];
     *out = def;
     if (!jb_power_opt_str(opts, key, buf, sizeof(buf)))
         return JB_OK;
@@ -78,24 +79,35 @@ int jb_power_opt_double(const char *src, const char *opts, const char *key, doub
     return JB_OK;
 }
 
+/* Through base/options.c's strict splitter, the one parser of every
+ * key=value a user writes: no empty pair or trailing comma, no key twice, no
+ * value too long to keep whole. */
 int jb_power_opts_check(const char *src, const char *opts, const char *const *keys, char *err,
                         size_t errlen)
 {
-    const char *p = opts;
-    while (p && *p) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        size_t nlen = eq ? (size_t)(eq - p) : len;
+    char key[JB_OPT_KEY_MAX], val[JB_OPT_VALUE_MAX], seen[512] = ",";
+    const char *cur = opts;
+    int rc;
+    while ((rc = jb_kv_next(src, &cur, key, sizeof(key), val, sizeof(val), err, errlen)) > 0) {
         int known = 0;
         for (int i = 0; keys[i] && !known; i++)
-            known = strlen(keys[i]) == nlen && !strncmp(keys[i], p, nlen);
-        if (!known || !eq)
-            return jb_err(err, errlen, JB_EINVAL, "%s: unknown or valueless option '%.*s'", src,
-                          (int)len, p);
-        p = end ? end + 1 : NULL;
+            known = !strcmp(keys[i], key);
+        if (!known) {
+            char names[256] = "";
+            for (int i = 0; keys[i]; i++)
+                snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+                         i ? ", " : "", keys[i]);
+            return jb_err(err, errlen, JB_EINVAL, "%s: unknown option '%s' (valid: %s)", src, key,
+                          names[0] ? names : "none");
+        }
+        char mark[JB_OPT_KEY_MAX + 2];
+        snprintf(mark, sizeof(mark), ",%s,", key);
+        if (strstr(seen, mark))
+            return jb_err(err, errlen, JB_EINVAL, "%s: option '%s' given twice", src, key);
+        if (strlen(seen) + strlen(key) + 2 < sizeof(seen))
+            strcat(strcat(seen, key), ",");
     }
-    return JB_OK;
+    return rc;
 }
 
 int jb_power_read_line(const char *path, char *buf, size_t n)

@@ -325,6 +325,23 @@ static json_t *counts_json(const struct jb_work_counts *c)
                      "bytes_moved", c->bytes_moved);
 }
 
+/* The model file and quality a workload reports (TinyML), added to the
+ * record's workload object when present. */
+static void model_json(json_t *wl, const struct jb_workload_info *in)
+{
+    if (in->model_weights[0])
+        json_object_set_new(wl, "model",
+                            json_pack("{s:s, s:s*, s:s*}", "weights", in->model_weights, "file",
+                                      in->model_file[0] ? in->model_file : NULL, "sha256",
+                                      in->model_sha256[0] ? in->model_sha256 : NULL));
+    if (in->quality_metric[0])
+        json_object_set_new(wl, "quality",
+                            json_pack("{s:s, s:f, s:f, s:b, s:i}", "metric", in->quality_metric,
+                                      "value", in->quality_value, "target", in->quality_target,
+                                      "pass", in->quality_value >= in->quality_target, "items",
+                                      in->quality_items));
+}
+
 int jb_runner_open(const struct jb_runner_opts *o, struct jb_runner **out, char *err,
                    size_t errlen)
 {
@@ -364,24 +381,31 @@ static void record_name(const struct jb_run_spec *s, const struct jb_workload_in
              in->context, in->threads, run_id);
 }
 
-/* Moves Google Benchmark's JSON for this run into the runner's merged list
- * and beside the record. */
-static void collect_gbench(struct jb_runner *r, const char *tmp_path, const char *final_path)
+/* Google Benchmark's JSON for this run, read back from where it wrote it
+ * (the temporary file is removed); NULL when there is none. */
+static json_t *load_gbench(const char *tmp_path)
 {
     json_error_t je;
     json_t *g = json_load_file(tmp_path, 0, &je);
     unlink(tmp_path);
-    if (!g)
-        return;
+    return g;
+}
+
+/* Puts a run's Google Benchmark JSON into the runner's merged list and
+ * beside the record, after the gbench hook has seen it with the record. */
+static void publish_gbench(struct jb_runner *r, json_t *g, const json_t *rec,
+                           const char *final_path)
+{
+    char e[JB_ERRLEN];
+    if (r->o.gbench_hook)
+        r->o.gbench_hook(g, rec, r->o.hook_ctx);
     json_t *bm = json_object_get(g, "benchmarks");
     size_t i;
     json_t *v;
     json_array_foreach(bm, i, v) json_array_append(r->gbench_runs, v);
     if (!r->gbench_context && json_object_get(g, "context"))
         r->gbench_context = json_incref(json_object_get(g, "context"));
-    char e[JB_ERRLEN];
     jb_json_write_atomic(final_path, g, e, sizeof(e));
-    json_decref(g);
 }
 
 static json_t *build_record(struct jb_runner *r, struct bench *b, const char *run_id,
@@ -445,6 +469,7 @@ static json_t *build_record(struct jb_runner *r, struct bench *b, const char *ru
                            b->info.check, "counts_per_unit", counts_json(&b->info.per_unit));
     if (canon != b->ops) /* asked for by an old name: say which */
         json_object_set_new(wl, "alias", json_string(b->ops->name));
+    model_json(wl, &b->info);
     json_object_set_new(rec, "workload", wl);
     json_t *be = json_pack("{s:s, s:s, s:s, s:s}", "name",
                            b->info.backend[0] ? b->info.backend : "cpu", "kernel", b->info.kernel,
@@ -541,6 +566,13 @@ int jb_runner_plan(const struct jb_topo *t, const struct jb_run_spec *s, char *e
     struct plan p;
     int rc = plan_spec(t, s, &p, err, errlen);
     free(p.cpus);
+    if (!rc && p.ops->validate) {
+        char msg[JB_ERRLEN];
+        rc = p.ops->validate(s->dtype[0] ? s->dtype : NULL, p.backend,
+                             s->options[0] ? s->options : NULL, msg, sizeof(msg));
+        if (rc)
+            return jb_err(err, errlen, rc, "%s: %s", s->origin, msg);
+    }
     return rc;
 }
 
@@ -553,7 +585,8 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
     b.r = r;
     b.spec = s;
     *record = NULL;
-    char run_id[33], base[512], path[1024], tmp_gb[1024], trace[1024], gb_path[1024];
+    char run_id[33], base[512], path[1024], tmp_gb[1024] = "", trace[1024], gb_path[1024];
+    json_t *gbdoc = NULL;
     struct plan p;
     rc = plan_spec(r->topo, s, &p, err, errlen);
     if (rc)
@@ -653,7 +686,7 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
         fprintf(stderr, "\r\033[K");
     if (rc)
         goto out;
-    collect_gbench(r, tmp_gb, gb_path);
+    gbdoc = load_gbench(tmp_gb);
 
     /* Repetitions that ran: the reported ones, less any skipped at entry
      * and the one a failed run() cut short. */
@@ -661,7 +694,10 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
     for (int i = b.ninv - reported; i < b.ninv; i++)
         if (b.inv[i].ran && b.inv[i].iterations > 0 && !b.inv[i].run_error)
             b.keep++;
-    if (b.keep == 0) {
+    /* Interrupted before a repetition finished: the record still says that
+     * this run started and was stopped (no measurement, complete: false). */
+    int stopped_early = b.keep == 0 && !b.run_failed && r->o.interrupted && *r->o.interrupted;
+    if (b.keep == 0 && !stopped_early) {
         rc = jb_err(err, errlen, b.run_failed ? run_status(&b) : JB_EINTR, "%s: %s: %s", s->origin,
                     s->workload,
                     b.run_failed ? b.run_err
@@ -683,6 +719,9 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
         json_array_append_new(b.warnings, json_string(b.gb_error));
 
     json_t *rec = build_record(r, &b, run_id, use_cpus, sampler_cpu, r->o.idle_s);
+    if (stopped_early)
+        json_object_set_new(json_object_get(rec, "validity"), "run_error",
+                            json_string("interrupted before the first repetition finished"));
     json_t *files = json_object();
     const char *slash;
     slash = strrchr(gb_path, '/');
@@ -692,10 +731,20 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
         json_object_set_new(files, "power_trace", json_string(slash ? slash + 1 : trace));
     }
     json_object_set_new(rec, "files", files);
-    const struct jb_record_hooks hooks = {r->o.before_write, r->o.after_write, r->o.hook_ctx};
+    /* before_write, then the Google Benchmark JSON (it carries the
+     * record's derived figures), then the write, then after_write. */
+    if (r->o.before_write && r->o.before_write(rec, r->o.hook_ctx, e2, sizeof(e2)))
+        json_array_append_new(json_object_get(json_object_get(rec, "validity"), "warnings"),
+                              json_string(e2));
+    if (gbdoc)
+        publish_gbench(r, gbdoc, rec, gb_path);
+    const struct jb_record_hooks hooks = {NULL, r->o.after_write, r->o.hook_ctx};
     int written;
     rc = jb_record_publish(rec, path, &hooks, &written, e2, sizeof(e2));
     if (!written) {
+        /* no record (a full disk): its companions would be orphans */
+        unlink(trace);
+        unlink(gb_path);
         jb_err(err, errlen, rc, "%s", e2);
         json_decref(rec);
         goto out;
@@ -713,7 +762,7 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
     r->nruns++;
     if (b.check_failed)
         rc = JB_ECHECK;
-    else if (b.error_runs && !b.run_failed)
+    else if ((b.error_runs && !b.run_failed) || stopped_early)
         rc = JB_EINTR;
     else if (b.run_failed)
         rc = jb_err(err, errlen, run_status(&b), "%s: %s: %s", s->origin, s->workload,
@@ -725,6 +774,9 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
         jb_err(err, errlen, rc, "%s: %s: interrupted; record marked incomplete", s->origin,
                s->workload);
 out:
+    if (tmp_gb[0])
+        unlink(tmp_gb); /* gone already unless the run stopped before collect_gbench */
+    json_decref(gbdoc);
     if (b.state)
         b.ops->close(b.state);
     jb_energy_close(b.energy);

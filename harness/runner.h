@@ -45,6 +45,10 @@ struct jb_runner_opts {
     int (*before_write)(json_t *record, void *ctx, char *err, size_t errlen);
     int (*after_write)(const json_t *record, const char *path, void *ctx, char *err,
                        size_t errlen);
+    /* Google Benchmark's JSON of the run (modifiable) with its record, before
+     * it is written beside the record and merged into gbench_json: the CLI
+     * adds the energy as user counters there. */
+    void (*gbench_hook)(json_t *gbench_doc, const json_t *record, void *ctx);
     void *hook_ctx;
 };
 

@@ -31,9 +31,10 @@ static int parse_int(const char *key, const char *v, int lo, int hi, int *out, c
     char *end;
     errno = 0;
     long x = strtol(v, &end, 10);
+    char ex[JB_EXCERPT_MAX + 1];
     if (errno || end == v || *end || x < lo || x > hi)
         return jb_err(err, errlen, JB_EINVAL, "%s=%s: expected an integer from %d to %d", key,
-                      v, lo, hi);
+                      jb_excerpt(v, ex, sizeof(ex)), lo, hi);
     *out = (int)x;
     return JB_OK;
 }
@@ -41,9 +42,10 @@ static int parse_int(const char *key, const char *v, int lo, int hi, int *out, c
 static int copy_str(const char *key, const char *v, char *dst, size_t n, char *err,
                     size_t errlen)
 {
+    char ex[JB_EXCERPT_MAX + 1];
     if (strlen(v) >= n)
-        return jb_err(err, errlen, JB_EINVAL, "%s=%s: too long (at most %zu characters)", key, v,
-                      n - 1);
+        return jb_err(err, errlen, JB_EINVAL, "%s=%s: too long (at most %zu characters)", key,
+                      jb_excerpt(v, ex, sizeof(ex)), n - 1);
     memcpy(dst, v, strlen(v) + 1);
     return JB_OK;
 }
@@ -51,6 +53,7 @@ static int copy_str(const char *key, const char *v, char *dst, size_t n, char *e
 int jb_spec_set(struct jb_run_spec *s, const char *key, const char *v, char *err, size_t errlen)
 {
     int rc;
+    char ex[JB_EXCERPT_MAX + 1], kx[JB_EXCERPT_MAX + 1];
     if (!strcmp(key, "dtype")) {
         rc = copy_str(key, v, s->dtype, sizeof(s->dtype), err, errlen);
         s->set |= JB_SPEC_DTYPE;
@@ -60,7 +63,8 @@ int jb_spec_set(struct jb_run_spec *s, const char *key, const char *v, char *err
     } else if (!strcmp(key, "scenario")) {
         if (strcmp(v, "single-stream") && strcmp(v, "offline"))
             return jb_err(err, errlen, JB_EINVAL,
-                          "scenario=%s: expected single-stream or offline", v);
+                          "scenario=%s: expected single-stream or offline",
+                          jb_excerpt(v, ex, sizeof(ex)));
         rc = copy_str(key, v, s->scenario, sizeof(s->scenario), err, errlen);
         s->set |= JB_SPEC_SCENARIO;
     } else if (!strcmp(key, "batch")) {
@@ -85,9 +89,10 @@ int jb_spec_set(struct jb_run_spec *s, const char *key, const char *v, char *err
         char *end;
         errno = 0;
         double x = strtod(v, &end);
-        if (errno || end == v || *end || !(x >= 0 && x <= 86400))
+        /* decimal seconds only: strtod also takes "0x10" (16 s) and "inf" */
+        if (errno || end == v || *end || !(x >= 0 && x <= 86400) || strpbrk(v, "xXnNiI"))
             return jb_err(err, errlen, JB_EINVAL, "min_time=%s: expected seconds from 0 to 86400",
-                          v);
+                          jb_excerpt(v, ex, sizeof(ex)));
         s->min_time_s = x;
         s->set |= JB_SPEC_MIN_TIME;
         rc = JB_OK;
@@ -95,7 +100,7 @@ int jb_spec_set(struct jb_run_spec *s, const char *key, const char *v, char *err
         return jb_err(err, errlen, JB_EINVAL,
                       "unknown key '%s' (expected dtype, backend, scenario, batch, context, "
                       "threads, pin, options, repetitions, min_time)",
-                      key);
+                      jb_excerpt(key, kx, sizeof(kx)));
     }
     return rc;
 }
@@ -201,7 +206,7 @@ static int expand(const struct kv *kv, int nkv, int i, struct jb_run_spec *cur,
 int jb_suite_parse_line(const char *line, const struct jb_run_spec *base, const char *origin,
                         struct jb_spec_list *out, char *err, size_t errlen)
 {
-    char buf[1024];
+    char buf[1024], ex[JB_EXCERPT_MAX + 1], ex2[JB_EXCERPT_MAX + 1];
     if (strlen(line) >= sizeof(buf))
         return jb_err(err, errlen, JB_EINVAL, "%s: line too long", origin);
     snprintf(buf, sizeof(buf), "%s", line);
@@ -214,21 +219,32 @@ int jb_suite_parse_line(const char *line, const struct jb_run_spec *base, const 
         return JB_OK;
     char names[256];
     if (strlen(word) >= sizeof(names))
-        return jb_err(err, errlen, JB_EINVAL, "%s: workload name too long", origin);
+        return jb_err(err, errlen, JB_EINVAL, "%s: '%s' is not a workload name", origin,
+                      jb_excerpt(word, ex, sizeof(ex)));
     snprintf(names, sizeof(names), "%s", word);
     struct kv kv[MAX_TOKENS];
     int nkv = 0;
     while ((word = strtok_r(NULL, " \t\r\n", &save))) {
         char *eq = strchr(word, '=');
         if (!eq || eq == word)
-            return jb_err(err, errlen, JB_EINVAL, "%s: '%s' is not key=value", origin, word);
+            return jb_err(err, errlen, JB_EINVAL, "%s: '%s' is not key=value", origin,
+                          jb_excerpt(word, ex, sizeof(ex)));
         if (nkv == MAX_TOKENS)
             return jb_err(err, errlen, JB_EINVAL, "%s: too many keys", origin);
         *eq = 0;
         if (strlen(word) >= sizeof(kv[0].key) || strlen(eq + 1) >= sizeof(kv[0].value) ||
             !eq[1])
-            return jb_err(err, errlen, JB_EINVAL, "%s: bad key=value '%s=%s'", origin, word,
-                          eq + 1);
+            return jb_err(err, errlen, JB_EINVAL, "%s: bad key=value '%s=...'", origin,
+                          jb_excerpt(word, ex, sizeof(ex)));
+        for (int k = 0; k < nkv; k++)
+            if (!strcmp(kv[k].key, word))
+                return jb_err(err, errlen, JB_EINVAL,
+                              "%s: %s given twice (give one value, or a comma list)", origin,
+                              jb_excerpt(word, ex, sizeof(ex)));
+        if (strcmp(word, "pin") && strcmp(word, "options") &&
+            (eq[1] == ',' || eq[strlen(eq + 1)] == ',' || strstr(eq + 1, ",,")))
+            return jb_err(err, errlen, JB_EINVAL, "%s: %s=%s: an empty value in the list", origin,
+                          jb_excerpt(word, ex, sizeof(ex)), jb_excerpt(eq + 1, ex2, sizeof(ex2)));
         snprintf(kv[nkv].key, sizeof(kv[nkv].key), "%s", word);
         snprintf(kv[nkv].value, sizeof(kv[nkv].value), "%s", eq + 1);
         nkv++;
@@ -237,6 +253,12 @@ int jb_suite_parse_line(const char *line, const struct jb_run_spec *base, const 
     char *wsave = NULL;
     for (char *name = strtok_r(names, ",", &wsave); name; name = strtok_r(NULL, ",", &wsave)) {
         struct jb_run_spec s = *base;
+        /* workload names are [A-Za-z0-9._-]: anything else is not one (a
+         * line of some other file), and is quoted only as an excerpt */
+        if (strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+            strlen(name))
+            return jb_err(err, errlen, JB_EINVAL, "%s: '%s' is not a workload name", origin,
+                          jb_excerpt(name, ex, sizeof(ex)));
         if (strlen(name) >= sizeof(s.workload))
             return jb_err(err, errlen, JB_EINVAL, "%s: workload name too long", origin);
         snprintf(s.workload, sizeof(s.workload), "%s", name);
@@ -269,44 +291,83 @@ int jb_suite_path(const char *name, char *path, size_t n)
     return JB_ENOENT;
 }
 
-static int load(const char *name, const struct jb_run_spec *base, struct jb_spec_list *out,
+/* Where `@include NAME` in the suite at from_path points: a bare name is a
+ * suite (jb_suite_path), a relative path is relative to the including file's
+ * folder; an absolute path, or one climbing out with "..", is refused, so a
+ * suite cannot make `run` read (and quote) a file outside the suites. */
+static int include_path(const char *from_path, const char *inc, char *path, size_t n,
+                        const char *origin, char *err, size_t errlen)
+{
+    char ex[JB_EXCERPT_MAX + 1];
+    if (!strchr(inc, '/'))
+        return jb_suite_path(inc, path, n) ? jb_err(err, errlen, JB_ENOENT,
+                                                    "%s: @include %s: no such suite", origin,
+                                                    jb_excerpt(inc, ex, sizeof(ex)))
+                                           : JB_OK;
+    if (inc[0] == '/' || !strcmp(inc, "..") || !strncmp(inc, "../", 3) || strstr(inc, "/../") ||
+        (strlen(inc) >= 3 && !strcmp(inc + strlen(inc) - 3, "/..")))
+        return jb_err(err, errlen, JB_EINVAL,
+                      "%s: @include %s: give a suite name or a path relative to this suite, "
+                      "inside its folder",
+                      origin, jb_excerpt(inc, ex, sizeof(ex)));
+    const char *slash = strrchr(from_path, '/');
+    int dl = slash ? (int)(slash - from_path) : 1;
+    snprintf(path, n, "%.*s/%s", dl, slash ? from_path : ".", inc);
+    struct stat st;
+    if (stat(path, &st) || !S_ISREG(st.st_mode))
+        return jb_err(err, errlen, JB_ENOENT, "%s: @include %s: no such suite file", origin,
+                      jb_excerpt(inc, ex, sizeof(ex)));
+    return JB_OK;
+}
+
+/* Suite lines are short; longer ones are refused rather than cut. */
+#define SUITE_LINE_MAX 1024
+
+static int load(const char *path, const struct jb_run_spec *base, struct jb_spec_list *out,
                 int depth, char *err, size_t errlen)
 {
-    char path[4096];
     if (depth > MAX_INCLUDE_DEPTH)
-        return jb_err(err, errlen, JB_EINVAL, "suite %s: @include nested too deeply", name);
-    if (jb_suite_path(name, path, sizeof(path)))
-        return jb_err(err, errlen, JB_ENOENT, "unknown suite '%s' (no file %s)", name, path);
+        return jb_err(err, errlen, JB_EINVAL, "suite %s: @include nested too deeply", path);
     FILE *f = fopen(path, "r");
     if (!f)
-        return jb_err(err, errlen, JB_EIO, "suite %s: cannot read %s", name, path);
-    char line[1024];
+        return jb_err(err, errlen, JB_EIO, "suite: cannot read %s", path);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
     int lineno = 0, rc = JB_OK;
     const char *shown = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    while (fgets(line, sizeof(line), f)) {
+    while ((len = getline(&line, &cap, f)) >= 0) {
         lineno++;
         char origin[160];
         snprintf(origin, sizeof(origin), "suites/%.100s:%d", shown, lineno);
-        if (!strchr(line, '\n') && !feof(f)) {
-            rc = jb_err(err, errlen, JB_EINVAL, "%s: line too long", origin);
+        if (memchr(line, '\0', (size_t)len)) {
+            rc = jb_err(err, errlen, JB_EINVAL, "%s: a NUL byte: not a text file", origin);
+            break;
+        }
+        if (len >= SUITE_LINE_MAX) {
+            rc = jb_err(err, errlen, JB_EINVAL, "%s: line too long (at most %d characters)",
+                        origin, SUITE_LINE_MAX - 1);
             break;
         }
         char *p = line;
         while (isspace((unsigned char)*p))
             p++;
         if (!strncmp(p, "@include", 8)) {
-            char inc[256];
+            char inc[256], inc_path[4096];
             if (sscanf(p + 8, " %255s", inc) != 1) {
                 rc = jb_err(err, errlen, JB_EINVAL, "%s: @include needs a suite name", origin);
                 break;
             }
-            rc = load(inc, base, out, depth + 1, err, errlen);
+            rc = include_path(path, inc, inc_path, sizeof(inc_path), origin, err, errlen);
+            if (!rc)
+                rc = load(inc_path, base, out, depth + 1, err, errlen);
         } else {
             rc = jb_suite_parse_line(p, base, origin, out, err, errlen);
         }
         if (rc)
             break;
     }
+    free(line);
     fclose(f);
     return rc;
 }
@@ -314,5 +375,9 @@ static int load(const char *name, const struct jb_run_spec *base, struct jb_spec
 int jb_suite_load(const char *name, const struct jb_run_spec *base, struct jb_spec_list *out,
                   char *err, size_t errlen)
 {
-    return load(name, base, out, 0, err, errlen);
+    char path[4096], ex[JB_EXCERPT_MAX + 1];
+    if (jb_suite_path(name, path, sizeof(path)))
+        return jb_err(err, errlen, JB_ENOENT, "unknown suite '%s' (no file %s)",
+                      jb_excerpt(name, ex, sizeof(ex)), path);
+    return load(path, base, out, 0, err, errlen);
 }

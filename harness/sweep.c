@@ -18,15 +18,20 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Set by the SIGINT handler while a sweep runs. A handler can only reach
- * global state; this flag is the one piece of mutable global state. */
+/* Set by the signal handler while a sweep runs: the first of SIGINT,
+ * SIGTERM and SIGHUP that arrived. A handler can only reach global state;
+ * this flag is the one piece of mutable global state. */
 static volatile sig_atomic_t sweep_interrupted;
 
-static void sweep_on_sigint(int sig)
+static void sweep_on_signal(int sig)
 {
-    (void)sig;
-    sweep_interrupted = 1;
+    if (!sweep_interrupted)
+        sweep_interrupted = sig;
 }
+
+/* Every signal that stops a sweep must restore the GPU first. */
+static const int sweep_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define NSWEEP_SIGNALS (sizeof(sweep_signals) / sizeof(sweep_signals[0]))
 
 int jb_sweep_parse(const char *range, enum jb_sweep_kind kind, struct jb_sweep_spec *spec,
                    char *err, size_t errlen)
@@ -250,7 +255,7 @@ int jb_sweep_run(const struct jb_sweep_spec *spec, struct jb_nvml *nv, jb_sweep_
     int rc = 0, n = (int)floor((spec->to - spec->from) / spec->step + 1e-9) + 1, nperm = 0,
         nset = 0;
     unsigned cur_mw = 0, min_mw = 0, max_mw = 0;
-    struct sigaction sa, old;
+    struct sigaction sa, old[NSWEEP_SIGNALS];
     memset(out, 0, sizeof(*out));
     out->best_energy = -1;
     out->pts = calloc((size_t)n, sizeof(*out->pts));
@@ -271,10 +276,12 @@ int jb_sweep_run(const struct jb_sweep_spec *spec, struct jb_nvml *nv, jb_sweep_
     }
     out->restored = 1;
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = sweep_on_sigint;
+    sa.sa_handler = sweep_on_signal;
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sweep_interrupted = 0;
-    sigaction(SIGINT, &sa, &old);
+    for (size_t i = 0; i < NSWEEP_SIGNALS; i++)
+        sigaction(sweep_signals[i], &sa, &old[i]);
     for (int i = 0; i < n && !sweep_interrupted; i++) {
         struct jb_sweep_point *p = &out->pts[i];
         char why[JB_ERRLEN];
@@ -297,7 +304,7 @@ int jb_sweep_run(const struct jb_sweep_spec *spec, struct jb_nvml *nv, jb_sweep_
         }
         p->applied = 1;
     }
-    out->interrupted = sweep_interrupted != 0;
+    out->interrupted = sweep_interrupted;
     /* The one exit: restore whatever was changed. */
     if (nset) {
         char why[JB_ERRLEN];
@@ -308,7 +315,8 @@ int jb_sweep_run(const struct jb_sweep_spec *spec, struct jb_nvml *nv, jb_sweep_
         if (rrc && !rc)
             rc = jb_err(err, errlen, rrc, "sweep: could not restore the original setting: %s", why);
     }
-    sigaction(SIGINT, &old, NULL);
+    for (size_t i = 0; i < NSWEEP_SIGNALS; i++)
+        sigaction(sweep_signals[i], &old[i], NULL);
     out->best_energy = jb_sweep_pareto(out->pts, n);
     if (!rc && out->interrupted)
         rc = jb_err(err, errlen, JB_EINTR, "sweep: interrupted; original setting %s",

@@ -73,7 +73,8 @@ struct jb_sweep_result {
     struct jb_sweep_point *pts; /* owned; jb_sweep_result_free */
     int n;
     int best_energy;               /* index of the energy-optimal point, -1 if none */
-    int interrupted;               /* SIGINT arrived (the rest was skipped) */
+    int interrupted;               /* SIGINT, SIGTERM or SIGHUP arrived (the rest was
+                                    * skipped): its number, else 0 */
     double original;               /* the setting found and restored (W; 0 = clocks unlocked) */
     int restored;                  /* 1: the original setting is back */
     int n_in_range;                /* dry run: settings within the GPU's limits */
@@ -110,7 +111,7 @@ int jb_sweep_parse(const char *range, enum jb_sweep_kind kind, struct jb_sweep_s
 int jb_sweep_read_limits(struct jb_nvml *nv, int gpu, struct jb_sweep_limits *l, char *err,
                          size_t errlen);
 
-/* Runs the sweep. SIGINT during it is caught (the previous handler is put
+/* Runs the sweep. SIGINT, SIGTERM or SIGHUP during it is caught (the previous handlers are put
  * back afterwards), ends the sweep after the current point, and the
  * original setting is restored; the return is then JB_EINTR. Returns
  * JB_EPERM when no setting could be applied for lack of permission (each

@@ -69,6 +69,16 @@ struct jb_workload_info {
     char check[160];             /* how the output is checked, with its tolerance */
     char timing[32];             /* B: "host-clock" or "cuda-events" */
     double parameters;           /* number of model parameters, 0 if none */
+    /* the model file a workload read (TinyML); model_weights "" if none:
+     * "official", "file" (model=FILE) or "synthetic" (no file) */
+    char model_weights[16];
+    char model_file[256];
+    char model_sha256[65];
+    /* quality on the user's data set (TinyML dataset=DIR); metric "" if
+     * not measured: "top-1" (accuracy) or "auc", value and target in 0..1 */
+    char quality_metric[16];
+    double quality_value, quality_target;
+    int quality_items;
 };
 
 /* The part every back-end declares. */
@@ -112,6 +122,9 @@ struct jb_llm_access {
     /* nonzero: the step stores the new position's K/V in kv_dtype before its
      * attention reads them back (so the oracle rounds them the same way) */
     int rounds_new_kv;
+    /* head_dim/2 divisors of the RoPE frequencies the step applies (Llama
+     * 3.x scaling: the weights' rope_factors), or NULL for plain RoPE */
+    const float *rope_factors;
     /* rows [r0, r0+n) of a matrix as stored, into dst; *dtype its precision */
     int (*rows)(void *ctx, enum jb_llm_tensor_kind kind, int layer, int r0, int n, void *dst,
                 enum jb_llm_dtype *dtype, char *err, size_t errlen);

@@ -91,6 +91,14 @@ int jb_platform_load(const char *name, json_t **out, char *err, size_t errlen)
                     path);
         goto out;
     }
+    /* PUE is total facility over IT energy: below 1 is impossible, as
+     * --pue says (a descriptor's 0.1 was taken while --pue 0.5 was not) */
+    double pue = json_number_value(json_object_get(p, "pue_default"));
+    if (pue < 1) {
+        rc = jb_err(err, errlen, JB_EINVAL, "platform descriptor %s: pue_default %g must be >= 1",
+                    path, pue);
+        goto out;
+    }
     *out = p;
     p = NULL;
 out:

@@ -29,4 +29,12 @@
     });
     table.setAttribute('data-sortable', 'ready');
   });
+  // Layout check, read back by the headless-browser test: the latest figure
+  // of each configuration, its uncertainty and source, must be visible
+  // without scrolling sideways.
+  var cfg = document.getElementById('configs');
+  if (cfg) {
+    var fits = cfg.getBoundingClientRect().right <= document.documentElement.clientWidth + 1;
+    cfg.setAttribute('data-fits', fits ? 'yes' : 'no');
+  }
 }());

@@ -7,6 +7,8 @@
 #include "base/datadir.h"
 #include "base/error.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +43,25 @@ static int split_csv(char *line, char **f, int nf)
     return k;
 }
 
+/* A table cell that is a whole number in [lo, hi]; an empty cell, text
+ * ("abc") or a value out of range is not one (strtod alone made them 0). */
+static int table_number(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    while (*s == ' ')
+        s++;
+    if (!*s)
+        return 0;
+    errno = 0;
+    double v = strtod(s, &end);
+    while (*end == ' ')
+        end++;
+    if (*end || errno || !isfinite(v) || v < lo || v > hi || strpbrk(s, "xXnN"))
+        return 0;
+    *out = v;
+    return 1;
+}
+
 int jb_grid_lookup(const char *region, struct jb_grid_row *out, char *err, size_t errlen)
 {
     char dir[900], path[1024], line[1024];
@@ -51,9 +72,11 @@ int jb_grid_lookup(const char *region, struct jb_grid_row *out, char *err, size_
     FILE *f = fopen(path, "r");
     if (!f)
         return jb_err(err, errlen, JB_ENOENT, "grid intensity table %s: cannot open", path);
-    int found = 0;
+    int found = 0, lineno = 0;
+    double year = 0;
     while (fgets(line, sizeof(line), f)) {
         char *fl[6];
+        lineno++;
         if (split_csv(line, fl, 6) != 6 || !strcmp(fl[0], "region"))
             continue;
         if (strcasecmp(fl[0], region))
@@ -61,10 +84,19 @@ int jb_grid_lookup(const char *region, struct jb_grid_row *out, char *err, size_
         memset(out, 0, sizeof(*out));
         snprintf(out->region, sizeof(out->region), "%.47s", fl[0]);
         snprintf(out->name, sizeof(out->name), "%.63s", fl[2]);
-        out->gco2e_per_kwh = strtod(fl[3], NULL);
-        out->year = atoi(fl[4]);
         snprintf(out->source, sizeof(out->source), "%.255s", fl[5]);
         found = 1;
+        int bad_g = !table_number(fl[3], 0, JB_GRID_MAX_GCO2E_PER_KWH, &out->gco2e_per_kwh);
+        int bad_y = !bad_g && !table_number(fl[4], 1990, 2100, &year);
+        if (bad_g || bad_y) {
+            char ex[JB_EXCERPT_MAX + 1];
+            fclose(f);
+            return jb_err(err, errlen, JB_EINVAL, "%s:%d: region %s: '%s' is not %s", path, lineno,
+                          out->region, jb_excerpt(bad_y ? fl[4] : fl[3], ex, sizeof(ex)),
+                          bad_y ? "a year from 1990 to 2100"
+                                : "a grid intensity from 0 to 3000 gCO2e/kWh");
+        }
+        out->year = (int)year;
         break;
     }
     fclose(f);
@@ -91,8 +123,12 @@ int jb_facility_defaults(const char *cls, double *pue, double *wue, char *source
         char *fl[4];
         if (split_csv(line, fl, 4) != 4 || strcmp(fl[0], cls ? cls : "desktop"))
             continue;
-        *wue = strtod(fl[1], NULL);
-        *pue = strtod(fl[2], NULL);
+        if (!table_number(fl[1], 0, 100, wue) || !table_number(fl[2], 1, 10, pue)) {
+            fclose(f);
+            return jb_err(err, errlen, JB_EINVAL,
+                          "%s: class %s: WUE (0 to 100 L/kWh) or PUE (1 to 10) is not a number",
+                          path, fl[0]);
+        }
         if (source)
             snprintf(source, srclen, "%.255s", fl[3]);
         found = 1;

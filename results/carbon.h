@@ -13,6 +13,10 @@
 /* Used when neither --grid-intensity nor --region is given: the world
  * average row of the table. */
 #define JB_GRID_DEFAULT_REGION "WORLD"
+/* No grid emits more: lignite, the dirtiest fuel, is about 1,100 gCO2e/kWh
+ * over its life cycle (IPCC AR5 WG3 Annex III); a table value above this
+ * bound is a typo. */
+#define JB_GRID_MAX_GCO2E_PER_KWH 3000
 
 struct jb_grid_row {
     char region[48];

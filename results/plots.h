@@ -16,19 +16,21 @@ int jb_gnuplot_check(char *err, size_t errlen);
  * of the original when anything was replaced, so names stay distinct). */
 void jb_safe_name(const char *s, char *dst, size_t n);
 
-/* Each writes DIR/STEM.svg and DIR/STEM.png (and STEM.dat), returns the
- * path without extension in out_stem. */
+/* Each writes DIR/STEM.svg, DIR/STEM.png and DIR/STEM.pdf (pdfcairo; and
+ * STEM.dat), returns the path without extension in out_stem. */
 
 /* history: an object from jb_history_analyze. */
 int jb_plot_history(const json_t *history, const char *dir, char *out_stem, size_t n, char *err,
                     size_t errlen);
-/* records: runs of one workload (any platforms). */
+/* records: runs of one workload (any platforms), oldest first; the latest
+ * run of each configuration key is drawn, numbered, with a legend table. */
 int jb_plot_scatter(const json_t *records, const char *workload, const char *dir, char *out_stem,
                     size_t n, char *err, size_t errlen);
 int jb_plot_bars(const json_t *records, const char *workload, const char *dir, char *out_stem,
                  size_t n, char *err, size_t errlen);
-/* csv: "time_s,domain,watts" lines. */
-int jb_plot_trace(const char *csv, const char *run_id, const char *dir, char *out_stem, size_t n,
-                  char *err, size_t errlen);
+/* csv: "time_s,domain,watts" lines; source: the power source's name, how:
+ * "measured", "estimated" or "simulated" (the title says so). */
+int jb_plot_trace(const char *csv, const char *run_id, const char *source, const char *how,
+                  const char *dir, char *out_stem, size_t n, char *err, size_t errlen);
 
 #endif

@@ -8,6 +8,12 @@
 #include <jansson.h>
 #include <stddef.h>
 
+/* A record is tens of kilobytes (the topology XML included); a file far
+ * larger is not one, and reading it whole could exhaust memory. Every
+ * reader of record files from outside (import, check) refuses larger ones
+ * before reading them. */
+#define JB_RECORD_MAX_BYTES (64u << 20)
+
 /* Value at a dotted path ("measurements.latency_s.median"), or NULL. */
 const json_t *jb_rec_get(const json_t *record, const char *dotted);
 

@@ -9,6 +9,7 @@
 #include "base/error.h"
 
 #include <math.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,40 @@ static int type_matches(const char *want, const json_t *v)
     if (!strcmp(want, "boolean"))
         return json_is_boolean(v);
     return !strcmp(want, type_name(v));
+}
+
+/* RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)" with every field in
+ * range (the day within its month, leap years included, a leap second
+ * allowed) and a year from 1970 to 9999: a record cannot predate Unix time. */
+static int is_date_time(const char *s)
+{
+    int y, mo, d, h, mi, sec, n = 0;
+    if (strlen(s) < 20 || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+        n != 19)
+        return 0;
+    for (int i = 0; i < 19; i++)
+        if ((i == 4 || i == 7) ? s[i] != '-' : i == 10 ? s[i] != 'T' : (i == 13 || i == 16) ? s[i] != ':' : !isdigit((unsigned char)s[i]))
+            return 0;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) ||
+        h > 23 || mi > 59 || sec > 60)
+        return 0;
+    const char *p = s + 19;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return 0;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    if (*p == 'Z')
+        return p[1] == 0;
+    if ((*p == '+' || *p == '-') && strlen(p) == 6 && isdigit((unsigned char)p[1]) &&
+        isdigit((unsigned char)p[2]) && p[3] == ':' && isdigit((unsigned char)p[4]) &&
+        isdigit((unsigned char)p[5]))
+        return (p[1] - '0') * 10 + (p[2] - '0') <= 23 && (p[4] - '0') * 10 + (p[5] - '0') <= 59;
+    return 0;
 }
 
 /* An integer and a real are the same number when the real is integral
@@ -177,6 +212,19 @@ static int validate(const json_t *s, const json_t *v, const char *path, int dept
     if (json_is_number(mn) && json_is_number(v) && json_number_value(v) < json_number_value(mn))
         return jb_err(err, errlen, JB_EINVAL, "%s: %g is below the minimum %g", path,
                       json_number_value(v), json_number_value(mn));
+    const json_t *mx = json_object_get(s, "maximum");
+    if (json_is_number(mx) && json_is_number(v) && json_number_value(v) > json_number_value(mx))
+        return jb_err(err, errlen, JB_EINVAL, "%s: %g is above the maximum %g", path,
+                      json_number_value(v), json_number_value(mx));
+    const json_t *xmn = json_object_get(s, "exclusiveMinimum");
+    if (json_is_number(xmn) && json_is_number(v) && !(json_number_value(v) > json_number_value(xmn)))
+        return jb_err(err, errlen, JB_EINVAL, "%s: %g is not above %g", path,
+                      json_number_value(v), json_number_value(xmn));
+    const json_t *fmt = json_object_get(s, "format");
+    if (json_is_string(fmt) && json_is_string(v) && !strcmp(json_string_value(fmt), "date-time") &&
+        !is_date_time(json_string_value(v)))
+        return jb_err(err, errlen, JB_EINVAL, "%s: \"%.40s\" is not a date and time "
+                      "(YYYY-MM-DDTHH:MM:SSZ)", path, json_string_value(v));
 
     if (json_is_string(v)) {
         /* Lengths count code points, as the spec says, not bytes. */
@@ -263,6 +311,31 @@ int jb_record_schema_load(json_t **out, char *err, size_t errlen)
     return JB_OK;
 }
 
+/* What a schema cannot say: a complete run measured something. Its
+ * throughput and median latency are above 0 and it ran iterations; an
+ * incomplete one (interrupted before a repetition finished) may hold zeros. */
+static int check_measured(const json_t *r, char *err, size_t errlen)
+{
+    if (!json_is_true(json_object_get(r, "complete")))
+        return JB_OK;
+    const json_t *m = json_object_get(r, "measurements");
+    static const char *const fields[][2] = {
+        {"throughput_units_per_s", NULL}, {"latency_s", "median"}, {"iterations", NULL},
+        {"duration_s", NULL}};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        const json_t *v = json_object_get(m, fields[i][0]);
+        if (fields[i][1])
+            v = json_object_get(v, fields[i][1]);
+        if (json_is_number(v) && !(json_number_value(v) > 0))
+            return jb_err(err, errlen, JB_EINVAL,
+                          "$.measurements.%s%s%s: %g in a complete record (a run that finished "
+                          "measured more than nothing)",
+                          fields[i][0], fields[i][1] ? "." : "", fields[i][1] ? fields[i][1] : "",
+                          json_number_value(v));
+    }
+    return JB_OK;
+}
+
 int jb_record_check(const json_t *schema, const json_t *record, char *err, size_t errlen)
 {
     json_t *own = NULL;
@@ -291,6 +364,8 @@ int jb_record_check(const json_t *schema, const json_t *record, char *err, size_
     }
     rc = jb_schema_validate(schema, record, err, errlen);
     json_decref(own);
+    if (!rc)
+        rc = check_measured(record, err, errlen);
     return rc;
 }
 

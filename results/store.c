@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/sha256.h"
+#include "results/config_key.h"
 #include "results/record_util.h"
 
 #include <math.h>
@@ -18,6 +19,7 @@ struct jb_store {
     const struct jb_store_ops *ops;
     void *conn;
     int version;
+    int batch; /* inside jb_store_batch_begin/end: puts are savepoints */
 };
 
 /* Each migration takes the schema from version i to i + 1. Never edit a
@@ -71,7 +73,18 @@ static const char *const migration_3[] = {
     "ALTER TABLE jb_gbench_v3 RENAME TO jb_gbench",
     NULL,
 };
-static const char *const *const migrations[] = {migration_1, migration_2, migration_3};
+/* Runs are grouped by their configuration key (config_key.h): its id, and
+ * the two key fields that had no column (context, options), so that a
+ * query can name them. Rows stored before get them from their record JSON
+ * when the database is opened (backfill_keys), which SQL cannot compute. */
+static const char *const migration_4[] = {
+    "ALTER TABLE jb_runs ADD COLUMN config_key TEXT",
+    "ALTER TABLE jb_runs ADD COLUMN context BIGINT",
+    "ALTER TABLE jb_runs ADD COLUMN options TEXT",
+    "CREATE INDEX jb_runs_by_key ON jb_runs (config_key, created_utc)",
+    NULL,
+};
+static const char *const *const migrations[] = {migration_1, migration_2, migration_3, migration_4};
 
 extern const struct jb_store_ops jb_store_sqlite;
 #ifdef JB_HAVE_LIBPQ
@@ -91,6 +104,21 @@ static int exec0(jb_store *s, const char *sql, char *err, size_t errlen)
     return s->ops->exec(s->conn, sql, 0, NULL, NULL, NULL, err, errlen);
 }
 
+/* Opens a transaction that will write, holding the write lock already
+ * (store.h, begin_write). */
+static int begin_write(jb_store *s, char *err, size_t errlen)
+{
+    for (int i = 0; s->ops->begin_write[i]; i++) {
+        int rc = exec0(s, s->ops->begin_write[i], err, errlen);
+        if (rc) {
+            if (i)
+                exec0(s, "ROLLBACK", NULL, 0);
+            return rc;
+        }
+    }
+    return JB_OK;
+}
+
 /* Ends the transaction a BEGIN opened: COMMIT when all in it succeeded
  * (rc is 0), else ROLLBACK; a COMMIT that fails is rolled back too, so
  * that nothing half-done stays. Returns rc, or the COMMIT's error. */
@@ -101,6 +129,45 @@ static int end_tx(jb_store *s, int rc, char *err, size_t errlen)
     if (rc)
         exec0(s, "ROLLBACK", NULL, 0);
     return rc;
+}
+
+/* The transaction of one put: its own, or inside a batch a savepoint, so
+ * that a record that fails leaves the batch's others. */
+static int put_begin(jb_store *s, char *err, size_t errlen)
+{
+    return s->batch ? exec0(s, "SAVEPOINT jb_put", err, errlen) : begin_write(s, err, errlen);
+}
+
+static int put_end(jb_store *s, int rc, char *err, size_t errlen)
+{
+    if (!s->batch)
+        return end_tx(s, rc, err, errlen);
+    if (!rc)
+        return exec0(s, "RELEASE SAVEPOINT jb_put", err, errlen);
+    exec0(s, "ROLLBACK TO SAVEPOINT jb_put", NULL, 0);
+    exec0(s, "RELEASE SAVEPOINT jb_put", NULL, 0);
+    return rc;
+}
+
+int jb_store_batch_begin(jb_store *s, char *err, size_t errlen)
+{
+    if (s->batch)
+        return jb_err(err, errlen, JB_EINVAL, "store: a batch is already open");
+    int rc = begin_write(s, err, errlen);
+    s->batch = rc == 0;
+    return rc;
+}
+
+int jb_store_batch_end(jb_store *s, int commit, char *err, size_t errlen)
+{
+    if (!s->batch)
+        return JB_OK;
+    s->batch = 0;
+    if (!commit) {
+        exec0(s, "ROLLBACK", NULL, 0);
+        return JB_OK;
+    }
+    return end_tx(s, JB_OK, err, errlen);
 }
 
 static int row_int(void *ctx, int ncol, const char *const *v)
@@ -125,45 +192,117 @@ static int table_exists(jb_store *s, const char *name, int *exists, char *err, s
     return rc;
 }
 
-static int migrate(jb_store *s, char *err, size_t errlen)
+/* The schema version stored; 0 for a database without the table. */
+static int read_version(jb_store *s, long *v, char *err, size_t errlen)
 {
     int exists = 0, rc = table_exists(s, "jb_schema_version", &exists, err, errlen);
+    *v = 0;
+    if (rc || !exists)
+        return rc;
+    return s->ops->exec(s->conn, "SELECT max(version) FROM jb_schema_version", 0, NULL, row_int, v,
+                        err, errlen);
+}
+
+static int newer(long v, int target, char *err, size_t errlen)
+{
+    return jb_err(err, errlen, JB_EFORMAT,
+                  "database schema version %ld is newer than this joulebench understands (%d); "
+                  "upgrade joulebench (nothing was changed)",
+                  v, target);
+}
+
+/* Brings the schema to the target version. Every step runs in one
+ * transaction that holds the write lock from its start, and the version is
+ * read again inside it: of several processes opening a new database at once,
+ * one migrates and the others, once it committed, find nothing left to do. */
+static int migrate(jb_store *s, char *err, size_t errlen)
+{
+    const int target = (int)(sizeof(migrations) / sizeof(migrations[0]));
+    long v = 0;
+    int rc = read_version(s, &v, err, errlen);
     if (rc)
         return rc;
-    long v = 0;
-    if (exists) {
-        rc = s->ops->exec(s->conn, "SELECT max(version) FROM jb_schema_version", 0, NULL, row_int,
-                          &v, err, errlen);
-        if (rc)
-            return rc;
-    }
-    int target = (int)(sizeof(migrations) / sizeof(migrations[0]));
     if (v > target)
-        return jb_err(err, errlen, JB_EFORMAT,
-                      "database schema version %ld is newer than this joulebench understands (%d); "
-                      "upgrade joulebench (nothing was changed)",
-                      v, target);
-    while (v < target) {
-        char inner[JB_ERRLEN];
-        rc = exec0(s, "BEGIN", err, errlen);
+        return newer(v, target, err, errlen);
+    if (v < target) {
+        char inner[JB_ERRLEN] = "";
+        long from = v;
+        rc = begin_write(s, inner, sizeof(inner));
         if (rc)
-            return rc;
-        for (int i = 0; migrations[v][i]; i++) {
-            rc = exec0(s, migrations[v][i], inner, sizeof(inner));
-            if (rc)
-                goto end;
+            goto fail;
+        rc = read_version(s, &v, inner, sizeof(inner));
+        if (!rc && v > target) {
+            exec0(s, "ROLLBACK", NULL, 0);
+            return newer(v, target, err, errlen);
         }
-        char up[96];
-        snprintf(up, sizeof(up), "UPDATE jb_schema_version SET version = %ld", v + 1);
-        rc = exec0(s, up, inner, sizeof(inner));
-    end:
+        from = v;
+        for (; !rc && v < target; v++) {
+            for (int i = 0; !rc && migrations[v][i]; i++)
+                rc = exec0(s, migrations[v][i], inner, sizeof(inner));
+            char up[96];
+            snprintf(up, sizeof(up), "UPDATE jb_schema_version SET version = %ld", v + 1);
+            if (!rc)
+                rc = exec0(s, up, inner, sizeof(inner));
+            if (rc)
+                break;
+        }
         rc = end_tx(s, rc, inner, sizeof(inner));
+    fail:
         if (rc)
-            return jb_err(err, errlen, rc, "migrating the database to schema version %ld: %s",
-                          v + 1, inner);
-        v++;
+            return jb_err(err, errlen, rc,
+                          "migrating the database from schema version %ld to %d (nothing was "
+                          "changed): %s",
+                          from, target, inner);
+        v = target;
     }
     s->version = (int)v;
+    return JB_OK;
+}
+
+static int row_json(void *ctx, int ncol, const char *const *v);
+static char *keyed_json(const json_t *r);
+
+/* Rows stored before schema version 4 have no configuration key: each is
+ * given the key of its record (and the record JSON the key object), in one
+ * transaction. Runs on every open, and finds nothing to do after the first. */
+static int backfill_keys(jb_store *s, char *err, size_t errlen)
+{
+    char inner[JB_ERRLEN] = "";
+    json_t *rows = json_array();
+    int rc = s->ops->exec(s->conn, "SELECT record_json FROM jb_runs WHERE config_key IS NULL", 0,
+                          NULL, row_json, rows, inner, sizeof(inner));
+    if (rc || !json_array_size(rows))
+        goto out;
+    if ((rc = exec0(s, "BEGIN", inner, sizeof(inner))))
+        goto out;
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+    {
+        struct jb_config_key key;
+        char ctx[40], opts[1024];
+        jb_config_key_of(r, JB_ACROSS_NONE, &key);
+        jb_config_key_field(r, "context", ctx, sizeof(ctx));
+        jb_config_key_field(r, "options", opts, sizeof(opts));
+        char *json = keyed_json(r);
+        if (!json) {
+            rc = jb_err(inner, sizeof(inner), JB_ENOMEM, "out of memory");
+            break;
+        }
+        const char *p[5] = {key.id, ctx, opts[0] ? opts : NULL, json, jb_rec_str(r, "run_id", "")};
+        rc = s->ops->exec(s->conn,
+                          "UPDATE jb_runs SET config_key = $1, context = CAST($2 AS BIGINT),"
+                          " options = $3, record_json = $4 WHERE run_id = $5",
+                          5, p, NULL, NULL, inner, sizeof(inner));
+        free(json);
+        if (rc)
+            break;
+    }
+    rc = end_tx(s, rc, inner, sizeof(inner));
+out:
+    json_decref(rows);
+    if (rc)
+        return jb_err(err, errlen, rc, "giving stored runs their configuration key: %s", inner);
     return JB_OK;
 }
 
@@ -194,6 +333,8 @@ int jb_store_open(const char *url, jb_store **out, char *err, size_t errlen)
         return rc;
     }
     rc = migrate(s, err, errlen);
+    if (!rc)
+        rc = backfill_keys(s, err, errlen);
     if (rc) {
         jb_store_close(s);
         return rc;
@@ -230,6 +371,21 @@ static const char *fmt_bool(const json_t *v)
     return json_is_true(v) ? "1" : json_is_false(v) ? "0" : NULL;
 }
 
+/* The record's JSON as stored: with its configuration key, which a record
+ * written before the key existed (or under another key version) is given
+ * here, so that every stored row carries the key its columns hold. */
+static char *keyed_json(const json_t *r)
+{
+    if (jb_rec_num(r, "config_key.version", 0) == JB_CONFIG_KEY_VERSION)
+        return json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+    json_t *c = json_copy((json_t *)r); /* shallow: r stays as the caller has it */
+    char *out = NULL;
+    if (c && !jb_config_key_attach(c))
+        out = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(c);
+    return out;
+}
+
 int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const char *trace_csv,
                  int *inserted, char *err, size_t errlen)
 {
@@ -240,11 +396,11 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const ch
     const char *run_id = jb_rec_str(r, "run_id", NULL);
     if (!run_id)
         return jb_err(err, errlen, JB_EINVAL, "store: record has no run_id");
-    json = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+    json = keyed_json(r);
     if (!json)
         return jb_err(err, errlen, JB_ENOMEM, "store: cannot serialize record %s", run_id);
 
-    rc = exec0(s, "BEGIN", inner, sizeof(inner));
+    rc = put_begin(s, inner, sizeof(inner));
     if (rc)
         goto out;
     long have = 0;
@@ -254,11 +410,16 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const ch
     if (rc)
         goto end;
     if (have) {
-        exec0(s, "ROLLBACK", NULL, 0);
+        put_end(s, JB_EINVAL /* nothing to keep: roll back */, NULL, 0);
         goto out;
     }
     const json_t *pe = jb_rec_primary_energy(r);
-    const char *params[24] = {
+    struct jb_config_key key;
+    char ctx[40], opts[1024];
+    jb_config_key_of(r, JB_ACROSS_NONE, &key);
+    jb_config_key_field(r, "context", ctx, sizeof(ctx));
+    jb_config_key_field(r, "options", opts, sizeof(opts));
+    const char *params[27] = {
         run_id,
         jb_rec_str(r, "created_utc", ""),
         jb_rec_str(r, "workload.name", ""),
@@ -283,16 +444,19 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const ch
         pe ? fmt_bool(json_object_get(pe, "measured")) : NULL,
         source_file,
         json,
+        key.id,
+        ctx,
+        opts[0] ? opts : NULL,
     };
     rc = s->ops->exec(s->conn,
                       "INSERT INTO jb_runs (run_id, created_utc, workload, family, unit, dtype,"
                       " scenario, batch, threads, backend, kernel, power, topology_hash, platform,"
                       " git_commit, complete, output_check, latency_median_s,"
                       " throughput_units_per_s, energy_j_per_unit, energy_uncertainty_j_per_unit,"
-                      " energy_measured, source_file, record_json) VALUES ($1, $2, $3, $4, $5,"
-                      " $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,"
-                      " $21, $22, $23, $24)",
-                      24, params, NULL, NULL, inner, sizeof(inner));
+                      " energy_measured, source_file, record_json, config_key, context, options)"
+                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+                      " $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
+                      27, params, NULL, NULL, inner, sizeof(inner));
     if (rc)
         goto end;
     size_t i;
@@ -322,7 +486,7 @@ int jb_store_put(jb_store *s, const json_t *r, const char *source_file, const ch
             goto end;
     }
 end:
-    rc = end_tx(s, rc, inner, sizeof(inner));
+    rc = put_end(s, rc, inner, sizeof(inner));
     *inserted = rc == 0;
 out:
     free(json);
@@ -346,8 +510,8 @@ static int row_json(void *ctx, int ncol, const char *const *v)
 int jb_store_query(jb_store *s, const struct jb_store_filter *f, json_t *out, char *err,
                    size_t errlen)
 {
-    char sql[1024], thr[24], lim[48] = "";
-    const char *params[8];
+    char sql[1024], thr[24], ctxb[24], lim[48] = "";
+    const char *params[12];
     int n = 0;
     int len = snprintf(sql, sizeof(sql), "SELECT record_json FROM jb_runs WHERE 1=1");
 #define ADD(field, col)                                                                            \
@@ -364,12 +528,20 @@ int jb_store_query(jb_store *s, const struct jb_store_filter *f, json_t *out, ch
     ADD(since_utc, "created_utc >=");
     ADD(backend, "backend =");
     ADD(dtype, "dtype =");
+    ADD(config_key, "config_key =");
+    ADD(options, "options =");
 #undef ADD
     if (f && f->threads > 0) {
         snprintf(thr, sizeof(thr), "%d", f->threads);
         params[n++] = thr;
         len +=
             snprintf(sql + len, sizeof(sql) - (size_t)len, " AND threads = CAST($%d AS BIGINT)", n);
+    }
+    if (f && f->context >= 0 && f->context_set) {
+        snprintf(ctxb, sizeof(ctxb), "%d", f->context);
+        params[n++] = ctxb;
+        len +=
+            snprintf(sql + len, sizeof(sql) - (size_t)len, " AND context = CAST($%d AS BIGINT)", n);
     }
     if (f && f->limit > 0)
         snprintf(lim, sizeof(lim), " LIMIT %d", f->limit);
@@ -429,7 +601,7 @@ int jb_store_put_gbench(jb_store *s, const json_t *doc, const char *source_file,
     if (!date)
         return jb_err(err, errlen, JB_EINVAL, "%s: Google Benchmark context has no date",
                       source_file ? source_file : "input");
-    rc = exec0(s, "BEGIN", inner, sizeof(inner));
+    rc = put_begin(s, inner, sizeof(inner));
     if (rc)
         goto out;
     size_t i;
@@ -489,7 +661,7 @@ int jb_store_put_gbench(jb_store *s, const json_t *doc, const char *source_file,
         (*inserted)++;
     }
 end:
-    rc = end_tx(s, rc, inner, sizeof(inner));
+    rc = put_end(s, rc, inner, sizeof(inner));
     if (rc)
         *inserted = 0;
 out:

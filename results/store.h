@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 /* The database schema version this build creates and understands. */
-#define JB_STORE_SCHEMA_VERSION 3
+#define JB_STORE_SCHEMA_VERSION 4
 
 /* Default database path, relative to the working directory. */
 #define JB_STORE_DEFAULT_PATH "results/joulebench.db"
@@ -36,6 +36,12 @@ struct jb_store_ops {
      * NULL), calling row for every result row. */
     int (*exec)(void *conn, const char *sql, int nparams, const char *const *params,
                 jb_store_row_fn row, void *ctx, char *err, size_t errlen);
+    /* The statements that open a transaction which will write, taking the
+     * write lock up front (NULL-terminated). A transaction that reads and
+     * only then asks for the lock can be refused at once (SQLite returns
+     * SQLITE_BUSY without waiting, to avoid a deadlock), where one that
+     * asks first waits its turn; concurrent migrators are serialized by it. */
+    const char *const *begin_write;
 };
 
 /* NULL-terminated registry of drivers. */
@@ -59,6 +65,14 @@ int jb_store_version(jb_store *s);
 int jb_store_put(jb_store *s, const json_t *record, const char *source_file, const char *trace_csv,
                  int *inserted, char *err, size_t errlen);
 
+/* A batch: the puts between begin and end share one transaction (one
+ * commit, one disk sync, for thousands of records), each put a savepoint in
+ * it, so a record that fails leaves nothing of itself and keeps the
+ * others. end commits (commit != 0) or rolls the whole batch back. The
+ * write lock is held from begin to end: keep batches to a few seconds. */
+int jb_store_batch_begin(jb_store *s, char *err, size_t errlen);
+int jb_store_batch_end(jb_store *s, int commit, char *err, size_t errlen);
+
 /* The stored power trace of a run: *csv is malloc'd (caller frees) or NULL. */
 int jb_store_get_trace(jb_store *s, const char *run_id, char **csv, char *err, size_t errlen);
 
@@ -80,7 +94,11 @@ struct jb_store_filter {
     const char *since_utc; /* created_utc >= since */
     const char *backend;
     const char *dtype;
-    int threads; /* 0: any */
+    const char *config_key; /* a key id (config_key.h) */
+    const char *options;    /* canonical options ("mib=16") */
+    int threads;            /* 0: any */
+    int context;            /* with context_set */
+    int context_set;
     int limit;   /* 0: no limit */
 };
 

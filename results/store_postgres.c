@@ -89,12 +89,19 @@ static int pg_exec(void *conn, const char *sql, int np, const char *const *param
     return JB_OK;
 }
 
+/* Row locks serialize writers of one record; DDL of concurrent migrators
+ * needs one lock for the whole database: a transaction-scoped advisory lock
+ * (the key is arbitrary, "jb" in ASCII), released at COMMIT or ROLLBACK. */
+static const char *const pg_begin_write[] = {"BEGIN", "SELECT pg_advisory_xact_lock(27234)",
+                                             NULL};
+
 const struct jb_store_ops jb_store_postgres = {
     .name = "postgresql",
     .accepts = pg_accepts,
     .open = pg_open,
     .close = pg_close,
     .exec = pg_exec,
+    .begin_write = pg_begin_write,
 };
 #else
 /* ISO C forbids an empty translation unit. */

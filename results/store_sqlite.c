@@ -62,6 +62,21 @@ static int sq_fail(sqlite3 *db, int rc, char *err, size_t errlen)
                   sqlite3_errmsg(db), hint);
 }
 
+/* A connection keeps its prepared statements: store.c runs the same few
+ * statements for every record, and preparing one costs about as much as
+ * running it. Keyed by the SQL text (store.c's statements are string
+ * literals: a comparison of the text finds them again). */
+#define SQ_CACHE 24
+
+struct sq_conn {
+    sqlite3 *db;
+    struct {
+        char *sql;
+        sqlite3_stmt *st;
+    } cache[SQ_CACHE];
+    int next; /* the slot a new statement replaces when all are taken */
+};
+
 static int sq_open(const char *url, void **conn, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
@@ -84,21 +99,70 @@ static int sq_open(const char *url, void **conn, char *err, size_t errlen)
         sqlite3_close(db);
         return code;
     }
-    *conn = db;
+    struct sq_conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        sqlite3_close(db);
+        return jb_err(err, errlen, JB_ENOMEM, "sqlite %s: out of memory", path);
+    }
+    c->db = db;
+    *conn = c;
     return JB_OK;
 }
 
 static void sq_close(void *conn)
 {
-    sqlite3_close((sqlite3 *)conn);
+    struct sq_conn *c = conn;
+    for (int i = 0; i < SQ_CACHE; i++) {
+        sqlite3_finalize(c->cache[i].st);
+        free(c->cache[i].sql);
+    }
+    sqlite3_close(c->db);
+    free(c);
+}
+
+/* The prepared statement for sql, from the cache or new (and cached). */
+static int sq_prepare(struct sq_conn *c, const char *sql, sqlite3_stmt **st)
+{
+    for (int i = 0; i < SQ_CACHE; i++)
+        if (c->cache[i].sql && (c->cache[i].sql == sql || !strcmp(c->cache[i].sql, sql))) {
+            *st = c->cache[i].st;
+            return SQLITE_OK;
+        }
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    char *copy = strdup(sql);
+    if (!copy)
+        return SQLITE_OK; /* used once, finalized by the caller's reset path */
+    int k = c->next;
+    c->next = (c->next + 1) % SQ_CACHE;
+    sqlite3_finalize(c->cache[k].st);
+    free(c->cache[k].sql);
+    c->cache[k].sql = copy;
+    c->cache[k].st = *st;
+    return SQLITE_OK;
+}
+
+/* Done with a statement: a cached one is reset for its next use, another
+ * finalized. */
+static void sq_release(struct sq_conn *c, sqlite3_stmt *st)
+{
+    for (int i = 0; i < SQ_CACHE; i++)
+        if (c->cache[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return;
+        }
+    sqlite3_finalize(st);
 }
 
 static int sq_exec(void *conn, const char *sql, int np, const char *const *params,
                    jb_store_row_fn row, void *ctx, char *err, size_t errlen)
 {
-    sqlite3 *db = conn;
+    struct sq_conn *c = conn;
+    sqlite3 *db = c->db;
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    int rc = sq_prepare(c, sql, &st);
     if (rc != SQLITE_OK)
         return sq_fail(db, rc, err, errlen);
     for (int i = 0; i < np; i++) {
@@ -123,19 +187,22 @@ static int sq_exec(void *conn, const char *sql, int np, const char *const *param
             vals[c] = (const char *)sqlite3_column_text(st, c);
         int stop = row(ctx, ncol, vals);
         if (stop) {
-            sqlite3_finalize(st);
+            sq_release(c, st);
             return stop;
         }
     }
     if (rc != SQLITE_DONE)
         goto fail;
-    sqlite3_finalize(st);
+    sq_release(c, st);
     return JB_OK;
 fail:;
     int code = sq_fail(db, rc, err, errlen);
-    sqlite3_finalize(st);
+    sq_release(c, st);
     return code;
 }
+
+/* IMMEDIATE: the RESERVED lock now, through the busy handler. */
+static const char *const sq_begin_write[] = {"BEGIN IMMEDIATE", NULL};
 
 const struct jb_store_ops jb_store_sqlite = {
     .name = "sqlite",
@@ -143,4 +210,5 @@ const struct jb_store_ops jb_store_sqlite = {
     .open = sq_open,
     .close = sq_close,
     .exec = sq_exec,
+    .begin_write = sq_begin_write,
 };

@@ -275,6 +275,13 @@ static void check_file(struct walk *w, const char *rel, const char *full)
         snprintf(parts[np++], sizeof(parts[0]), "%s", c);
     size_t l = strlen(rel);
     int is_json = l > 5 && !strcmp(rel + l - 5, ".json");
+    struct stat st;
+    if (is_json && !stat(full, &st) && st.st_size > (off_t)JB_RECORD_MAX_BYTES) {
+        /* parsing reads the whole file: a huge one would exhaust memory */
+        w->problems += problem(w->fn, w->ctx, full, "larger than %u MiB, not read",
+                               JB_RECORD_MAX_BYTES >> 20);
+        return;
+    }
     if (np == 2 && !strcmp(parts[0], "systems")) {
         if (!is_json) {
             w->problems +=
@@ -296,7 +303,6 @@ static void check_file(struct walk *w, const char *rel, const char *full)
     if (np >= 3 && !strcmp(parts[0], "results")) {
         char sys[1400];
         snprintf(sys, sizeof(sys), "%s/systems/%s.json", w->root, parts[1]);
-        struct stat st;
         if (lstat(sys, &st) || !S_ISREG(st.st_mode))
             w->problems += problem(w->fn, w->ctx, full,
                                    "layout: no systems/%s.json for these results", parts[1]);

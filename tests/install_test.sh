@@ -30,7 +30,7 @@ P=$(cd "$t/moved" && pwd -P)
 jb=$P/bin/joulebench
 share=$P/share/joulebench
 
-unset JB_SCHEMA_DIR JB_DATA_DIR JB_PLOTS_DIR JB_PLATFORMS_DIR JB_SUITES_DIR \
+unset JB_SCHEMA_DIR JB_DATA_DIR JB_PLOTS_DIR JB_PLATFORMS_DIR JB_SUITES_DIR JB_MODELS_DIR \
     JB_SOURCE_DIR JB_BUILD_DIR JB_CLI JB_DB
 export JB_NO_SOURCE_TREE=1
 mkdir "$t/work"
@@ -38,7 +38,7 @@ cd "$t/work"
 
 # Where the binary says each kind of file comes from: the moved prefix.
 "$jb" list --format json >list.json || fail "list failed"
-for k in schema data plots platforms suites; do
+for k in schema data plots platforms suites models; do
     grep -q "\"$k\": \"$share/$k\"" list.json || fail "list: $k not from $share: $(cat list.json)"
 done
 

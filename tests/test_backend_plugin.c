@@ -82,7 +82,7 @@ static void test_its_options_are_typed(void **state)
     /* the cpu back-end's option is not this back-end's */
     assert_int_equal(jb_workload_options_check(w, b, "kernel=reference", err, sizeof(err)),
                      JB_EINVAL);
-    assert_non_null(strstr(err, "valid: corrupt, wrong"));
+    assert_non_null(strstr(err, "valid: weights, model, dataset, corrupt, wrong"));
 }
 
 int main(void)

@@ -72,6 +72,122 @@ static int run_cli_interrupt(const char *const *args, const char *out_dir, const
     return rc;
 }
 
+/* Whether dir holds a file whose name starts with prefix. */
+static int have_file(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    while (d && (e = readdir(d)))
+        found |= !strncmp(e->d_name, prefix, strlen(prefix));
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* Runs the CLI; once a file named prefix* appears in out_dir, waits
+ * delay_s and sends sig, and a second later_sig (if not 0) 10 ms after. */
+static int run_cli_signal(const char *const *args, const char *out_dir, const char *prefix,
+                          double delay_s, int sig, int later_sig)
+{
+    char op[256], ep[256];
+    snprintf(op, sizeof(op), "%s/stdout", tmp);
+    snprintf(ep, sizeof(ep), "%s/stderr", tmp);
+    pid_t pid = jb_test_spawn_cli(args, op, ep);
+    for (int i = 0; i < 1200 && !have_file(out_dir, prefix); i++)
+        jb_test_sleep_s(0.01);
+    jb_test_sleep_s(delay_s);
+    kill(pid, sig);
+    if (later_sig) {
+        jb_test_sleep_s(0.01);
+        kill(pid, later_sig);
+    }
+    int rc = jb_test_wait_cli(pid);
+    jb_test_slurp(op, out_buf, sizeof(out_buf));
+    jb_test_slurp(ep, err_buf, sizeof(err_buf));
+    return rc;
+}
+
+/* Counts the records in dir (complete and not) and fails on any
+ * temporary file or unreadable record; *reps0: incomplete records with no
+ * repetition. */
+static void count_records(const char *dir, int *complete, int *incomplete, int *reps0)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    *complete = *incomplete = *reps0 = 0;
+    while ((e = readdir(d))) {
+        if (strstr(e->d_name, ".tmp"))
+            fail_msg("temporary file %s left behind", e->d_name);
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 5, ".json") || strstr(e->d_name, ".gbench."))
+            continue;
+        char p[512];
+        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+        json_error_t je;
+        json_t *j = json_load_file(p, 0, &je);
+        if (!j)
+            fail_msg("%s: %s", p, je.text);
+        if (json_is_true(json_object_get(j, "complete"))) {
+            (*complete)++;
+        } else {
+            (*incomplete)++;
+            json_t *m = json_object_get(j, "measurements");
+            *reps0 += json_integer_value(json_object_get(m, "repetitions_completed")) == 0;
+        }
+        json_decref(j);
+    }
+    closedir(d);
+}
+
+/* SIGTERM and SIGHUP stop a run as SIGINT does (exit 128 + the signal, the
+ * finished run kept, the interrupted one written incomplete, no temporary
+ * file left); a second signal right after the first (GNU timeout signals
+ * the process and its group) changes nothing; a signal before the first
+ * repetition finished still leaves a record that says so. */
+static void test_signals_stop_cleanly(void **state)
+{
+    (void)state;
+    char suite[256];
+    snprintf(suite, sizeof(suite), "%s/sig.suite", tmp);
+    FILE *f = fopen(suite, "w");
+    fputs("fma repetitions=2 min_time=0.1\ntriad repetitions=50 min_time=0.4 options=mib=16\n",
+          f);
+    fclose(f);
+    struct {
+        int sig, later;
+    } cases[] = {{SIGTERM, 0}, {SIGHUP, 0}, {SIGINT, SIGINT}, {SIGTERM, SIGINT}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[256];
+        snprintf(out, sizeof(out), "%s/sig%zu", tmp, i);
+        int rc = run_cli_signal((const char *[]){"run", "--suite", suite, "--warmup", "0",
+                                                 "--out", out, NULL},
+                                out, "fma_", 1.0, cases[i].sig, cases[i].later);
+        if (rc != 128 + cases[i].sig)
+            fail_msg("case %zu: exit %d after signal %d; stderr: %s", i, rc, cases[i].sig,
+                     err_buf);
+        assert_non_null(strstr(err_buf, "interrupted"));
+        int complete, incomplete, reps0;
+        count_records(out, &complete, &incomplete, &reps0);
+        assert_int_equal(complete, 1);
+        assert_int_equal(incomplete, 1);
+    }
+    /* stopped during the warm-up, before any repetition */
+    char out[256];
+    snprintf(out, sizeof(out), "%s/sig-early", tmp);
+    int rc = run_cli_signal((const char *[]){"run", "--workload", "triad", "--warmup", "5",
+                                             "--out", out, NULL},
+                            out, ".gbench-", 0.3, SIGTERM, 0);
+    if (rc != 128 + SIGTERM)
+        fail_msg("exit %d after an early SIGTERM; stderr: %s", rc, err_buf);
+    int complete, incomplete, reps0;
+    count_records(out, &complete, &incomplete, &reps0);
+    assert_int_equal(complete, 0);
+    assert_int_equal(incomplete, 1);
+    assert_int_equal(reps0, 1);
+}
+
 static int count_lines(const char *s)
 {
     int n = 0;
@@ -164,6 +280,26 @@ static void test_bad_input(void **state)
                                                    "/proc/joulebench-cannot-be-here", NULL},
                                   0),
                           1, "/proc/joulebench-cannot-be-here");
+    /* values that are bad input, exit 2 naming them (--seed -1 once wrapped
+     * to 2^64 - 1; --pue 0.5 exited 1) */
+    expect_one_line_error(
+        run_cli((const char *[]){"run", "--workload", "fma", "--seed", "-1", NULL}, 0), 2,
+        "--seed: '-1' is not an integer");
+    expect_one_line_error(
+        run_cli((const char *[]){"run", "--workload", "fma", "--seed", "12abc", NULL}, 0), 2,
+        "'12abc'");
+    expect_one_line_error(run_cli((const char *[]){"run", "--workload", "fma", "--db", "none",
+                                                   "--pue", "0.5", NULL},
+                                  0),
+                          2, "--pue 0.5: must be >= 1");
+    expect_one_line_error(run_cli((const char *[]){"run", "--workload", "fma", "--db", "none",
+                                                   "--wue", "-1", NULL},
+                                  0),
+                          2, "--wue -1");
+    expect_one_line_error(run_cli((const char *[]){"run", "--workload", "fma", "--db", "none",
+                                                   "--grid-intensity", "abc", NULL},
+                                  0),
+                          2, "grid-intensity");
     /* --bogus: getopt prints its own line, then usage; exit 2. */
     assert_int_equal(run_cli((const char *[]){"run", "--bogus", NULL}, 0), 2);
     assert_non_null(strstr(err_buf, "bogus"));
@@ -370,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_plan_errors_exit_2),
         cmocka_unit_test(test_run_formats),
         cmocka_unit_test(test_sigint_keeps_finished_runs),
+        cmocka_unit_test(test_signals_stop_cleanly),
         cmocka_unit_test(test_cli_value_replaces_suite_list),
         cmocka_unit_test(test_run_stores_in_database),
     };

@@ -4,7 +4,8 @@
  * the workload must refuse to open with that reason, never crash; the GPU
  * tests are then skipped with the message. With a GPU, a copy pass must be
  * verified element by element, and a pass that is not run must be caught by
- * the check (the check poisons the destination). */
+ * the check (the check poisons the destination), by either method (the
+ * kernel and cudaMemcpyAsync); by default the faster is taken and named. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -79,10 +80,30 @@ static void test_copy_is_verified(void **state)
     w->info(st, &info);
     assert_true(info.per_unit.bytes_moved == 2.0 * 64 * 1048576.0);
     assert_string_equal(info.backend, "cuda");
+    /* The default runs the faster of the two, timed at open: both timed. */
+    assert_true(strncmp(info.kernel, "kernel (", 8) == 0 ||
+                strncmp(info.kernel, "memcpy (", 8) == 0);
+    assert_null(strstr(info.kernel, " 0 GB/s"));
     w->close(st);
+    /* Each method by name copies and is verified the same way. */
+    const char *opts[] = {"mib=16,method=kernel", "mib=16,method=memcpy"};
+    for (int i = 0; i < 2; i++) {
+        p.options = opts[i];
+        assert_int_equal(jb_workload_open(w, &p, &st, err, sizeof(err)), 0);
+        assert_int_equal(w->check(st, err, sizeof(err)), JB_ECHECK);
+        assert_int_equal(w->run(st, err, sizeof(err)), 0);
+        assert_int_equal(w->check(st, err, sizeof(err)), 0);
+        memset(&info, 0, sizeof(info));
+        w->info(st, &info);
+        assert_true(strncmp(info.kernel, i ? "memcpy (" : "kernel (", 8) == 0);
+        w->close(st);
+    }
     /* Bad options are refused before touching the GPU. */
     p.options = "mib=0";
     assert_int_equal(jb_workload_open(w, &p, &st, err, sizeof(err)), JB_EINVAL);
+    p.options = "mib=16,method=dma";
+    assert_int_equal(jb_workload_open(w, &p, &st, err, sizeof(err)), JB_EINVAL);
+    assert_non_null(strstr(err, "method"));
 }
 
 int main(void)

@@ -13,7 +13,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -341,6 +344,39 @@ static void sim_power_samples_integrated(void **st)
     jb_energy_close(e);
 }
 
+/* A trace that cannot be written whole (a full disk, simulated with a
+ * file size limit in a child process) is an error and leaves no file: an
+ * empty one once stayed beside the record. */
+static void trace_write_failure_leaves_no_file(void **st)
+{
+    (void)st;
+    char path[] = "/tmp/jb_trace_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN); /* writes past the limit fail with EFBIG */
+        struct rlimit rl = {24, 24};
+        if (setrlimit(RLIMIT_FSIZE, &rl))
+            _exit(3);
+        struct jb_energy *e = open_ok("sim:watts=25");
+        struct jb_test_run r;
+        jb_test_reps(e, 2, 2, 0.12, 1, 0, path, &r);
+        int ok = r.rc == JB_EIO && strstr(r.err, "power trace") && access(path, F_OK) != 0;
+        if (!ok)
+            fprintf(stderr, "rc %d: %s; trace %s\n", r.rc, r.err,
+                    access(path, F_OK) ? "removed" : "left behind");
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    unlink(path);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* keep_last drops the runner's probing repetitions; the trace covers the
  * kept ones at about the stated power. */
 static void sim_keep_last_and_trace(void **st)
@@ -481,6 +517,7 @@ int main(void)
         cmocka_unit_test(sim_stepped),
         cmocka_unit_test(sim_power_samples_integrated),
         cmocka_unit_test(sim_keep_last_and_trace),
+        cmocka_unit_test(trace_write_failure_leaves_no_file),
         cmocka_unit_test(idle_baseline),
         cmocka_unit_test(spec_errors),
         cmocka_unit_test(auto_falls_back_honestly),

@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/options.h"
+#include "harness/power_opts.h"
 #include "workloads/workload.h"
 
 #include <string.h>
@@ -125,12 +126,35 @@ static void test_workload_and_backend_tables(void **state)
     assert_non_null(strstr(err, "cpu, cuda"));
 }
 
+/* --power specs go through the same strict splitter. */
+static void test_power_specs_are_strict(void **state)
+{
+    (void)state;
+    static const char *const keys[] = {"watts", "period_ms", NULL};
+    char err[JB_ERRLEN];
+    assert_int_equal(jb_power_opts_check("sim", "watts=5,period_ms=100", keys, err, sizeof(err)),
+                     0);
+    assert_int_equal(jb_power_opts_check("sim", NULL, keys, err, sizeof(err)), 0);
+    const char *bad[][2] = {{"watts=5,watts=6", "given twice"},
+                            {"watts=5,", "trailing comma"},
+                            {"watts", "not key=value"},
+                            {"wats=5", "unknown option 'wats' (valid: watts, period_ms)"},
+                            {"watts=5,,period_ms=1", "empty option"}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(jb_power_opts_check("sim", bad[i][0], keys, err, sizeof(err)),
+                         JB_EINVAL);
+        if (!strstr(err, bad[i][1]))
+            fail_msg("'%s': '%s' (expected '%s')", bad[i][0], err, bad[i][1]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_specs),
         cmocka_unit_test(test_malformed_refused),
         cmocka_unit_test(test_workload_and_backend_tables),
+        cmocka_unit_test(test_power_specs_are_strict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

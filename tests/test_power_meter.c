@@ -192,6 +192,58 @@ static void tcp_dropped(void **st)
     stop_server(&srv);
 }
 
+/* Runs two repetitions as the runner does through a meter at the default
+ * 1 s period and expects the domain unavailable, saying `why`, within a
+ * few periods: once a wrong input made `run` hang for good (/dev/zero) or
+ * for 100 periods a repetition (a log that is not one, or ended). */
+static void expect_fails_fast(const char *input, const char *why)
+{
+    char spec[300];
+    snprintf(spec, sizeof(spec), "meter:file=%s", input);
+    struct jb_energy *e = open_spec(spec);
+    struct jb_test_run r;
+    double t0 = jb_power_now_s();
+    jb_test_reps_more(e, 2, 0.01, 0.005, 1, &r);
+    double took = jb_power_now_s() - t0;
+    json_t *d = jb_test_entry(&r, "meter");
+    assert_non_null(d);
+    assert_true(json_is_false(json_object_get(d, "available")));
+    if (!jb_test_warned(&r, why)) {
+        jb_test_dump(&r);
+        fail_msg("no warning containing '%s' (rc %d: %s)", why, r.rc, r.err);
+    }
+    if (took > 10)
+        fail_msg("%s: took %.1f s to give up", input, took);
+    jb_test_run_free(&r);
+    jb_energy_close(e);
+}
+
+static void wrong_inputs_fail_in_bounded_time(void **st)
+{
+    (void)st;
+    char path[] = "/tmp/jb_meter_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    for (int i = 0; i < 20; i++)
+        fprintf(f, "user%d:x:%d:%d::/home/user%d:/bin/sh\n", i, 1000 + i, 1000 + i, i);
+    fclose(f);
+    expect_fails_fast(path, "not a meter log: 20 malformed line(s)");
+    expect_fails_fast("/dev/zero", "bytes without a 'time_s,watts' sample");
+    /* a real log, ended a minute ago */
+    f = fopen(path, "w");
+    double now = realtime_s();
+    for (int i = 0; i < 50; i++)
+        fprintf(f, "%.3f,80\n", now - 110 + i);
+    fclose(f);
+    expect_fails_fast(path, "do not cover the run");
+    /* an empty log nobody writes to */
+    f = fopen(path, "w");
+    fclose(f);
+    expect_fails_fast(path, "no reading within 3 s");
+    unlink(path);
+}
+
 static void config_errors(void **st)
 {
     (void)st;
@@ -215,6 +267,7 @@ int main(void)
         cmocka_unit_test(from_tcp),
         cmocka_unit_test(tcp_dropped),
         cmocka_unit_test(config_errors),
+        cmocka_unit_test(wrong_inputs_fail_in_bounded_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
  * on a significant regression over the threshold, and history finds the
  * commit range of a step. */
 #include "base/error.h"
+#include "results/config_key.h"
 #include "results/plots.h"
 #include "results/record_util.h"
 #include "results/store.h"
@@ -146,7 +147,7 @@ static void import_export(void **st)
     char *ex[] = {"export", "--db", db, "--format", "csv", "--out", out, NULL};
     assert_int_equal(th_cmd(7, ex), 0);
     char *csv = slurp(out);
-    assert_non_null(strstr(csv, "run_id,created_utc,workload"));
+    assert_non_null(strstr(csv, "\"run_id\",\"created_utc\",\"config_key\",\"workload\""));
     assert_non_null(strstr(csv, "a1b2c3d4-0003-icresnet8"));
     /* the formula-like name is quoted and defused */
     assert_non_null(strstr(csv, "\"'=cmd|' /C calc'!A0"));
@@ -230,6 +231,40 @@ static void compare_gates_on_regression(void **st)
     assert_int_equal(th_cmd(5, a7), 2);
 }
 
+/* A record with negative energy is refused by import (exit 1, nothing
+ * stored) and by compare (exit 2), where it was "less energy". */
+static void absurd_record_refused(void **st)
+{
+    (void)st;
+    char neg[1400], base[1400], adb[1400];
+    snprintf(neg, sizeof(neg), "%s/negative.json", dir);
+    snprintf(base, sizeof(base), "%s/base2.json", dir);
+    snprintf(adb, sizeof(adb), "%s/absurd.db", dir);
+    json_t *r = th_load_fixture("llm-decode.json");
+    write_json(base, r);
+    scale(r, 1.0, -1.0, "negative-run-0001");
+    write_json(neg, r);
+    json_decref(r);
+    char *imp[] = {"import", "--db", adb, neg, NULL};
+    assert_int_equal(th_cmd(4, imp), 1);
+    jb_store *s;
+    char err[JB_ERRLEN];
+    assert_int_equal(jb_store_open(adb, &s, err, sizeof(err)), 0);
+    long n = -1;
+    assert_int_equal(jb_store_count(s, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 0);
+    jb_store_close(s);
+    char *cmp[] = {"compare", base, neg, NULL};
+    assert_int_equal(th_cmd(3, cmp), 2);
+    /* integers that atoi took as 0 or wrapped are bad input */
+    char *h[] = {"history", "--db", adb, "--min-size", "abc", NULL};
+    assert_int_equal(th_cmd(5, h), 2);
+    char *c2[] = {"compare", "--db", adb, "threads=-1", "threads=1", NULL};
+    assert_int_equal(th_cmd(5, c2), 2);
+    char *i2[] = {"import", "--db", adb, "--pue", "0.5", base, NULL};
+    assert_int_equal(th_cmd(6, i2), 2);
+}
+
 static void history_finds_the_commit_range(void **st)
 {
     (void)st;
@@ -276,9 +311,15 @@ static void history_finds_the_commit_range(void **st)
     json_t *doc = json_load_file(js, 0, &je);
     assert_int_equal(json_array_size(doc), 2);
     json_t *hs = json_array_get(doc, 0);
-    if (strcmp(jb_rec_str(hs, "config", ""), "q8_0/single-stream/b1/t2"))
+    const char *t2 = "q8_0 single-stream b1 t2 ctx512 cpu/avx512";
+    if (strcmp(jb_rec_str(hs, "config", ""), t2))
         hs = json_array_get(doc, 1);
-    assert_string_equal(jb_rec_str(hs, "config", ""), "q8_0/single-stream/b1/t2");
+    assert_string_equal(jb_rec_str(hs, "config", ""), t2);
+    json_t *t2rec = th_load_fixture("llm-decode.json");
+    struct jb_config_key key;
+    jb_config_key_of(t2rec, JB_ACROSS_NONE, &key);
+    json_decref(t2rec);
+    assert_string_equal(jb_rec_str(hs, "config_key", ""), key.id);
     assert_int_equal(json_array_size(json_object_get(hs, "points")), 24);
     json_t *cps = json_object_get(hs, "change_points");
     assert_int_equal(json_array_size(cps), 1);
@@ -289,12 +330,35 @@ static void history_finds_the_commit_range(void **st)
     json_decref(doc);
     /* the plot exists in both formats when gnuplot is installed */
     if (system("command -v gnuplot >/dev/null 2>&1") == 0) {
-        char cfg[200];
-        jb_safe_name("q8_0/single-stream/b1/t2", cfg, sizeof(cfg));
-        snprintf(p, sizeof(p), "%s/history-llm-decode-%s-energy.svg", plots, cfg);
+        snprintf(p, sizeof(p), "%s/history-llm-decode-%s-energy.svg", plots, key.id);
         assert_int_equal(access(p, R_OK), 0);
-        snprintf(p, sizeof(p), "%s/history-llm-decode-%s-energy.png", plots, cfg);
+        snprintf(p, sizeof(p), "%s/history-llm-decode-%s-energy.png", plots, key.id);
         assert_int_equal(access(p, R_OK), 0);
+    }
+    /* joulebench plot: a paper's figures from the database, in SVG, PDF
+     * and PNG, for a query */
+    if (system("command -v gnuplot >/dev/null 2>&1") == 0) {
+        char figs[1400];
+        snprintf(figs, sizeof(figs), "%s/figs", dir);
+        char *pl[] = {"plot", "--db", hdb, "--out", figs, "--query", "workload=llm-decode,threads=2",
+                      NULL};
+        assert_int_equal(th_cmd(7, pl), 0);
+        const char *exts[] = {"svg", "pdf", "png"};
+        for (int e = 0; e < 3; e++) {
+            snprintf(p, sizeof(p), "%s/scatter-llm-decode.%s", figs, exts[e]);
+            assert_int_equal(access(p, R_OK), 0);
+            snprintf(p, sizeof(p), "%s/bars-llm-decode.%s", figs, exts[e]);
+            assert_int_equal(access(p, R_OK), 0);
+            snprintf(p, sizeof(p), "%s/history-llm-decode-%s-energy.%s", figs, key.id, exts[e]);
+            assert_int_equal(access(p, R_OK), 0);
+        }
+        /* a PDF, and the estimated/measured legend in the SVG */
+        snprintf(p, sizeof(p), "%s/scatter-llm-decode.pdf", figs);
+        assert_int_equal(strncmp(slurp(p), "%PDF", 4), 0);
+        snprintf(p, sizeof(p), "%s/scatter-llm-decode.svg", figs);
+        assert_non_null(strstr(slurp(p), "Pareto front"));
+        char *bad[] = {"plot", "--db", hdb, "--out", figs, "--query", "workload=nosuch", NULL};
+        assert_int_equal(th_cmd(7, bad), 1);
     }
     /* latency is flat: no change point */
     char *h2[] = {"history",  "--db",    hdb,      "--workload", "llm-decode",
@@ -317,6 +381,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(import_export),
+        cmocka_unit_test(absurd_record_refused),
         cmocka_unit_test(compare_gates_on_regression),
         cmocka_unit_test(history_finds_the_commit_range),
     };

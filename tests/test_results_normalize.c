@@ -144,6 +144,71 @@ static void roofline_against_calibration(void **st)
     json_decref(r);
 }
 
+/* A table or descriptor value that is not a number in range is an error
+ * naming it: "abc" and an empty field were 0 gCO2e/kWh, -500 was taken,
+ * and a descriptor's pue_default 0.1 passed where --pue 0.5 did not. */
+static void bad_table_values_refused(void **st)
+{
+    (void)st;
+    char d[1024], p[1200], err[JB_ERRLEN];
+    th_scratch(d, sizeof(d), "tables");
+    snprintf(p, sizeof(p), "%s/grid_intensity.csv", d);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("region,kind,name,gco2e_per_kwh,year,source\n"
+          "FR,country,France,56,2023,ok\n"
+          "XA,country,Text,abc,2023,typo\n"
+          "XB,country,Empty,,2023,blank\n"
+          "XC,country,Negative,-500,2023,sign\n"
+          "XD,country,Hex,0x10,2023,hex\n"
+          "XE,country,Year,100,20x3,year\n",
+          f);
+    fclose(f);
+    snprintf(p, sizeof(p), "%s/wue.csv", d);
+    f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("class,wue_l_per_kwh,pue_default,source\ndesktop,0.0,0.1,bad\n", f);
+    fclose(f);
+    const char *old = getenv("JB_DATA_DIR");
+    setenv("JB_DATA_DIR", d, 1);
+    struct jb_grid_row row;
+    assert_int_equal(jb_grid_lookup("FR", &row, err, sizeof(err)), 0);
+    assert_true(row.gco2e_per_kwh == 56 && row.year == 2023);
+    const char *bad[][2] = {{"XA", "'abc' is not a grid intensity"},
+                            {"XB", "'' is not a grid intensity"},
+                            {"XC", "'-500' is not a grid intensity"},
+                            {"XD", "'0x10' is not"},
+                            {"XE", "'20x3' is not a year"}};
+    for (int i = 0; i < 5; i++) {
+        err[0] = 0;
+        assert_int_equal(jb_grid_lookup(bad[i][0], &row, err, sizeof(err)), JB_EINVAL);
+        if (!strstr(err, bad[i][1]))
+            fail_msg("%s: '%s'", bad[i][0], err);
+    }
+    double pue, wue;
+    assert_int_equal(jb_facility_defaults("desktop", &pue, &wue, NULL, 0, err, sizeof(err)),
+                     JB_EINVAL);
+    if (old)
+        setenv("JB_DATA_DIR", old, 1);
+    else
+        unsetenv("JB_DATA_DIR");
+    /* a descriptor with pue_default below 1 */
+    json_t *desc = NULL;
+    char src[1200];
+    snprintf(src, sizeof(src), "%s/platforms/descriptors/amd-epyc-vm-2vcpu.json", th_src());
+    json_error_t je;
+    json_t *dj = json_load_file(src, 0, &je);
+    assert_non_null(dj);
+    json_object_set_new(dj, "pue_default", json_real(0.1));
+    snprintf(p, sizeof(p), "%s/low-pue.json", d);
+    json_dump_file(dj, p, 0);
+    json_decref(dj);
+    assert_int_equal(jb_platform_load(p, &desc, err, sizeof(err)), JB_EINVAL);
+    if (!strstr(err, "pue_default 0.1 must be >= 1"))
+        fail_msg("%s", err);
+    th_rmrf(d);
+}
+
 static void tables_are_complete(void **st)
 {
     (void)st;
@@ -191,6 +256,7 @@ int main(void)
         cmocka_unit_test(embodied_share_and_defaults),
         cmocka_unit_test(roofline_against_calibration),
         cmocka_unit_test(tables_are_complete),
+        cmocka_unit_test(bad_table_values_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
  * (dashboard-screenshot.png). Without chromium the browser part is skipped,
  * saying so. */
 #include "base/error.h"
+#include "results/config_key.h"
 #include "results/plots.h"
 #include "results/record_util.h"
 #include "test_results_helpers.h"
@@ -77,6 +78,23 @@ static int setup(void **st)
         json_dump_file(r, p, 0);
         json_decref(r);
     }
+    /* fma on two commits, the second 20% more energy: a regression since
+     * the previous commit */
+    for (int i = 0; i < 2; i++) {
+        json_t *r = th_load_fixture("fma.json");
+        char id[64], ts[64], c[32];
+        snprintf(id, sizeof(id), "fma-nightly-%03d", i);
+        snprintf(ts, sizeof(ts), "2030-01-%02dT03:00:00Z", i + 1);
+        snprintf(c, sizeof(c), "fma%04d", i);
+        json_object_set_new(r, "run_id", json_string(id));
+        json_object_set_new(r, "created_utc", json_string(ts));
+        json_object_set_new((json_t *)jb_rec_get(r, "system"), "git_commit", json_string(c));
+        json_t *e = json_array_get(jb_rec_get(r, "measurements.energy"), 0);
+        json_object_set_new(e, "joules_per_unit", json_real(i ? 1.2 : 1.0));
+        snprintf(p, sizeof(p), "%s/%s.json", recdir, id);
+        json_dump_file(r, p, 0);
+        json_decref(r);
+    }
     char *argv[] = {"import", "--db", db, recdir, NULL};
     if (th_cmd(4, argv))
         return -1;
@@ -106,6 +124,22 @@ static void pages_exist_and_escape(void **st)
     assert_null(strstr(idx, "<script>alert"));
     assert_non_null(
         strstr(idx, "&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;&lt;script&gt;"));
+    /* one row per configuration key, numbers with SI prefixes and unit
+     * names, the stated uncertainty and source beside the figure, a
+     * sparkline for the nightly series, and the step since the previous
+     * commit listed first as a regression */
+    assert_non_null(strstr(idx, "id=\"configs\""));
+    assert_non_null(strstr(idx, "mJ/pass"));
+    assert_non_null(strstr(idx, "mJ/inference"));
+    assert_non_null(strstr(idx, "&plusmn; "));
+    assert_non_null(strstr(idx, "<svg width=\"120\""));
+    assert_null(strstr(idx, "e-05"));
+    const char *cfg = strstr(idx, "id=\"configs\""), *reg = strstr(cfg, "<tr class=\"reg\"");
+    const char *first = strstr(strstr(cfg, "<tbody>"), "<tr");
+    assert_non_null(reg);
+    assert_ptr_equal(reg, first);
+    assert_non_null(strstr(reg, "energy +20.0% regression"));
+    assert_non_null(strstr(idx, "1 configuration worse since the previous commit"));
     /* the step is flagged */
     assert_non_null(strstr(idx, "&#9873;"));
     free(idx);
@@ -115,9 +149,13 @@ static void pages_exist_and_escape(void **st)
     assert_non_null(strstr(w, "between commit abc0005 and abc0006"));
     if (system("command -v gnuplot >/dev/null 2>&1") == 0) {
         assert_non_null(strstr(w, "scatter-triad.svg"));
-        char cfg[200], stem[300];
-        jb_safe_name("fp64/single-stream/b1/t2", cfg, sizeof(cfg));
-        snprintf(stem, sizeof(stem), "history-triad-%s-energy", cfg);
+        /* history plots are named by configuration key */
+        char stem[300];
+        json_t *t = th_load_fixture("triad.json");
+        struct jb_config_key k;
+        jb_config_key_of(t, JB_ACROSS_NONE, &k);
+        json_decref(t);
+        snprintf(stem, sizeof(stem), "history-triad-%s-energy", k.id);
         assert_non_null(strstr(w, stem));
         snprintf(p, sizeof(p), "%s/plots/%s.png", site, stem);
         assert_int_equal(access(p, R_OK), 0);
@@ -133,6 +171,56 @@ static void pages_exist_and_escape(void **st)
     assert_null(strstr(run, "<script>alert"));
     assert_non_null(strstr(run, "id=\"record\""));
     free(run);
+}
+
+/* Labels that reach gnuplot keep its SVG well-formed XML ("]]>" in a
+ * platform name once broke 2 of 6 SVGs), and a plot that cannot be drawn (a
+ * quote in the --html path) is said on the page, not silently left out. */
+static void plots_are_xml_and_failures_said(void **st)
+{
+    (void)st;
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+        skip();
+    char recdir[1400], site2[1400], db2[1400], p[1600], cmd[3400];
+    snprintf(recdir, sizeof(recdir), "%s/recs-xml", dir);
+    snprintf(db2, sizeof(db2), "%s/xml.db", dir);
+    snprintf(site2, sizeof(site2), "%s/site-xml", dir);
+    snprintf(p, sizeof(p), "mkdir -p '%s'", recdir);
+    assert_int_equal(system(p), 0);
+    const char *names[] = {"]]> <![CDATA[ x & y ]]>", "a<b>&c \xc3\x89pyc"};
+    for (int i = 0; i < 2; i++) {
+        json_t *r = th_load_fixture("triad.json");
+        char id[64];
+        snprintf(id, sizeof(id), "xml-label-%04d", i);
+        json_object_set_new(r, "run_id", json_string(id));
+        json_object_set_new((json_t *)jb_rec_get(r, "system"), "name", json_string(names[i]));
+        snprintf(p, sizeof(p), "%s/%s.json", recdir, id);
+        json_dump_file(r, p, 0);
+        json_decref(r);
+    }
+    char *imp[] = {"import", "--db", db2, recdir, NULL};
+    assert_int_equal(th_cmd(4, imp), 0);
+    char *rep[] = {"report", "--db", db2, "--html", site2, NULL};
+    assert_int_equal(th_cmd(5, rep), 0);
+    if (system("command -v xmllint >/dev/null 2>&1") == 0) {
+        snprintf(cmd, sizeof(cmd), "for f in '%s'/plots/*.svg; do xmllint --noout \"$f\" || exit 1; "
+                 "done", site2);
+        assert_int_equal(system(cmd), 0);
+    } else {
+        snprintf(p, sizeof(p), "%s/plots/bars-triad.svg", site2);
+        char *svg = slurp(p);
+        assert_null(strstr(svg, "]]> <!"));
+        free(svg);
+    }
+    /* a quote in the output path: the plots cannot be drawn, the page says so */
+    char quoted[1500];
+    snprintf(quoted, sizeof(quoted), "%s/it's", dir);
+    char *rep2[] = {"report", "--db", db2, "--html", quoted, NULL};
+    assert_int_equal(th_cmd(5, rep2), 0);
+    snprintf(p, sizeof(p), "%s/w/triad.html", quoted);
+    char *w = slurp(p);
+    assert_non_null(strstr(w, "Plot not drawn (energy vs latency)"));
+    free(w);
 }
 
 static void loads_in_headless_chromium(void **st)
@@ -160,7 +248,8 @@ static void loads_in_headless_chromium(void **st)
                         "--disable-dev-shm-usage";
     snprintf(cmd, sizeof(cmd),
              "timeout 90 %s %s --user-data-dir='%s' --enable-logging=stderr --v=0 "
-             "--virtual-time-budget=3000 --dump-dom 'file://%s/index.html' >'%s' 2>'%s'",
+             "--window-size=1280,1000 --virtual-time-budget=3000 --dump-dom "
+             "'file://%s/index.html' >'%s' 2>'%s'",
              chrome, flags, prof, site, dom, log);
     assert_int_equal(system(cmd), 0);
     char *d = slurp(dom), *l = slurp(log);
@@ -168,6 +257,9 @@ static void loads_in_headless_chromium(void **st)
     assert_non_null(strstr(d, "data-sortable=\"ready\""));
     assert_non_null(strstr(d, "a1b2c3d4-0004-llm"));
     assert_non_null(strstr(d, "id=\"workloads\""));
+    /* a layout regression: the per-configuration table no longer fits a
+     * 1280-pixel window, its latest figures hidden behind a scroll */
+    assert_non_null(strstr(d, "data-fits=\"yes\""));
     assert_null(strstr(d, "<script>alert"));
     /* no console error, no blocked resource, no script exception */
     if (strstr(l, ":CONSOLE") || strstr(l, "Uncaught") || strstr(l, "Content Security Policy"))
@@ -192,6 +284,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pages_exist_and_escape),
+        cmocka_unit_test(plots_are_xml_and_failures_said),
         cmocka_unit_test(loads_in_headless_chromium),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

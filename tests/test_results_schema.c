@@ -92,6 +92,62 @@ static void broken_records_name_the_path(void **st)
     json_decref(r);
 }
 
+/* Values no run can produce are refused, naming the field: they once
+ * imported with exit 0, and compare called negative energy "less energy". */
+static json_t *with(const char *obj, const char *key, json_t *v)
+{
+    json_t *r = th_load_fixture("triad.json");
+    json_t *o = r;
+    if (!strcmp(obj, "energy0"))
+        o = json_array_get(json_object_get(json_object_get(r, "measurements"), "energy"), 0);
+    else if (!strcmp(obj, "latency"))
+        o = json_object_get(json_object_get(r, "measurements"), "latency_s");
+    else if (*obj)
+        o = json_object_get(r, obj);
+    json_object_set_new(o, key, v);
+    return r;
+}
+
+static void absurd_values_refused(void **st)
+{
+    (void)st;
+    struct {
+        json_t *r;
+        const char *want;
+    } cases[] = {
+        {with("energy0", "joules_per_unit", json_real(-3.5)),
+         "$.measurements.energy[0].joules_per_unit: -3.5 is below the minimum 0"},
+        {with("energy0", "average_power_w", json_real(-40)),
+         "$.measurements.energy[0].average_power_w: -40 is below"},
+        {with("latency", "median", json_real(0)), "$.measurements.latency_s.median: 0 in a complete"},
+        {with("measurements", "throughput_units_per_s", json_real(0)),
+         "$.measurements.throughput_units_per_s: 0 in a complete"},
+        {with("config", "batch", json_integer((json_int_t)1 << 62)),
+         "$.config.batch: 4.61169e+18 is above the maximum"},
+        {with("", "created_utc", json_string("9999-99-99T00:00:00Z")),
+         "$.created_utc: \"9999-99-99T00:00:00Z\" is not a date"},
+        {with("", "created_utc", json_string("2025-02-29T10:00:00Z")), "is not a date"},
+        {with("", "created_utc", json_string("2026-11-20 10:01:00 UTC")), "is not a date"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        expect_fail(cases[i].r, cases[i].want);
+        json_decref(cases[i].r);
+    }
+    /* an interrupted run with nothing measured is still a record */
+    json_t *r = with("", "complete", json_false());
+    json_t *m = json_object_get(r, "measurements");
+    json_object_set_new(m, "throughput_units_per_s", json_real(0));
+    json_object_set_new(json_object_get(m, "latency_s"), "median", json_real(0));
+    char err[JB_ERRLEN] = "";
+    if (jb_record_check(schema, r, err, sizeof(err)))
+        fail_msg("%s", err);
+    json_decref(r);
+    r = with("", "created_utc", json_string("2024-02-29T23:59:60.5+01:00"));
+    if (jb_record_check(schema, r, err, sizeof(err)))
+        fail_msg("%s", err);
+    json_decref(r);
+}
+
 static void versions_are_checked(void **st)
 {
     (void)st;
@@ -201,6 +257,7 @@ int main(void)
         cmocka_unit_test(fixtures_validate),    cmocka_unit_test(broken_records_name_the_path),
         cmocka_unit_test(versions_are_checked), cmocka_unit_test(truncated_and_malformed_files),
         cmocka_unit_test(integer_vs_number),    cmocka_unit_test(enum_and_const_compare_by_value),
+        cmocka_unit_test(absurd_values_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -226,6 +226,50 @@ static void rule_breaches(void **st)
     breach(newer_schema, "newer than this joulebench reads");
 }
 
+/* Two records sharing a run_id would be one file of the submission: submit
+ * refuses, writing nothing (it once printed "0 problem(s)" with one record
+ * lost). */
+static void shared_run_id_refused(void **st)
+{
+    (void)st;
+    char p[1800], d2[1400], cmd[4000];
+    snprintf(d2, sizeof(d2), "%s/recs2", dir);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' && mkdir -p '%s' && cp '%s'/triad.json '%s'/a.json && "
+             "cp '%s'/triad.json '%s'/b.json", d2, sub, d2, recs, d2, recs, d2);
+    assert_int_equal(system(cmd), 0);
+    /* b differs (another measurement) but keeps a's run_id */
+    snprintf(p, sizeof(p), "%s/b.json", d2);
+    json_error_t je;
+    json_t *r = json_load_file(p, 0, &je);
+    assert_non_null(r);
+    json_object_set_new(r, "created_utc", json_string("2026-01-02T03:04:05Z"));
+    json_dump_file(r, p, JSON_INDENT(1));
+    json_decref(r);
+    char *argv[] = {"submit", "--org",  "AcmeLabs", "--system",      "epyc-vm", "--records",
+                    d2,       "--out", sub,        "--system-json", sysjson,   NULL};
+    assert_int_equal(th_cmd(11, argv), 1);
+    snprintf(p, sizeof(p), "%s/AcmeLabs/results", sub);
+    assert_int_not_equal(access(p, F_OK), 0);
+}
+
+/* A file too large to be a record is reported, not read into memory
+ * (a 200 MB one once took 4 GB of RAM). */
+static void huge_file_refused(void **st)
+{
+    (void)st;
+    char p[1800], org[1400], err[JB_ERRLEN];
+    submit();
+    snprintf(p, sizeof(p), "%s/AcmeLabs/results/epyc-vm/triad/single-stream/huge.json", sub);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("{\"a\": \"", f);
+    fclose(f);
+    assert_int_equal(truncate(p, (off_t)JB_RECORD_MAX_BYTES + 1), 0);
+    snprintf(org, sizeof(org), "%s/AcmeLabs", sub);
+    assert_int_equal(jb_manifest_write(org, err, sizeof(err)), 0);
+    expect_problem("huge.json: larger than 64 MiB, not read");
+}
+
 static void system_and_names(void **st)
 {
     (void)st;
@@ -261,6 +305,8 @@ int main(void)
         cmocka_unit_test(tampering_is_caught),
         cmocka_unit_test(rule_breaches),
         cmocka_unit_test(system_and_names),
+        cmocka_unit_test(huge_file_refused),
+        cmocka_unit_test(shared_run_id_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

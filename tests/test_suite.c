@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/jb_suite_XXXXXX";
@@ -102,6 +103,12 @@ static void test_bad_lines(void **state)
         {"w =3", "'=3' is not key=value"},
         {"w min_time=-1", "min_time=-1"},
         {"w dtype=", "bad key=value"},
+        {"w threads=1 threads=2", "threads given twice"},
+        {"w threads=1,", "threads=1,: an empty value"},
+        {"w context=,128", "an empty value"},
+        {"w batch=1,,2", "an empty value"},
+        {"w min_time=0x10", "min_time=0x10"},
+        {"w min_time=inf", "min_time=inf"},
     };
     struct jb_run_spec base;
     jb_spec_defaults(&base);
@@ -142,6 +149,58 @@ static void test_files_include_and_errors(void **state)
     jb_spec_list_free(&l);
     assert_int_equal(jb_suite_load("loop", &base, &l, err, sizeof(err)), JB_EINVAL);
     assert_non_null(strstr(err, "nested too deeply"));
+    jb_spec_list_free(&l);
+}
+
+/* A suite cannot make run read a file outside the suites, nor quote one:
+ * `@include /etc/shadow` once printed the file's first line as an unknown
+ * workload. Includes are suite names or paths relative to the including
+ * suite; errors quote at most a short, escaped excerpt; a NUL byte is named
+ * as such (it was reported as "line too long"). */
+static void test_hostile_suites(void **state)
+{
+    (void)state;
+    struct jb_run_spec base;
+    jb_spec_defaults(&base);
+    struct jb_spec_list l = {0};
+    char err[JB_ERRLEN] = "", sub[300];
+    write_suite("abs", "@include /etc/passwd\n");
+    assert_int_equal(jb_suite_load("abs", &base, &l, err, sizeof(err)), JB_EINVAL);
+    assert_non_null(strstr(err, "suites/abs:1: @include /etc/passwd: give a suite name"));
+    jb_spec_list_free(&l);
+    write_suite("up", "@include ../../../../etc/passwd\n");
+    assert_int_equal(jb_suite_load("up", &base, &l, err, sizeof(err)), JB_EINVAL);
+    jb_spec_list_free(&l);
+    /* a relative path is relative to the including suite */
+    snprintf(sub, sizeof(sub), "%s/sub", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    write_suite("sub/leaf", "fma threads=1\n");
+    write_suite("rel", "@include sub/leaf\n");
+    assert_int_equal(jb_suite_load("rel", &base, &l, err, sizeof(err)), 0);
+    assert_int_equal(l.n, 1);
+    jb_spec_list_free(&l);
+    /* another file's line is not a workload, and is not repeated whole */
+    write_suite("pw", "root:x:0:0:root:/root:/bin/bash-and-a-long-secret-tail-0123456789\n");
+    assert_int_equal(jb_suite_load("pw", &base, &l, err, sizeof(err)), JB_EINVAL);
+    assert_non_null(strstr(err, "is not a workload name"));
+    assert_null(strstr(err, "secret-tail"));
+    jb_spec_list_free(&l);
+    char line[400];
+    snprintf(line, sizeof(line), "w colour=%0200d\x1b[2J", 7);
+    assert_true(jb_suite_parse_line(line, &base, "suites/s:1", &l, err, sizeof(err)) < 0);
+    assert_null(strchr(err, '\x1b'));
+    assert_true(strlen(err) < 200);
+    jb_spec_list_free(&l);
+    /* a NUL byte */
+    char path[300];
+    snprintf(path, sizeof(path), "%s/nul", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fwrite("fma\0threads=1\n", 1, 14, f);
+    fclose(f);
+    assert_int_equal(jb_suite_load("nul", &base, &l, err, sizeof(err)), JB_EINVAL);
+    if (!strstr(err, "suites/nul:1: a NUL byte"))
+        fail_msg("%s", err);
     jb_spec_list_free(&l);
 }
 
@@ -228,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_list_expansion),
         cmocka_unit_test(test_bad_lines),
         cmocka_unit_test(test_files_include_and_errors),
+        cmocka_unit_test(test_hostile_suites),
         cmocka_unit_test(test_override),
         cmocka_unit_test(test_dedupe_after_override),
         cmocka_unit_test(test_shipped_suites_parse),

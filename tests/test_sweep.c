@@ -77,7 +77,7 @@ static int teardown(void **state)
  * then lowest at a middle limit. */
 struct model {
     struct fake *f;
-    int calls, fail_at, sigint_at;
+    int calls, fail_at, sigint_at, sig; /* sig: raised at call sigint_at (0: SIGINT) */
     double seen_limit_w[64];
 };
 
@@ -89,7 +89,7 @@ static int measure(void *ctx, struct jb_sweep_point *pt, char *err, size_t errle
     if (m->calls == m->fail_at)
         return jb_err(err, errlen, JB_EIO, "workload failed on purpose");
     if (m->calls == m->sigint_at)
-        raise(SIGINT);
+        raise(m->sig ? m->sig : SIGINT);
     double p = (w < 400 ? w : 400) + 60;
     pt->latency_s = 0.010 * 400.0 / (w < 400 ? w : 400) + 0.001;
     pt->energy_j = p * pt->latency_s;
@@ -196,6 +196,19 @@ static void test_sigint_stops_and_restores(void **state)
     assert_int_equal(f->locked_max(), 0); /* clocks unlocked again */
     assert_non_null(strstr(err, "restored"));
     jb_sweep_result_free(&r);
+    /* SIGTERM (a job scheduler) and SIGHUP (a closed terminal) alike: once
+     * they killed the sweep with the GPU left at a locked clock */
+    const int sigs[] = {SIGTERM, SIGHUP};
+    for (int i = 0; i < 2; i++) {
+        f->reset();
+        struct model m2 = {.f = f, .sigint_at = 2, .sig = sigs[i]};
+        assert_int_equal(jb_sweep_run(&s, f->nv, measure, &m2, &r, err, sizeof(err)), JB_EINTR);
+        assert_int_equal(m2.calls, 2);
+        assert_int_equal(r.interrupted, sigs[i]);
+        assert_true(r.restored);
+        assert_int_equal(f->locked_max(), 0);
+        jb_sweep_result_free(&r);
+    }
 }
 
 static void test_refused_settings_are_listed(void **state)

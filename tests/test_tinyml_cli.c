@@ -4,7 +4,9 @@
  * with --min-time/--repetitions, which override the suite's); a spoiled
  * output (test option corrupt=1) makes the record say
  * validity.output_check "fail" and the exit status non-zero; an unknown
- * precision is a one-line error. */
+ * precision is a one-line error. The suite runs the official MLPerf Tiny
+ * models (every record names the file and its sha256); a malformed model
+ * file is bad input (exit 2, nothing run) with what is wrong and where. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -67,6 +69,14 @@ static int read_records(const char *dir, int *passed, int seen[4][2][2])
         for (int m = 0; m < 4; m++)
             if (name && dt && sc && !strcmp(name, models[m]))
                 seen[m][!strcmp(dt, "fp32")][!strcmp(sc, "offline")] = 1;
+        /* the official model by default, named with its sha256 */
+        json_t *model = json_object_get(w, "model");
+        const char *weights = json_string_value(json_object_get(model, "weights"));
+        const char *sha = json_string_value(json_object_get(model, "sha256"));
+        assert_non_null(weights);
+        assert_string_equal(weights, "official");
+        assert_non_null(sha);
+        assert_int_equal(strlen(sha), 64);
         /* the op counts reach the record */
         assert_true(json_number_value(
                         json_object_get(json_object_get(w, "counts_per_unit"), "macs")) > 1e5);
@@ -140,12 +150,41 @@ static void test_unknown_precision(void **s)
     assert_non_null(strstr(err_buf, "int4"));
 }
 
+static void test_malformed_model_is_bad_input(void **s)
+{
+    (void)s;
+    char out[400], bad[400], opt[450];
+    snprintf(out, sizeof(out), "%s/badmodel", tmp);
+    snprintf(bad, sizeof(bad), "%s/truncated.tflite", tmp);
+    /* the first 3000 bytes of a real model: offsets past the end */
+    const char *src = getenv("JB_SOURCE_DIR");
+    char model[512];
+    snprintf(model, sizeof(model), "%s/workloads/tinyml/models/kws_ref_model.tflite", src);
+    FILE *in = fopen(model, "rb"), *o = fopen(bad, "wb");
+    assert_non_null(in);
+    assert_non_null(o);
+    char buf[3000];
+    assert_int_equal(fread(buf, 1, sizeof(buf), in), sizeof(buf));
+    assert_int_equal(fwrite(buf, 1, sizeof(buf), o), sizeof(buf));
+    fclose(in);
+    fclose(o);
+    snprintf(opt, sizeof(opt), "model=%s", bad);
+    int rc = run_cli(
+        (const char *[]){"run", "--workload", "kws-dscnn", "--options", opt, "--out", out, NULL});
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(err_buf, "malformed TFLite file"));
+    assert_non_null(strstr(err_buf, "(byte "));
+    assert_int_equal(access(out, F_OK), -1); /* refused before anything ran */
+    unlink(bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_suite_runs_everything),
         cmocka_unit_test(test_spoiled_output_fails_run),
         cmocka_unit_test(test_unknown_precision),
+        cmocka_unit_test(test_malformed_model_is_bad_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

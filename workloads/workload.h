@@ -41,7 +41,16 @@ struct jb_workload_ops {
     /* the back-end when none is asked (NULL: the family's first, cpu) */
     const char *default_backend;
 
+    /* Reached through jb_workload_open, which resolves p->backend (the
+     * alias's, the one asked, or the default) and checks the options. */
     int (*open)(const struct jb_workload_params *p, void **state, char *err, size_t errlen);
+    /* Optional (NULL: nothing more to check): checks what the option table
+     * cannot, the files the options name (a model file is read and its
+     * graph built), before anything runs (jb_runner_plan), so that bad input
+     * is exit 2 up front. backend: the one the run goes to. 0, or JB_EINVAL
+     * / JB_ENOENT with err. */
+    int (*validate)(const char *dtype, const char *backend, const char *options, char *err,
+                    size_t errlen);
     /* One iteration: units_per_iteration units. Called in the timed loop. */
     int (*run)(void *state, char *err, size_t errlen);
     /* Checks the output of the last run() against the reference (outside the

@@ -39,7 +39,7 @@ static double mem_available_bytes(void)
 
 static int is_q(const struct jb_llm_matrix *m)
 {
-    return m->dtype == JB_LLM_Q8_0 || m->dtype == JB_LLM_Q4_0;
+    return jb_llm_dtype_is_quant(m->dtype);
 }
 
 static int any_quantized(const struct jb_llm_weights *w)
@@ -71,7 +71,7 @@ static int cpu_open(const struct jb_llm_problem *p, void **st, char *err, size_t
     const char *name = cfg->name;
     if (p->dtype == JB_LLM_F16)
         return jb_err(err, errlen, JB_EINVAL, "%s on cpu: precision fp16 comes only from GGUF "
-                      "files (fp32, bf16, q8_0, q4_0)", name);
+                      "files (fp32, bf16, q8_0, q4_0, q4_K, q5_K, q6_K)", name);
     enum jb_llm_dtype kv = (int)p->kv_dtype < 0 ? JB_LLM_F32 : p->kv_dtype;
     if (kv != JB_LLM_F32 && kv != JB_LLM_F16)
         return jb_err(err, errlen, JB_EINVAL, "%s on cpu: kv=%s not supported (fp32, fp16)", name,
@@ -177,7 +177,9 @@ static double streamed_weight_bytes(const struct jb_llm_weights *w)
  * q8_0 (as llama.cpp does), about 0.5% per element. An fp16 KV cache adds
  * the rounding of K and V at the current position. Measured (synthetic
  * weights, fp32 KV): fp32 and bf16 1e-6..3e-6; q8_0 0.025 on stories15m,
- * 0.050 on llama3.2-1b; q4_0 0.032 and 0.054. The error grows with depth
+ * 0.050 on llama3.2-1b; q4_0 0.032 and 0.054. k-quant rows multiply a q8_K
+ * activation (one scale per 256): stories110m q4_K/q5_K/q6_K 0.065-0.070
+ * against q8_0's 0.047, llama3.2-1b q4_K 0.071. The error grows with depth
  * (quantization noise of each layer adds up), hence 0.1. */
 static void cpu_info(const void *st, struct jb_workload_info *o, struct jb_llm_backend_info *li)
 {
@@ -199,7 +201,7 @@ static void cpu_info(const void *st, struct jb_workload_info *o, struct jb_llm_b
     double t = s->any_quant ? 1e-1 : 1e-4;
     li->tolerance = s->kv_dtype == JB_LLM_F16 ? t + 5e-3 : t;
     snprintf(li->tolerance_why, sizeof(li->tolerance_why), "%s%s",
-             s->any_quant ? "q8_0 activations of block-quantized rows"
+             s->any_quant ? "q8_0/q8_K activations of block-quantized rows"
                           : "fp32 activations, summation order",
              s->kv_dtype == JB_LLM_F16 ? ", fp16 KV" : "");
     li->check_seqs = 1;
@@ -215,7 +217,7 @@ const struct jb_llm_backend_ops jb_llm_backend_cpu = {
             .name = "cpu",
             .family = "llm",
             .version = "1",
-            .dtypes = "fp32,bf16,q8_0,q4_0",
+            .dtypes = "fp32,bf16,q8_0,q4_0,q4_K,q5_K,q6_K",
             .description = "joulebench's CPU kernels (AVX-512, AVX2, NEON or portable C, chosen "
                            "at run time)",
             .options = cpu_options,
@@ -320,6 +322,7 @@ void jb_llm_host_access(struct jb_llm_host_access *ctx, struct jb_llm_access *a)
     a->cfg = &ctx->w->cfg;
     a->kv_dtype = ctx->kv.dtype;
     a->rounds_new_kv = 0;
+    a->rope_factors = ctx->w->rope_factors;
     a->rows = host_rows;
     a->norm = host_norm;
     a->kv = host_kv;

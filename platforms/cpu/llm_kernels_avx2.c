@@ -3,6 +3,8 @@
  * time. Same structure as the AVX-512 file at 8 lanes; quantized blocks use
  * maddubs + madd (unsigned |w| times signed sign(w)*x, pairs summed to
  * 16 bits: at most 2*128*127 = 32512, so no saturation). */
+#include "platforms/cpu/llm_attn_x86.h"
+#include "platforms/cpu/llm_kernels_kquant_x86.h"
 #include "platforms/cpu/llm_kernels_x86.h"
 
 #include <immintrin.h>
@@ -54,10 +56,11 @@ static float dot_bf16(const uint16_t *a, const float *b, int n)
     DOT_BODY(load_bf16, jb_f32_from_bf16)
 }
 
-static void matvec(const struct jb_llm_matrix *m, int r0, int r1, const float *x,
-                   const struct jb_block_q8_0 *xq, float *y)
+static void matvec(const struct jb_llm_matrix *m, int r0, int r1, const struct jb_llm_act *a,
+                   float *y)
 {
     const char *base = m->data;
+    const float *x = a->x;
     int n = m->cols;
     switch (m->dtype) {
     case JB_LLM_F32:
@@ -74,8 +77,15 @@ static void matvec(const struct jb_llm_matrix *m, int r0, int r1, const float *x
         break;
     case JB_LLM_Q8_0:
     case JB_LLM_Q4_0:
-        matvec_quant(m, r0, r1, x, xq, y);
+        matvec_quant(m, r0, r1, a, y);
         break;
+    case JB_LLM_Q4_K:
+    case JB_LLM_Q5_K:
+    case JB_LLM_Q6_K:
+        kq_matvec(m, r0, r1, a->q8_K, y);
+        break;
+    case JB_LLM_Q8_K:
+        break; /* an activation type, never a matrix */
     }
 }
 
@@ -102,6 +112,7 @@ static void axpy_f16(float *y, float a, const uint16_t *x, int n)
 const struct jb_llm_kernels jb_llm_kernels_avx2 = {
     .name = "avx2",
     .matvec = matvec,
+    .attend = attend_x86,
     .dot_f32 = dot_f32,
     .dot_f16 = dot_f16,
     .axpy_f32 = axpy_f32,

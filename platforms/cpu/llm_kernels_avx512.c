@@ -6,6 +6,8 @@
  * delivers them. Quantized rows: one 32-weight block per 256-bit VNNI
  * dpbusd, using the sign trick (|w| unsigned times sign(w)*x signed) since
  * dpbusd multiplies unsigned by signed bytes. */
+#include "platforms/cpu/llm_attn_x86.h"
+#include "platforms/cpu/llm_kernels_kquant_x86.h"
 #include "platforms/cpu/llm_kernels_x86.h"
 
 #include <immintrin.h>
@@ -73,10 +75,11 @@ static float dot_bf16(const uint16_t *a, const float *b, int n)
     DOT_BODY(load_bf16, load_bf16_mask)
 }
 
-static void matvec(const struct jb_llm_matrix *m, int r0, int r1, const float *x,
-                   const struct jb_block_q8_0 *xq, float *y)
+static void matvec(const struct jb_llm_matrix *m, int r0, int r1, const struct jb_llm_act *a,
+                   float *y)
 {
     const char *base = m->data;
+    const float *x = a->x;
     int n = m->cols;
     switch (m->dtype) {
     case JB_LLM_F32:
@@ -93,8 +96,15 @@ static void matvec(const struct jb_llm_matrix *m, int r0, int r1, const float *x
         break;
     case JB_LLM_Q8_0:
     case JB_LLM_Q4_0:
-        matvec_quant(m, r0, r1, x, xq, y);
+        matvec_quant(m, r0, r1, a, y);
         break;
+    case JB_LLM_Q4_K:
+    case JB_LLM_Q5_K:
+    case JB_LLM_Q6_K:
+        kq_matvec(m, r0, r1, a->q8_K, y);
+        break;
+    case JB_LLM_Q8_K:
+        break; /* an activation type, never a matrix */
     }
 }
 
@@ -128,6 +138,7 @@ static void axpy_f16(float *y, float a, const uint16_t *x, int n)
 const struct jb_llm_kernels jb_llm_kernels_avx512 = {
     .name = "avx512",
     .matvec = matvec,
+    .attend = attend_x86,
     .dot_f32 = dot_f32,
     .dot_f16 = dot_f16,
     .axpy_f32 = axpy_f32,

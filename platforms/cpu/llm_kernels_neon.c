@@ -93,11 +93,18 @@ static float dot_q4(const struct jb_block_q4_0 *w, const struct jb_block_q8_0 *x
     return s;
 }
 
-static void matvec(const struct jb_llm_matrix *m, int r0, int r1, const float *x,
-                   const struct jb_block_q8_0 *xq, float *y)
+static void matvec(const struct jb_llm_matrix *m, int r0, int r1, const struct jb_llm_act *a,
+                   float *y)
 {
     const char *base = m->data;
+    const float *x = a->x;
+    const struct jb_block_q8_0 *xq = a->q8_0;
     int n = m->cols;
+    if (jb_llm_act_dtype(m->dtype) == JB_LLM_Q8_K) {
+        /* no NEON k-quant kernels yet: the portable ones */
+        jb_llm_kernels_reference.matvec(m, r0, r1, a, y);
+        return;
+    }
     for (int r = r0; r < r1; r++) {
         const void *row = base + (size_t)r * m->row_bytes;
         switch (m->dtype) {
@@ -106,6 +113,7 @@ static void matvec(const struct jb_llm_matrix *m, int r0, int r1, const float *x
         case JB_LLM_BF16: y[r] = dot_bf16(row, x, n); break;
         case JB_LLM_Q8_0: y[r] = dot_q8(row, xq, n / JB_QK); break;
         case JB_LLM_Q4_0: y[r] = dot_q4(row, xq, n / JB_QK); break;
+        default: y[r] = 0.0f; break; /* k-quants above; q8_K is never a matrix */
         }
     }
 }
@@ -131,6 +139,7 @@ static void axpy_f16(float *y, float a, const uint16_t *x, int n)
 const struct jb_llm_kernels jb_llm_kernels_neon = {
     .name = "neon",
     .matvec = matvec,
+    .attend = jb_llm_attend_ref,
     .dot_f32 = dot_f32,
     .dot_f16 = dot_f16,
     .axpy_f32 = axpy_f32,

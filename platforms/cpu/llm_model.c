@@ -8,7 +8,8 @@
  * the classifier. The small shared steps (RMSNorm, quantizing the activation
  * to q8_0) are computed by every worker into its own scratch rather than by
  * one worker behind an extra barrier: they cost O(dim) against the O(dim^2)
- * rows each worker streams. Every output element is computed by one worker
+ * rows each worker streams (q8_0 for q8_0/q4_0 rows, q8_K for k-quant rows,
+ * whichever the section's matrices read). Every output element is computed by one worker
  * with the same code whatever the thread count, so results are bit-identical
  * across thread counts (the greedy-decoding test relies on it). */
 #include "platforms/cpu/llm_model.h"
@@ -23,8 +24,9 @@ enum phase { PH_QKV, PH_ATTN, PH_WO, PH_FFN_UP, PH_FFN_DOWN, PH_CLASSIFY };
 
 struct worker_scratch {
     float *xb;                /* normalized activation [max(dim, hidden)] */
-    struct jb_block_q8_0 *xq; /* it, quantized [max(dim, hidden) / 32] */
-    float *att;               /* attention scores [capacity] */
+    struct jb_block_q8_0 *xq; /* it, quantized for q8_0/q4_0 rows [max(dim, hidden) / 32] */
+    struct jb_block_q8_K *xk; /* it, quantized for k-quant rows [max(dim, hidden) / 256] */
+    float *att;               /* attention scores [heads per KV head][capacity] */
 };
 
 struct jb_llm_model {
@@ -38,6 +40,7 @@ struct jb_llm_model {
     void *kcache, *vcache;
     float *x, *q, *kcur, *vcur, *att_out, *tmp, *hb, *hb_up, *logits;
     float *rope_cos, *rope_sin;
+    double *rope_freq; /* per pair of a head: theta^(-2i/hd) / the file's or config's factor */
     struct worker_scratch *ws;
     size_t ws_elems;
     /* the section being run */
@@ -70,9 +73,16 @@ static void rmsnorm(float *out, const float *x, const float *g, int n, float eps
         out[i] = x[i] * s * g[i];
 }
 
-static int is_quant(enum jb_llm_dtype d)
+/* Which quantized forms of the activation the matrices m[0..n) read. */
+enum { NEED_Q8_0 = 1, NEED_Q8_K = 2 };
+static int act_needs(const struct jb_llm_matrix *const *m, int n)
 {
-    return d == JB_LLM_Q8_0 || d == JB_LLM_Q4_0;
+    int need = 0;
+    for (int i = 0; i < n; i++) {
+        enum jb_llm_dtype a = jb_llm_act_dtype(m[i]->dtype);
+        need |= a == JB_LLM_Q8_0 ? NEED_Q8_0 : a == JB_LLM_Q8_K ? NEED_Q8_K : 0;
+    }
+    return need;
 }
 
 /* Rotates each adjacent pair (2i, 2i+1) of every head of v by pos * freq_i. */
@@ -90,8 +100,8 @@ static void rope(float *v, int nheads, int hd, const float *c, const float *s)
 
 /* Runs rows [lo, hi) of the concatenation of matrices m[0..n) into y[0..n). */
 static void matvec_span(const struct jb_llm_model *M, const struct jb_llm_matrix *const *m,
-                        float *const *y, int n, size_t lo, size_t hi, const float *x,
-                        const struct jb_block_q8_0 *xq)
+                        float *const *y, int n, size_t lo, size_t hi,
+                        const struct jb_llm_act *act)
 {
     size_t base = 0;
     for (int i = 0; i < n; i++) {
@@ -99,21 +109,32 @@ static void matvec_span(const struct jb_llm_model *M, const struct jb_llm_matrix
         if (b > (size_t)m[i]->rows)
             b = (size_t)m[i]->rows;
         if (hi > base && a < b)
-            M->k->matvec(m[i], (int)a, (int)b, x, xq, y[i]);
+            M->k->matvec(m[i], (int)a, (int)b, act, y[i]);
         base += (size_t)m[i]->rows;
     }
 }
 
-static void prepare_input(struct jb_llm_model *M, struct worker_scratch *ws, const float *src,
-                          const float *norm, int n, int quant)
+/* The input of the matrices m[0..n): src, normalized by norm when given,
+ * and quantized into the forms those matrices read. */
+static struct jb_llm_act prepare_input(struct jb_llm_model *M, struct worker_scratch *ws,
+                                       const float *src, const float *norm, int n,
+                                       const struct jb_llm_matrix *const *m, int nm)
 {
-    const float *x = src;
+    struct jb_llm_act a = {src, NULL, NULL};
     if (norm) {
         rmsnorm(ws->xb, src, norm, n, M->w->cfg.norm_eps);
-        x = ws->xb;
+        a.x = ws->xb;
     }
-    if (quant)
-        jb_llm_quantize_row(JB_LLM_Q8_0, x, ws->xq, n);
+    int need = act_needs(m, nm);
+    if (need & NEED_Q8_0) {
+        jb_llm_quantize_row(JB_LLM_Q8_0, a.x, ws->xq, n);
+        a.q8_0 = ws->xq;
+    }
+    if (need & NEED_Q8_K) {
+        jb_llm_quantize_row(JB_LLM_Q8_K, a.x, ws->xk, n);
+        a.q8_K = ws->xk;
+    }
+    return a;
 }
 
 static void attention(struct jb_llm_model *M, struct worker_scratch *ws, int g0, int g1)
@@ -132,32 +153,11 @@ static void attention(struct jb_llm_model *M, struct worker_scratch *ws, int g0,
         char *vd = vl + (size_t)pos * row + (size_t)g * hd * M->kv_elt;
         jb_llm_quantize_row(M->kv_dtype, M->kcur + g * hd, kd, hd);
         jb_llm_quantize_row(M->kv_dtype, M->vcur + g * hd, vd, hd);
-        for (int h = g * group; h < (g + 1) * group; h++) {
-            float *q = M->q + h * hd, *out = M->att_out + h * hd;
-            rope(q, 1, hd, M->rope_cos, M->rope_sin);
-            float mx = -INFINITY;
-            for (int t = 0; t <= pos; t++) {
-                const char *kt = kl + (size_t)t * row + (size_t)g * hd * M->kv_elt;
-                float s = M->kv_dtype == JB_LLM_F16 ? M->k->dot_f16((const uint16_t *)kt, q, hd)
-                                                   : M->k->dot_f32((const float *)kt, q, hd);
-                ws->att[t] = s * scale;
-                mx = fmaxf(mx, ws->att[t]);
-            }
-            float sum = 0.0f;
-            for (int t = 0; t <= pos; t++) {
-                ws->att[t] = expf(ws->att[t] - mx);
-                sum += ws->att[t];
-            }
-            memset(out, 0, sizeof(float) * (size_t)hd);
-            float inv = 1.0f / sum;
-            for (int t = 0; t <= pos; t++) {
-                const char *vt = vl + (size_t)t * row + (size_t)g * hd * M->kv_elt;
-                if (M->kv_dtype == JB_LLM_F16)
-                    M->k->axpy_f16(out, ws->att[t] * inv, (const uint16_t *)vt, hd);
-                else
-                    M->k->axpy_f32(out, ws->att[t] * inv, (const float *)vt, hd);
-            }
-        }
+        for (int h = g * group; h < (g + 1) * group; h++)
+            rope(M->q + h * hd, 1, hd, M->rope_cos, M->rope_sin);
+        M->k->attend(M->q + (size_t)g * group * hd, group, hd,
+                     kl + (size_t)g * hd * M->kv_elt, vl + (size_t)g * hd * M->kv_elt, row,
+                     M->kv_dtype, pos + 1, scale, ws->att, M->att_out + (size_t)g * group * hd);
     }
 }
 
@@ -173,10 +173,9 @@ static void section(void *arg, int tid, int nt)
     case PH_QKV: {
         const struct jb_llm_matrix *m[3] = {&L->wq, &L->wk, &L->wv};
         float *y[3] = {M->q, M->kcur, M->vcur};
-        prepare_input(M, ws, M->x, L->attn_norm, c->dim,
-                      is_quant(L->wq.dtype) || is_quant(L->wk.dtype) || is_quant(L->wv.dtype));
+        struct jb_llm_act a = prepare_input(M, ws, M->x, L->attn_norm, c->dim, m, 3);
         jb_pool_range((size_t)(c->dim + 2 * M->kv_dim), 1, tid, nt, &lo, &hi);
-        matvec_span(M, m, y, 3, lo, hi, ws->xb, ws->xq);
+        matvec_span(M, m, y, 3, lo, hi, &a);
         break;
     }
     case PH_ATTN:
@@ -184,36 +183,43 @@ static void section(void *arg, int tid, int nt)
         if (lo < hi)
             attention(M, ws, (int)lo, (int)hi);
         break;
-    case PH_WO:
-        prepare_input(M, ws, M->att_out, NULL, c->dim, is_quant(L->wo.dtype));
+    case PH_WO: {
+        const struct jb_llm_matrix *m[1] = {&L->wo};
+        struct jb_llm_act a = prepare_input(M, ws, M->att_out, NULL, c->dim, m, 1);
         jb_pool_range((size_t)c->dim, 1, tid, nt, &lo, &hi);
-        M->k->matvec(&L->wo, (int)lo, (int)hi, M->att_out, ws->xq, M->tmp);
+        M->k->matvec(&L->wo, (int)lo, (int)hi, &a, M->tmp);
         for (size_t i = lo; i < hi; i++)
             M->x[i] += M->tmp[i];
         break;
-    case PH_FFN_UP:
-        prepare_input(M, ws, M->x, L->ffn_norm, c->dim,
-                      is_quant(L->w_gate.dtype) || is_quant(L->w_up.dtype));
+    }
+    case PH_FFN_UP: {
+        const struct jb_llm_matrix *m[2] = {&L->w_gate, &L->w_up};
+        struct jb_llm_act a = prepare_input(M, ws, M->x, L->ffn_norm, c->dim, m, 2);
         jb_pool_range((size_t)c->hidden_dim, 1, tid, nt, &lo, &hi);
-        M->k->matvec(&L->w_gate, (int)lo, (int)hi, ws->xb, ws->xq, M->hb);
-        M->k->matvec(&L->w_up, (int)lo, (int)hi, ws->xb, ws->xq, M->hb_up);
+        M->k->matvec(&L->w_gate, (int)lo, (int)hi, &a, M->hb);
+        M->k->matvec(&L->w_up, (int)lo, (int)hi, &a, M->hb_up);
         for (size_t i = lo; i < hi; i++) {
             float g = M->hb[i];
             M->hb[i] = g / (1.0f + expf(-g)) * M->hb_up[i]; /* SwiGLU: silu(gate) * up */
         }
         break;
-    case PH_FFN_DOWN:
-        prepare_input(M, ws, M->hb, NULL, c->hidden_dim, is_quant(L->w_down.dtype));
+    }
+    case PH_FFN_DOWN: {
+        const struct jb_llm_matrix *m[1] = {&L->w_down};
+        struct jb_llm_act a = prepare_input(M, ws, M->hb, NULL, c->hidden_dim, m, 1);
         jb_pool_range((size_t)c->dim, 1, tid, nt, &lo, &hi);
-        M->k->matvec(&L->w_down, (int)lo, (int)hi, M->hb, ws->xq, M->tmp);
+        M->k->matvec(&L->w_down, (int)lo, (int)hi, &a, M->tmp);
         for (size_t i = lo; i < hi; i++)
             M->x[i] += M->tmp[i];
         break;
-    case PH_CLASSIFY:
-        prepare_input(M, ws, M->x, w->output_norm, c->dim, is_quant(w->output.dtype));
+    }
+    case PH_CLASSIFY: {
+        const struct jb_llm_matrix *m[1] = {&w->output};
+        struct jb_llm_act a = prepare_input(M, ws, M->x, w->output_norm, c->dim, m, 1);
         jb_pool_range((size_t)c->vocab_size, 1, tid, nt, &lo, &hi);
-        M->k->matvec(&w->output, (int)lo, (int)hi, ws->xb, ws->xq, M->logits);
+        M->k->matvec(&w->output, (int)lo, (int)hi, &a, M->logits);
         break;
+    }
     }
 }
 
@@ -230,9 +236,9 @@ int jb_llm_model_step(struct jb_llm_model *M, int token, int pos, char *err, siz
     jb_llm_dequantize_row(e->dtype, (const char *)e->data + (size_t)token * e->row_bytes, M->x,
                           c->dim);
     for (int i = 0; i < M->head_dim / 2; i++) {
-        float f = powf(c->rope_theta, -(float)(2 * i) / (float)M->head_dim);
-        M->rope_cos[i] = cosf((float)pos * f);
-        M->rope_sin[i] = sinf((float)pos * f);
+        double ang = (double)pos * M->rope_freq[i];
+        M->rope_cos[i] = (float)cos(ang);
+        M->rope_sin[i] = (float)sin(ang);
     }
     M->pos = pos;
     for (int l = 0; l < c->n_layers; l++) {
@@ -323,6 +329,7 @@ void jb_llm_model_close(struct jb_llm_model *M)
     for (int t = 0; M->ws && t < M->nthreads; t++) {
         free(M->ws[t].xb);
         free(M->ws[t].xq);
+        free(M->ws[t].xk);
         free(M->ws[t].att);
     }
     free(M->ws);
@@ -337,6 +344,7 @@ void jb_llm_model_close(struct jb_llm_model *M)
     free(M->logits);
     free(M->rope_cos);
     free(M->rope_sin);
+    free(M->rope_freq);
     free(M);
 }
 
@@ -388,13 +396,18 @@ int jb_llm_model_open(const struct jb_llm_weights *w, struct jb_pool *pool,
     M->logits = fvec((size_t)c->vocab_size);
     M->rope_cos = fvec((size_t)M->head_dim / 2 + 1);
     M->rope_sin = fvec((size_t)M->head_dim / 2 + 1);
+    M->rope_freq = calloc((size_t)M->head_dim / 2 + 1, sizeof(double));
     int ok = M->kcache && M->vcache && M->ws && M->x && M->q && M->kcur && M->vcur &&
-             M->att_out && M->tmp && M->hb && M->hb_up && M->logits && M->rope_cos && M->rope_sin;
+             M->att_out && M->tmp && M->hb && M->hb_up && M->logits && M->rope_cos &&
+             M->rope_sin && M->rope_freq;
+    for (int i = 0; ok && i < M->head_dim / 2; i++)
+        M->rope_freq[i] = jb_llm_rope_freq(c, w->rope_factors, M->head_dim, i);
     for (int t = 0; ok && t < M->nthreads; t++) {
         M->ws[t].xb = fvec(wide);
         M->ws[t].xq = calloc(wide / JB_QK + 1, sizeof(struct jb_block_q8_0));
-        M->ws[t].att = fvec((size_t)capacity);
-        ok = M->ws[t].xb && M->ws[t].xq && M->ws[t].att;
+        M->ws[t].xk = calloc(wide / JB_QK_K + 1, sizeof(struct jb_block_q8_K));
+        M->ws[t].att = fvec((size_t)capacity * (size_t)(c->n_heads / c->n_kv_heads));
+        ok = M->ws[t].xb && M->ws[t].xq && M->ws[t].xk && M->ws[t].att;
     }
     if (!ok) {
         jb_llm_model_close(M);

@@ -55,8 +55,10 @@ static int tm_cpu_open(const struct jb_tinyml_problem *p, void **st, char *err, 
     w->reference = !strcmp(opt, "reference");
     w->batch = p->batch;
     w->threads = p->threads > w->batch ? w->batch : p->threads;
-    rc = jb_tm_model_open(p->def, p->dtype, p->seed,
-                          w->reference ? JB_ISA_REFERENCE : jb_cpu_isa(), &w->m, err, errlen);
+    /* the model layer's model (synthetic, official or a user's file), with
+     * kernels for this CPU */
+    rc = jb_tm_model_reopen(p->model, w->reference ? JB_ISA_REFERENCE : jb_cpu_isa(), &w->m, err,
+                            errlen);
     if (rc)
         goto fail;
     w->in_bytes = p->in_bytes;

@@ -38,6 +38,12 @@ void jb_tm_quantize_multiplier(double real, int32_t *mult, int32_t *shift)
         qf = 0;
         e = 0;
     }
+    /* above 2^30 TFLite saturates the multiplier (a left shift past 30
+     * would overflow any int32 input) */
+    if (e > 30) {
+        qf = (1ll << 31) - 1;
+        e = 30;
+    }
     *mult = (int32_t)qf;
     *shift = e;
 }

@@ -9,6 +9,7 @@
 
 #include <cuda_runtime.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern "C" int jb_cuda_status_code(int status)
@@ -105,6 +106,8 @@ struct jb_cuda_copy {
     cudaEvent_t ev0, ev1;
     int blocks;
     uint64_t seed; /* the source pattern's seed, for check */
+    enum jb_cuda_copy_method method; /* what run() does: KERNEL or MEMCPY */
+    double kernel_bps, memcpy_bps;   /* calibration (0: not timed) */
 };
 
 __device__ __forceinline__ uint4 copy_pattern(size_t i, uint64_t seed)
@@ -127,22 +130,29 @@ __global__ void copy_poison(uint4 *p, size_t n)
         p[i] = make_uint4(0xdeadbeefu, 0xdeadbeefu, 0xdeadbeefu, 0xdeadbeefu);
 }
 
-/* Four independent 16-byte loads in flight per thread before the first
- * store: enough bytes in flight per multiprocessor to cover HBM latency. */
+/* Each block copies contiguous tiles of COPY_TILE_LOADS x 256 elements (32
+ * KB), taken grid-stride, with all of a thread's loads of a tile in flight
+ * before its first store. On an H200 this reached 3798-3817 GB/s, no more
+ * than the earlier four loads strided by the whole grid (3814), while
+ * cudaMemcpyAsync moved 4251 in the same run (docs/results/cuda/): hence
+ * the roof is the better of the two, not this kernel. */
+#define COPY_TILE_LOADS 8
 __global__ void __launch_bounds__(256)
     copy_kernel(uint4 *__restrict__ dst, const uint4 *__restrict__ src, size_t n)
 {
-    size_t stride = (size_t)gridDim.x * blockDim.x;
-    size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
-    for (; i + 3 * stride < n; i += 4 * stride) {
-        uint4 a = __ldcs(src + i), b = __ldcs(src + i + stride);
-        uint4 c = __ldcs(src + i + 2 * stride), d = __ldcs(src + i + 3 * stride);
-        __stcs(dst + i, a);
-        __stcs(dst + i + stride, b);
-        __stcs(dst + i + 2 * stride, c);
-        __stcs(dst + i + 3 * stride, d);
+    const size_t tile = (size_t)COPY_TILE_LOADS * 256, ntiles = n / tile;
+    for (size_t t = blockIdx.x; t < ntiles; t += gridDim.x) {
+        size_t i = t * tile + threadIdx.x;
+        uint4 v[COPY_TILE_LOADS];
+#pragma unroll
+        for (int k = 0; k < COPY_TILE_LOADS; k++)
+            v[k] = __ldcs(src + i + k * 256);
+#pragma unroll
+        for (int k = 0; k < COPY_TILE_LOADS; k++)
+            __stcs(dst + i + k * 256, v[k]);
     }
-    for (; i < n; i += stride)
+    for (size_t i = ntiles * tile + blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x)
         dst[i] = src[i];
 }
 
@@ -158,7 +168,50 @@ __global__ void copy_verify(const uint4 *p, size_t n, uint64_t seed, int *bad)
         atomicAdd(bad, mine);
 }
 
-extern "C" int jb_cuda_copy_open(int device, size_t bytes, uint64_t seed, struct jb_cuda_copy **out,
+/* One pass by `method`, bracketed by the handle's events (not waited on). */
+static cudaError_t copy_enqueue(struct jb_cuda_copy *c, enum jb_cuda_copy_method method)
+{
+    cudaError_t e = cudaEventRecord(c->ev0, c->stream);
+    if (e == cudaSuccess && method == JB_CUDA_COPY_MEMCPY)
+        e = cudaMemcpyAsync(c->dst, c->src, c->n16 * 16, cudaMemcpyDeviceToDevice, c->stream);
+    else if (e == cudaSuccess) {
+        copy_kernel<<<c->blocks, 256, 0, c->stream>>>(c->dst, c->src, c->n16);
+        e = cudaGetLastError();
+    }
+    if (e == cudaSuccess)
+        e = cudaEventRecord(c->ev1, c->stream);
+    return e;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Bytes read + written per second of `method`: the median of 7 passes after
+ * 2 warm-up passes (the first pass of each also pays for first-touch of the
+ * pages and, for the runtime's copy, loading its kernel). */
+#define COPY_CAL_PASSES 7
+static int copy_calibrate(struct jb_cuda_copy *c, enum jb_cuda_copy_method method, double *bps,
+                          char *err, size_t errlen)
+{
+    int rc = 0;
+    float ms[COPY_CAL_PASSES];
+    for (int i = -2; i < COPY_CAL_PASSES; i++) {
+        JB_CUDA_GO(copy_enqueue(c, method), "copy calibration pass");
+        JB_CUDA_GO(cudaEventSynchronize(c->ev1), "cudaEventSynchronize (copy calibration)");
+        if (i >= 0)
+            JB_CUDA_GO(cudaEventElapsedTime(&ms[i], c->ev0, c->ev1), "cudaEventElapsedTime");
+    }
+    qsort(ms, COPY_CAL_PASSES, sizeof(ms[0]), cmp_float);
+    *bps = 2.0 * (double)c->n16 * 16 / (ms[COPY_CAL_PASSES / 2] * 1e-3);
+out:
+    return rc;
+}
+
+extern "C" int jb_cuda_copy_open(int device, size_t bytes, uint64_t seed,
+                                 enum jb_cuda_copy_method method, struct jb_cuda_copy **out,
                                  char *err, size_t errlen)
 {
     int rc;
@@ -187,6 +240,17 @@ extern "C" int jb_cuda_copy_open(int device, size_t bytes, uint64_t seed, struct
     JB_CUDA_GO(cudaMalloc(&c->bad, sizeof(int)), "cudaMalloc(bad)");
     copy_fill<<<c->blocks, 256, 0, c->stream>>>(c->src, c->n16, seed);
     JB_CUDA_GO(cudaGetLastError(), "copy_fill launch");
+    if (method != JB_CUDA_COPY_MEMCPY &&
+        (rc = copy_calibrate(c, JB_CUDA_COPY_KERNEL, &c->kernel_bps, err, errlen)))
+        goto out;
+    if (method != JB_CUDA_COPY_KERNEL &&
+        (rc = copy_calibrate(c, JB_CUDA_COPY_MEMCPY, &c->memcpy_bps, err, errlen)))
+        goto out;
+    c->method = method != JB_CUDA_COPY_BEST       ? method
+                : c->memcpy_bps > c->kernel_bps ? JB_CUDA_COPY_MEMCPY
+                                                : JB_CUDA_COPY_KERNEL;
+    /* The calibration wrote dst: poison it so a check before the first
+     * measured pass fails. */
     copy_poison<<<c->blocks, 256, 0, c->stream>>>(c->dst, c->n16);
     JB_CUDA_GO(cudaGetLastError(), "copy_poison launch");
     JB_CUDA_GO(cudaStreamSynchronize(c->stream), "cudaStreamSynchronize");
@@ -197,14 +261,21 @@ out:
     return rc;
 }
 
+extern "C" enum jb_cuda_copy_method jb_cuda_copy_method(const struct jb_cuda_copy *c,
+                                                        double *kernel_bps, double *memcpy_bps)
+{
+    if (kernel_bps)
+        *kernel_bps = c->kernel_bps;
+    if (memcpy_bps)
+        *memcpy_bps = c->memcpy_bps;
+    return c->method;
+}
+
 extern "C" int jb_cuda_copy_run(struct jb_cuda_copy *c, double *gpu_s, char *err, size_t errlen)
 {
     int rc = 0;
     float ms = 0;
-    JB_CUDA_GO(cudaEventRecord(c->ev0, c->stream), "cudaEventRecord");
-    copy_kernel<<<c->blocks, 256, 0, c->stream>>>(c->dst, c->src, c->n16);
-    JB_CUDA_GO(cudaGetLastError(), "copy_kernel launch");
-    JB_CUDA_GO(cudaEventRecord(c->ev1, c->stream), "cudaEventRecord");
+    JB_CUDA_GO(copy_enqueue(c, c->method), "copy pass");
     JB_CUDA_GO(cudaEventSynchronize(c->ev1), "cudaEventSynchronize (copy)");
     JB_CUDA_GO(cudaEventElapsedTime(&ms, c->ev0, c->ev1), "cudaEventElapsedTime");
     if (gpu_s)

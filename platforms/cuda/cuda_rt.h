@@ -39,12 +39,22 @@ struct jb_cuda_device_info {
  * the last one. out may be NULL (only the yes/no answer). */
 int jb_cuda_probe(int device, struct jb_cuda_device_info *out, char *err, size_t errlen);
 
-/* Device-to-device copy calibration: dst = src over `bytes` with 16-byte
- * loads and stores, the pattern a function of index and seed. Handle owned
- * by the caller: open, run as often as needed, close. */
+/* Device-to-device copy calibration: dst = src over `bytes`, the pattern a
+ * function of index and seed. Two ways to copy: joulebench's own kernel
+ * (16-byte loads and stores, several in flight per thread) and the CUDA
+ * runtime's cudaMemcpyAsync device to device. The roof is the better of
+ * the two on this GPU: with JB_CUDA_COPY_BEST, open times both (median of
+ * several passes each, after a warm-up) and every run uses the faster.
+ * Handle owned by the caller: open, run as often as needed, close. */
+enum jb_cuda_copy_method { JB_CUDA_COPY_BEST = 0, JB_CUDA_COPY_KERNEL, JB_CUDA_COPY_MEMCPY };
 struct jb_cuda_copy;
-int jb_cuda_copy_open(int device, size_t bytes, uint64_t seed, struct jb_cuda_copy **out, char *err,
-                      size_t errlen);
+int jb_cuda_copy_open(int device, size_t bytes, uint64_t seed, enum jb_cuda_copy_method method,
+                      struct jb_cuda_copy **out, char *err, size_t errlen);
+/* The method runs use (never BEST), and the calibration's figures (bytes
+ * read + written per second, median pass) of the kernel and of
+ * cudaMemcpyAsync: 0 for one not timed (a method asked for by name). */
+enum jb_cuda_copy_method jb_cuda_copy_method(const struct jb_cuda_copy *c, double *kernel_bps,
+                                             double *memcpy_bps);
 /* One pass, synchronous (returns when the GPU has finished, so host-clock
  * and energy readings around it bracket the work). *gpu_s receives the pass
  * time from CUDA events (may be NULL). */

@@ -8,6 +8,7 @@
 #include "platforms/cuda/llm_cuda_gemv.cuh"
 #include "platforms/cuda/llm_cuda_attn.cuh"
 #include "platforms/cuda/llm_cuda_qmma.cuh"
+#include "platforms/cuda/llm_cuda_attn_mma.cuh"
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -277,9 +278,18 @@ static int enqueue_step(jb_cuda_llm *m, char *err, size_t errlen)
         if ((rc = matmul(m, &Ly->wqkv, xin, m->xn_h, m->qkv, 0, 0, Ly->attn_norm, err, errlen)))
             return rc;
         dim3 g1(m->nch, c->n_kv_heads, B);
-        launch(m, k_attn_partial, g1, dim3(256), (const float *)m->qkv, m->qd, m->kvd, m->hs, m->G,
-               Ly->kc, Ly->vc, m->ctx_alloc, m->L + 1, m->CH, c->rope_theta, m->pm, m->pl,
-               m->pacc);
+        if (m->amma)
+            launch(m,
+                   m->hs == 64 ? (m->amma == 2 ? k_attn_mma<64, true> : k_attn_mma<64, false>)
+                   : m->amma == 2 ? k_attn_mma<128, true>
+                                  : k_attn_mma<128, false>,
+                   g1, dim3(AMMA_WARPS * 32),
+                   (const float *)m->qkv, m->qd, m->kvd, m->G, Ly->kc, Ly->vc, m->ctx_alloc,
+                   m->L + 1, m->CH, c->rope_theta, m->pm, m->pl, m->pacc);
+        else
+            launch(m, k_attn_partial, g1, dim3(256), (const float *)m->qkv, m->qd, m->kvd, m->hs,
+                   m->G, Ly->kc, Ly->vc, m->ctx_alloc, m->L + 1, m->CH, c->rope_theta, m->pm,
+                   m->pl, m->pacc);
         launch(m, k_attn_combine, dim3(c->n_heads, B), dim3(128), (const float *)m->pm,
                (const float *)m->pl, (const float *)m->pacc, m->nch, m->hs,
                attn_out{m->att, m->att_h, m->h_bf16, m->P});
@@ -383,6 +393,16 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
      * only, which is the bf16/fp16 GEMV's layout. */
     m->fnorm = !m->gemm && !m->qmma && m->P == 0 && o->fuse_norm;
     m->qmma_v = o->qmma_pieces;
+    /* Attention on the tensor cores rounds q and the probabilities to fp16:
+     * by default only where the products round activations already, with
+     * the next tile's loads in flight (on the H200: 8B bf16 batch 128 16.3
+     * against 17.7 ms, batch 32 8.0 against 8.5; 1B level at batch 8;
+     * docs/results/cuda/h200-bench-2.csv). At batch 1 it was 6-12% faster
+     * too but would loosen the GEMV path's 1e-3 tolerance: not the default. */
+    m->amma = o->attn_mma >= 0 && (m->hs == 64 || m->hs == 128) && m->G <= ATT_GMAX &&
+                      (o->attn_mma > 0 || m->gemm || m->qmma)
+                  ? (o->attn_mma == 1 ? 1 : 2)
+                  : 0;
     m->h_bf16 = m->dt == DT_BF16;
     m->gemv_nb = o->batch <= 1 ? 1 : o->batch <= 2 ? 2 : o->batch <= 4 ? 4 : 8;
     JB_CUDA_GO(cudaSetDevice(o->device), "cudaSetDevice");
@@ -538,12 +558,13 @@ extern "C" int jb_cuda_llm_open(const struct jb_cuda_llm_opts *o, struct jb_cuda
             goto out;
         JB_CUDA_GO(cudaGraphInstantiate(&m->gexec, m->graph, 0), "cudaGraphInstantiate");
     }
-    snprintf(m->kernel, sizeof(m->kernel), "%s%s%s%s",
+    snprintf(m->kernel, sizeof(m->kernel), "%s%s%s%s%s",
              m->qmma          ? "cuda-qmma-f16"
              : !m->gemm       ? "cuda-gemv-warp-rows"
              : m->dt >= DT_Q8 ? "cuda-dequant-f16+cublas"
                               : "cuda-cublas",
-             m->fnorm ? "+fnorm" : "", m->use_graph ? "+graph" : "", m->pdl ? "+pdl" : "");
+             m->fnorm ? "+fnorm" : "", m->use_graph ? "+graph" : "", m->pdl ? "+pdl" : "",
+             m->amma == 2 ? "+attn-mma-pf" : m->amma ? "+attn-mma" : "");
     *out = m;
     return 0;
 out:

@@ -51,6 +51,12 @@ struct jb_cuda_llm_opts {
                          * 0: planned (two up to batch 16) */
     int no_qmma;        /* 1: q8_0/q4_0 through the GEMV or dequantize + cuBLAS
                          * instead of the tensor-core kernel (A/B, tests) */
+    int attn_mma;       /* attention on the tensor cores (llm_cuda_attn_mma.cuh):
+                         * 2 wherever the shapes allow (head size 64 or 128),
+                         * with the next tile's loads issued before the current
+                         * tile's mma; 1 the same without (A/B); -1 never; 0
+                         * automatic: 2 where the matrix products round
+                         * activations (cuBLAS and qmma paths), else never */
 };
 
 /* Allocates, generates weights and cache on the GPU, runs one warm-up step

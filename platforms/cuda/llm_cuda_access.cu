@@ -123,7 +123,7 @@ extern "C" const char *jb_cuda_llm_kernel(const struct jb_cuda_llm *m)
 }
 extern "C" int jb_cuda_llm_fp32_activations(const struct jb_cuda_llm *m)
 {
-    return !m->gemm && !m->qmma;
+    return !m->gemm && !m->qmma && !m->amma;
 }
 extern "C" double jb_cuda_llm_weight_bytes(const struct jb_cuda_llm *m)
 {

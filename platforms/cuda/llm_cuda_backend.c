@@ -24,6 +24,8 @@ static const struct jb_option_def cuda_llm_options[] = {
     {"qmma", JB_OPT_ENUM, NULL, 0, 0, "0|1", "q8_0/q4_0 tensor-core kernel: 0 off, 1 one piece "
      "per lane"},
     {"gemv_max", JB_OPT_INT, NULL, 1, 8, NULL, "GEMV up to this batch, cuBLAS or qmma above"},
+    {"attn", JB_OPT_ENUM, NULL, 0, 0, "mma-pf|mma|simt", "attention on the tensor cores (mma-pf: "
+     "with prefetch, the default where products round activations) or not (simt)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -82,7 +84,8 @@ static int cuda_llm_open(const struct jb_llm_problem *p, void **st, char *err, s
      * to batch N (<= 8) instead of cuBLAS or, for q8_0/q4_0, the tensor-core
      * kernel; qmma=1 reads one 16-byte piece per lane and row there (A/B),
      * qmma=0 takes q8_0/q4_0 off the tensor-core kernel; fuse=norm folds
-     * RMSNorm into the GEMVs of the row-order GEMV path. */
+     * RMSNorm into the GEMVs of the row-order GEMV path; attn=mma, mma-pf
+     * or simt puts the attention on or off the tensor cores (A/B). */
     if (jb_opt_int(spec, cuda_llm_options, "device", &v))
         o.device = (int)v;
     if (jb_opt_int(spec, cuda_llm_options, "graph", &v))
@@ -99,6 +102,8 @@ static int cuda_llm_open(const struct jb_llm_problem *p, void **st, char *err, s
         o.no_qmma = !strcmp(buf, "0"), o.qmma_pieces = !strcmp(buf, "1");
     if (jb_opt_int(spec, cuda_llm_options, "gemv_max", &v))
         o.gemv_max_batch = (int)v;
+    if (jb_option_get(spec, "attn", buf, sizeof(buf)))
+        o.attn_mma = !strcmp(buf, "mma") ? 1 : !strcmp(buf, "mma-pf") ? 2 : -1;
     struct cuda_llm *s = calloc(1, sizeof(*s));
     if (!s)
         return jb_err(err, errlen, JB_ENOMEM, "%s on cuda: out of memory", cfg->name);

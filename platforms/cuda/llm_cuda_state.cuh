@@ -50,6 +50,7 @@ struct jb_cuda_llm {
     int device, use_graph, gemm, h_bf16, gemv_nb, pdl, gemv_max;
     int qmma;   /* q8_0/q4_0 on the tensor cores (llm_cuda_qmma.cuh) */
     int qmma_v; /* 1: one 16-byte piece per lane and row (A/B); 0: planned */
+    int amma;   /* attention on the tensor cores (k_attn_mma): 1, 2 with prefetch */
     int fnorm;  /* RMSNorm fused into the GEMVs (gemv_norm) */
     int sms;  /* multiprocessors of the device */
     int P;      /* GEMV activation layout (xperm), 0 on the cuBLAS path */
@@ -74,7 +75,7 @@ struct jb_cuda_llm {
     cudaEvent_t ev0, ev1;
     double weight_bytes, kv_bytes;
     std::vector<void *> allocs;
-    char kernel[48];
+    char kernel[64]; /* at most 45 characters in practice (info keeps 47) */
 };
 
 #endif

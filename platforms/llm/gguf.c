@@ -6,6 +6,7 @@
 #include "base/error.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,9 @@ struct meta {
     int64_t dim, layers, heads, kv_heads, hidden, ctx;
     double theta, eps;
     uint64_t alignment;
+    double rope_linear; /* llama.rope.scaling.factor with type "linear" (or scale_linear); 0: none */
+    int rope_linear_type; /* llama.rope.scaling.type was "linear" */
+    double rope_factor;   /* llama.rope.scaling.factor as read */
 };
 
 static int need(struct cursor *c, size_t n)
@@ -185,9 +189,23 @@ static int read_kv(struct cursor *c, struct meta *m, char *err, size_t errlen)
         m->have_arch = 1;
         return 0;
     }
+    if (str_is(key, "llama.rope.scaling.type")) {
+        struct str v;
+        if (t != GV_STRING || rd_str(c, &v))
+            return jb_err(err, errlen, JB_EFORMAT, "gguf: llama.rope.scaling.type is not a string");
+        if (str_is(v, "linear"))
+            m->rope_linear_type = 1;
+        else if (!str_is(v, "none") && !str_is(v, "llama3"))
+            return jb_err(err, errlen, JB_ENOTSUP, "gguf: RoPE scaling '%.*s' not supported "
+                          "(none, linear; Llama 3.x scaling comes as rope_freqs.weight)",
+                          (int)(v.n > 32 ? 32 : v.n), v.p);
+        return 0;
+    }
     if (str_is(key, "general.alignment")) {
         double v;
-        if (rd_number(c, t, &v) || v < 1 || v > 65536 || ((uint64_t)v & ((uint64_t)v - 1)))
+        /* written so that NaN fails too: it compares false with both bounds */
+        if (rd_number(c, t, &v) || !(v >= 1 && v <= 65536) || v != floor(v) ||
+            ((uint64_t)v & ((uint64_t)v - 1)))
             return jb_err(err, errlen, JB_EFORMAT, "gguf: general.alignment is not a power of "
                           "two in 1..65536");
         m->alignment = (uint64_t)v;
@@ -209,6 +227,10 @@ static int read_kv(struct cursor *c, struct meta *m, char *err, size_t errlen)
         fp = &m->theta;
     else if (str_is(key, "llama.attention.layer_norm_rms_epsilon"))
         fp = &m->eps;
+    else if (str_is(key, "llama.rope.scaling.factor"))
+        fp = &m->rope_factor;
+    else if (str_is(key, "llama.rope.scale_linear")) /* the older key: linear scaling */
+        fp = &m->rope_linear;
     if (ip || fp) {
         double v;
         if (t == GV_F32 || t == GV_F64 ? !fp : (!vtype_size(t) || t == GV_BOOL))
@@ -222,6 +244,9 @@ static int read_kv(struct cursor *c, struct meta *m, char *err, size_t errlen)
                               (int)key.n, key.p, v);
             *ip = (int64_t)v;
         } else {
+            if (!(isfinite(v) && v > 0))
+                return jb_err(err, errlen, JB_EFORMAT, "gguf: %.*s = %g out of range",
+                              (int)key.n, key.p, v);
             *fp = v;
         }
         return 0;
@@ -240,6 +265,9 @@ static int ggml_to_dtype(uint32_t t)
     case JB_GGML_TYPE_BF16: return JB_LLM_BF16;
     case JB_GGML_TYPE_Q8_0: return JB_LLM_Q8_0;
     case JB_GGML_TYPE_Q4_0: return JB_LLM_Q4_0;
+    case JB_GGML_TYPE_Q4_K: return JB_LLM_Q4_K;
+    case JB_GGML_TYPE_Q5_K: return JB_LLM_Q5_K;
+    case JB_GGML_TYPE_Q6_K: return JB_LLM_Q6_K;
     default: return -1;
     }
 }
@@ -273,7 +301,7 @@ static int locate(struct loader *ld, const char *name, int64_t cols, int64_t row
     int dt = ggml_to_dtype(t->type);
     if (dt < 0)
         return jb_err(ld->err, ld->errlen, JB_ENOTSUP, "gguf: tensor %s has type %u, not "
-                      "supported (F32, F16, BF16, Q8_0, Q4_0)", name, t->type);
+                      "supported (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)", name, t->type);
     int want_dims = rows ? 2 : 1;
     for (uint32_t d = (uint32_t)want_dims; d < t->ndims; d++)
         if (t->ne[d] != 1)
@@ -284,9 +312,10 @@ static int locate(struct loader *ld, const char *name, int64_t cols, int64_t row
         return jb_err(ld->err, ld->errlen, JB_EFORMAT, "gguf: tensor %s has shape [%llu, %llu], "
                       "expected [%lld, %lld]", name, (unsigned long long)t->ne[0],
                       (unsigned long long)r, (long long)cols, (long long)(rows ? rows : 1));
-    if ((dt == JB_LLM_Q8_0 || dt == JB_LLM_Q4_0) && cols % JB_QK)
+    int be = jb_llm_block_elems((enum jb_llm_dtype)dt);
+    if (cols % be)
         return jb_err(ld->err, ld->errlen, JB_EFORMAT, "gguf: tensor %s: %lld columns are not "
-                      "whole blocks of 32", name, (long long)cols);
+                      "whole blocks of %d", name, (long long)cols, be);
     size_t rb = jb_llm_row_bytes((enum jb_llm_dtype)dt, (int)cols);
     uint64_t nrows = rows ? (uint64_t)rows : 1;
     if (nrows > SIZE_MAX / rb || t->offset > ld->data_len ||
@@ -327,8 +356,8 @@ static int load_norm(struct loader *ld, const char *name, int64_t n, float **out
     size_t rb;
     if ((rc = locate(ld, name, n, 0, &t, &dt, &rb)))
         return rc;
-    if (dt == JB_LLM_Q8_0 || dt == JB_LLM_Q4_0)
-        return jb_err(ld->err, ld->errlen, JB_ENOTSUP, "gguf: norm %s is quantized", name);
+    if (jb_llm_dtype_is_quant((enum jb_llm_dtype)dt))
+        return jb_err(ld->err, ld->errlen, JB_ENOTSUP, "gguf: %s is quantized", name);
     *out = jb_llm_weights_alloc(ld->w, sizeof(float) * (size_t)n);
     if (!*out)
         return jb_err(ld->err, ld->errlen, JB_ENOMEM, "gguf: cannot allocate tensor %s", name);
@@ -385,11 +414,36 @@ static int build(struct loader *ld, const struct meta *m)
         w->output = w->token_embd;
     else if ((rc = load_matrix(ld, "output.weight", m->dim, c->vocab_size, &w->output)))
         return rc;
-    /* rope_freqs.weight (Llama 3.1 long-context scaling) is accepted and not
-     * applied: it changes RoPE angles only, not the work of a step. */
-    struct tinfo *rf = find(ld, "rope_freqs.weight");
-    if (rf)
-        rf->used = 1;
+    /* Llama 3.x long-context scaling: llama.cpp's converter stores the
+     * divisor of each RoPE frequency as rope_freqs.weight [head_dim / 2]
+     * (rather than the rope_scaling keys of config.json); its presence is
+     * the file asking for it. */
+    if (find(ld, "rope_freqs.weight")) {
+        if ((rc = load_norm(ld, "rope_freqs.weight", hd / 2, &w->rope_factors)))
+            return rc;
+        for (int64_t i = 0; i < hd / 2; i++)
+            if (!(w->rope_factors[i] > 0.0f && w->rope_factors[i] < 1e30f))
+                return jb_err(ld->err, ld->errlen, JB_EFORMAT, "gguf: rope_freqs.weight[%lld] = "
+                              "%g is not a positive factor", (long long)i,
+                              (double)w->rope_factors[i]);
+    }
+    /* Linear scaling (positions divided by the factor, i.e. every frequency):
+     * folded into the same divisors. */
+    double lin = m->rope_linear_type ? m->rope_factor : m->rope_linear;
+    if (lin != 0.0 && lin != 1.0) {
+        if (!(lin > 0.0 && lin < 1e6))
+            return jb_err(ld->err, ld->errlen, JB_EFORMAT, "gguf: RoPE linear scaling factor %g "
+                          "out of range", lin);
+        if (!w->rope_factors) {
+            w->rope_factors = jb_llm_weights_alloc(w, sizeof(float) * (size_t)(hd / 2));
+            if (!w->rope_factors)
+                return jb_err(ld->err, ld->errlen, JB_ENOMEM, "gguf: out of memory");
+            for (int64_t i = 0; i < hd / 2; i++)
+                w->rope_factors[i] = 1.0f;
+        }
+        for (int64_t i = 0; i < hd / 2; i++)
+            w->rope_factors[i] *= (float)lin;
+    }
     for (uint64_t i = 0; i < ld->nt; i++)
         if (!ld->t[i].used)
             return jb_err(ld->err, ld->errlen, JB_EFORMAT, "gguf: unexpected tensor '%.*s' for "
@@ -437,7 +491,7 @@ int jb_gguf_parse(const uint8_t *buf, size_t len, struct jb_pool *pool,
     if (nkv > len / 12 || nt > len / 24)
         return jb_err(err, errlen, JB_EFORMAT, "gguf: %llu tensors / %llu metadata pairs cannot "
                       "fit in %zu bytes", (unsigned long long)nt, (unsigned long long)nkv, len);
-    struct meta m = {0, 0, 0, 0, 0, 0, 0, 10000.0, 1e-5, GGUF_DEFAULT_ALIGNMENT};
+    struct meta m = {0, 0, 0, 0, 0, 0, 0, 10000.0, 1e-5, GGUF_DEFAULT_ALIGNMENT, 0.0, 0, 0.0};
     m.kv_heads = -1;
     for (uint64_t i = 0; i < nkv; i++)
         if ((rc = read_kv(&c, &m, err, errlen)))

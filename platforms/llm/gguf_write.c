@@ -6,6 +6,7 @@
 #include "platforms/llm/gguf.h"
 #include "base/error.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,15 @@ static void kv_f32(struct buf *b, const char *key, float v)
     put_u32(b, u);
 }
 
+static void kv_f64(struct buf *b, const char *key, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    put_str(b, key);
+    put_u32(b, 12); /* FLOAT64 */
+    put_u64(b, u);
+}
+
 struct tensor {
     char name[64];
     uint32_t type;
@@ -91,6 +101,10 @@ static uint32_t ggml_type(enum jb_llm_dtype d)
     case JB_LLM_F16: return 1;
     case JB_LLM_Q4_0: return 2;
     case JB_LLM_Q8_0: return 8;
+    case JB_LLM_Q4_K: return 12;
+    case JB_LLM_Q5_K: return 13;
+    case JB_LLM_Q6_K: return 14;
+    case JB_LLM_Q8_K: return 15;
     case JB_LLM_BF16: return 30;
     }
     return 0;
@@ -168,7 +182,7 @@ int jb_gguf_write_mem(const struct jb_llm_weights *w, unsigned flags, enum jb_gg
                       "gguf: a tokenizer needs a vocabulary of at least 259 (3 special and 256 "
                       "byte tokens); %s has %d", w->cfg.name, w->cfg.vocab_size);
     const struct jb_llm_config *c = &w->cfg;
-    int cap = 4 + 9 * c->n_layers, n = 0;
+    int cap = 5 + 9 * c->n_layers, n = 0;
     struct tensor *t = calloc((size_t)cap, sizeof(*t));
     if (!t)
         return jb_err(err, errlen, JB_ENOMEM, "gguf: out of memory");
@@ -192,10 +206,22 @@ int jb_gguf_write_mem(const struct jb_llm_weights *w, unsigned flags, enum jb_gg
     add_norm(t, &n, "output_norm.weight", w->output_norm, c->dim);
     if (!c->tied)
         add_matrix(t, &n, "output.weight", &w->output);
+    float bad_freqs[256] = {0};
+    int hd = c->dim / c->n_heads;
+    if (fault == JB_GGUF_BAD_ROPE_FREQS && hd / 2 <= 256) {
+        for (int i = 0; i < hd / 2; i++)
+            bad_freqs[i] = w->rope_factors ? w->rope_factors[i] : 1.0f;
+        bad_freqs[hd / 4] = 0.0f;
+        add_norm(t, &n, "rope_freqs.weight", bad_freqs, hd / 2);
+    } else if (w->rope_factors) {
+        add_norm(t, &n, "rope_freqs.weight", w->rope_factors, hd / 2);
+    }
     if (fault == JB_GGUF_EXTRA_TENSOR)
         add_norm(t, &n, "blk.0.attn_sinks.weight", w->output_norm, c->dim);
     if (fault == JB_GGUF_BAD_TYPE)
-        t[2].type = 14; /* blk.0.attn_q.weight: Q6_K */
+        t[2].type = 10; /* blk.0.attn_q.weight: Q2_K */
+    if (fault == JB_GGUF_KQUANT_SHORT_ROWS)
+        t[2].type = 12; /* blk.0.attn_q.weight: Q4_K */
     if (fault == JB_GGUF_BAD_SHAPE)
         for (int i = 0; i < n; i++)
             if (!strcmp(t[i].name, "blk.0.attn_k.weight")) {
@@ -208,21 +234,29 @@ int jb_gguf_write_mem(const struct jb_llm_weights *w, unsigned flags, enum jb_gg
     put_u32(&b, fault == JB_GGUF_BAD_MAGIC ? 0x46554748u : 0x46554747u);
     put_u32(&b, fault == JB_GGUF_BAD_VERSION ? 1 : 3);
     put_u64(&b, fault == JB_GGUF_HUGE_COUNT ? (1ull << 62) : (uint64_t)n);
-    put_u64(&b, 14 + (vocab ? 7 : 0));
+    int rope_kv = fault == JB_GGUF_ROPE_LINEAR || fault == JB_GGUF_ROPE_YARN;
+    put_u64(&b, 14 + (vocab ? 7 : 0) + (rope_kv ? 2 : 0));
+    if (rope_kv) {
+        kv_str(&b, "llama.rope.scaling.type", fault == JB_GGUF_ROPE_YARN ? "yarn" : "linear");
+        kv_f32(&b, "llama.rope.scaling.factor", 2.0f);
+    }
     put_str(&b, "general.architecture");
     put_u32(&b, 8); /* STRING */
     put_str(&b, fault == JB_GGUF_BAD_ARCH ? "gpt2" : "llama");
     put_str(&b, "general.name");
     put_u32(&b, 8);
     put_str(&b, c->name);
-    kv_u32(&b, "general.alignment", 32);
+    if (fault == JB_GGUF_NAN_ALIGNMENT)
+        kv_f64(&b, "general.alignment", NAN);
+    else
+        kv_u32(&b, "general.alignment", 32);
     kv_u32(&b, "llama.context_length", (uint32_t)c->max_context);
     kv_u32(&b, "llama.embedding_length", (uint32_t)c->dim);
     kv_u32(&b, "llama.block_count", (uint32_t)c->n_layers);
     kv_u32(&b, "llama.feed_forward_length", (uint32_t)c->hidden_dim);
     kv_u32(&b, "llama.attention.head_count", (uint32_t)c->n_heads);
     kv_u32(&b, "llama.attention.head_count_kv", (uint32_t)c->n_kv_heads);
-    kv_f32(&b, "llama.rope.freq_base", c->rope_theta);
+    kv_f32(&b, "llama.rope.freq_base", fault == JB_GGUF_NAN_ROPE ? NAN : c->rope_theta);
     kv_f32(&b, "llama.attention.layer_norm_rms_epsilon", c->norm_eps);
     kv_u32(&b, "llama.vocab_size", (uint32_t)c->vocab_size);
     kv_u32(&b, "llama.rope.dimension_count", (uint32_t)(c->dim / c->n_heads));
@@ -284,4 +318,56 @@ int jb_gguf_write_file(const struct jb_llm_weights *w, unsigned flags, enum jb_g
         rc = JB_EIO;
     free(p);
     return rc ? jb_err(err, errlen, rc, "gguf: writing %s failed", path) : JB_OK;
+}
+
+int jb_gguf_convert_matrix(struct jb_llm_weights *w, struct jb_llm_matrix *m,
+                           enum jb_llm_dtype to)
+{
+    to = jb_llm_dtype_for_cols(to, m->cols);
+    size_t rb = jb_llm_row_bytes(to, m->cols);
+    void *data = jb_llm_weights_alloc(w, rb * (size_t)m->rows);
+    float *row = malloc(sizeof(float) * (size_t)m->cols);
+    if (!data || !row) {
+        free(row);
+        return JB_ENOMEM;
+    }
+    for (int r = 0; r < m->rows; r++) {
+        jb_llm_dequantize_row(m->dtype, (char *)m->data + (size_t)r * m->row_bytes, row, m->cols);
+        jb_llm_quantize_row(to, row, (char *)data + (size_t)r * rb, m->cols);
+    }
+    free(row);
+    m->dtype = to;
+    m->row_bytes = rb;
+    m->data = data;
+    return JB_OK;
+}
+
+/* llama.cpp's use_more_bits(i_layer, n_layers). */
+static int more_bits(int i, int n)
+{
+    return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+}
+
+int jb_gguf_make_q4_k_m(struct jb_llm_weights *w)
+{
+    int rc = 0, n = w->cfg.n_layers;
+    int tied = w->cfg.tied;
+    rc |= jb_gguf_convert_matrix(w, &w->token_embd, tied ? JB_LLM_Q6_K : JB_LLM_Q4_K);
+    for (int l = 0; l < n; l++) {
+        struct jb_llm_layer *L = &w->layers[l];
+        enum jb_llm_dtype more = more_bits(l, n) ? JB_LLM_Q6_K : JB_LLM_Q4_K;
+        rc |= jb_gguf_convert_matrix(w, &L->wq, JB_LLM_Q4_K);
+        rc |= jb_gguf_convert_matrix(w, &L->wk, JB_LLM_Q4_K);
+        rc |= jb_gguf_convert_matrix(w, &L->wv, more);
+        rc |= jb_gguf_convert_matrix(w, &L->wo, JB_LLM_Q4_K);
+        rc |= jb_gguf_convert_matrix(w, &L->w_gate, JB_LLM_Q4_K);
+        rc |= jb_gguf_convert_matrix(w, &L->w_up, JB_LLM_Q4_K);
+        rc |= jb_gguf_convert_matrix(w, &L->w_down, more);
+    }
+    if (tied)
+        w->output = w->token_embd;
+    else
+        rc |= jb_gguf_convert_matrix(w, &w->output, JB_LLM_Q6_K);
+    w->dtype = w->layers[0].wq.dtype;
+    return rc ? JB_ENOMEM : JB_OK;
 }

@@ -1,6 +1,8 @@
-/* llm_format.c: the scalar number formats (fp16, bf16, q8_0, q4_0) and row
- * layouts shared by every LLM back-end and the model layer's oracle. */
+/* llm_format.c: the scalar number formats (fp16, bf16, q8_0, q4_0; the
+ * k-quants in llm_kquant.c) and row layouts shared by every LLM back-end and
+ * the model layer's oracle, and the RoPE frequencies (Llama 3.x scaling). */
 #include "platforms/llm/llm_format.h"
+#include "platforms/llm/llm_kquant.h"
 
 #include <math.h>
 #include <string.h>
@@ -14,8 +16,77 @@ size_t jb_llm_row_bytes(enum jb_llm_dtype dtype, int cols)
     case JB_LLM_BF16: return n * 2;
     case JB_LLM_Q8_0: return n / JB_QK * sizeof(struct jb_block_q8_0);
     case JB_LLM_Q4_0: return n / JB_QK * sizeof(struct jb_block_q4_0);
+    case JB_LLM_Q4_K: return n / JB_QK_K * sizeof(struct jb_block_q4_K);
+    case JB_LLM_Q5_K: return n / JB_QK_K * sizeof(struct jb_block_q5_K);
+    case JB_LLM_Q6_K: return n / JB_QK_K * sizeof(struct jb_block_q6_K);
+    case JB_LLM_Q8_K: return n / JB_QK_K * sizeof(struct jb_block_q8_K);
     }
     return 0;
+}
+
+int jb_llm_block_elems(enum jb_llm_dtype dtype)
+{
+    switch (dtype) {
+    case JB_LLM_Q8_0:
+    case JB_LLM_Q4_0: return JB_QK;
+    case JB_LLM_Q4_K:
+    case JB_LLM_Q5_K:
+    case JB_LLM_Q6_K:
+    case JB_LLM_Q8_K: return JB_QK_K;
+    default: return 1;
+    }
+}
+
+int jb_llm_dtype_is_quant(enum jb_llm_dtype dtype)
+{
+    return jb_llm_block_elems(dtype) > 1;
+}
+
+enum jb_llm_dtype jb_llm_act_dtype(enum jb_llm_dtype dtype)
+{
+    switch (dtype) {
+    case JB_LLM_Q8_0:
+    case JB_LLM_Q4_0: return JB_LLM_Q8_0;
+    case JB_LLM_Q4_K:
+    case JB_LLM_Q5_K:
+    case JB_LLM_Q6_K: return JB_LLM_Q8_K;
+    default: return JB_LLM_F32;
+    }
+}
+
+enum jb_llm_dtype jb_llm_dtype_for_cols(enum jb_llm_dtype dtype, int cols)
+{
+    if (jb_llm_block_elems(dtype) == JB_QK_K && cols % JB_QK_K)
+        return JB_LLM_Q8_0;
+    return dtype;
+}
+
+void jb_llm_rope_factors(const struct jb_llm_config *c, int head_dim, float *out)
+{
+    const struct jb_llm_rope_scaling *s = &c->rope_scaling;
+    const double pi = 3.14159265358979323846;
+    for (int i = 0; i < head_dim / 2; i++) {
+        out[i] = 1.0f;
+        if (!(s->factor > 0.0f) || s->orig_context <= 0 || !(s->high_freq_factor > s->low_freq_factor))
+            continue;
+        double freq = pow(c->rope_theta, -2.0 * i / head_dim), wavelen = 2.0 * pi / freq;
+        double low_wavelen = s->orig_context / s->low_freq_factor;
+        double high_wavelen = s->orig_context / s->high_freq_factor;
+        if (wavelen > low_wavelen) {
+            out[i] = s->factor;
+        } else if (wavelen >= high_wavelen) {
+            /* between the two: interpolate the frequency, not its divisor */
+            double smooth = (s->orig_context / wavelen - s->low_freq_factor) /
+                            (s->high_freq_factor - s->low_freq_factor);
+            out[i] = (float)(1.0 / ((1.0 - smooth) / s->factor + smooth));
+        }
+    }
+}
+
+double jb_llm_rope_freq(const struct jb_llm_config *c, const float *factors, int head_dim, int i)
+{
+    double f = pow(c->rope_theta, -2.0 * i / head_dim);
+    return factors ? f / factors[i] : f;
 }
 
 const char *jb_llm_dtype_name(enum jb_llm_dtype dtype)
@@ -26,6 +97,10 @@ const char *jb_llm_dtype_name(enum jb_llm_dtype dtype)
     case JB_LLM_BF16: return "bf16";
     case JB_LLM_Q8_0: return "q8_0";
     case JB_LLM_Q4_0: return "q4_0";
+    case JB_LLM_Q4_K: return "q4_K";
+    case JB_LLM_Q5_K: return "q5_K";
+    case JB_LLM_Q6_K: return "q6_K";
+    case JB_LLM_Q8_K: return "q8_K";
     }
     return "?";
 }
@@ -44,6 +119,12 @@ int jb_llm_dtype_parse(const char *name)
         return JB_LLM_Q8_0;
     if (!strcmp(name, "q4_0"))
         return JB_LLM_Q4_0;
+    if (!strcmp(name, "q4_K") || !strcmp(name, "q4_k"))
+        return JB_LLM_Q4_K;
+    if (!strcmp(name, "q5_K") || !strcmp(name, "q5_k"))
+        return JB_LLM_Q5_K;
+    if (!strcmp(name, "q6_K") || !strcmp(name, "q6_k"))
+        return JB_LLM_Q6_K;
     return -1;
 }
 
@@ -113,9 +194,24 @@ float jb_f32_from_bf16(uint16_t h)
  * makes of it: exact for |v| < 2^23, which q8_0 codes (|v| <= 127.5) are. */
 static inline int round_half_away(float v)
 {
+    /* a hostile file's NaN or infinite values: C leaves their conversion
+     * undefined (the fuzz pass reached it); saturate instead */
+    if (!(v == v))
+        return 0;
+    if (v > 8388608.0f || v < -8388608.0f)
+        return v > 0 ? 8388608 : -8388608;
     int i = (int)v;
     float frac = v - (float)i;
     return i + (frac >= 0.5f) - (frac <= -0.5f);
+}
+
+/* (int8_t)v as ggml writes it for in-range v, saturated (and 0 for NaN)
+ * where the conversion would be undefined. */
+static inline int trunc_i8(float v)
+{
+    if (!(v == v))
+        return 0;
+    return v >= 127.0f ? 127 : v <= -128.0f ? -128 : (int)v;
 }
 
 void jb_llm_quantize_row(enum jb_llm_dtype dtype, const float *src, void *dst, int n)
@@ -163,7 +259,7 @@ void jb_llm_quantize_row(enum jb_llm_dtype dtype, const float *src, void *dst, i
             float d = max / -8.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
             b[i].d = jb_fp16_from_f32(d);
             for (int j = 0; j < JB_QK / 2; j++) {
-                int lo = (int)(int8_t)(x[j] * id + 8.5f), hi = (int)(int8_t)(x[j + 16] * id + 8.5f);
+                int lo = trunc_i8(x[j] * id + 8.5f), hi = trunc_i8(x[j + 16] * id + 8.5f);
                 lo = lo > 15 ? 15 : lo;
                 hi = hi > 15 ? 15 : hi;
                 b[i].qs[j] = (uint8_t)(lo | (hi << 4));
@@ -171,6 +267,12 @@ void jb_llm_quantize_row(enum jb_llm_dtype dtype, const float *src, void *dst, i
         }
         return;
     }
+    case JB_LLM_Q4_K:
+    case JB_LLM_Q5_K:
+    case JB_LLM_Q6_K:
+    case JB_LLM_Q8_K:
+        jb_llm_kquant_quantize(dtype, src, dst, n);
+        return;
     }
 }
 
@@ -208,5 +310,11 @@ void jb_llm_dequantize_row(enum jb_llm_dtype dtype, const void *src, float *dst,
         }
         return;
     }
+    case JB_LLM_Q4_K:
+    case JB_LLM_Q5_K:
+    case JB_LLM_Q6_K:
+    case JB_LLM_Q8_K:
+        jb_llm_kquant_dequantize(dtype, src, dst, n);
+        return;
     }
 }

@@ -29,7 +29,21 @@ struct jb_llm_config {
     int max_context;   /* the model's context window, in tokens */
     float rope_theta;  /* RoPE base frequency */
     float norm_eps;    /* RMSNorm epsilon */
+    /* Llama 3.x RoPE frequency scaling ("rope_type": "llama3" in the
+     * checkpoint's config.json); factor 0 for none. Frequencies whose
+     * wavelength is above orig_context / low_freq_factor are divided by
+     * factor, those below orig_context / high_freq_factor kept, and those in
+     * between interpolated (jb_llm_rope_factors). */
+    struct jb_llm_rope_scaling {
+        float factor;
+        float low_freq_factor;
+        float high_freq_factor;
+        int orig_context;
+    } rope_scaling;
 };
+/* Initializers of rope_scaling: none, and Llama 3.x's with its factor. */
+#define JB_ROPE_NONE {0.0f, 0.0f, 0.0f, 0}
+#define JB_ROPE_LLAMA3(factor) {(factor), 1.0f, 4.0f, 8192}
 
 /* Element types of a weight matrix. The enum values are internal; GGUF's
  * ggml_type numbers are mapped in the loader. */
@@ -38,7 +52,11 @@ enum jb_llm_dtype {
     JB_LLM_F16 = 1,  /* IEEE half; only from GGUF files (and the fp16 KV cache) */
     JB_LLM_BF16 = 2, /* bfloat16: the upper 16 bits of an fp32 */
     JB_LLM_Q8_0 = 3,
-    JB_LLM_Q4_0 = 4
+    JB_LLM_Q4_0 = 4,
+    JB_LLM_Q4_K = 5, /* k-quants: superblocks of 256 weights (below) */
+    JB_LLM_Q5_K = 6,
+    JB_LLM_Q6_K = 7,
+    JB_LLM_Q8_K = 8  /* activations only: the partner of the k-quants in a dot product */
 };
 
 /* Block quantization: 32 weights per block with one fp16 scale d.
@@ -59,8 +77,77 @@ struct jb_block_q4_0 {
 _Static_assert(sizeof(struct jb_block_q8_0) == 34, "block_q8_0 must be 34 bytes as in ggml");
 _Static_assert(sizeof(struct jb_block_q4_0) == 18, "block_q4_0 must be 18 bytes as in ggml");
 
+/* k-quants: superblocks of 256 weights split into sub-blocks, each with a
+ * small integer scale (and min), the superblock holding fp16 scales of those.
+ * Layouts are ggml's (ggml-common.h: block_q4_K, block_q5_K, block_q6_K,
+ * block_q8_K; the scale packing of get_scale_min_k4 in ggml-quants.c), so
+ * llama.cpp's Q4_K_M/Q5_K_M/Q6_K files map onto them.
+ *
+ * q4_K: 8 sub-blocks of 32. scales[12] packs 8 six-bit scales sc[j] and 8
+ *   six-bit mins m[j]: for j < 4, sc[j] = scales[j] & 63 and m[j] =
+ *   scales[j+4] & 63; for j >= 4, sc[j] = (scales[j+4] & 15) | (scales[j-4]
+ *   >> 6) << 4 and m[j] = (scales[j+4] >> 4) | (scales[j] >> 6) << 4.
+ *   value = d * sc[j] * q - dmin * m[j]. The 128 bytes qs hold 64 weights
+ *   per 32 bytes: weight 64c + l (l < 32) is the low nibble of qs[32c + l],
+ *   weight 64c + 32 + l its high nibble.                       (144 bytes)
+ * q5_K: as q4_K with a fifth bit: bit 2c of qh[l] is the high bit of weight
+ *   64c + l, bit 2c+1 that of weight 64c + 32 + l.             (176 bytes)
+ * q6_K: 16 sub-blocks of 16, int8 scales, value = d * scales[i/16] * (q - 32)
+ *   with q in 0..63. Per half (128 weights, h = 0, 1; ql += 64h, qh += 32h),
+ *   for l < 32: weight 128h + l = ql[l] & 15 | (qh[l] & 3) << 4; + 32: ql[l+32]
+ *   & 15 | (qh[l] >> 2 & 3) << 4; + 64: ql[l] >> 4 | (qh[l] >> 4 & 3) << 4;
+ *   + 96: ql[l+32] >> 4 | (qh[l] >> 6) << 4.                   (210 bytes)
+ * q8_K: the activation: value = d * qs[j] (d an fp32), bsums[g] = sum of
+ *   qs[16g..16g+15] so that the mins of q4_K/q5_K and q6_K's -32 cost one
+ *   multiply per sub-block.                                    (292 bytes) */
+#define JB_QK_K 256
+#define JB_K_SCALE_SIZE 12
+struct jb_block_q4_K {
+    uint16_t d;    /* fp16 scale of the sub-block scales */
+    uint16_t dmin; /* fp16 scale of the sub-block mins */
+    uint8_t scales[JB_K_SCALE_SIZE];
+    uint8_t qs[JB_QK_K / 2];
+};
+struct jb_block_q5_K {
+    uint16_t d;
+    uint16_t dmin;
+    uint8_t scales[JB_K_SCALE_SIZE];
+    uint8_t qh[JB_QK_K / 8];
+    uint8_t qs[JB_QK_K / 2];
+};
+struct jb_block_q6_K {
+    uint8_t ql[JB_QK_K / 2];
+    uint8_t qh[JB_QK_K / 4];
+    int8_t scales[JB_QK_K / 16];
+    uint16_t d;
+};
+struct jb_block_q8_K {
+    float d;
+    int8_t qs[JB_QK_K];
+    int16_t bsums[JB_QK_K / 16];
+};
+_Static_assert(sizeof(struct jb_block_q4_K) == 144, "block_q4_K must be 144 bytes as in ggml");
+_Static_assert(sizeof(struct jb_block_q5_K) == 176, "block_q5_K must be 176 bytes as in ggml");
+_Static_assert(sizeof(struct jb_block_q6_K) == 210, "block_q6_K must be 210 bytes as in ggml");
+_Static_assert(sizeof(struct jb_block_q8_K) == 292, "block_q8_K must be 292 bytes as in ggml");
+_Static_assert(offsetof(struct jb_block_q5_K, qh) == 16 && offsetof(struct jb_block_q6_K, d) == 208,
+               "k-quant field order must be ggml's");
+
+/* Decodes sub-block j's six-bit scale and min of a q4_K/q5_K block. */
+static inline void jb_kquant_scale_min(int j, const uint8_t *s, uint8_t *sc, uint8_t *m)
+{
+    if (j < 4) {
+        *sc = s[j] & 63;
+        *m = s[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((s[j + 4] & 15) | (s[j - 4] >> 6) << 4);
+        *m = (uint8_t)((s[j + 4] >> 4) | (s[j] >> 6) << 4);
+    }
+}
+
 /* A row-major matrix [rows][cols]: row r starts at data + r * row_bytes.
- * Quantized rows are cols/32 consecutive blocks (cols % 32 == 0). The matrix
+ * Quantized rows are cols/32 consecutive blocks (cols % 32 == 0), or cols/256
+ * superblocks for the k-quants (cols % 256 == 0). The matrix
  * computes y = W x with W of shape [out][in]: rows = out, cols = in (GGUF's
  * ne0 = cols, ne1 = rows). */
 struct jb_llm_matrix {
@@ -93,6 +180,10 @@ struct jb_llm_weights {
     struct jb_llm_layer *layers;  /* [n_layers] */
     float *output_norm;           /* [dim] */
     struct jb_llm_matrix output;  /* [vocab][dim] */
+    /* RoPE frequency i (of head_dim/2) is divided by rope_factors[i]: from
+     * the config's scaling when synthetic, from a GGUF's rope_freqs.weight;
+     * NULL for plain RoPE. Owned by the weight set. */
+    float *rope_factors;
     double param_count;           /* number of parameters (tied embedding counted once) */
     double param_bytes;           /* bytes of all weights as stored */
     struct jb_pool *pool;         /* allocator of the buffers (borrowed), or NULL: malloc */
@@ -101,10 +192,23 @@ struct jb_llm_weights {
     int nallocs, allocs_cap;
 };
 
-/* Bytes of one row of `cols` elements of dtype (cols % 32 == 0 for q*). */
+/* Bytes of one row of `cols` elements of dtype (cols a multiple of
+ * jb_llm_block_elems(dtype)). */
 size_t jb_llm_row_bytes(enum jb_llm_dtype dtype, int cols);
+/* Weights per block: 1 (fp32, f16, bf16), 32 (q8_0, q4_0), 256 (k-quants). */
+int jb_llm_block_elems(enum jb_llm_dtype dtype);
+/* 1 for the block-quantized types, whose rows multiply a quantized activation. */
+int jb_llm_dtype_is_quant(enum jb_llm_dtype dtype);
+/* The activation type a row of dtype is multiplied with: Q8_0 for q8_0 and
+ * q4_0, Q8_K for the k-quants, F32 otherwise. */
+enum jb_llm_dtype jb_llm_act_dtype(enum jb_llm_dtype dtype);
+/* The type a matrix asked for in dtype is stored in when its rows of cols
+ * weights are not whole superblocks: k-quants fall back to q8_0 (llama.cpp
+ * falls back to a 32-block type for such tensors too); others are kept. */
+enum jb_llm_dtype jb_llm_dtype_for_cols(enum jb_llm_dtype dtype, int cols);
 const char *jb_llm_dtype_name(enum jb_llm_dtype dtype);
-/* "fp32" | "f32", "f16", "bf16", "q8_0", "q4_0" -> dtype; -1 if unknown. */
+/* "fp32" | "f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k"
+ * (either case of K) -> dtype; -1 if unknown. */
 int jb_llm_dtype_parse(const char *name);
 
 /* Scalar conversions, bit-exact (round to nearest even), used by every back-end. */
@@ -115,9 +219,19 @@ float jb_f32_from_bf16(uint16_t h);
 
 /* Quantizes/converts one fp32 row of n values into dtype (q8_0 and q4_0 use
  * ggml's reference rounding: q8_0 d = amax/127; q4_0 d = -max/8 where max is
- * the value of largest magnitude). Dequantizes one row back to fp32. */
+ * the value of largest magnitude; the k-quants' own rounding is described in
+ * llm_kquant.c: the layout is ggml's, the choice of scales simpler than
+ * ggml's search). Dequantizes one row back to fp32. */
 void jb_llm_quantize_row(enum jb_llm_dtype dtype, const float *src, void *dst, int n);
 void jb_llm_dequantize_row(enum jb_llm_dtype dtype, const void *src, float *dst, int n);
+
+/* The Llama 3.x frequency divisors of cfg's rope_scaling for the head_dim/2
+ * pairs of a head (all 1 when factor is 0). */
+void jb_llm_rope_factors(const struct jb_llm_config *cfg, int head_dim, float *out);
+/* The RoPE angle per position of pair i (0 <= i < head_dim/2):
+ * theta^(-2i/head_dim) / factors[i] (factors may be NULL), in double. */
+double jb_llm_rope_freq(const struct jb_llm_config *cfg, const float *factors, int head_dim,
+                        int i);
 
 /* Synthetic weights.
  *
@@ -149,7 +263,8 @@ void jb_llm_synth_values(uint64_t seed, uint32_t id, uint64_t first, size_t n, f
                          float scale, float *out);
 
 /* Creates the whole model's synthetic weights in `dtype` (JB_LLM_F32, BF16,
- * Q8_0, Q4_0), generated in parallel on `pool` and allocated with
+ * Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; a k-quant matrix whose rows are not whole
+ * superblocks is stored as jb_llm_dtype_for_cols says), generated in parallel on `pool` and allocated with
  * jb_pool_alloc (NUMA-bound when the pool binds); pool may be NULL (one
  * thread, plain allocation). On success *out is owned by the caller. */
 int jb_llm_weights_synth(const struct jb_llm_config *cfg, enum jb_llm_dtype dtype, uint64_t seed,

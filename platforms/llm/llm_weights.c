@@ -62,8 +62,9 @@ double jb_llm_param_count(const struct jb_llm_config *c)
 double jb_llm_weight_bytes(const struct jb_llm_config *c, enum jb_llm_dtype dt)
 {
     double hd = (double)c->dim / c->n_heads, kv = hd * c->n_kv_heads;
-    double rb_dim = (double)jb_llm_row_bytes(dt, c->dim);
-    double rb_hid = (double)jb_llm_row_bytes(dt, c->hidden_dim);
+    double rb_dim = (double)jb_llm_row_bytes(jb_llm_dtype_for_cols(dt, c->dim), c->dim);
+    double rb_hid =
+        (double)jb_llm_row_bytes(jb_llm_dtype_for_cols(dt, c->hidden_dim), c->hidden_dim);
     double layer = 2.0 * c->dim * 4.0 + rb_dim * (2.0 * c->dim + 2.0 * kv) +
                    rb_dim * 2.0 * c->hidden_dim + rb_hid * c->dim;
     return rb_dim * c->vocab_size * (c->tied ? 1.0 : 2.0) + c->n_layers * layer + c->dim * 4.0;
@@ -156,14 +157,14 @@ static void synth_rows(void *arg, int tid, int nt)
 static int synth_matrix(struct jb_llm_weights *w, struct jb_pool *run, struct jb_llm_matrix *m,
                         uint64_t seed, int layer, enum jb_llm_tensor_kind kind, int rows, int cols)
 {
-    m->dtype = w->dtype;
+    m->dtype = jb_llm_dtype_for_cols(w->dtype, cols);
     m->rows = rows;
     m->cols = cols;
-    m->row_bytes = jb_llm_row_bytes(w->dtype, cols);
+    m->row_bytes = jb_llm_row_bytes(m->dtype, cols);
     m->data = jb_llm_weights_alloc(w, m->row_bytes * (size_t)rows);
     if (!m->data)
         return JB_ENOMEM;
-    struct synth_job j = {seed, jb_llm_tensor_id(layer, kind), w->dtype, rows, cols,
+    struct synth_job j = {seed, jb_llm_tensor_id(layer, kind), m->dtype, rows, cols,
                           m->row_bytes, m->data, 0.0f, sqrtf(3.0f / (float)cols), 0};
     jb_pool_run(run, synth_rows, &j);
     w->param_bytes += (double)m->row_bytes * rows;
@@ -188,7 +189,8 @@ int jb_llm_weights_synth(const struct jb_llm_config *cfg, enum jb_llm_dtype dtyp
     int rc = JB_OK;
     struct jb_pool *tmp = NULL, *run = pool;
     if (dtype != JB_LLM_F32 && dtype != JB_LLM_BF16 && dtype != JB_LLM_Q8_0 &&
-        dtype != JB_LLM_Q4_0)
+        dtype != JB_LLM_Q4_0 && dtype != JB_LLM_Q4_K && dtype != JB_LLM_Q5_K &&
+        dtype != JB_LLM_Q6_K)
         return jb_err(err, errlen, JB_EINVAL, "%s: synthetic weights in %s not supported",
                       cfg->name, jb_llm_dtype_name(dtype));
     if (cfg->dim % JB_QK || cfg->hidden_dim % JB_QK || cfg->dim % cfg->n_heads ||
@@ -241,6 +243,13 @@ int jb_llm_weights_synth(const struct jb_llm_config *cfg, enum jb_llm_dtype dtyp
     else if ((rc = synth_matrix(w, run, &w->output, seed, 0, JB_LLM_T_OUTPUT, cfg->vocab_size,
                                 dim)))
         goto nomem;
+    if (cfg->rope_scaling.factor > 0.0f) {
+        if (!(w->rope_factors = jb_llm_weights_alloc(w, sizeof(float) * (size_t)(hd / 2)))) {
+            rc = JB_ENOMEM;
+            goto nomem;
+        }
+        jb_llm_rope_factors(cfg, hd, w->rope_factors);
+    }
     w->param_count = jb_llm_param_count(cfg);
     jb_pool_destroy(tmp);
     *out = w;

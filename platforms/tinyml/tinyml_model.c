@@ -6,6 +6,7 @@
  * at scale in * w, Q31 multipliers. Everything is a pure function of the
  * seed and the model name. */
 #include "platforms/tinyml/tinyml_model.h"
+#include "platforms/tinyml/tinyml_model_impl.h"
 #include "platforms/tinyml/tinyml_synth.h"
 
 #include "base/error.h"
@@ -19,38 +20,13 @@
 #define JB_TM_CAL_INPUTS 4
 /* Calibration items are drawn from a stream the benchmark never uses. */
 #define JB_TM_CAL_ITEM0 0x7f000000ull
-#define JB_TM_MAX_TENSORS 64
-
-struct tshape {
-    int h, w, c;
-};
-
-struct jb_tm_model {
-    const struct jb_tm_model_def *def;
-    enum jb_tm_dtype dtype;
-    enum jb_isa isa;
-    int n; /* layers */
-    struct tshape shape[JB_TM_MAX_TENSORS];
-    int in_of[JB_TM_MAX_TENSORS], in2_of[JB_TM_MAX_TENSORS];
-    struct jb_tm_layer *layers;
-    struct jb_tm_kernel **kernels;
-    /* owned storage, per layer */
-    float **wf, **bf;
-    int8_t **wq;
-    int32_t **bq, **mult, **shift;
-    float t_scale[JB_TM_MAX_TENSORS];
-    int32_t t_zp[JB_TM_MAX_TENSORS];
-    size_t t_off[JB_TM_MAX_TENSORS]; /* arena offsets */
-    size_t scratch_off, arena_bytes;
-    struct jb_tm_counts counts;
-};
 
 static size_t round64(size_t v)
 {
     return (v + 63) / 64 * 64;
 }
 
-static size_t telems(const struct tshape *t)
+static size_t telems(const struct jb_tm_tshape *t)
 {
     return (size_t)t->h * t->w * t->c;
 }
@@ -70,15 +46,15 @@ static void window(int in, int k, int s, int same, int *out, int *pad)
 
 /* Shapes, geometry of every layer and the counts; layers[] gets geometry
  * only (no weights). */
-static int infer(const struct jb_tm_model_def *def, enum jb_tm_dtype dtype, struct tshape *shape,
-                 int *in_of, int *in2_of, struct jb_tm_layer *layers, struct jb_tm_counts *cnt,
-                 char *err, size_t errlen)
+static int infer(const struct jb_tm_model_def *def, enum jb_tm_dtype dtype,
+                 struct jb_tm_tshape *shape, int *in_of, int *in2_of, struct jb_tm_layer *layers,
+                 struct jb_tm_counts *cnt, char *err, size_t errlen)
 {
     if (def->n_layers + 1 > JB_TM_MAX_TENSORS)
         return jb_err(err, errlen, JB_EINVAL, "%s: too many layers", def->name);
     memset(cnt, 0, sizeof(*cnt));
     double esz = dtype == JB_TM_INT8 ? 1.0 : 4.0;
-    shape[0] = (struct tshape){def->in_h, def->in_w, def->in_c};
+    shape[0] = (struct jb_tm_tshape){def->in_h, def->in_w, def->in_c};
     for (int i = 0; i < def->n_layers; i++) {
         const struct jb_tm_def_layer *d = &def->layers[i];
         int in = d->in == JB_TM_PREV ? i : d->in;
@@ -87,7 +63,7 @@ static int infer(const struct jb_tm_model_def *def, enum jb_tm_dtype dtype, stru
                           i);
         in_of[i] = in;
         in2_of[i] = d->op == JB_TM_ADD ? d->in2 : -1;
-        struct tshape s = shape[in], o = s;
+        struct jb_tm_tshape s = shape[in], o = s;
         struct jb_tm_layer *l = &layers[i];
         memset(l, 0, sizeof(*l));
         l->op = d->op;
@@ -112,12 +88,12 @@ static int infer(const struct jb_tm_model_def *def, enum jb_tm_dtype dtype, stru
             break;
         }
         case JB_TM_FC:
-            o = (struct tshape){1, 1, d->out_c};
+            o = (struct jb_tm_tshape){1, 1, d->out_c};
             l->in_h = l->in_w = 1;
             l->in_c = (int)telems(&s);
             break;
         case JB_TM_ADD: {
-            struct tshape s2 = shape[d->in2];
+            struct jb_tm_tshape s2 = shape[d->in2];
             if (s2.h != s.h || s2.w != s.w || s2.c != s.c)
                 return jb_err(err, errlen, JB_EINVAL, "%s: layer %d adds tensors of two shapes",
                               def->name, i);
@@ -164,7 +140,7 @@ static int infer(const struct jb_tm_model_def *def, enum jb_tm_dtype dtype, stru
 int jb_tm_def_counts(const struct jb_tm_model_def *def, enum jb_tm_dtype dtype,
                      struct jb_tm_counts *out, char *err, size_t errlen)
 {
-    struct tshape shape[JB_TM_MAX_TENSORS];
+    struct jb_tm_tshape shape[JB_TM_MAX_TENSORS];
     int in_of[JB_TM_MAX_TENSORS], in2_of[JB_TM_MAX_TENSORS];
     struct jb_tm_layer *layers = calloc((size_t)def->n_layers, sizeof(*layers));
     if (!layers)
@@ -201,6 +177,39 @@ void jb_tm_model_close(struct jb_tm_model *m)
     free(m->shift);
     free(m->layers);
     free(m);
+}
+
+int jb_tm_model_reopen(const struct jb_tm_model *m, enum jb_isa isa, struct jb_tm_model **out,
+                       char *err, size_t errlen)
+{
+    *out = NULL;
+    struct jb_tm_model *r = malloc(sizeof(*r));
+    if (!r)
+        return jb_err(err, errlen, JB_ENOMEM, "tinyml: out of memory");
+    *r = *m;
+    /* weights and quantization stay m's (the per-layer storage arrays are
+     * left NULL, so close frees none of them); layers and kernels are r's */
+    r->wf = r->bf = NULL;
+    r->wq = NULL;
+    r->bq = r->mult = r->shift = NULL;
+    r->kernels = calloc(m->n > 0 ? (size_t)m->n : 1, sizeof(*r->kernels));
+    r->layers = malloc((m->n > 0 ? (size_t)m->n : 1) * sizeof(*r->layers));
+    if (m->def == &m->own_def) {
+        r->own_def.name = r->own_def.title = r->own_name;
+        r->def = &r->own_def;
+    }
+    if (!r->kernels || !r->layers) {
+        jb_tm_model_close(r);
+        return jb_err(err, errlen, JB_ENOMEM, "tinyml: out of memory");
+    }
+    memcpy(r->layers, m->layers, (size_t)m->n * sizeof(*r->layers));
+    int rc = jb_tm_model_finish(r, isa, err, errlen);
+    if (rc) {
+        jb_tm_model_close(r);
+        return rc;
+    }
+    *out = r;
+    return JB_OK;
 }
 
 static int has_weights(enum jb_tm_op op)
@@ -338,6 +347,46 @@ static int quantize(struct jb_tm_model *m, const float *lo, const float *hi, cha
     return JB_OK;
 }
 
+int jb_tm_model_alloc_layers(struct jb_tm_model *m, int n, char *err, size_t errlen)
+{
+    size_t k = n > 0 ? (size_t)n : 1;
+    m->layers = calloc(k, sizeof(*m->layers));
+    m->kernels = calloc(k, sizeof(*m->kernels));
+    m->wf = calloc(k, sizeof(float *));
+    m->bf = calloc(k, sizeof(float *));
+    m->wq = calloc(k, sizeof(int8_t *));
+    m->bq = calloc(k, sizeof(int32_t *));
+    m->mult = calloc(k, sizeof(int32_t *));
+    m->shift = calloc(k, sizeof(int32_t *));
+    if (!m->layers || !m->kernels || !m->wf || !m->bf || !m->wq || !m->bq || !m->mult || !m->shift)
+        return jb_err(err, errlen, JB_ENOMEM, "tinyml: out of memory");
+    m->n = n;
+    return JB_OK;
+}
+
+int jb_tm_model_finish(struct jb_tm_model *m, enum jb_isa isa, char *err, size_t errlen)
+{
+    int rc, n = m->n;
+    size_t esz = m->dtype == JB_TM_INT8 ? 1 : 4, total = 0, scratch = 64;
+    for (int t = 0; t <= n; t++) {
+        m->t_off[t] = total;
+        total += round64(telems(&m->shape[t]) * esz);
+    }
+    m->isa = isa;
+    for (int i = 0; i < n; i++) {
+        rc = jb_tm_kernel_create(&m->layers[i], isa, &m->kernels[i], err, errlen);
+        if (rc)
+            return rc;
+        size_t s = jb_tm_kernel_scratch_bytes(m->kernels[i]);
+        scratch = s > scratch ? s : scratch;
+    }
+    /* every kernel settles on the same ISA (the requested one if built in) */
+    m->isa = jb_tm_kernel_isa(m->kernels[0]);
+    m->scratch_off = total;
+    m->arena_bytes = round64(total + scratch);
+    return JB_OK;
+}
+
 int jb_tm_model_open(const struct jb_tm_model_def *def, enum jb_tm_dtype dtype, uint64_t seed,
                      enum jb_isa isa, struct jb_tm_model **out, char *err, size_t errlen)
 {
@@ -351,20 +400,8 @@ int jb_tm_model_open(const struct jb_tm_model_def *def, enum jb_tm_dtype dtype, 
         return jb_err(err, errlen, JB_ENOMEM, "%s: out of memory", def->name);
     m->def = def;
     m->dtype = dtype;
-    m->n = n;
-    m->layers = calloc((size_t)n, sizeof(*m->layers));
-    m->kernels = calloc((size_t)n, sizeof(*m->kernels));
-    m->wf = calloc((size_t)n, sizeof(float *));
-    m->bf = calloc((size_t)n, sizeof(float *));
-    m->wq = calloc((size_t)n, sizeof(int8_t *));
-    m->bq = calloc((size_t)n, sizeof(int32_t *));
-    m->mult = calloc((size_t)n, sizeof(int32_t *));
-    m->shift = calloc((size_t)n, sizeof(int32_t *));
-    if (!m->layers || !m->kernels || !m->wf || !m->bf || !m->wq || !m->bq || !m->mult ||
-        !m->shift) {
-        rc = jb_err(err, errlen, JB_ENOMEM, "%s: out of memory", def->name);
+    if ((rc = jb_tm_model_alloc_layers(m, n, err, errlen)))
         goto fail;
-    }
     /* geometry in fp32 first: calibration runs the fp32 reference */
     rc = infer(def, JB_TM_FP32, m->shape, m->in_of, m->in2_of, m->layers, &m->counts, err, errlen);
     if (rc)
@@ -402,23 +439,8 @@ int jb_tm_model_open(const struct jb_tm_model_def *def, enum jb_tm_dtype dtype, 
         if (rc)
             goto fail;
     }
-    size_t esz = dtype == JB_TM_INT8 ? 1 : 4, total = 0, scratch = 64;
-    for (int t = 0; t <= n; t++) {
-        m->t_off[t] = total;
-        total += round64(telems(&m->shape[t]) * esz);
-    }
-    m->isa = isa;
-    for (int i = 0; i < n; i++) {
-        rc = jb_tm_kernel_create(&m->layers[i], isa, &m->kernels[i], err, errlen);
-        if (rc)
-            goto fail;
-        size_t s = jb_tm_kernel_scratch_bytes(m->kernels[i]);
-        scratch = s > scratch ? s : scratch;
-    }
-    /* every kernel settles on the same ISA (the requested one if built in) */
-    m->isa = jb_tm_kernel_isa(m->kernels[0]);
-    m->scratch_off = total;
-    m->arena_bytes = round64(total + scratch);
+    if ((rc = jb_tm_model_finish(m, isa, err, errlen)))
+        goto fail;
     *out = m;
     return JB_OK;
 fail:
@@ -483,19 +505,53 @@ enum jb_tm_dtype jb_tm_model_dtype(const struct jb_tm_model *m)
     return m->dtype;
 }
 
+const struct jb_tm_model_def *jb_tm_model_get_def(const struct jb_tm_model *m)
+{
+    return m->def;
+}
+
+const char *jb_tm_model_sha256(const struct jb_tm_model *m)
+{
+    return m->sha256[0] ? m->sha256 : NULL;
+}
+
+float jb_tm_model_input_scale(const struct jb_tm_model *m, int32_t *zero_point)
+{
+    if (zero_point)
+        *zero_point = m->t_zp[0];
+    return m->t_scale[0];
+}
+
+float jb_tm_model_output_scale(const struct jb_tm_model *m, int32_t *zero_point)
+{
+    if (zero_point)
+        *zero_point = m->t_zp[m->n];
+    return m->t_scale[m->n];
+}
+
 int jb_tm_model_make_input(const struct jb_tm_model *m, uint64_t seed, uint64_t item, void *dst)
 {
     size_t n = jb_tm_model_input_elems(m);
+    float gain = m->input_gain > 0 ? m->input_gain : 1.0f;
     if (m->dtype == JB_TM_FP32) {
-        jb_tm_synth_input(m->def, seed, item, dst);
+        float *x = dst;
+        jb_tm_synth_input(m->def, seed, item, x);
+        for (size_t i = 0; gain != 1.0f && i < n; i++)
+            x[i] *= gain;
         return JB_OK;
     }
     float *x = malloc(n * sizeof(float));
     if (!x)
         return JB_ENOMEM;
     jb_tm_synth_input(m->def, seed, item, x);
-    for (size_t i = 0; i < n; i++)
-        ((int8_t *)dst)[i] = (int8_t)clampi(llround(x[i] / m->t_scale[0]) + m->t_zp[0], -128, 127);
+    for (size_t i = 0; gain != 1.0f && i < n; i++)
+        x[i] *= gain;
+    for (size_t i = 0; i < n; i++) {
+        /* a file's input scale may be tiny: clamp before rounding to integer */
+        double q = x[i] / m->t_scale[0];
+        q = q > 1e6 ? 1e6 : q < -1e6 ? -1e6 : q;
+        ((int8_t *)dst)[i] = (int8_t)clampi(llround(q) + m->t_zp[0], -128, 127);
+    }
     free(x);
     return JB_OK;
 }
@@ -521,7 +577,7 @@ void jb_tm_model_run(const struct jb_tm_model *m, int reference, const void *in,
 int jb_tm_model_infer(const struct jb_tm_model *m, int h, int w, int c, const void *in, void *out,
                       char *err, size_t errlen)
 {
-    const struct tshape *s = &m->shape[0];
+    const struct jb_tm_tshape *s = &m->shape[0];
     if (h != s->h || w != s->w || c != s->c)
         return jb_err(err, errlen, JB_EINVAL, "%s: input is %dx%dx%d, the model takes %dx%dx%d",
                       m->def->name, h, w, c, s->h, s->w, s->c);

@@ -68,6 +68,13 @@ int jb_tm_model_open(const struct jb_tm_model_def *def, enum jb_tm_dtype dtype, 
                      enum jb_isa isa, struct jb_tm_model **out, char *err, size_t errlen);
 void jb_tm_model_close(struct jb_tm_model *m);
 
+/* The same model (graph, weights, quantization, input: whatever it was
+ * built from) with its optimized kernels prepared for isa: how a back-end
+ * computes exactly the model layer's model. The result borrows m's weights:
+ * close it before m. 0 or an error. */
+int jb_tm_model_reopen(const struct jb_tm_model *m, enum jb_isa isa, struct jb_tm_model **out,
+                       char *err, size_t errlen);
+
 /* Counts from a definition (no model needed) for a dtype. */
 int jb_tm_def_counts(const struct jb_tm_model_def *def, enum jb_tm_dtype dtype,
                      struct jb_tm_counts *out, char *err, size_t errlen);
@@ -91,6 +98,33 @@ const struct jb_tm_layer *jb_tm_model_layer(const struct jb_tm_model *m, int i, 
                                             int *in2_tensor);
 size_t jb_tm_model_tensor_elems(const struct jb_tm_model *m, int t);
 enum jb_tm_dtype jb_tm_model_dtype(const struct jb_tm_model *m);
+/* The model's definition (for a model read from a file: its name, input
+ * shape and kind, no layer table); borrowed, valid until close. */
+const struct jb_tm_model_def *jb_tm_model_get_def(const struct jb_tm_model *m);
+/* sha256 (hex) of the file the model was read from; NULL for synthetic. */
+const char *jb_tm_model_sha256(const struct jb_tm_model *m);
+/* int8: the quantization of the model's input and output tensors
+ * (real = scale * (q - zero point)); fp32: 0 and whatever *zero_point. */
+float jb_tm_model_input_scale(const struct jb_tm_model *m, int32_t *zero_point);
+float jb_tm_model_output_scale(const struct jb_tm_model *m, int32_t *zero_point);
+
+/* A model from a TFLite file made of the operators the kernels run
+ * (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, AVERAGE_POOL_2D,
+ * MAX_POOL_2D, ADD, SOFTMAX, RESHAPE), int8 (TFLite's integer scheme:
+ * per-channel weights, int32 bias, multipliers derived from the file's
+ * scales as TFLite derives them) or fp32, batch 1 (tinyml_tflite.c).
+ * name: the model's name in messages and records; input: the kind of
+ * synthetic input to draw, and input_gain the factor from its range to the
+ * range the model was trained on (1: as drawn). Errors: those of
+ * jb_tfl_load, JB_ENOTSUP naming an unsupported operator or feature,
+ * JB_EFORMAT for a graph that is inconsistent. */
+int jb_tm_model_open_tflite(const char *path, const char *name, enum jb_tm_input_kind input,
+                            float input_gain, enum jb_isa isa, struct jb_tm_model **out,
+                            char *err, size_t errlen);
+/* The same from n bytes in memory (the fuzz target, tests). */
+int jb_tm_model_open_tflite_buf(const uint8_t *buf, size_t n, const char *name,
+                                enum jb_tm_input_kind input, float input_gain, enum jb_isa isa,
+                                struct jb_tm_model **out, char *err, size_t errlen);
 
 /* The model's input for item `item` of `seed`, in the model's dtype (int8:
  * quantized with the calibrated input scale). 0 or JB_ENOMEM. */

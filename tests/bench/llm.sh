@@ -41,7 +41,7 @@ for t in $threads; do
     triads "$t" "$g"
     g="$out/t$t-llama3.2-1b"
     triads "$t" "$g"
-    "$cli" run --workload llama3.2-1b --dtype fp32,q8_0,q4_0 --context 128,2048 --threads "$t" \
+    "$cli" run --workload llama3.2-1b --dtype fp32,q8_0,q4_0,q4_K --context 128,2048 --threads "$t" \
         --repetitions "$reps" --min-time 0.5 --out "$g/llm" --format csv >/dev/null
     triads "$t" "$g"
 done
@@ -56,6 +56,7 @@ if [ -x "$paired" ] && [ "${TABLE_ONLY:-0}" != 1 ]; then
                 "$paired" "$1" "$d" "$2" "$t" "${PAIRED_S:-10}" 1024 >>"$out/paired.txt"
             done
         done
+        "$paired" llama3.2-1b q4_K 128 "$t" "${PAIRED_S:-10}" 1024 >>"$out/paired.txt"
         "$paired" llama3.2-1b q8_0 128 "$t" "${PAIRED_S:-10}" 64 >>"$out/paired.txt"
         "$paired" llama3.2-1b fp32 128 "$t" "${PAIRED_S:-10}" 64 >>"$out/paired.txt"
     done
@@ -107,7 +108,7 @@ for g in sorted(glob.glob(os.path.join(out, "t*-*"))):
                          1.0 / m["latency_s"]["median"], ej,
                          w["counts_per_unit"]["bytes_moved"] / 1e6, med, best, frac("triad"),
                          frac("triad-dram"), chk)))
-order = {"fp32": 0, "q8_0": 1, "q4_0": 2}
+order = {"fp32": 0, "q8_0": 1, "q4_0": 2, "q4_K": 3}
 for row in sorted(rows, key=lambda x: (x[0] != "stories110m", order.get(x[1], 9), x[2], x[3])):
     print(row[4])
 print()

@@ -8,11 +8,14 @@
  * loop of model runs (wall clock, paired samples); and the harness's overhead: the runner's median
  * per-iteration latency against the bare loop's. Single thread. Not a
  * test: numbers for the README.
- * Usage: tinyml_bench [min_seconds_per_cell (default 0.3)] */
+ * The models are the workloads' defaults (the official MLPerf Tiny files);
+ * a second argument gives workload options instead ("weights=synthetic").
+ * Usage: tinyml_bench [min_seconds_per_cell (default 0.3)] [options] */
 #include "harness/runner.h"
 #include "harness/suite.h"
 #include "platforms/cpu/cpu_features.h"
 #include "platforms/tinyml/tinyml_model.h"
+#include "workloads/tinyml/tinyml_official.h"
 #include "workloads/workload.h"
 
 #include <math.h>
@@ -106,6 +109,15 @@ static double overhead_pct(const struct jb_tm_model *m, const void *in, void *ou
  * ratios, and their spread in *lo_pct..*hi_pct (the machine's noise); and
  * in *min_pct the same for the fastest iteration against the fastest bare
  * call (least disturbed by other processes on a shared machine). */
+static const char *bench_options; /* argv[2]: workload options, NULL for the defaults */
+
+static int bench_open(const struct jb_tm_model_def *def, enum jb_tm_dtype dt, enum jb_isa isa,
+                      struct jb_tm_model **m, char *err, size_t errlen)
+{
+    struct jb_tm_model_source src;
+    return jb_tm_workload_model_open(def, dt, bench_options, 1, isa, m, &src, err, errlen);
+}
+
 static double harness_pct(struct jb_runner *r, const char *name, const char *dtype,
                           const struct jb_tm_model *m, const void *in, void *out, void *arena,
                           double min_s, double *lo_pct, double *hi_pct, double *min_pct)
@@ -128,6 +140,7 @@ static double harness_pct(struct jb_runner *r, const char *name, const char *dty
         snprintf(s.workload, sizeof(s.workload), "%s", name);
         snprintf(s.dtype, sizeof(s.dtype), "%s", dtype);
         snprintf(s.origin, sizeof(s.origin), "tinyml_bench");
+        snprintf(s.options, sizeof(s.options), "%s", bench_options ? bench_options : "");
         s.repetitions = 2;
         s.min_time_s = min_s / HARNESS_ROUNDS / 2;
         json_t *rec = NULL;
@@ -154,6 +167,7 @@ static double harness_pct(struct jb_runner *r, const char *name, const char *dty
 int main(int argc, char **argv)
 {
     double min_s = argc > 1 ? atof(argv[1]) : 0.3;
+    bench_options = argc > 2 ? argv[2] : NULL;
     const struct jb_tm_model_def *defs[] = {&jb_tm_kws_dscnn, &jb_tm_vww_mobilenet,
                                             &jb_tm_ic_resnet8, &jb_tm_ad_autoencoder};
     const char *dts[] = {"int8", "fp32"};
@@ -182,8 +196,8 @@ int main(int argc, char **argv)
                 if (isa > (int)best)
                     continue;
                 struct jb_tm_model *m;
-                if (jb_tm_model_open(defs[d], q ? JB_TM_FP32 : JB_TM_INT8, 1, (enum jb_isa)isa, &m,
-                                     err, sizeof(err))) {
+                if (bench_open(defs[d], q ? JB_TM_FP32 : JB_TM_INT8, (enum jb_isa)isa, &m, err,
+                               sizeof(err))) {
                     fprintf(stderr, "%s\n", err);
                     return 1;
                 }
@@ -208,12 +222,12 @@ int main(int argc, char **argv)
                                            .scenario = JB_SCENARIO_SINGLE_STREAM,
                                            .batch = 1,
                                            .threads = 1,
-                                           .seed = 1};
+                                           .seed = 1,
+                                           .options = bench_options};
             void *st;
             struct jb_tm_model *m;
             if (!ops || jb_workload_open(ops, &p, &st, err, sizeof(err)) ||
-                jb_tm_model_open(defs[d], q ? JB_TM_FP32 : JB_TM_INT8, 1, best, &m, err,
-                                 sizeof(err))) {
+                bench_open(defs[d], q ? JB_TM_FP32 : JB_TM_INT8, best, &m, err, sizeof(err))) {
                 fprintf(stderr, "%s\n", err);
                 return 1;
             }

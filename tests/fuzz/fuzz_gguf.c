@@ -1,6 +1,10 @@
 /* fuzz_gguf.c: the GGUF parser on arbitrary bytes. Any input must give
  * either weights or an error with a message, never a crash, a read past the
- * buffer (ASan) or undefined behaviour (UBSan). */
+ * buffer (ASan) or undefined behaviour (UBSan). A small file that parses is
+ * also decoded for one step with the kernels this CPU runs, so that blocks
+ * of any content (k-quant scales, fp16 NaNs) go through every kernel. */
+#include "platforms/cpu/llm_model.h"
+#include "platforms/cpu/threadpool.h"
 #include "platforms/llm/gguf.h"
 
 #include <stdint.h>
@@ -24,6 +28,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* a file that parses must describe a usable model */
         if (!w || w->cfg.dim <= 0 || w->cfg.n_layers <= 0 || !w->layers)
             abort();
+        struct jb_pool *pool = NULL;
+        struct jb_llm_model *m = NULL;
+        if (w->param_count < 4e6 && !jb_pool_create(1, NULL, 0, &pool, err, sizeof(err)) &&
+            !jb_llm_model_open(w, pool, jb_llm_kernels_for(jb_cpu_isa()), JB_LLM_F16, 2, &m, err,
+                               sizeof(err))) {
+            if (jb_llm_model_step(m, 0, 1, err, sizeof(err)))
+                abort();
+        }
+        jb_llm_model_close(m);
+        jb_pool_destroy(pool);
         jb_llm_weights_free(w);
     } else if (!err[0]) {
         abort(); /* every failure names its reason */

@@ -24,12 +24,15 @@ static const struct jb_option_def mib_options[] = {
 static int calib_open(const char *kernel, const struct jb_workload_params *p, void **st,
                       char *err, size_t errlen)
 {
-    const struct jb_backend *b = jb_backend_find("calibration", p->backend ? p->backend : "cpu");
+    /* p->backend is resolved by jb_workload_open (the one rule for the
+     * default back-end); open() is not called around it */
+    const struct jb_backend *b =
+        jb_backend_find("calibration", p->backend); /* resolved by jb_workload_open */
     char why[JB_ERRLEN];
     int rc;
     if (!b)
         return jb_err(err, errlen, JB_EINVAL, "%s: no calibration back-end '%s'", kernel,
-                      p->backend);
+                      p->backend ? p->backend : "(none)");
     const struct jb_calib_kernel *k = jb_calib_kernel_find(jb_calib_backend(b), kernel);
     if (!k) {
         if ((rc = jb_backend_probe(b, why, sizeof(why))))

@@ -5,11 +5,11 @@
 #include <string.h>
 
 const struct jb_llm_config jb_llm_configs[] = {
-#define JB_LLM_CONFIG(id, name, dim, nl, nh, nkv, hid, voc, tied, ctx, theta, eps, desc)           \
-    {name, dim, nl, nh, nkv, hid, voc, tied, ctx, theta, eps},
+#define JB_LLM_CONFIG(id, name, dim, nl, nh, nkv, hid, voc, tied, ctx, theta, eps, rope, desc)     \
+    {name, dim, nl, nh, nkv, hid, voc, tied, ctx, theta, eps, rope},
 #include "workloads/llm/llm_configs.h"
 #undef JB_LLM_CONFIG
-    {NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0.0f, 0.0f},
+    {NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0.0f, 0.0f, JB_ROPE_NONE},
 };
 
 const struct jb_llm_config *jb_llm_config_find(const char *name)

@@ -81,11 +81,12 @@ static void rmsnorm(float *out, const float *x, const float *g, int n, float eps
 }
 
 /* llama2.c's RoPE: adjacent pairs (2i, 2i+1) of each head rotated by
- * pos * theta^(-2i/hd). */
-static void rope(float *v, int hd, int pos, float theta)
+ * pos * theta^(-2i/hd), divided by the back-end's frequency factors (Llama
+ * 3.x scaling) when it has them. */
+static void rope(float *v, int hd, int pos, const struct jb_llm_access *a)
 {
     for (int i = 0; i < hd; i += 2) {
-        double ang = pos * pow(theta, -(double)i / hd);
+        double ang = pos * jb_llm_rope_freq(a->cfg, a->rope_factors, hd, i / 2);
         double c = cos(ang), s = sin(ang), a = v[i], b = v[i + 1];
         v[i] = (float)(a * c - b * s);
         v[i + 1] = (float)(a * s + b * c);
@@ -150,9 +151,9 @@ int jb_llm_reference(const struct jb_llm_access *a, int pos, int nseq, const int
         for (int s = 0; s < nseq; s++) {
             float *qs = q + (size_t)s * dim, *ks = k + (size_t)s * kvd, *vs = v + (size_t)s * kvd;
             for (int h = 0; h < c->n_heads; h++)
-                rope(qs + (size_t)h * hd, hd, pos, c->rope_theta);
+                rope(qs + (size_t)h * hd, hd, pos, a);
             for (int g = 0; g < c->n_kv_heads; g++)
-                rope(ks + (size_t)g * hd, hd, pos, c->rope_theta);
+                rope(ks + (size_t)g * hd, hd, pos, a);
             if (a->rounds_new_kv)
                 for (int i = 0; i < kvd; i++) {
                     ks[i] = round_to(a->kv_dtype, ks[i]);

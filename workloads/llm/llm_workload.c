@@ -61,9 +61,13 @@ static int llm_open(const char *name, const struct jb_workload_params *p, void *
     const struct jb_llm_config *cfg = jb_llm_config_find(name);
     if (!cfg)
         return jb_err(err, errlen, JB_ENOENT, "llm: unknown configuration '%s'", name);
-    const struct jb_backend *b = jb_backend_find("llm", p->backend ? p->backend : "cpu");
+    /* p->backend is resolved by jb_workload_open (the one rule for the
+     * default back-end); open() is not called around it */
+    const struct jb_backend *b =
+        jb_backend_find("llm", p->backend); /* resolved by jb_workload_open */
     if (!b)
-        return jb_err(err, errlen, JB_EINVAL, "%s: no LLM back-end '%s'", name, p->backend);
+        return jb_err(err, errlen, JB_EINVAL, "%s: no LLM back-end '%s'", name,
+                      p->backend ? p->backend : "(none)");
     const char *dname = p->dtype && *p->dtype ? p->dtype : NULL;
     char dflt[16];
     if (!dname) {
@@ -89,6 +93,9 @@ static int llm_open(const char *name, const struct jb_workload_params *p, void *
         return jb_err(err, errlen, JB_ERANGE, "%s: context %d is beyond the model's limit (state "
                       "L decodes position L: L <= %d for its %d-token window)", name, p->context,
                       cfg->max_context - 1, cfg->max_context);
+    if (p->scenario == JB_SCENARIO_SINGLE_STREAM && p->batch > 1)
+        return jb_err(err, errlen, JB_EINVAL, "%s: single-stream decodes one sequence per step; "
+                      "batch=%d needs scenario=offline", name, p->batch);
     int batch = p->scenario == JB_SCENARIO_OFFLINE && p->batch > 0 ? p->batch : 1;
 
     struct llm_wl *s = calloc(1, sizeof(*s));
@@ -210,7 +217,7 @@ static void llm_info(const void *st, struct jb_workload_info *o)
 }
 
 /* One workload per configuration row, and its alias cuda-<name>. */
-#define JB_LLM_CONFIG(id, cname, dim, nl, nh, nkv, hid, voc, tied, ctx, theta, eps, desc)         \
+#define JB_LLM_CONFIG(id, cname, dim, nl, nh, nkv, hid, voc, tied, ctx, theta, eps, rope, desc)   \
     static int open_##id(const struct jb_workload_params *p, void **st, char *err, size_t errlen) \
     {                                                                                             \
         return llm_open(cname, p, st, err, errlen);                                               \
@@ -220,7 +227,7 @@ static void llm_info(const void *st, struct jb_workload_info *o)
         .version = "1",                                                                           \
         .family = "llm",                                                                          \
         .unit = "token",                                                                          \
-        .dtypes = "fp32,bf16,fp16,q8_0,q4_0",                                                     \
+        .dtypes = "fp32,bf16,fp16,q8_0,q4_0,q4_K,q5_K,q6_K",                                      \
         .description = desc,                                                                      \
         .options = llm_options,                                                                   \
         .open = open_##id,                                                                        \

@@ -1,17 +1,24 @@
 /* tinyml_workload.c: the four MLPerf Tiny models as joulebench workloads
  * (kws-dscnn, vww-mobilenet, ic-resnet8, ad-autoencoder), int8 or fp32, on
- * any TinyML back-end (platforms/backend.h).
+ * any TinyML back-end (platforms/backend.h): the trained reference models
+ * by default, synthetic weights or a user's TFLite file by option
+ * (tinyml_official.h).
  *
- * The model layer builds the model from the seed with the portable
- * reference kernels' layout (the check's oracle) and draws one input per
- * batch item at open, so a back-end's run() does nothing but inference.
+ * The model layer opens the model with the portable reference kernels (the
+ * check's oracle), hands it to the back-end, and draws one input per batch
+ * item at open, so a back-end's run() does nothing but inference.
  * check() recomputes one item of the last batch (rotating through the
  * batch) with the reference kernels and compares the back-end's output:
  * int8 must match bit for bit, fp32 within JB_TM_F32_RTOL.
- * Options: corrupt=1 (test hook: spoils the output the check reads, so that
- * a check failure can be provoked end to end on any back-end). */
+ * Options: weights=official|synthetic, model=FILE.tflite; dataset=DIR
+ * (score the model on a data set in MLPerf Tiny's EnergyRunner layout at
+ * open, tinyml_dataset.h); corrupt=1 (test hook: spoils the output the
+ * check reads, so that a check failure can be provoked end to end on any
+ * back-end). */
 #include "base/error.h"
 #include "platforms/tinyml/tinyml_model.h"
+#include "workloads/tinyml/tinyml_dataset.h"
+#include "workloads/tinyml/tinyml_official.h"
 #include "workloads/workload.h"
 
 #include <math.h>
@@ -20,6 +27,11 @@
 #include <string.h>
 
 static const struct jb_option_def tm_options[] = {
+    {"weights", JB_OPT_ENUM, "official", 0, 0, "official|synthetic",
+     "official: the MLPerf Tiny reference model (TFLite file); synthetic: seeded weights"},
+    {"model", JB_OPT_STR, NULL, 0, 0, NULL, "run this TFLite file instead (supported operators)"},
+    {"dataset", JB_OPT_STR, NULL, 0, 0, NULL,
+     "score top-1 or AUC on a data set in MLPerf Tiny's EnergyRunner layout"},
     {"corrupt", JB_OPT_BOOL, "0", 0, 0, NULL, "test hook: spoil the output the check reads"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
@@ -34,6 +46,8 @@ struct tm_wl {
     size_t in_bytes, out_bytes;
     uint8_t *inputs, *got, *want, *arena;
     uint64_t checks;
+    struct jb_tm_model_source src;
+    struct jb_tm_quality quality; /* metric "" unless dataset= was given */
 };
 
 static int tm_compare(const char *name, const char *backend, enum jb_tm_dtype dtype, size_t item,
@@ -80,10 +94,13 @@ static int tm_open(const struct jb_tm_model_def *def, const struct jb_workload_p
                    char *err, size_t errlen)
 {
     int rc;
-    const struct jb_backend *b = jb_backend_find("tinyml", p->backend ? p->backend : "cpu");
+    /* p->backend is resolved by jb_workload_open (the one rule for the
+     * default back-end); open() is not called around it */
+    const struct jb_backend *b =
+        jb_backend_find("tinyml", p->backend); /* resolved by jb_workload_open */
     if (!b)
         return jb_err(err, errlen, JB_EINVAL, "%s: no TinyML back-end '%s'", def->name,
-                      p->backend);
+                      p->backend ? p->backend : "(none)");
     const char *dname = p->dtype && *p->dtype ? p->dtype : "int8";
     if (!jb_list_has(b->dtypes, dname))
         return jb_err(err, errlen, JB_EINVAL, "%s: dtype '%s' not supported on %s (%s)",
@@ -106,7 +123,12 @@ static int tm_open(const struct jb_tm_model_def *def, const struct jb_workload_p
     w->dtype = dtype;
     w->corrupt = (int)corrupt;
     w->batch = p->scenario == JB_SCENARIO_OFFLINE && p->batch > 0 ? p->batch : 1;
-    if ((rc = jb_tm_model_open(def, dtype, p->seed, JB_ISA_REFERENCE, &w->ref, err, errlen)))
+    if ((rc = jb_tm_workload_model_open(def, dtype, p->options, p->seed, JB_ISA_REFERENCE,
+                                        &w->ref, &w->src, err, errlen)))
+        goto fail;
+    char dir[JB_OPT_VALUE_MAX + 1];
+    if (jb_opt_str(p->options, tm_options, "dataset", dir, sizeof(dir)) &&
+        (rc = jb_tm_dataset_score(w->ref, def->name, dir, &w->quality, err, errlen)))
         goto fail;
     w->in_bytes = jb_tm_model_input_elems(w->ref) * jb_tm_model_elem_bytes(w->ref);
     w->out_bytes = jb_tm_model_output_elems(w->ref) * jb_tm_model_elem_bytes(w->ref);
@@ -179,7 +201,7 @@ static void tm_info(const void *st, struct jb_workload_info *o)
 {
     const struct tm_wl *w = st;
     const struct jb_tm_counts *c = jb_tm_model_counts(w->ref);
-    const struct jb_tm_model_def *d = w->def;
+    const struct jb_tm_model_def *d = jb_tm_model_get_def(w->ref);
     memset(o, 0, sizeof(*o));
     w->be->info(w->bs, o);
     snprintf(o->dtype, sizeof(o->dtype), "%s", w->dtype == JB_TM_INT8 ? "int8" : "fp32");
@@ -201,6 +223,10 @@ static void tm_info(const void *st, struct jb_workload_info *o)
                  "|out-ref| <= %.0e * max(1, max|ref|)",
                  (double)JB_TM_F32_RTOL);
     o->parameters = c->params;
+    snprintf(o->model_weights, sizeof(o->model_weights), "%s", w->src.weights);
+    snprintf(o->model_file, sizeof(o->model_file), "%s", w->src.file);
+    snprintf(o->model_sha256, sizeof(o->model_sha256), "%s", w->src.sha256);
+    jb_tm_quality_info(&w->quality, o);
 }
 
 #define TM_WORKLOAD(var, alias_var, defv, nm, desc)                                               \
@@ -209,15 +235,22 @@ static void tm_info(const void *st, struct jb_workload_info *o)
     {                                                                                             \
         return tm_open(&defv, p, st, err, errlen);                                                \
     }                                                                                             \
+    static int validate_##var(const char *dtype, const char *backend, const char *options,        \
+                              char *err, size_t errlen)                                           \
+    {                                                                                             \
+        (void)backend;                                                                            \
+        return jb_tm_workload_validate(&defv, dtype, options, err, errlen);                       \
+    }                                                                                             \
     const struct jb_workload_ops var = {                                                          \
         .name = nm,                                                                               \
-        .version = "1",                                                                           \
+        .version = "2",                                                                           \
         .family = "tinyml",                                                                       \
         .unit = "inference",                                                                      \
         .dtypes = "int8,fp32",                                                                    \
         .description = desc,                                                                      \
         .options = tm_options,                                                                    \
         .open = open_##var,                                                                       \
+        .validate = validate_##var,                                                               \
         .run = tm_run,                                                                            \
         .check = tm_check,                                                                        \
         .info = tm_info,                                                                          \
@@ -225,7 +258,7 @@ static void tm_info(const void *st, struct jb_workload_info *o)
     };                                                                                            \
     const struct jb_workload_ops alias_var = {                                                    \
         .name = "cuda-" nm,                                                                       \
-        .version = "1",                                                                           \
+        .version = "2",                                                                           \
         .family = "tinyml",                                                                       \
         .unit = "inference",                                                                      \
         .dtypes = "int8,fp32",                                                                    \
@@ -234,6 +267,7 @@ static void tm_info(const void *st, struct jb_workload_info *o)
         .alias_of = nm,                                                                           \
         .alias_backend = "cuda",                                                                  \
         .open = open_##var,                                                                       \
+        .validate = validate_##var,                                                               \
         .run = tm_run,                                                                            \
         .check = tm_check,                                                                        \
         .info = tm_info,                                                                          \
