@@ -58,6 +58,64 @@ static void print_series(const json_t *h, int by_commit)
     free(text);
 }
 
+/* Collects the series of each configuration key that the store hands over,
+ * one key's records at a time (jb_store_query_grouped). */
+struct series_ctx {
+    const char *metric;
+    size_t min_size;
+    json_t *out; /* [{first, series}] until qsort_series */
+    int rc;
+    char err[JB_ERRLEN];
+};
+
+static int add_series(void *ctx, const char *key_id, json_t *recs)
+{
+    struct series_ctx *sc = ctx;
+    (void)key_id; /* the keys are computed again from the records, as they
+                   * are read: a column written by an older build could
+                   * differ, and a series must hold exactly one key */
+    json_t *hs = jb_history_all(recs, NULL, sc->metric, NULL, sc->min_size, sc->err,
+                                sizeof(sc->err));
+    if (!hs)
+        return sc->rc = JB_EINVAL;
+    size_t i;
+    json_t *h;
+    json_array_foreach(hs, i, h)
+    {
+        const json_t *first = json_array_get(json_object_get(h, "points"), 0);
+        char when[200];
+        snprintf(when, sizeof(when), "%s\x1f%s", jb_rec_str(first, "created_utc", ""),
+                 jb_rec_str(first, "run_id", ""));
+        json_array_append_new(sc->out, json_pack("{s:s,s:O}", "first", when, "series", h));
+    }
+    json_decref(hs);
+    return 0;
+}
+
+static int by_first_run(const void *a, const void *b)
+{
+    return strcmp(jb_rec_str(*(json_t *const *)a, "first", ""),
+                  jb_rec_str(*(json_t *const *)b, "first", ""));
+}
+
+/* Sorts [{first, series}] by first run and replaces each by its series. */
+static void qsort_series(json_t *all)
+{
+    size_t n = json_array_size(all);
+    json_t **v = malloc((n + 1) * sizeof(*v));
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(all, i));
+    qsort(v, n, sizeof(*v), by_first_run);
+    json_array_clear(all);
+    for (size_t i = 0; i < n; i++) {
+        json_array_append(all, json_object_get(v[i], "series"));
+        json_decref(v[i]);
+    }
+    free(v);
+}
+
 static const char usage_history[] =
     "usage: joulebench history [--db URL] [--workload W] "
     "[--metric energy|latency] [--topology HASH] [--key ID] [--by date|commit] "
@@ -93,7 +151,7 @@ int jb_cmd_history(int argc, char **argv)
         return 2;
     }
     jb_store *s = NULL;
-    json_t *recs = json_array(), *all = json_array();
+    json_t *all = json_array();
     if ((rc = jb_store_open(db, &s, err, sizeof(err)))) {
         fprintf(stderr, "joulebench history: %s\n", err);
         goto out;
@@ -102,16 +160,13 @@ int jb_cmd_history(int argc, char **argv)
     f.workload = workload;
     f.topology_hash = topo;
     f.config_key = key;
-    if ((rc = jb_store_query(s, &f, recs, err, sizeof(err)))) {
-        fprintf(stderr, "joulebench history: %s\n", err);
+    struct series_ctx sc = {.metric = metric, .min_size = (size_t)min_size, .out = all};
+    if ((rc = jb_store_query_grouped(s, &f, add_series, &sc, err, sizeof(err)))) {
+        fprintf(stderr, "joulebench history: %s\n", rc == sc.rc ? sc.err : err);
         goto out;
     }
-    json_decref(all);
-    all = jb_history_all(recs, workload, metric, topo, (size_t)min_size, err, sizeof(err));
-    if (!all) {
-        fprintf(stderr, "joulebench history: %s\n", err);
-        goto out;
-    }
+    /* Series in the order of their first run, as a reader scans time. */
+    qsort_series(all);
     if (!json_array_size(all)) {
         fprintf(stderr, "joulebench history: no records%s%s\n", workload ? " of " : "",
                 workload ? workload : "");
@@ -134,7 +189,6 @@ int jb_cmd_history(int argc, char **argv)
         fprintf(stderr, "joulebench history: cannot write %s\n", json_out);
     ret = 0;
 out:
-    json_decref(recs);
     json_decref(all);
     jb_store_close(s);
     return ret;

@@ -8,6 +8,7 @@
 #include "results/formats.h"
 #include "results/normalize.h"
 #include "results/record_util.h"
+#include "results/schema_validate.h"
 #include "results/store.h"
 
 #include <math.h>
@@ -70,47 +71,70 @@ int jb_cmd_import(int argc, char **argv)
         fprintf(stderr, "joulebench import: %s\n", err);
         return 2;
     }
-    json_t *recs = json_array(), *paths = json_array(), *gbench = json_array(), *calibs = NULL;
+    /* Streaming: the files are listed, then read one at a time, so memory
+     * holds one record and the calibrations (one per machine and thread
+     * count), not every record (100,000 parsed records took 2.3 GB). The
+     * first read finds the calibrations (the batch's last of each key
+     * serves the batch, as when every record was held); the second stores
+     * the calibration runs, the third the others, so that records of the
+     * batch find their roofline. */
+    json_t *paths = json_array(), *kind = NULL, *gbench = json_array(), *calibs = json_object(),
+           *schema = NULL;
     int in_batch = 0;
     for (int i = 0; i < npos; i++)
-        if (jb_records_collect(pos[i], recs, paths, gbench, &bad))
-            bad++;
+        jb_records_list(pos[i], paths, &bad);
     jb_store *s = NULL;
+    if ((rc = jb_record_schema_load(&schema, err, sizeof(err)))) {
+        fprintf(stderr, "joulebench import: %s\n", err);
+        bad++;
+        goto out;
+    }
     if ((rc = jb_store_open(db, &s, err, sizeof(err)))) {
         fprintf(stderr, "joulebench import: %s\n", err);
         bad++;
         goto out;
     }
-    /* Calibration runs first, so that later records of the same batch find
-     * their roofline; they are found by key (scanning the batch for each
-     * record was quadratic). */
-    calibs = json_object();
+    /* kind[i]: 0 skipped or Google Benchmark, 1 calibration, 2 other */
+    kind = json_array();
     {
         size_t i;
-        json_t *r;
-        json_array_foreach(recs, i, r)
+        json_t *p;
+        json_array_foreach(paths, i, p)
         {
-            for (int k = 0; k < 2; k++) {
-                const char *which = k ? "fma" : "triad";
-                if (jb_is_calibration(r, which)) {
-                    char key[300];
-                    calib_key(which, r, key, sizeof(key));
-                    json_object_set(calibs, key, r);
+            json_t *r = NULL;
+            int k = jb_record_file_load(json_string_value(p), schema, &r, &bad), cal = 0;
+            if (k == 1)
+                json_array_append_new(gbench, json_pack("{s:O,s:o}", "path", p, "json", r));
+            else if (k == 0) {
+                for (int c = 0; c < 2; c++) {
+                    const char *which = c ? "fma" : "triad";
+                    if (jb_is_calibration(r, which)) {
+                        char key[300];
+                        calib_key(which, r, key, sizeof(key));
+                        json_object_set(calibs, key, r);
+                        cal = 1;
+                    }
                 }
+                json_decref(r);
             }
+            json_array_append_new(kind, json_integer(k == 0 ? 1 + !cal : 0));
         }
     }
     /* Records go in batches of IMPORT_BATCH per transaction: one commit
      * (a disk sync) per record made 100,000 records take minutes. */
-    for (int pass = 0; pass < 2; pass++) {
+    for (int pass = 1; pass <= 2; pass++) {
         size_t i;
-        json_t *r;
-        json_array_foreach(recs, i, r)
+        json_t *p;
+        json_array_foreach(paths, i, p)
         {
-            int cal = jb_is_calibration(r, "triad") || jb_is_calibration(r, "fma");
-            if (cal != (pass == 0))
+            if (json_integer_value(json_array_get(kind, i)) != pass)
                 continue;
-            const char *path = json_string_value(json_array_get(paths, i));
+            const char *path = json_string_value(p);
+            json_t *r = NULL;
+            if (jb_record_file_load(path, schema, &r, &bad) != 0) {
+                json_decref(r); /* changed under us into something else */
+                continue;
+            }
             json_t *tr = find_calibration(s, calibs, "triad", r);
             json_t *fm = find_calibration(s, calibs, "fma", r);
             no.calib_triad = tr;
@@ -123,6 +147,7 @@ int jb_cmd_import(int argc, char **argv)
                 rc = jb_err(err, sizeof(err), JB_ENOMEM, "out of memory");
             if (rc) {
                 fprintf(stderr, "joulebench import: %s: %s\n", path, err);
+                json_decref(r);
                 bad++;
                 continue;
             }
@@ -133,6 +158,7 @@ int jb_cmd_import(int argc, char **argv)
             if (!rc)
                 rc = jb_store_put(s, r, path, trace, &ins, err, sizeof(err));
             free(trace);
+            json_decref(r);
             if (!rc && in_batch && !--in_batch)
                 rc = jb_store_batch_end(s, 1, err, sizeof(err));
             if (rc) {
@@ -183,8 +209,9 @@ out:
         jb_store_batch_end(s, 0, NULL, 0); /* stopped on a database error */
     jb_store_close(s);
     json_decref(calibs);
-    json_decref(recs);
+    json_decref(kind);
     json_decref(paths);
+    json_decref(schema);
     json_decref(gbench);
     json_decref(platform);
     return bad ? 1 : 0;

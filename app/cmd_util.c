@@ -117,26 +117,53 @@ static int has_suffix(const char *s, const char *suf)
     return a >= b && !strcmp(s + a - b, suf);
 }
 
-static void collect_file(const char *path, const json_t *schema, json_t *out, json_t *paths,
-                         json_t *gbench, int *bad)
+int jb_record_file_load(const char *path, const json_t *schema, json_t **doc_out, int *bad)
 {
     char err[JB_ERRLEN];
     json_error_t je;
     struct stat st;
+    *doc_out = NULL;
     if (stat(path, &st) == 0 && st.st_size > (off_t)JB_RECORD_MAX_BYTES) {
         fprintf(stderr, "joulebench: %s: larger than %u MiB, not a record (skipped)\n", path,
                 JB_RECORD_MAX_BYTES >> 20);
         (*bad)++;
-        return;
+        return -1;
     }
     json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!doc) {
         fprintf(stderr, "joulebench: %s: line %d column %d: %s (skipped)\n", path, je.line,
                 je.column, je.text);
         (*bad)++;
-        return;
+        return -1;
     }
     if (jb_is_gbench(doc)) {
+        *doc_out = doc;
+        return 1;
+    }
+    int rc = jb_record_check(schema, doc, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "joulebench: %s: %s (skipped)\n", path, err);
+        json_decref(doc);
+        (*bad)++;
+        return -1;
+    }
+    *doc_out = doc;
+    return 0;
+}
+
+/* out NULL: only lists the path (jb_records_list). */
+static void collect_file(const char *path, const json_t *schema, json_t *out, json_t *paths,
+                         json_t *gbench, int *bad)
+{
+    if (!out) {
+        json_array_append_new(paths, json_string(path));
+        return;
+    }
+    json_t *doc;
+    int kind = jb_record_file_load(path, schema, &doc, bad);
+    if (kind < 0)
+        return;
+    if (kind == 1) {
         if (gbench)
             json_array_append_new(gbench, json_pack("{s:s,s:o}", "path", path, "json", doc));
         else {
@@ -145,13 +172,6 @@ static void collect_file(const char *path, const json_t *schema, json_t *out, js
             json_decref(doc);
             (*bad)++;
         }
-        return;
-    }
-    int rc = jb_record_check(schema, doc, err, sizeof(err));
-    if (rc) {
-        fprintf(stderr, "joulebench: %s: %s (skipped)\n", path, err);
-        json_decref(doc);
-        (*bad)++;
         return;
     }
     json_array_append_new(out, doc);
@@ -212,6 +232,11 @@ int jb_records_collect(const char *path, json_t *out, json_t *paths, json_t *gbe
     collect(path, schema, out, paths, gbench, bad, 0);
     json_decref(schema);
     return JB_OK;
+}
+
+void jb_records_list(const char *path, json_t *paths, int *bad)
+{
+    collect(path, NULL, NULL, paths, NULL, bad, 0);
 }
 
 int jb_norm_opts_from(struct jb_norm_opts *o, const char *region, const char *grid, const char *pue,

@@ -47,6 +47,17 @@ int jb_opt_long(const char *name, const char *s, long long lo, long long hi, lon
  * counted in *bad; loading goes on. */
 int jb_records_collect(const char *path, json_t *out, json_t *paths, json_t *gbench, int *bad);
 
+/* The files jb_records_collect would load from path, appended to paths
+ * (strings) without being read, so that a caller can load them one at a
+ * time; a path that cannot be listed is reported and counted in *bad. */
+void jb_records_list(const char *path, json_t *paths, int *bad);
+
+/* Loads one file as jb_records_collect does: returns 0 with *doc a record
+ * that passed the schema, 1 with *doc a Google Benchmark document, or -1
+ * when the file was skipped (reported on stderr, counted in *bad). The
+ * caller owns *doc. schema: jb_record_schema_load's. */
+int jb_record_file_load(const char *path, const json_t *schema, json_t **doc, int *bad);
+
 /* Normalization options from --region, --grid-intensity, --pue, --wue,
  * --platform. *platform_out is owned by the caller (may be NULL). */
 int jb_norm_opts_from(struct jb_norm_opts *o, const char *region, const char *grid, const char *pue,

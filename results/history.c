@@ -138,10 +138,12 @@ int jb_history_analyze(const json_t *records, const char *key_id, const char *me
 json_t *jb_history_all(const json_t *records, const char *workload, const char *metric,
                        const char *topology, size_t min_size, char *err, size_t errlen)
 {
-    /* distinct configuration keys, in order of first run */
-    json_t *seen = json_object(), *order = json_array(), *all = json_array();
+    /* One pass groups the records by configuration key (in order of each
+     * key's first run), so that each series is analysed over its own
+     * records: analysing every key over all records was quadratic. */
+    json_t *groups = json_object(), *order = json_array(), *all = json_array();
     size_t i;
-    const json_t *r;
+    json_t *r;
     json_array_foreach(records, i, r)
     {
         if (workload && strcmp(jb_rec_str(r, "workload.name", "?"), workload))
@@ -150,17 +152,21 @@ json_t *jb_history_all(const json_t *records, const char *workload, const char *
             continue;
         struct jb_config_key k;
         jb_config_key_of(r, JB_ACROSS_NONE, &k);
-        if (json_object_get(seen, k.id))
-            continue;
-        json_object_set_new(seen, k.id, json_true());
-        json_array_append_new(order, json_string(k.id));
+        json_t *g = json_object_get(groups, k.id);
+        if (!g) {
+            g = json_array();
+            json_object_set_new(groups, k.id, g);
+            json_array_append_new(order, json_string(k.id));
+        }
+        json_array_append(g, r);
     }
     json_t *p;
     json_array_foreach(order, i, p)
     {
         json_t *h = NULL;
-        int rc =
-            jb_history_analyze(records, json_string_value(p), metric, min_size, &h, err, errlen);
+        const char *id = json_string_value(p);
+        int rc = jb_history_analyze(json_object_get(groups, id), id, metric, min_size, &h, err,
+                                    errlen);
         if (rc) {
             json_decref(all);
             all = NULL;
@@ -168,7 +174,7 @@ json_t *jb_history_all(const json_t *records, const char *workload, const char *
         }
         json_array_append_new(all, h);
     }
-    json_decref(seen);
+    json_decref(groups);
     json_decref(order);
     return all;
 }

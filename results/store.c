@@ -507,18 +507,18 @@ static int row_json(void *ctx, int ncol, const char *const *v)
     return 0;
 }
 
-int jb_store_query(jb_store *s, const struct jb_store_filter *f, json_t *out, char *err,
-                   size_t errlen)
+/* The WHERE clause of a filter into sql (after "SELECT cols FROM jb_runs"),
+ * with its parameters; returns the length written. */
+static int filter_sql(const struct jb_store_filter *f, char *sql, size_t size, int len,
+                      const char **params, int *np, char *thr, char *ctxb)
 {
-    char sql[1024], thr[24], ctxb[24], lim[48] = "";
-    const char *params[12];
     int n = 0;
-    int len = snprintf(sql, sizeof(sql), "SELECT record_json FROM jb_runs WHERE 1=1");
+    len += snprintf(sql + len, size - (size_t)len, " WHERE 1=1");
 #define ADD(field, col)                                                                            \
     do {                                                                                           \
         if (f && f->field) {                                                                       \
             params[n++] = f->field;                                                                \
-            len += snprintf(sql + len, sizeof(sql) - (size_t)len, " AND " col " $%d", n);          \
+            len += snprintf(sql + len, size - (size_t)len, " AND " col " $%d", n);                 \
         }                                                                                          \
     } while (0)
     ADD(run_id, "run_id =");
@@ -532,21 +532,89 @@ int jb_store_query(jb_store *s, const struct jb_store_filter *f, json_t *out, ch
     ADD(options, "options =");
 #undef ADD
     if (f && f->threads > 0) {
-        snprintf(thr, sizeof(thr), "%d", f->threads);
+        snprintf(thr, 24, "%d", f->threads);
         params[n++] = thr;
-        len +=
-            snprintf(sql + len, sizeof(sql) - (size_t)len, " AND threads = CAST($%d AS BIGINT)", n);
+        len += snprintf(sql + len, size - (size_t)len, " AND threads = CAST($%d AS BIGINT)", n);
     }
     if (f && f->context >= 0 && f->context_set) {
-        snprintf(ctxb, sizeof(ctxb), "%d", f->context);
+        snprintf(ctxb, 24, "%d", f->context);
         params[n++] = ctxb;
-        len +=
-            snprintf(sql + len, sizeof(sql) - (size_t)len, " AND context = CAST($%d AS BIGINT)", n);
+        len += snprintf(sql + len, size - (size_t)len, " AND context = CAST($%d AS BIGINT)", n);
     }
+    *np = n;
+    return len;
+}
+
+int jb_store_query(jb_store *s, const struct jb_store_filter *f, json_t *out, char *err,
+                   size_t errlen)
+{
+    char sql[1024], thr[24], ctxb[24], lim[48] = "";
+    const char *params[12];
+    int n = 0;
+    int len = snprintf(sql, sizeof(sql), "SELECT record_json FROM jb_runs");
+    len = filter_sql(f, sql, sizeof(sql), len, params, &n, thr, ctxb);
     if (f && f->limit > 0)
         snprintf(lim, sizeof(lim), " LIMIT %d", f->limit);
     snprintf(sql + len, sizeof(sql) - (size_t)len, " ORDER BY created_utc, run_id%s", lim);
     return s->ops->exec(s->conn, sql, n, params, row_json, out, err, errlen);
+}
+
+struct group_ctx {
+    jb_store_group_fn fn;
+    void *ctx;
+    char key[128];
+    json_t *recs; /* the current key's records */
+    int stopped;  /* fn's non-zero return */
+};
+
+static int group_flush(struct group_ctx *g)
+{
+    int rc = 0;
+    if (g->recs && json_array_size(g->recs))
+        rc = g->fn(g->ctx, g->key, g->recs);
+    json_decref(g->recs);
+    g->recs = NULL;
+    return rc;
+}
+
+static int row_group(void *ctx, int ncol, const char *const *v)
+{
+    struct group_ctx *g = ctx;
+    json_error_t je;
+    if (ncol < 2 || !v[1])
+        return 0;
+    const char *key = v[0] ? v[0] : "";
+    if (!g->recs || strcmp(key, g->key)) {
+        int rc = group_flush(g);
+        if (rc)
+            return g->stopped = rc;
+        snprintf(g->key, sizeof(g->key), "%s", key);
+        g->recs = json_array();
+        if (!g->recs)
+            return JB_ENOMEM;
+    }
+    json_t *r = json_loads(v[1], 0, &je);
+    if (r)
+        json_array_append_new(g->recs, r);
+    return 0;
+}
+
+int jb_store_query_grouped(jb_store *s, const struct jb_store_filter *f, jb_store_group_fn fn,
+                           void *ctx, char *err, size_t errlen)
+{
+    char sql[1024], thr[24], ctxb[24];
+    const char *params[12];
+    int n = 0;
+    int len = snprintf(sql, sizeof(sql), "SELECT config_key, record_json FROM jb_runs");
+    len = filter_sql(f, sql, sizeof(sql), len, params, &n, thr, ctxb);
+    snprintf(sql + len, sizeof(sql) - (size_t)len, " ORDER BY config_key, created_utc, run_id");
+    struct group_ctx g = {.fn = fn, .ctx = ctx};
+    int rc = s->ops->exec(s->conn, sql, n, params, row_group, &g, err, errlen);
+    if (rc) {
+        json_decref(g.recs);
+        return rc;
+    }
+    return group_flush(&g);
 }
 
 int jb_store_find_calibration(jb_store *s, const char *which, const json_t *like, json_t **out,

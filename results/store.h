@@ -107,6 +107,20 @@ struct jb_store_filter {
 int jb_store_query(jb_store *s, const struct jb_store_filter *f, json_t *out, char *err,
                    size_t errlen);
 
+/* Called once per configuration key by jb_store_query_grouped with that
+ * key's records, oldest first (a JSON array the callee may keep a
+ * reference to). Non-zero return stops the query. */
+typedef int (*jb_store_group_fn)(void *ctx, const char *config_key, json_t *records);
+
+/* The records matching f, one configuration key at a time, in one query
+ * ordered by key: memory holds one key's records, not every record (a
+ * fleet's history over years is millions of records), and no record is
+ * looked at twice. Keys come in the order of their id, not of time. A
+ * non-zero return of fn stops the query and is returned as it is (fn says
+ * what failed in its own ctx). */
+int jb_store_query_grouped(jb_store *s, const struct jb_store_filter *f, jb_store_group_fn fn,
+                           void *ctx, char *err, size_t errlen);
+
 /* Latest stored calibration record (workload "triad" or "fma") on the same
  * topology and thread count as `like`; *out NULL when none. Caller owns. */
 int jb_store_find_calibration(jb_store *s, const char *which, const json_t *like, json_t **out,

@@ -322,6 +322,80 @@ static void migrates_from_v1(void **st)
     jb_store_close(s);
 }
 
+/* Groups seen by grouped_query_one_key_at_a_time. */
+struct groups_seen {
+    int n, records;
+    char keys[8][128];
+};
+
+static int note_group(void *ctx, const char *key, json_t *recs)
+{
+    struct groups_seen *g = ctx;
+    for (int i = 0; i < g->n; i++)
+        assert_string_not_equal(g->keys[i], key); /* each key once */
+    assert_true(g->n < 8);
+    snprintf(g->keys[g->n++], sizeof(g->keys[0]), "%s", key);
+    size_t i;
+    json_t *r;
+    const char *prev = "";
+    json_array_foreach(recs, i, r)
+    {
+        struct jb_config_key k;
+        jb_config_key_of(r, JB_ACROSS_NONE, &k);
+        assert_string_equal(k.id, key);
+        const char *t = jb_rec_str(r, "created_utc", "");
+        assert_true(strcmp(prev, t) <= 0); /* oldest first */
+        prev = t;
+        g->records++;
+    }
+    return 0;
+}
+
+static int stop_at_first(void *ctx, const char *key, json_t *recs)
+{
+    (void)key;
+    (void)recs;
+    ++*(int *)ctx;
+    return JB_EIO;
+}
+
+/* history's query: runs of two configurations written interleaved come
+ * back as two groups, each whole and in time order; a callback's error
+ * stops the query and is returned. */
+static void grouped_query_one_key_at_a_time(void **st)
+{
+    (void)st;
+    char err[JB_ERRLEN] = "";
+    jb_store *s;
+    open_s(&s);
+    json_t *r = th_load_fixture("fma.json");
+    json_object_set_new(json_object_get(r, "workload"), "name", json_string("grouped-fma"));
+    for (int i = 0; i < 7; i++) {
+        char id[64], when[64];
+        int ins = 0;
+        snprintf(id, sizeof(id), "grouped-%d", i);
+        /* written newest first, so the order is the query's doing */
+        snprintf(when, sizeof(when), "2026-11-%02dT10:00:00Z", 20 - i);
+        json_object_set_new(r, "run_id", json_string(id));
+        json_object_set_new(r, "created_utc", json_string(when));
+        json_object_set_new(json_object_get(r, "config"), "context", json_integer(i % 2 ? 512 : 0));
+        assert_int_equal(jb_store_put(s, r, NULL, NULL, &ins, err, sizeof(err)), 0);
+        assert_int_equal(ins, 1);
+    }
+    struct jb_store_filter f = {0};
+    f.workload = "grouped-fma";
+    struct groups_seen g = {0};
+    assert_int_equal(jb_store_query_grouped(s, &f, note_group, &g, err, sizeof(err)), 0);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.records, 7);
+    int calls = 0;
+    assert_int_equal(jb_store_query_grouped(s, &f, stop_at_first, &calls, err, sizeof(err)),
+                     JB_EIO);
+    assert_int_equal(calls, 1);
+    json_decref(r);
+    jb_store_close(s);
+}
+
 static json_t *gb_doc(const char *date, const char *text)
 {
     json_error_t je;
@@ -435,6 +509,7 @@ int main(void)
         cmocka_unit_test(migrates_from_v1),
         cmocka_unit_test(concurrent_writers_on_new_database),
         cmocka_unit_test(batches_commit_or_roll_back),
+        cmocka_unit_test(grouped_query_one_key_at_a_time),
         cmocka_unit_test(gbench_repetitions_and_same_second),
         cmocka_unit_test(gbench_migrates_from_v2),
     };
