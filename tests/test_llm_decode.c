@@ -37,7 +37,10 @@ static int open_wl(const char *name, const char *dtype, int context, int threads
     return jb_workload_open(ops, &p, st, err, JB_ERRLEN);
 }
 
-static void run_and_check(const char *dtype, const char *options, int threads)
+/* want: the kernel table the record must name (NULL: the one the run-time
+ * choice gives under the present JB_CPU_FORCE) */
+static void run_and_check_on(const char *dtype, const char *options, int threads,
+                             const char *want)
 {
     const struct jb_workload_ops *ops = jb_workload_find("stories15m");
     char err[JB_ERRLEN] = "";
@@ -45,6 +48,15 @@ static void run_and_check(const char *dtype, const char *options, int threads)
     int rc = open_wl("stories15m", dtype, 24, threads, options, &st, err);
     if (rc)
         fail_msg("open %s %s: %s", dtype, options ? options : "", err);
+    /* the record names the kernel table the run-time choice took (its
+     * first word), so a result says which path produced it */
+    struct jb_workload_info info;
+    ops->info(st, &info);
+    if (!want)
+        want = jb_llm_kernels_for(jb_cpu_isa())->name;
+    if (strncmp(info.kernel, want, strlen(want)) || (info.kernel[strlen(want)] != ' ' &&
+                                                     info.kernel[strlen(want)] != '\0'))
+        fail_msg("kernel \"%s\" does not name the chosen table %s", info.kernel, want);
     assert_int_equal(ops->run(st, err, sizeof(err)), 0);
     assert_int_equal(ops->run(st, err, sizeof(err)), 0);
     rc = ops->check(st, err, sizeof(err));
@@ -52,6 +64,11 @@ static void run_and_check(const char *dtype, const char *options, int threads)
         fail_msg("check %s %s on %s: %s", dtype, options ? options : "",
                  jb_isa_name(jb_cpu_isa()), err);
     ops->close(st);
+}
+
+static void run_and_check(const char *dtype, const char *options, int threads)
+{
+    run_and_check_on(dtype, options, threads, NULL);
 }
 
 static void test_check_every_precision_and_path(void **state)
@@ -68,8 +85,20 @@ static void test_check_every_precision_and_path(void **state)
     /* each kernel path, through the same run-time choice the workload makes */
     static const char *paths[] = {"reference", "avx2", "avx512"};
     const char *saved = getenv("JB_CPU_FORCE");
+    unsetenv("JB_CPU_FORCE");
+    enum jb_isa best = jb_cpu_isa();
     for (size_t p = 0; p < 3; p++) {
         setenv("JB_CPU_FORCE", paths[p], 1);
+        /* a cap at or below what the CPU has is the path taken; above it,
+         * the CPU's best; on a non-x86 CPU an x86 cap leaves the portable C */
+        enum jb_isa cap = (enum jb_isa)p;
+        const char *want = best == JB_ISA_NEON || best == JB_ISA_REFERENCE ? "reference"
+                           : cap <= best                                  ? paths[p]
+                                                                          : jb_isa_name(best);
+#if !defined(JB_X86)
+        want = "reference";
+#endif
+        run_and_check_on("q8_0", NULL, 1, want);
         run_and_check("fp32", "kv=fp16", 2);
         run_and_check("q4_0", NULL, 2);
         run_and_check("q8_0", NULL, 1);

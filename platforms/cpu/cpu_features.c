@@ -34,7 +34,12 @@ enum jb_isa jb_cpu_isa(void)
             cap = JB_ISA_AVX512;
         else if (!strcmp(force, "neon"))
             cap = JB_ISA_NEON;
-        if (cap < isa)
+        /* the enum orders x86's sets, not NEON against them: a cap from
+         * the other architecture's family leaves only the portable path
+         * (JB_CPU_FORCE=avx2 on an Arm core is not "NEON or less") */
+        if ((cap == JB_ISA_NEON) != (isa == JB_ISA_NEON))
+            isa = JB_ISA_REFERENCE;
+        else if (cap < isa)
             isa = cap;
     }
     return isa;

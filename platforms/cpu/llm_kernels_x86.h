@@ -19,6 +19,21 @@
 
 #define Q4_MAX_BLOCKS 2048 /* rows of up to 65536 weights */
 
+/* How far ahead of the block being multiplied the q8_0/q4_0 loops ask for
+ * the weights (bytes). The hardware prefetchers follow one row's stream but
+ * restart at each page; a software hint this far ahead keeps a few lines in
+ * flight across the boundary. Past the row's end it touches the next row,
+ * which the caller reads next; a prefetch never faults. Override with
+ * -DJB_LLM_PREFETCH_BYTES=N (0 turns it off) to measure. */
+#ifndef JB_LLM_PREFETCH_BYTES
+#define JB_LLM_PREFETCH_BYTES 512
+#endif
+#define JB_LLM_PREFETCH(p)                                                                    \
+    do {                                                                                       \
+        if (JB_LLM_PREFETCH_BYTES > 0)                                                         \
+            _mm_prefetch((const char *)(p) + JB_LLM_PREFETCH_BYTES, _MM_HINT_T0);              \
+    } while (0)
+
 static inline float hsum256(__m256 v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -73,6 +88,9 @@ static inline float dot_q8(const struct jb_block_q8_0 *w, const struct jb_block_
     __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
     int i = 0;
     for (; i + 4 <= nb; i += 4) {
+        /* four blocks are 136 bytes: two or three lines, two hints */
+        JB_LLM_PREFETCH(&w[i]);
+        JB_LLM_PREFETCH((const char *)&w[i] + 64);
         acc0 = q8_pair(&w[i], &x[i], &xd[i], acc0);
         acc1 = q8_pair(&w[i + 2], &x[i + 2], &xd[i + 2], acc1);
     }
@@ -170,6 +188,7 @@ static inline float dot_q4(const struct jb_block_q4_0 *w, const struct jb_block_
     float corr0 = 0.0f;
     int i = 0;
     for (; i + 4 <= nb; i += 4) {
+        JB_LLM_PREFETCH(&w[i]); /* four blocks are 72 bytes: about one line */
         acc0 = q4_pair(&w[i], p, i, acc0);
         acc1 = q4_pair(&w[i + 2], p, i + 2, acc1);
     }
