@@ -537,7 +537,7 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
     b.spec = s;
     *record = NULL;
     char run_id[33], base[512], path[1024], tmp_gb[1024] = "", trace[1024], gb_path[1024];
-    json_t *gbdoc = NULL;
+    json_t *gbdoc = NULL, *scenario = NULL;
     struct plan p;
     rc = plan_spec(r->topo, s, &p, err, errlen);
     if (rc)
@@ -626,7 +626,6 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
     };
     jb_energy_begin_run(b.energy);
     jb_counters_begin_run(b.counters);
-    json_t *scenario = NULL;
     if (jb_runner_is_load_scenario(s->scenario)) {
         /* open-loop scenarios: the runner issues the queries (runner_load.c) */
         rc = jb_runner_load_run(&b, &scenario, err, errlen);
