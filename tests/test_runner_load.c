@@ -65,25 +65,27 @@ static void test_server_energy_includes_idle(void **st)
 {
     (void)st;
     struct jb_run_spec s = spec("server");
-    s.target_qps = 100; /* about 10% busy for a ~1 ms inference */
+    s.target_qps = 20; /* light even for a sanitizer build's ~10 ms inference */
     json_t *rec = run_spec(&s);
     json_t *m = json_object_get(rec, "measurements");
     json_t *sc = json_object_get(m, "scenario");
     assert_non_null(sc);
     double qps = num(sc, "achieved_qps");
-    /* Poisson count over 1.2 s at 100/s: 120 +- 11; 4 sigma */
-    assert_true(fabs(qps - 100) < 40);
+    /* Poisson count over 1.2 s at 20/s: 24 +- 5; 4 sigma is +-17/s */
+    assert_true(fabs(qps - 20) < 17);
     double p99 = num(sc, "latency_p99_s"), p50 = num(sc, "latency_p50_s");
     assert_true(p99 >= p50 && p50 > 0);
     assert_int_equal(json_is_true(json_object_get(sc, "bound_met")),
                      p99 <= num(sc, "latency_bound_s"));
-    assert_true(num(sc, "duty_cycle") < 0.6);
+    double duty = num(sc, "duty_cycle");
+    assert_true(duty > 0 && duty < 0.9); /* gaps exist, even in a sanitizer build */
     json_t *e = json_array_get(json_object_get(m, "energy"), 0);
     double jpu = num(e, "joules_per_unit"), dur = num(e, "duration_s");
     double n = num(m, "iterations");
     /* 40 W over the whole repetitions, gaps included */
     assert_float_equal(jpu, 40 * dur / n, 0.05 * 40 * dur / n);
-    assert_true(jpu > 40.0 / 200); /* far more than 40 W x ~1 ms of busy time */
+    /* more than the power over busy time alone would give */
+    assert_true(jpu * n > 40 * duty * dur / 0.9);
     assert_string_equal(json_string_value(json_object_get(json_object_get(rec, "validity"),
                                                           "output_check")),
                         "pass");
