@@ -15,10 +15,15 @@
 #include <string.h>
 #include <time.h>
 
-/* The peak search: from 1 query/s up to the rate the warm-up's service
- * time allows (one worker cannot serve more), bisected to 2%. */
+/* The peak search: from 1/100 of up to the rate the warm-up's service
+ * time allows (one worker cannot serve more), bisected to 2%. A trial lasts
+ * a repetition's minimum time, but long enough for about TRIAL_QUERIES
+ * arrivals (a p99 of a handful says nothing; one of none fails), at most
+ * TRIAL_MAX_S. */
 #define PEAK_RESOLUTION_REL 0.02
 #define PEAK_MAX_STEPS 24
+#define TRIAL_QUERIES 20.0
+#define TRIAL_MAX_S 10.0
 
 struct load_ctx {
     struct bench *b;
@@ -110,7 +115,10 @@ static int peak_eval(void *c, double qps)
     struct jb_load_params p;
     struct jb_load_result r;
     memset(&r, 0, sizeof(r));
-    load_params(pc->b, qps, pc->b->min_time_s, &p);
+    double dur = pc->b->min_time_s;
+    if (dur < TRIAL_QUERIES / qps)
+        dur = TRIAL_QUERIES / qps < TRIAL_MAX_S ? TRIAL_QUERIES / qps : TRIAL_MAX_S;
+    load_params(pc->b, qps, dur, &p);
     p.seed += (uint64_t)json_array_size(pc->trials); /* fresh arrivals per trial */
     int rc = jb_load_run(&p, pc->io, &r, pc->err, sizeof(pc->err));
     if (rc) {
@@ -162,7 +170,7 @@ int jb_runner_load_run(struct bench *b, json_t **scenario, char *err, size_t err
     if (is_server && s->find_peak) {
         struct peak_ctx pc = {.b = b, .io = &io, .bound_s = bound_s, .trials = json_array()};
         double cap = svc > 0 ? 1.0 / svc : 1e6;
-        struct jb_peak_search ps = {.lo_qps = cap / 1000 > 1 ? cap / 1000 : 1,
+        struct jb_peak_search ps = {.lo_qps = cap / 100 > 0.1 ? cap / 100 : 0.1,
                                     .hi_qps = cap,
                                     .resolution_rel = PEAK_RESOLUTION_REL,
                                     .max_steps = PEAK_MAX_STEPS};
