@@ -77,7 +77,13 @@ static const char run_usage[] =
     "  --workload NAME       one workload (see joulebench list)\n"
     "  --dtype LIST          precision(s): fp32, int8, bf16, q8_0, q4_0... (comma list)\n"
     "  --backend NAME        cpu (default) or cuda\n"
-    "  --scenario LIST       single-stream (default) and/or offline\n"
+    "  --scenario LIST       single-stream (default), offline, server, multi-stream\n"
+    "  --target-qps LIST     server: mean Poisson arrival rate, queries/s (default 100)\n"
+    "  --latency-bound-ms X  server, multi-stream: p99 latency bound (default: the\n"
+    "                        family's, as MLPerf sets them; METHODOLOGY.md)\n"
+    "  --streams N           multi-stream: units per query (default 8)\n"
+    "  --interval-ms X       multi-stream: time between queries (default 50)\n"
+    "  --find-peak           server: search the highest rate meeting the bound\n"
     "  --batch LIST          units per iteration in offline (default 1)\n"
     "  --context LIST        LLM KV-cache depth decoded at\n"
     "  --threads LIST        worker threads (default 1)\n"
@@ -220,7 +226,7 @@ int jb_cli_run(int argc, char **argv)
     enum { O_SUITE = 256, O_WORKLOAD, O_DTYPE, O_BACKEND, O_SCENARIO, O_BATCH, O_CONTEXT,
            O_THREADS, O_PIN, O_OPTIONS, O_POWER, O_COUNTERS, O_MINTIME, O_REPS, O_WARMUP,
            O_IDLE, O_SEED, O_OUT, O_FORMAT, O_GBJSON, O_SYSFS, O_DB, O_REGION, O_GRID, O_PUE,
-           O_WUE, O_PLATFORM };
+           O_WUE, O_PLATFORM, O_TARGET_QPS, O_BOUND, O_STREAMS, O_INTERVAL, O_FIND_PEAK };
     static const struct option opts[] = {
         {"suite", required_argument, 0, O_SUITE},
         {"workload", required_argument, 0, O_WORKLOAD},
@@ -249,6 +255,11 @@ int jb_cli_run(int argc, char **argv)
         {"pue", required_argument, 0, O_PUE},
         {"wue", required_argument, 0, O_WUE},
         {"platform", required_argument, 0, O_PLATFORM},
+        {"target-qps", required_argument, 0, O_TARGET_QPS},
+        {"latency-bound-ms", required_argument, 0, O_BOUND},
+        {"streams", required_argument, 0, O_STREAMS},
+        {"interval-ms", required_argument, 0, O_INTERVAL},
+        {"find-peak", no_argument, 0, O_FIND_PEAK},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     /* Keys given on the command line, kept as "key=value" words so that
@@ -289,6 +300,11 @@ int jb_cli_run(int argc, char **argv)
         case O_OPTIONS: key = "options"; break;
         case O_MINTIME: key = "min_time"; break;
         case O_REPS: key = "repetitions"; break;
+        case O_TARGET_QPS: key = "target_qps"; break;
+        case O_BOUND: key = "latency_bound_ms"; break;
+        case O_STREAMS: key = "streams"; break;
+        case O_INTERVAL: key = "interval_ms"; break;
+        case O_FIND_PEAK: key = "find_peak"; optarg = (char *)"1"; break;
         case O_POWER: ro.power = optarg; break;
         case O_COUNTERS: ro.counters = optarg; break;
         case O_OUT: ro.out_dir = optarg; break;

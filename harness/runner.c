@@ -1,6 +1,7 @@
 /* runner.c: see runner.h. The measurement loop lives in bench_fn; everything
  * else prepares it or turns what it saw into a record. */
 #include "harness/runner.h"
+#include "harness/runner_internal.h"
 #include "harness/counters.h"
 #include "harness/energy.h"
 #include "base/error.h"
@@ -23,65 +24,6 @@
  * timed and counted but their latencies are not kept, and the record says so. */
 #define MAX_SAMPLES (4u << 20)
 
-struct jb_runner {
-    struct jb_runner_opts o;
-    struct jb_topo *topo;
-    json_t *system;        /* provenance, copied into every record */
-    json_t *gbench_runs;   /* Google Benchmark "benchmarks" entries of every run */
-    json_t *gbench_context;
-    int nruns;
-};
-
-/* One call of the benchmark function by Google Benchmark: an iteration-count
- * probe, the warm-up, or a repetition. The last ones are the repetitions.
- *
- * Google Benchmark sizes the first repetition by calls with growing
- * iteration counts (probes) until one lasts the minimum time, and then runs
- * every later repetition at that count without timing it again. So a call
- * asked for as many iterations as the call before it is a repetition after
- * the first, and that call was a repetition too; a probe always asks for
- * more than the call before it. (After a warm-up the count starts again
- * from 1; a warm-up whose last call was one iteration makes the first probe
- * look like a repetition, which costs it a check and the minimum time.) */
-struct invocation {
-    size_t first_sample, nsamples;
-    int64_t gb_iterations; /* what Google Benchmark asked for */
-    int64_t iterations;    /* what ran, the runner's own ones included */
-    double wall_s, cpu_s, timed_s;
-    int repeat;       /* asked for as many iterations as the call before: a repetition */
-    int ran;          /* entered the loop and touched energy and counters */
-    int failed;       /* run() failed or interrupted */
-    int run_error;    /* run() failed in it: a partial repetition, never kept */
-    int checked;      /* output checked after it */
-    int check_failed;
-};
-
-struct bench {
-    struct jb_runner *r;
-    const struct jb_run_spec *spec;
-    const struct jb_workload_ops *ops;
-    void *state;
-    struct jb_workload_info info;
-    struct jb_energy *energy;
-    struct jb_counters *counters;
-    double min_time_s;
-    double *samples;
-    size_t nsamples, capsamples;
-    int dropped_samples;
-    struct invocation *inv;
-    int ninv, capinv;
-    char run_err[JB_ERRLEN];
-    char check_err[JB_ERRLEN];
-    int run_failed, check_failed, checks;
-    int run_rc; /* what the first failed run() returned (JB_EUNAVAIL: a GPU lost) */
-    /* Filled by the report callback. */
-    int reported;
-    int keep;
-    int error_runs;
-    char gb_error[JB_ERRLEN];
-    json_t *energy_list, *counters_obj, *warnings;
-    const char *trace_path;
-};
 
 static double now_s(void)
 {
@@ -97,7 +39,7 @@ static double cpu_now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int push_sample(struct bench *b, double v)
+int jb_runner_push_sample(struct bench *b, double v)
 {
     if (b->nsamples == b->capsamples) {
         if (b->capsamples >= MAX_SAMPLES) {
@@ -117,7 +59,7 @@ static int push_sample(struct bench *b, double v)
     return 1;
 }
 
-static struct invocation *new_invocation(struct bench *b)
+struct invocation *jb_runner_new_invocation(struct bench *b)
 {
     if (b->ninv == b->capinv) {
         int cap = b->capinv ? 2 * b->capinv : 16;
@@ -163,7 +105,7 @@ static int one_iteration(struct bench *b, struct invocation *iv, double *dt_s, c
     *dt_s = t1 - t0;
     iv->iterations++;
     iv->timed_s += t1 - t0;
-    if (push_sample(b, t1 - t0))
+    if (jb_runner_push_sample(b, t1 - t0))
         iv->nsamples++;
     return JB_OK;
 }
@@ -171,7 +113,7 @@ static int one_iteration(struct bench *b, struct invocation *iv, double *dt_s, c
 /* Checks the output a repetition left, once. The workload's state is still
  * the repetition's: nothing runs between two calls of bench_fn, nor after
  * the last one before the check that jb_runner_run makes. */
-static void check_repetition(struct bench *b, struct invocation *iv)
+void jb_runner_check_repetition(struct bench *b, struct invocation *iv)
 {
     char err[JB_ERRLEN];
     if (iv->checked || !iv->ran || iv->failed || iv->iterations == 0)
@@ -200,7 +142,7 @@ static void bench_fn(struct jb_gb_state *st, void *arg)
     struct bench *b = arg;
     char err[JB_ERRLEN];
     const volatile sig_atomic_t *intr = b->r->o.interrupted;
-    struct invocation *iv = new_invocation(b);
+    struct invocation *iv = jb_runner_new_invocation(b);
     if (!iv) {
         jb_gb_skip_with_error(st, "out of memory");
         return;
@@ -210,7 +152,7 @@ static void bench_fn(struct jb_gb_state *st, void *arg)
         struct invocation *prev = &b->inv[b->ninv - 2];
         iv->repeat = prev->gb_iterations == iv->gb_iterations;
         if (iv->repeat)
-            check_repetition(b, prev);
+            jb_runner_check_repetition(b, prev);
     }
     if ((intr && *intr) || b->run_failed) {
         iv->failed = 1;
@@ -377,7 +319,11 @@ static void record_name(const struct jb_run_spec *s, const struct jb_workload_in
                         const char *run_id, char *out, size_t n)
 {
     snprintf(out, n, "%s_%s_%s_b%d_L%d_t%d_%.8s", s->workload, in->dtype,
-             !strcmp(s->scenario, "offline") ? "offline" : "ss", in->units_per_iteration,
+             !strcmp(s->scenario, "offline")  ? "offline"
+             : !strcmp(s->scenario, "server") ? "server"
+             : !strcmp(s->scenario, "multi-stream") ? "ms"
+                                                     : "ss",
+             in->units_per_iteration,
              in->context, in->threads, run_id);
 }
 
@@ -586,7 +532,7 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
     b.spec = s;
     *record = NULL;
     char run_id[33], base[512], path[1024], tmp_gb[1024] = "", trace[1024], gb_path[1024];
-    json_t *gbdoc = NULL;
+    json_t *gbdoc = NULL, *scenario = NULL;
     struct plan p;
     rc = plan_spec(r->topo, s, &p, err, errlen);
     if (rc)
@@ -675,13 +621,18 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
     };
     jb_energy_begin_run(b.energy);
     jb_counters_begin_run(b.counters);
-    jb_gb_register(gbname, bench_fn, &b, &go);
-    rc = jb_gb_run_all(tmp_gb, bench_report, &b, err, errlen);
+    if (jb_runner_is_load_scenario(s->scenario)) {
+        /* open-loop scenarios: the runner issues the queries (runner_load.c) */
+        rc = jb_runner_load_run(&b, &scenario, err, errlen);
+    } else {
+        jb_gb_register(gbname, bench_fn, &b, &go);
+        rc = jb_gb_run_all(tmp_gb, bench_report, &b, err, errlen);
+    }
     /* The last call is the last repetition: checked here, as every earlier
      * repetition was at the start of the call after it. Probes never are:
      * a check can cost far more than one iteration. */
     if (!rc && b.ninv > 0)
-        check_repetition(&b, &b.inv[b.ninv - 1]);
+        jb_runner_check_repetition(&b, &b.inv[b.ninv - 1]);
     if (r->o.progress)
         fprintf(stderr, "\r\033[K");
     if (rc)
@@ -719,6 +670,9 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
         json_array_append_new(b.warnings, json_string(b.gb_error));
 
     json_t *rec = build_record(r, &b, run_id, use_cpus, sampler_cpu, r->o.idle_s);
+    if (scenario)
+        json_object_set_new(json_object_get(rec, "measurements"), "scenario",
+                            json_incref(scenario));
     if (stopped_early)
         json_object_set_new(json_object_get(rec, "validity"), "run_error",
                             json_string("interrupted before the first repetition finished"));
@@ -774,6 +728,7 @@ int jb_runner_run(struct jb_runner *r, const struct jb_run_spec *s, json_t **rec
         jb_err(err, errlen, rc, "%s: %s: interrupted; record marked incomplete", s->origin,
                s->workload);
 out:
+    json_decref(scenario);
     if (tmp_gb[0])
         unlink(tmp_gb); /* gone already unless the run stopped before collect_gbench */
     json_decref(gbdoc);

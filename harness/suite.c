@@ -22,6 +22,9 @@ void jb_spec_defaults(struct jb_run_spec *s)
     s->threads = 1;
     s->repetitions = 5;
     s->min_time_s = 0.5;
+    s->target_qps = 100;
+    s->streams = 8;
+    s->interval_ms = 50;
     snprintf(s->origin, sizeof(s->origin), "defaults");
 }
 
@@ -61,9 +64,10 @@ int jb_spec_set(struct jb_run_spec *s, const char *key, const char *v, char *err
         rc = copy_str(key, v, s->backend, sizeof(s->backend), err, errlen);
         s->set |= JB_SPEC_BACKEND;
     } else if (!strcmp(key, "scenario")) {
-        if (strcmp(v, "single-stream") && strcmp(v, "offline"))
+        if (strcmp(v, "single-stream") && strcmp(v, "offline") && strcmp(v, "server") &&
+            strcmp(v, "multi-stream"))
             return jb_err(err, errlen, JB_EINVAL,
-                          "scenario=%s: expected single-stream or offline",
+                          "scenario=%s: expected single-stream, offline, server or multi-stream",
                           jb_excerpt(v, ex, sizeof(ex)));
         rc = copy_str(key, v, s->scenario, sizeof(s->scenario), err, errlen);
         s->set |= JB_SPEC_SCENARIO;
@@ -96,10 +100,37 @@ int jb_spec_set(struct jb_run_spec *s, const char *key, const char *v, char *err
         s->min_time_s = x;
         s->set |= JB_SPEC_MIN_TIME;
         rc = JB_OK;
+    } else if (!strcmp(key, "target_qps") || !strcmp(key, "latency_bound_ms") ||
+               !strcmp(key, "interval_ms")) {
+        char *end;
+        errno = 0;
+        double x = strtod(v, &end);
+        double lo = !strcmp(key, "latency_bound_ms") ? 0 : 1e-3;
+        if (errno || end == v || *end || !(x >= lo && x <= 1e7) || strpbrk(v, "xXnNiI"))
+            return jb_err(err, errlen, JB_EINVAL, "%s=%s: expected a decimal number from %g to 1e7",
+                          key, jb_excerpt(v, ex, sizeof(ex)), lo);
+        if (!strcmp(key, "target_qps")) {
+            s->target_qps = x;
+            s->set |= JB_SPEC_TARGET_QPS;
+        } else if (!strcmp(key, "interval_ms")) {
+            s->interval_ms = x;
+            s->set |= JB_SPEC_INTERVAL;
+        } else {
+            s->latency_bound_ms = x;
+            s->set |= JB_SPEC_LATENCY_BOUND;
+        }
+        rc = JB_OK;
+    } else if (!strcmp(key, "streams")) {
+        rc = parse_int(key, v, 1, 1 << 16, &s->streams, err, errlen);
+        s->set |= JB_SPEC_STREAMS;
+    } else if (!strcmp(key, "find_peak")) {
+        rc = parse_int(key, v, 0, 1, &s->find_peak, err, errlen);
+        s->set |= JB_SPEC_FIND_PEAK;
     } else {
         return jb_err(err, errlen, JB_EINVAL,
                       "unknown key '%s' (expected dtype, backend, scenario, batch, context, "
-                      "threads, pin, options, repetitions, min_time)",
+                      "threads, pin, options, repetitions, min_time, target_qps, "
+                      "latency_bound_ms, streams, interval_ms, find_peak)",
                       jb_excerpt(key, kx, sizeof(kx)));
     }
     return rc;
@@ -127,6 +158,16 @@ void jb_spec_override(struct jb_run_spec *s, const struct jb_run_spec *o)
         s->repetitions = o->repetitions;
     if (o->set & JB_SPEC_MIN_TIME)
         s->min_time_s = o->min_time_s;
+    if (o->set & JB_SPEC_TARGET_QPS)
+        s->target_qps = o->target_qps;
+    if (o->set & JB_SPEC_LATENCY_BOUND)
+        s->latency_bound_ms = o->latency_bound_ms;
+    if (o->set & JB_SPEC_STREAMS)
+        s->streams = o->streams;
+    if (o->set & JB_SPEC_INTERVAL)
+        s->interval_ms = o->interval_ms;
+    if (o->set & JB_SPEC_FIND_PEAK)
+        s->find_peak = o->find_peak;
     s->set |= o->set;
 }
 
@@ -156,7 +197,10 @@ int jb_spec_same(const struct jb_run_spec *a, const struct jb_run_spec *b)
            !strcmp(a->backend, b->backend) && !strcmp(a->scenario, b->scenario) &&
            a->batch == b->batch && a->context == b->context && a->threads == b->threads &&
            !strcmp(a->pin, b->pin) && !strcmp(a->options, b->options) &&
-           a->repetitions == b->repetitions && a->min_time_s == b->min_time_s;
+           a->repetitions == b->repetitions && a->min_time_s == b->min_time_s &&
+           a->target_qps == b->target_qps && a->latency_bound_ms == b->latency_bound_ms &&
+           a->streams == b->streams && a->interval_ms == b->interval_ms &&
+           a->find_peak == b->find_peak;
 }
 
 void jb_spec_list_dedupe(struct jb_spec_list *l)

@@ -4,7 +4,8 @@
  * A suite is a text file, `suites/NAME`, with one run per line:
  *     workload [key=value ...]
  * keys: dtype backend scenario batch context threads pin options repetitions
- * min_time. A value with commas (except pin and options) expands into one run
+ * min_time, and for the load scenarios (harness/scenario.h) target_qps
+ * latency_bound_ms streams interval_ms find_peak. A value with commas (except pin and options) expands into one run
  * per value ("context=128,2048" is two runs). `#` starts a comment;
  * `@include NAME` includes another suite. */
 #ifndef JB_SUITE_H
@@ -22,7 +23,12 @@ enum {
     JB_SPEC_PIN = 1u << 6,
     JB_SPEC_OPTIONS = 1u << 7,
     JB_SPEC_REPETITIONS = 1u << 8,
-    JB_SPEC_MIN_TIME = 1u << 9
+    JB_SPEC_MIN_TIME = 1u << 9,
+    JB_SPEC_TARGET_QPS = 1u << 10,
+    JB_SPEC_LATENCY_BOUND = 1u << 11,
+    JB_SPEC_STREAMS = 1u << 12,
+    JB_SPEC_INTERVAL = 1u << 13,
+    JB_SPEC_FIND_PEAK = 1u << 14
 };
 
 struct jb_workload_ops;
@@ -32,7 +38,7 @@ struct jb_run_spec {
     const struct jb_workload_ops *ops; /* NULL: looked up by name in the registry */
     char dtype[16];     /* "" = the workload's default */
     char backend[16];   /* "" = cpu */
-    char scenario[16];  /* "single-stream" or "offline" */
+    char scenario[16];  /* "single-stream", "offline", "server" or "multi-stream" */
     int batch;          /* units per iteration in offline */
     int context;        /* 0 = workload default */
     int threads;
@@ -40,6 +46,11 @@ struct jb_run_spec {
     char options[256];
     int repetitions;
     double min_time_s;
+    double target_qps;       /* server: mean Poisson arrival rate (default 100) */
+    double latency_bound_ms; /* server, multi-stream: p99 bound; 0: the family's default */
+    int streams;             /* multi-stream: units per query (default 8) */
+    double interval_ms;      /* multi-stream: time between queries (default 50) */
+    int find_peak;           /* server: search the highest rate meeting the bound */
     unsigned set;       /* JB_SPEC_* bits of the fields given explicitly */
     char origin[160];   /* "suites/tinyml:12" or "command line", for messages */
 };

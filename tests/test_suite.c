@@ -97,7 +97,7 @@ static void test_bad_lines(void **state)
     static const char *const bad[][2] = {
         {"w batch=0", "batch=0"},
         {"w batch=12x", "batch=12x"},
-        {"w scenario=server", "scenario=server"},
+        {"w scenario=servr", "scenario=servr"},
         {"w colour=blue", "unknown key 'colour'"},
         {"w threads", "'threads' is not key=value"},
         {"w =3", "'=3' is not key=value"},
