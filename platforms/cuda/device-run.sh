@@ -159,10 +159,10 @@ if has tiledab; then
     for dt in int8 fp32; do
       for k in plain tiled; do
         echo "-- $w $dt kernels=$k"
-        timeout 40 "$BUILD/joulebench" run --workload "$w" --backend cuda --dtype "$dt" \
+        timeout 25 "$BUILD/joulebench" run --workload "$w" --backend cuda --dtype "$dt" \
           --scenario offline --batch 256 --repetitions 3 --power nvml --options "kernels=$k" \
           --out /tmp/jb-tiledab --format table 2>&1 | tail -6
-        echo "rc=$?"
+        echo "rc=${PIPESTATUS[0]}"
       done
     done
   done > "$OUT/tiled-ab.log" 2>&1
