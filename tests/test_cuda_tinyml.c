@@ -124,6 +124,22 @@ static void test_without_graph_matches_reference(void **state)
     check_workload("cuda-kws-dscnn", "fp32", 1, "graph=0");
 }
 
+/* kernels=tiled (shared-memory tiles, tinyml_tile.h) through the same
+ * checks: every model, both dtypes, batch 1 and 8, graphed and not. */
+static void test_tiled_matches_reference(void **state)
+{
+    (void)state;
+    if (!jb_test_have_gpu())
+        skip();
+    const char *dtypes[] = {"int8", "fp32"};
+    int batches[] = {1, 8};
+    for (int i = 0; i < 4; i++)
+        for (int d = 0; d < 2; d++)
+            for (int b = 0; b < 2; b++)
+                check_workload(names[i], dtypes[d], batches[b], "kernels=tiled");
+    check_workload("cuda-vww-mobilenet", "int8", 8, "kernels=tiled,graph=0");
+}
+
 /* Directly on the back-end: every item of a batch of 8 against the
  * reference, reporting fp32's largest difference. */
 static void test_every_item_direct(void **state)
@@ -193,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_registered_and_refuses_without_gpu),
         cmocka_unit_test(test_workloads_match_reference),
         cmocka_unit_test(test_without_graph_matches_reference),
+        cmocka_unit_test(test_tiled_matches_reference),
         cmocka_unit_test(test_every_item_direct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

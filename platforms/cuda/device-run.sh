@@ -25,6 +25,9 @@
 #   quick  one joulebench run through the runner with --power nvml (suite.log)
 #   suite  joulebench run --suite llm-decode-gpu --power nvml (suite.log, records)
 #   tinyml joulebench run --suite tinyml-gpu --power nvml (tinyml.log, records)
+#   tiledab the four TinyML models, int8 and fp32, offline batch 256, with
+#          kernels=plain then kernels=tiled, output checked each repetition,
+#          --power nvml (tiled-ab.log, tiled-ab-records.tar.gz)
 # Environment: OUT (results; the device tool sets it), JB_BUILD (build
 # folder, /tmp/jb-build), JB_DEPS_PREFIX (/tmp/jb-deps). The runner
 # lengthens each NVML repetition to 10 s, so suite does not fit in one call
@@ -148,4 +151,21 @@ if has tinyml; then
   echo "tinyml suite rc=$?"
   tail -25 "$OUT/tinyml.log"
   tar -C /tmp -czf "$OUT/tinyml-records.tar.gz" jb-tinyml
+fi
+
+if has tiledab; then
+  echo "== TinyML kernels=plain against kernels=tiled, offline batch 256, --power nvml"
+  for w in kws-dscnn vww-mobilenet ic-resnet8 ad-autoencoder; do
+    for dt in int8 fp32; do
+      for k in plain tiled; do
+        echo "-- $w $dt kernels=$k"
+        timeout 25 "$BUILD/joulebench" run --workload "$w" --backend cuda --dtype "$dt" \
+          --scenario offline --batch 256 --repetitions 3 --power nvml --options "kernels=$k" \
+          --out /tmp/jb-tiledab --format table 2>&1 | tail -6
+        echo "rc=${PIPESTATUS[0]}"
+      done
+    done
+  done > "$OUT/tiled-ab.log" 2>&1
+  grep -E '^--|kernel|inf/s|J/inf|FAIL|rc=|error' "$OUT/tiled-ab.log" | head -80
+  tar -C /tmp -czf "$OUT/tiled-ab-records.tar.gz" jb-tiledab 2>/dev/null
 fi

@@ -6,10 +6,13 @@
  * platforms/cpu/tinyml_ref.c line by line (loop order, rounding, clamps),
  * one thread per output element of the whole batch. At batch 1 the models
  * are launch-bound, which the CUDA graph addresses; at large batches the
- * batch fills the GPU. Faster kernels (shared-memory tiles, dp4a) can come
- * later behind the same bit-exact check. */
+ * batch fills the GPU. kernels=tiled (tinyml_tile.h) puts conv, depthwise
+ * and fully connected layers on shared-memory tiles behind the same
+ * bit-exact check; plain stays the default until a GPU run has verified
+ * and timed the tiled ones. */
 #include "platforms/cuda/cuda_util.cuh"
 #include "platforms/cuda/tinyml_cuda.h"
+#include "platforms/cuda/tinyml_tile.h"
 
 #include <cuda_runtime.h>
 #include <math.h>
@@ -24,26 +27,12 @@
 /* Softmax is one thread per item over a handful of classes. */
 #define TM_SOFTMAX_THREADS 64
 
-/* One layer as the kernels see it: the geometry and quantization of struct
- * jb_tm_layer with device pointers, and the tensors it reads and writes
- * (item i of a tensor of e elements starts at element i * e). */
-struct tm_dev_layer {
-    int op, q; /* enum jb_tm_op; q: int8 */
-    int in_h, in_w, in_c, out_h, out_w, out_c;
-    int k_h, k_w, stride_h, stride_w, pad_top, pad_left;
-    const void *w, *b;
-    const int32_t *mult, *shift;
-    float act_min_f, act_max_f;
-    int32_t in_zp, in2_zp, out_zp, act_min, act_max;
-    int32_t add_left_shift, in1_mult, in1_shift, in2_mult, in2_shift, out_mult, out_shift;
-    float in_scale;
-    const void *x, *x2;
-    void *y;
-    size_t in_elems, out_elems; /* per item */
-};
+/* One layer as the kernels see it (tinyml_tile.h). */
+typedef struct jb_tm_dev_layer tm_dev_layer;
 
 struct jb_cuda_tinyml {
-    int batch, n, q, device, use_graph;
+    int batch, n, q, device, use_graph, tiled;
+    int n_tiled; /* layers on the tiled kernels */
     size_t out_elems, esz;
     std::vector<void *> allocs; /* every device allocation, freed at close */
     std::vector<void *> tensors;
@@ -55,27 +44,11 @@ struct jb_cuda_tinyml {
     char kernel[48];
 };
 
-/* tinyml_simd.h's jb_tm_mbqm_inline, for the device: gemmlowp's
- * SaturatingRoundingDoublingHighMul then RoundingDivideByPOT. Keep the two
- * identical; the bit-exact tests compare their results through whole
- * models. */
+/* gemmlowp's requantization, shared with the tiled kernels and their
+ * host emulator (tinyml_tile.h). */
 __device__ __forceinline__ int32_t tm_mbqm(int32_t x, int32_t mult, int32_t shift)
 {
-    int left = shift > 0 ? shift : 0;
-    int right = shift > 0 ? 0 : -shift;
-    int32_t a = (int32_t)((uint32_t)x << left);
-    int32_t hi;
-    if (a == mult && a == INT32_MIN) {
-        hi = INT32_MAX;
-    } else {
-        int64_t ab = (int64_t)a * (int64_t)mult;
-        int64_t nudge = ab >= 0 ? (1ll << 30) : (1 - (1ll << 30));
-        hi = (int32_t)((ab + nudge) / (1ll << 31));
-    }
-    int32_t mask = (int32_t)((1ll << right) - 1);
-    int32_t rem = hi & mask;
-    int32_t threshold = (mask >> 1) + (hi < 0 ? 1 : 0);
-    return (hi >> right) + (rem > threshold ? 1 : 0);
+    return jb_tm_tile_mbqm(x, mult, shift);
 }
 
 __device__ __forceinline__ int32_t tm_clampi(int32_t v, int32_t lo, int32_t hi)
@@ -308,6 +281,77 @@ template <typename T> __global__ void k_softmax(tm_dev_layer l, int batch)
     }
 }
 
+/* Tiled conv and fully connected (tinyml_tile.h): one 64 x 64 tile of
+ * the product per block. The accumulators are a union, int8's or fp32's
+ * sum; both live in registers once the loops are unrolled. */
+__global__ void __launch_bounds__(JB_TM_TILE_THREADS) k_gemm_tiled(tm_dev_layer l,
+                                                                    jb_tm_gemm_geom g)
+{
+    __shared__ jb_tm_sv as[JB_TM_GEMM_TK][JB_TM_GEMM_TM + 1];
+    __shared__ jb_tm_sv ws[JB_TM_GEMM_TK][JB_TM_GEMM_TN + 1];
+    int m0 = (int)blockIdx.x * JB_TM_GEMM_TM, n0 = (int)blockIdx.y * JB_TM_GEMM_TN;
+    int tid = (int)threadIdx.x;
+    jb_tm_sv acc[JB_TM_GEMM_R][JB_TM_GEMM_R];
+#pragma unroll
+    for (int i = 0; i < JB_TM_GEMM_R; i++)
+#pragma unroll
+        for (int j = 0; j < JB_TM_GEMM_R; j++)
+            acc[i][j].i = 0;
+    for (int k0 = 0; k0 < g.K; k0 += JB_TM_GEMM_TK) {
+        jb_tm_gemm_load(&l, &g, m0, n0, k0, tid, as, ws);
+        __syncthreads();
+        jb_tm_gemm_mac(&l, &g, k0, tid, as, ws, acc);
+        __syncthreads();
+    }
+    jb_tm_gemm_store(&l, &g, m0, n0, tid, acc);
+}
+
+/* Tiled depthwise: input tile with halo and filters in dynamic shared
+ * memory (jb_tm_dw_smem_values of them). */
+__global__ void __launch_bounds__(JB_TM_TILE_THREADS) k_dw_tiled(tm_dev_layer l)
+{
+    extern __shared__ jb_tm_sv sm[];
+    jb_tm_dw_tile t = jb_tm_dw_tile_of(&l, blockIdx.x);
+    jb_tm_dw_load(&l, t, (int)threadIdx.x, sm);
+    __syncthreads();
+    jb_tm_dw_compute(&l, t, (int)threadIdx.x, sm);
+}
+
+/* Whether the tiled kernel takes this layer: conv and FC always (every
+ * size is tiled, edges masked), depthwise where its tile fits in shared
+ * memory and the grid in one dimension. */
+static int tiled_takes(const tm_dev_layer &l, int batch)
+{
+    if (l.op == JB_TM_CONV || l.op == JB_TM_FC) {
+        jb_tm_gemm_geom g = jb_tm_gemm_geom_of(&l, batch);
+        unsigned gx, gy;
+        jb_tm_gemm_grid(&g, &gx, &gy);
+        /* M and K in int, the grid's y under 65536 */
+        return (size_t)batch * (size_t)l.out_h * (size_t)l.out_w < (1u << 30) && gy < 65536;
+    }
+    if (l.op == JB_TM_DWCONV)
+        return jb_tm_dw_smem_values(&l) > 0 &&
+               (size_t)batch * l.out_h * l.out_w * l.out_c < (1u << 30);
+    return 0;
+}
+
+/* A layer on the tiled kernels; false where tiled_takes says no. */
+static bool launch_tiled(const tm_dev_layer &l, int batch, cudaStream_t s)
+{
+    if (!tiled_takes(l, batch))
+        return false;
+    if (l.op == JB_TM_DWCONV) {
+        size_t smem = jb_tm_dw_smem_values(&l) * sizeof(jb_tm_sv);
+        k_dw_tiled<<<jb_tm_dw_blocks(&l, batch), JB_TM_TILE_THREADS, smem, s>>>(l);
+        return true;
+    }
+    jb_tm_gemm_geom g = jb_tm_gemm_geom_of(&l, batch);
+    unsigned gx, gy;
+    jb_tm_gemm_grid(&g, &gx, &gy);
+    k_gemm_tiled<<<dim3(gx, gy), JB_TM_TILE_THREADS, 0, s>>>(l, g);
+    return true;
+}
+
 static unsigned blocks_for(size_t total, int threads)
 {
     size_t b = (total + (size_t)threads - 1) / (size_t)threads;
@@ -349,10 +393,13 @@ template <typename T> static void launch_layer(const tm_dev_layer &l, int batch,
 static int enqueue_model(struct jb_cuda_tinyml *t, int check, char *err, size_t errlen)
 {
     for (int i = 0; i < t->n; i++) {
-        if (t->q)
+        if (t->tiled && launch_tiled(t->layers[i], t->batch, t->stream)) {
+            /* launched */
+        } else if (t->q) {
             launch_layer<int8_t>(t->layers[i], t->batch, t->stream);
-        else
+        } else {
             launch_layer<float>(t->layers[i], t->batch, t->stream);
+        }
         if (check) {
             cudaError_t e = cudaGetLastError();
             if (e != cudaSuccess)
@@ -417,6 +464,7 @@ extern "C" int jb_cuda_tinyml_open(const struct jb_tm_model *m, const struct jb_
     t->batch = o->batch;
     t->device = o->device;
     t->use_graph = o->use_graph;
+    t->tiled = o->kernels == JB_CUDA_TM_TILED;
     t->n = jb_tm_model_n_layers(m);
     t->q = jb_tm_model_dtype(m) == JB_TM_INT8;
     t->esz = jb_tm_model_elem_bytes(m);
@@ -438,27 +486,14 @@ extern "C" int jb_cuda_tinyml_open(const struct jb_tm_model *m, const struct jb_
     for (int i = 0; i < t->n; i++) {
         int ti = 0, ti2 = -1;
         const struct jb_tm_layer *l = jb_tm_model_layer(m, i, &ti, &ti2);
-        tm_dev_layer d;
-        memset(&d, 0, sizeof(d));
-        d.op = (int)l->op;
-        d.q = l->dtype == JB_TM_INT8;
-        d.in_h = l->in_h, d.in_w = l->in_w, d.in_c = l->in_c;
-        d.out_h = l->out_h, d.out_w = l->out_w, d.out_c = l->out_c;
-        d.k_h = l->k_h, d.k_w = l->k_w, d.stride_h = l->stride_h, d.stride_w = l->stride_w;
-        d.pad_top = l->pad_top, d.pad_left = l->pad_left;
-        d.act_min_f = l->act_min_f, d.act_max_f = l->act_max_f;
-        d.in_zp = l->in_zp, d.in2_zp = l->in2_zp, d.out_zp = l->out_zp;
-        d.act_min = l->act_min, d.act_max = l->act_max;
-        d.add_left_shift = l->add_left_shift;
-        d.in1_mult = l->in1_mult, d.in1_shift = l->in1_shift;
-        d.in2_mult = l->in2_mult, d.in2_shift = l->in2_shift;
-        d.out_mult = l->out_mult, d.out_shift = l->out_shift;
-        d.in_scale = l->in_scale;
+        tm_dev_layer d = jb_tm_dev_layer_of(l, jb_tm_model_tensor_elems(m, ti),
+                                            jb_tm_model_tensor_elems(m, i + 1));
+        /* the host arrays stay behind: the device copies come below */
+        d.w = d.b = NULL;
+        d.mult = d.shift = NULL;
         d.x = t->tensors[(size_t)ti];
         d.x2 = ti2 >= 0 ? t->tensors[(size_t)ti2] : NULL;
         d.y = t->tensors[(size_t)i + 1];
-        d.in_elems = jb_tm_model_tensor_elems(m, ti);
-        d.out_elems = jb_tm_model_tensor_elems(m, i + 1);
         size_t nw = weight_elems(l);
         if (nw) {
             void *p = NULL;
@@ -478,6 +513,7 @@ extern "C" int jb_cuda_tinyml_open(const struct jb_tm_model *m, const struct jb_
             }
         }
         t->layers[(size_t)i] = d;
+        t->n_tiled += t->tiled && tiled_takes(d, t->batch);
     }
     /* the uploads ran on the legacy default stream, which a non-blocking
      * stream does not wait for (and a pageable cudaMemcpy may return before
@@ -501,8 +537,12 @@ extern "C" int jb_cuda_tinyml_open(const struct jb_tm_model *m, const struct jb_
             goto out;
         JB_CUDA_GO(cudaGraphInstantiate(&t->gexec, t->graph, 0), "cudaGraphInstantiate");
     }
-    snprintf(t->kernel, sizeof(t->kernel), "cuda-thread-per-output%s",
-             t->use_graph ? "+graph" : "");
+    if (t->tiled)
+        snprintf(t->kernel, sizeof(t->kernel), "cuda-tiled-%d/%d%s", t->n_tiled, t->n,
+                 t->use_graph ? "+graph" : "");
+    else
+        snprintf(t->kernel, sizeof(t->kernel), "cuda-thread-per-output%s",
+                 t->use_graph ? "+graph" : "");
     *out = t;
     return 0;
 out:

@@ -3,7 +3,7 @@
  *
  * The GPU runs the very model the CPU reference runs: the layer graph,
  * weights, biases and quantization parameters are read from an opened
- * struct jb_tm_model and uploaded once. The kernels are the plain ones (one
+ * struct jb_tm_model and uploaded once. By default the kernels are the plain ones (one
  * thread per output element, the whole batch in one launch per layer)
  * written to the arithmetic of platforms/cpu/tinyml_ref.c: int8 accumulates
  * (x - zero point) * w in int32 and requantizes with the same gemmlowp
@@ -28,10 +28,19 @@ extern "C" {
 
 struct jb_cuda_tinyml;
 
+/* Which kernels run conv, depthwise and fully connected layers. */
+enum jb_cuda_tm_kernels {
+    JB_CUDA_TM_PLAIN = 0, /* one thread per output (the default: verified on H100 and H200) */
+    JB_CUDA_TM_TILED = 1  /* shared-memory tiles (tinyml_tile.h); pool, add and softmax
+                           * stay plain, as does a depthwise layer whose tile would not
+                           * fit in shared memory */
+};
+
 struct jb_cuda_tinyml_opts {
     int batch;     /* items per run, 1..65536 */
     int device;    /* CUDA ordinal */
     int use_graph; /* 1: replay the model as one CUDA graph; 0: launch layer by layer */
+    enum jb_cuda_tm_kernels kernels;
 };
 
 /* Uploads the model m (only read during this call: the handle keeps no
@@ -53,7 +62,8 @@ int jb_cuda_tinyml_run(struct jb_cuda_tinyml *t, double *gpu_s, char *err, size_
  * elements, in its dtype) to dst. */
 int jb_cuda_tinyml_output(struct jb_cuda_tinyml *t, int item, void *dst, char *err, size_t errlen);
 
-/* What was built: "cuda-thread-per-output" plus "+graph" when graphed. */
+/* What was built: "cuda-thread-per-output", or "cuda-tiled-T/N" (T of the
+ * model's N layers on tiled kernels), plus "+graph" when graphed. */
 const char *jb_cuda_tinyml_kernel(const struct jb_cuda_tinyml *t);
 
 #ifdef __cplusplus

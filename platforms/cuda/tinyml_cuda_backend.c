@@ -3,7 +3,9 @@
  * quantization, built on the CPU from the seed) is uploaded; the inputs of
  * the batch are uploaded at open, so run() is nothing but the GPU pass (one
  * graph replay), synchronized at its end. Options: graph=0 (launch layer by
- * layer, to show what the graph saves), device=N. Built only with CUDA
+ * layer, to show what the graph saves), kernels=tiled (shared-memory tiles
+ * for conv, depthwise and FC; plain, one thread per output, is the default
+ * until a GPU run has verified tiled), device=N. Built only with CUDA
  * (platforms/cuda/cuda.cmake). */
 #include "base/error.h"
 #include "platforms/backend.h"
@@ -18,6 +20,8 @@
 static const struct jb_option_def tm_cuda_options[] = {
     {"device", JB_OPT_INT, "0", 0, 63, NULL, "CUDA device ordinal"},
     {"graph", JB_OPT_BOOL, "1", 0, 0, NULL, "0: launch layer by layer instead of one graph"},
+    {"kernels", JB_OPT_ENUM, "plain", 0, 0, "plain|tiled", "conv/depthwise/FC kernels: plain "
+     "(one thread per output) or tiled (shared-memory tiles)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -47,11 +51,15 @@ static int cuda_tm_open(const struct jb_tinyml_problem *p, void **st, char *err,
 {
     int rc;
     long v;
-    struct jb_cuda_tinyml_opts o = {.batch = p->batch, .device = 0, .use_graph = 1};
+    char buf[16];
+    struct jb_cuda_tinyml_opts o = {
+        .batch = p->batch, .device = 0, .use_graph = 1, .kernels = JB_CUDA_TM_PLAIN};
     if (jb_opt_int(p->options, tm_cuda_options, "graph", &v))
         o.use_graph = v != 0;
     if (jb_opt_int(p->options, tm_cuda_options, "device", &v))
         o.device = (int)v;
+    if (jb_option_get(p->options, "kernels", buf, sizeof(buf)) && !strcmp(buf, "tiled"))
+        o.kernels = JB_CUDA_TM_TILED;
     struct cuda_tm *s = calloc(1, sizeof(*s));
     if (!s)
         return jb_err(err, errlen, JB_ENOMEM, "%s on cuda: out of memory", p->def->name);
