@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)jb_power_opt_double("fuzz", opts, keys[i], 1, &v, err, sizeof(err));
     }
     static const char *const safe[] = {"sim", "estimate"};
-    struct jb_power_context ctx = {1, NULL, "/nonexistent-sysfs"};
+    struct jb_power_context ctx = {1, NULL, "/nonexistent-sysfs", 0};
     for (size_t i = 0; i < 2; i++) {
         const struct jb_power_source_ops *ops = jb_power_source_find(safe[i]);
         if (ops && ops->probe)
