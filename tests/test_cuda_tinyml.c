@@ -124,20 +124,25 @@ static void test_without_graph_matches_reference(void **state)
     check_workload("cuda-kws-dscnn", "fp32", 1, "graph=0");
 }
 
-/* kernels=tiled (shared-memory tiles, tinyml_tile.h) through the same
- * checks: every model, both dtypes, batch 1 and 8, graphed and not. */
+/* Both kernel paths named explicitly (the default, tested above, is
+ * tiled: shared-memory tiles, tinyml_tile.h; plain is one thread per
+ * output) through the same checks: every model, both dtypes, batch 1 and
+ * 8, graphed and not. */
 static void test_tiled_matches_reference(void **state)
 {
     (void)state;
     if (!jb_test_have_gpu())
         skip();
     const char *dtypes[] = {"int8", "fp32"};
+    const char *paths[] = {"kernels=tiled", "kernels=plain"};
     int batches[] = {1, 8};
-    for (int i = 0; i < 4; i++)
-        for (int d = 0; d < 2; d++)
-            for (int b = 0; b < 2; b++)
-                check_workload(names[i], dtypes[d], batches[b], "kernels=tiled");
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 4; i++)
+            for (int d = 0; d < 2; d++)
+                for (int b = 0; b < 2; b++)
+                    check_workload(names[i], dtypes[d], batches[b], paths[k]);
     check_workload("cuda-vww-mobilenet", "int8", 8, "kernels=tiled,graph=0");
+    check_workload("cuda-vww-mobilenet", "int8", 8, "kernels=plain,graph=0");
 }
 
 /* Directly on the back-end: every item of a batch of 8 against the

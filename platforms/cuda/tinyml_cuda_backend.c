@@ -20,8 +20,8 @@
 static const struct jb_option_def tm_cuda_options[] = {
     {"device", JB_OPT_INT, "0", 0, 63, NULL, "CUDA device ordinal"},
     {"graph", JB_OPT_BOOL, "1", 0, 0, NULL, "0: launch layer by layer instead of one graph"},
-    {"kernels", JB_OPT_ENUM, "plain", 0, 0, "plain|tiled", "conv/depthwise/FC kernels: plain "
-     "(one thread per output) or tiled (shared-memory tiles)"},
+    {"kernels", JB_OPT_ENUM, "tiled", 0, 0, "plain|tiled", "conv/depthwise/FC kernels: tiled "
+     "(shared-memory tiles, the default) or plain (one thread per output)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
