@@ -28,6 +28,9 @@
 #   tiledab the four TinyML models, int8 and fp32, offline batch 256, with
 #          kernels=plain then kernels=tiled, output checked each repetition,
 #          --power nvml (tiled-ab.log, tiled-ab-records.tar.gz)
+#   ncutm  Nsight Compute on one batch-256 step of kws-dscnn and
+#          ad-autoencoder (int8, kernels=tiled): every kernel's duration,
+#          throughputs and launch shape (ncu-tinyml.txt)
 # Environment: OUT (results; the device tool sets it), JB_BUILD (build
 # folder, /tmp/jb-build), JB_DEPS_PREFIX (/tmp/jb-deps). The runner
 # lengthens each NVML repetition to 10 s, so suite does not fit in one call
@@ -121,6 +124,28 @@ if has ncu128; then
     "$BUILD/tests/jb_cuda_bench" "$LOGS/ncu-plan128.txt" "$LOGS/ncu-bench128.csv" > "$OUT/ncu-b128.txt" 2>&1
   echo "ncu batch 128 rc=$?"
 fi
+if has ncutm; then
+  # Where a tiled TinyML step's time goes (issue 16 goal 6): kernels of one
+  # step after the warm-up, graph=0 so each launch is its own node, clocks
+  # left alone. The step's wall time from the same binary, without ncu, is
+  # printed first so the sum of kernel durations can be set against it.
+  SECTM="--section SpeedOfLight --section LaunchStats --section Occupancy"
+  for w in kws-dscnn ad-autoencoder; do
+    echo "-- $w int8 kernels=tiled graph=0, no profiler"
+    timeout 25 "$BUILD/joulebench" run --workload "$w" --backend cuda --dtype int8 \
+      --scenario offline --batch 256 --repetitions 2 --power nvml --db none \
+      --options "kernels=tiled,graph=0" --out /tmp/jb-ncutm --format table 2>&1 | tail -2
+    echo "-- $w under ncu"
+    timeout 120 ncu --clock-control none -k regex:'^k_' -s 200 -c 40 $SECTM \
+      "$BUILD/joulebench" run --workload "$w" --backend cuda --dtype int8 \
+      --scenario offline --batch 256 --repetitions 1 --min-time 0.01 --power nvml --db none \
+      --options "kernels=tiled,graph=0" --out /tmp/jb-ncutm --format table 2>&1
+    echo "ncu $w rc=$?"
+  done > "$OUT/ncu-tinyml.txt" 2>&1
+  grep -E "^--|^  k_|Duration|Compute \(SM\) Throughput|DRAM Throughput|Grid Size|Block Size|Achieved Occupancy|inference|rc=" \
+    "$OUT/ncu-tinyml.txt" | head -150
+fi
+
 if has ncu || has ncu128; then
   for f in "$OUT"/ncu-b*.txt; do
     grep -E "^  [a-zA-Z_].*\(|DRAM Throughput|Memory Throughput|Duration|Achieved Occupancy|SM Frequency|Registers Per" "$f" | head -70
