@@ -93,6 +93,12 @@ static void check_workload(const char *name, const char *dtype, int batch, const
     assert_string_equal(info.timing, "cuda-events");
     assert_string_equal(info.dtype, dtype);
     assert_int_equal(info.units_per_iteration, batch);
+    /* The kernel path named in the record follows the option, and the
+     * default (no kernels= given) is tiled. */
+    int want_plain = options && strstr(options, "kernels=plain");
+    if (!strstr(info.kernel, want_plain ? "thread-per-output" : "tiled"))
+        fail_msg("%s %s options '%s': kernel path '%s'", name, dtype, options ? options : "",
+                 info.kernel);
     for (int rep = 0; rep < 2; rep++) {
         assert_int_equal(w->run(st, err, sizeof(err)), 0);
         for (int k = 0; k < batch; k++)

@@ -3,9 +3,9 @@
  * quantization, built on the CPU from the seed) is uploaded; the inputs of
  * the batch are uploaded at open, so run() is nothing but the GPU pass (one
  * graph replay), synchronized at its end. Options: graph=0 (launch layer by
- * layer, to show what the graph saves), kernels=tiled (shared-memory tiles
- * for conv, depthwise and FC; plain, one thread per output, is the default
- * until a GPU run has verified tiled), device=N. Built only with CUDA
+ * layer, to show what the graph saves), kernels=tiled|plain (shared-memory
+ * tiles for conv, depthwise and FC, the default since its H200 run; or one
+ * thread per output), device=N. Built only with CUDA
  * (platforms/cuda/cuda.cmake). */
 #include "base/error.h"
 #include "platforms/backend.h"
@@ -58,7 +58,8 @@ static int cuda_tm_open(const struct jb_tinyml_problem *p, void **st, char *err,
         o.use_graph = v != 0;
     if (jb_opt_int(p->options, tm_cuda_options, "device", &v))
         o.device = (int)v;
-    if (jb_option_get(p->options, "kernels", buf, sizeof(buf)) && !strcmp(buf, "tiled"))
+    if (jb_opt_str(p->options, tm_cuda_options, "kernels", buf, sizeof(buf)) &&
+        !strcmp(buf, "tiled"))
         o.kernels = JB_CUDA_TM_TILED;
     struct cuda_tm *s = calloc(1, sizeof(*s));
     if (!s)
